@@ -1,0 +1,55 @@
+"""A small progress bar on stderr for runs that take longer than a second."""
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    """Progress bar drawn on stderr only once a run has taken ``delay`` seconds.
+
+    Use as a context manager and call :meth:`update` with the amount of work done.
+    Disabled (``enabled=False``) it costs one comparison per update.
+    """
+
+    def __init__(self, total: float, label: str = "", *, enabled: bool = True,
+                 delay: float = 1.0, stream=None):
+        self.total = max(float(total), 1e-300)
+        self.label = label
+        self.enabled = enabled
+        self.delay = delay
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0.0
+        self._start = time.perf_counter()
+        self._last = 0.0
+        self._drawn = False
+
+    def __enter__(self):
+        return self
+
+    def update(self, amount: float = 1.0) -> None:
+        self.done += amount
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._start < self.delay or now - self._last < 0.1:
+            return
+        self._last = now
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        frac = min(self.done / self.total, 1.0)
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        elapsed = now - self._start
+        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        self.stream.write(f"\r{self.label} [{bar}] {100 * frac:5.1f}% {elapsed:6.1f}s eta {eta:5.1f}s")
+        self.stream.flush()
+        self._drawn = True
+
+    def __exit__(self, *exc):
+        if self.enabled and self._drawn:
+            self._draw(time.perf_counter())
+            self.stream.write("\n")
+            self.stream.flush()
+        return False
