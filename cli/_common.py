@@ -1,0 +1,112 @@
+"""What every command shares: input options, loading, error handling, notes.
+
+Commands stay thin: they parse options, call the library and print. Bad input becomes
+one ``error: ...`` line on stderr and exit status 2 — never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from iqa_eval.errors import IQAEvalError, IQAEvalWarning
+
+__all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
+           "write_output"]
+
+
+def split_list(values) -> list:
+    """Flatten repeated and comma-separated option values: ('a,b', 'c') -> ['a', 'b', 'c']."""
+    out = []
+    for v in values or ():
+        out += [p.strip() for p in str(v).split(",") if p.strip()]
+    return out
+
+
+_INPUT_OPTIONS = [
+    click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+    click.option("--mos-col", default=None, help="MOS column (default: auto-detect mos, dmos, 'Ground Truth Labels', ...)."),
+    click.option("--pred-cols", multiple=True, help="Prediction columns, comma-separated or repeated (default: every other numeric column)."),
+    click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
+    click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
+    click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
+    click.option("--nan-policy", type=click.Choice(["omit", "raise"]), default="omit", show_default=True,
+                 help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
+    click.option("--lower-is-better", multiple=True, metavar="NAME",
+                 help="Model whose scores fall as quality rises (negated before evaluation). Repeatable."),
+    click.option("--no-flip", is_flag=True, default=False,
+                 help="Do not negate models whose SROCC with MOS is negative."),
+]
+
+
+def input_options(func):
+    """Add the FILES argument and the column/policy options shared by every command."""
+    for decorator in reversed(_INPUT_OPTIONS):
+        func = decorator(func)
+    return func
+
+
+def load_dataset_from_options(opts: dict):
+    """Read and orient the data named by :func:`input_options` options (a dict of them)."""
+    from iqa_eval.io import load_dataset
+
+    data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
+                        pred_cols=split_list(opts.get("pred_cols")) or None,
+                        std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
+                        key_col=opts.get("key_col"))
+    return data.oriented(lower_is_better=split_list(opts.get("lower_is_better")),
+                         flip=not opts.get("no_flip", False))
+
+
+def echo_notes(notes) -> None:
+    """Print recoveries on stderr, one ``note:`` line each, once each."""
+    seen = set()
+    for note in notes or ():
+        if note not in seen:
+            seen.add(note)
+            click.echo(f"note: {note}", err=True)
+
+
+def write_output(text: str, output) -> None:
+    """Write ``text`` to ``output`` (a path) or to stdout."""
+    if output in (None, "-"):
+        click.echo(text.rstrip("\n"))
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise click.ClickException(f"{output}: cannot write ({exc.strerror})")
+    click.echo(f"wrote {output}", err=True)
+
+
+def command(func):
+    """Run a command body with the package's error policy.
+
+    ``IQAEvalError`` -> ``error: <one line>`` and exit 2; warnings of this package are shown as
+    ``warning: <one line>`` (no source line, no traceback).
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import warnings
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
+            click.echo(f"{prefix}: {message}", err=True)
+
+        old = warnings.showwarning
+        warnings.showwarning = show
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default", IQAEvalWarning)
+                return func(*args, **kwargs)
+        except IQAEvalError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        finally:
+            warnings.showwarning = old
+    return wrapper

@@ -1,0 +1,55 @@
+"""The ``iqa-eval`` command: a group of thin sub-commands (one module each)."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> module in this package defining a click command of the same name. Commands are
+# imported only when used, so `iqa-eval score` never pays for plotting or statsmodels.
+COMMANDS = {
+    "score": "Standard metrics (SROCC, KRCC, PLCC, RMSE) with CIs and paired tests.",
+    "surface": "GMC correlation surfaces and scores.",
+    "compare": "Compare two models: paired tests and where on the GMC surface they differ.",
+    "report": "One self-contained HTML report of an evaluation.",
+    "simulate": "Write a simulated subjective study (example data).",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        try:
+            module = importlib.import_module(f"cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"cli.{name}":
+                return None
+            raise
+        return getattr(module, name)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, help_) for name, help_ in COMMANDS.items() if self.get_command(ctx, name)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="iqa-eval")
+def cli():
+    """Evaluate image quality assessment models against MOS.
+
+    Every command reads CSV/TSV/XLSX/Parquet tables: one file with several prediction
+    columns, or one file per model (joined on an image-name column or by row order).
+    """
+
+
+def main():
+    cli(prog_name="iqa-eval")
+
+
+if __name__ == "__main__":
+    main()
