@@ -1,0 +1,43 @@
+"""``iqa-eval score``: the standard metrics with CIs, paired tests and ties with the best."""
+from __future__ import annotations
+
+import click
+
+from ._common import command, echo_notes, input_options, load_dataset_from_options, write_output
+
+
+@click.command()
+@input_options
+@click.option("--mapping", type=click.Choice(["logistic4", "logistic5", "poly3", "linear", "none"]),
+              default="logistic4", show_default=True,
+              help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
+@click.option("--ci", "ci", type=click.Choice(["fisher", "percentile", "bca"]), default="fisher",
+              show_default=True, help="Confidence intervals: Fisher z (Bonett-Wright) or bootstrap.")
+@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="1 - confidence level; significance level of the paired tests.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
+@click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
+@click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the result to this file instead of stdout.")
+@command
+def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, **inputs):
+    """Score every model in FILES against MOS.
+
+    \b
+    Examples:
+      iqa-eval score examples/simulated_study.csv
+      iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
+    """
+    from iqa_eval.evaluation import evaluate
+    from iqa_eval.formatting import format_evaluation
+
+    data = load_dataset_from_options(inputs)
+    result = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed,
+                      rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise)
+    echo_notes(result.notes)
+    write_output(format_evaluation(result, fmt), output)
