@@ -123,10 +123,13 @@ def read_table(path) -> pd.DataFrame:
         raise InputError("no columns found", file=path)
     if df.shape[0] == 0:
         raise InputError("no data rows (only a header)", file=path)
-    dup = df.columns[df.columns.duplicated()]
-    if len(dup):
-        raise InputError("duplicate column name", file=path, column=dup[0])
     df.columns = [str(c).strip() for c in df.columns]
+    # pandas renames a repeated header 'x' to 'x.1': report it instead of guessing.
+    names = set(df.columns)
+    for col in df.columns:
+        m = re.fullmatch(r"(.*)\.(\d+)", col)
+        if (m and m.group(1) in names) or list(df.columns).count(col) > 1:
+            raise InputError("duplicate column name", file=path, column=m.group(1) if m else col)
     return df.reset_index(drop=True)
 
 
