@@ -1,0 +1,1 @@
+"""The ``iqa-eval`` command line (click): thin commands over the library."""
