@@ -1,0 +1,131 @@
+"""Sample points (Q, Qd) at which GMC is evaluated.
+
+Q is a quality level on the MOS scale, Qd an absolute MOS difference. The domain is
+``[min(mos), max(mos)] x [0, max(mos) - min(mos)]``. Three sources:
+
+- :func:`latin_hypercube` -- seeded 2-D Latin hypercube (the reference is unseeded);
+- :func:`regular_grid` -- an exact regular grid (no regression needed afterwards);
+- :func:`read_sample_file` -- a CSV or XLSX file with columns ``Q`` and ``Qd``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._validation import as_float_vector
+from ..errors import InputError
+from ..io import read_table
+
+__all__ = ["sample_domain", "latin_hypercube", "regular_grid", "read_sample_file", "check_samples"]
+
+
+def sample_domain(mos) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``((min l, max l), (0, max l - min l))``: the rectangle GMC surfaces cover."""
+    l = as_float_vector(mos, name="mos")
+    l = l[np.isfinite(l)]
+    if l.size < 2 or l.max() == l.min():
+        raise InputError("mos needs at least two distinct finite values to span a GMC domain")
+    lo, hi = float(l.min()), float(l.max())
+    return (lo, hi), (0.0, hi - lo)
+
+
+def latin_hypercube(mos, n_samples: int = 100, *, seed=0) -> pd.DataFrame:
+    """Seeded 2-D Latin hypercube over the GMC domain.
+
+    Each axis is cut into ``n_samples`` equal strata with one uniform draw in each;
+    the two columns are shuffled independently, so every stratum of Q and every
+    stratum of Qd holds exactly one point.
+
+    Parameters
+    ----------
+    mos : array-like of shape (n,)
+    n_samples : int, default 100
+    seed : int or numpy.random.Generator, default 0
+
+    Returns
+    -------
+    DataFrame with float columns ``Q`` and ``Qd``.
+
+    Examples
+    --------
+    >>> pts = latin_hypercube([20.0, 50.0, 80.0], 4, seed=1)
+    >>> sorted(((pts.Q - 20) // 15).astype(int))
+    [0, 1, 2, 3]
+    """
+    if int(n_samples) != n_samples or n_samples < 1:
+        raise InputError(f"number of samples must be a positive integer, got {n_samples!r}")
+    n = int(n_samples)
+    (qlo, qhi), (dlo, dhi) = sample_domain(mos)
+    rng = np.random.default_rng(seed)
+    cols = []
+    for lo, hi in ((qlo, qhi), (dlo, dhi)):
+        u = (np.arange(n) + rng.random(n)) / n   # one draw in each stratum
+        cols.append(lo + (hi - lo) * rng.permutation(u))
+    return pd.DataFrame({"Q": cols[0], "Qd": cols[1]})
+
+
+def regular_grid(mos, shape=(10, 10)) -> pd.DataFrame:
+    """Regular ``nq x nqd`` grid over the GMC domain, edges included.
+
+    Rows are ordered with Q varying slowest (``Q`` outer, ``Qd`` inner), so the values
+    reshape to ``(nq, nqd)``.
+
+    Examples
+    --------
+    >>> regular_grid([0.0, 10.0], shape=(2, 3)).Qd.tolist()
+    [0.0, 5.0, 10.0, 0.0, 5.0, 10.0]
+    """
+    try:
+        nq, nqd = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise InputError(f"grid shape must be two integers (nq, nqd), got {shape!r}") from None
+    if nq < 2 or nqd < 2 or (nq, nqd) != tuple(shape):
+        raise InputError(f"grid needs at least 2 x 2 integer nodes, got {shape!r}")
+    (qlo, qhi), (dlo, dhi) = sample_domain(mos)
+    q, qd = np.meshgrid(np.linspace(qlo, qhi, nq), np.linspace(dlo, dhi, nqd), indexing="ij")
+    return pd.DataFrame({"Q": q.ravel(), "Qd": qd.ravel()})
+
+
+def check_samples(samples, *, file=None) -> pd.DataFrame:
+    """Validate sample points (a DataFrame with Q, Qd or an (S, 2) array) -> DataFrame.
+
+    Raises :class:`InputError` naming the column and row (1-based) of a missing,
+    non-numeric, non-finite or negative-Qd value.
+    """
+    if isinstance(samples, pd.DataFrame):
+        missing = [c for c in ("Q", "Qd") if c not in samples.columns]
+        if missing:
+            raise InputError(f"sample points need columns Q and Qd; missing {', '.join(missing)}"
+                             f" (found: {', '.join(map(str, samples.columns))})", file=file)
+        frame = samples[["Q", "Qd"]]
+    else:
+        arr = np.asarray(samples)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise InputError(f"sample points must have shape (S, 2), got {arr.shape}", file=file)
+        frame = pd.DataFrame(arr, columns=["Q", "Qd"])
+    if len(frame) == 0:
+        raise InputError("no sample points", file=file)
+    out = {}
+    for col in ("Q", "Qd"):
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if col == "Qd":
+            bad |= values < 0
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raw = frame[col].iloc[i]
+            why = "must be >= 0" if col == "Qd" and np.isfinite(values[i]) else "is not a finite number"
+            raise InputError(f"value {raw!r} {why}", file=file, column=col, row=i + 1)
+        out[col] = values
+    return pd.DataFrame(out)
+
+
+def read_sample_file(path) -> pd.DataFrame:
+    """Read sample points from a table (CSV with any delimiter, TSV, XLSX, Parquet) with
+    columns ``Q`` and ``Qd``.
+
+    Errors name the file, the column and the 1-based data row.
+    """
+    return check_samples(read_table(path), file=Path(path))

@@ -1,0 +1,245 @@
+"""Per-image inputs of the GMC granularity modulator: MOS standard deviations and
+distribution-regulator weights.
+
+The definitions follow ``../shared/docs/gmc-reference.md``; where the reference
+implementation has a quirk (the float32 cast of ``1 / density``), the quirk is kept
+because published GMC values depend on it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from .._validation import as_float_vector
+from ..errors import InputError, warn
+
+__all__ = [
+    "REGULATORS",
+    "beta_std",
+    "read_std_file",
+    "distribution_weights",
+    "read_weights_file",
+]
+
+REGULATORS = ("auto", "gaussian", "lds", "none")
+
+# Added to the scaled std in the Gaussian density, as the reference does, so that an
+# image with std 0 does not divide by zero (it then only counts in its own bin).
+_DENSITY_EPS = 1e-8
+
+
+def _check_mos(mos) -> np.ndarray:
+    l = as_float_vector(mos, name="mos")
+    if l.size < 2:
+        raise InputError(f"mos needs at least 2 values, got {l.size}")
+    if not np.all(np.isfinite(l)):
+        first = int(np.flatnonzero(~np.isfinite(l))[0])
+        raise InputError(f"mos has a non-finite value at index {first}")
+    if l.max() == l.min():
+        raise InputError("mos is constant: GMC needs a range of MOS values")
+    return l
+
+
+def _check_std(std, n: int) -> np.ndarray:
+    s = as_float_vector(std, name="std")
+    if s.size != n:
+        raise InputError(f"std has {s.size} values but mos has {n}")
+    bad = ~np.isfinite(s) | (s < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(f"std must be finite and >= 0; index {first} is {s[first]!r}")
+    return s
+
+
+def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
+    """Per-image MOS standard deviation under a Beta model of the ratings.
+
+    With ``m = (l - min l) / (max l - min l)`` the ratings of an image are modelled as
+    Beta with mean ``m`` and precision ``phi``, whose std is ``sqrt(m (1 - m) / (phi + 1))``,
+    rescaled back to MOS units.
+
+    Parameters
+    ----------
+    mos : array-like of shape (n,)
+    phi : float, default 8.0
+        Beta precision. The reference tool's default is 8; the published PIPAL and
+        SPAQ std files used 3.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        Zero at the lowest and the highest MOS.
+
+    Examples
+    --------
+    >>> beta_std([0.0, 50.0, 100.0], phi=8.0)
+    array([ 0.        , 16.66666667,  0.        ])
+    """
+    l = _check_mos(mos)
+    if not (np.isfinite(phi) and phi > -1):
+        raise InputError(f"std phi must be a finite number > -1, got {phi!r}")
+    lo, hi = l.min(), l.max()
+    m = (l - lo) / (hi - lo)
+    return np.sqrt(m * (1.0 - m) / (phi + 1.0)) * (hi - lo)
+
+
+def _read_one_per_line(path, what: str) -> np.ndarray:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} file ({exc.strerror or exc})", file=path) from None
+    values = []
+    for row, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            values.append(float(text))
+        except ValueError:
+            raise InputError(f"{what} must be one number per line, got {text!r}",
+                             file=path, row=row) from None
+        if not np.isfinite(values[-1]):
+            raise InputError(f"{what} must be finite, got {text!r}", file=path, row=row)
+    if not values:
+        raise InputError(f"no {what} values found", file=path)
+    return np.asarray(values, dtype=np.float64)
+
+
+def read_std_file(path) -> np.ndarray:
+    """Read per-image MOS standard deviations, one value per line (blank lines skipped).
+
+    Raises :class:`InputError` naming the file and line for a value that is not a
+    finite number >= 0.
+    """
+    s = _read_one_per_line(path, "std")
+    neg = np.flatnonzero(s < 0)
+    if neg.size:
+        raise InputError(f"std must be >= 0, got {s[neg[0]]!r}", file=path, row=int(neg[0]) + 1)
+    return s
+
+
+def read_weights_file(path) -> np.ndarray:
+    """Read per-image distribution-regulator weights ``c``, one value per line.
+
+    Weights must be finite and >= 0 (an image with weight 0 is left out of every sum).
+    """
+    c = _read_one_per_line(path, "weight")
+    neg = np.flatnonzero(c < 0)
+    if neg.size:
+        raise InputError(f"weights must be >= 0, got {c[neg[0]]!r}", file=path, row=int(neg[0]) + 1)
+    return c
+
+
+def _scaled_mos(l: np.ndarray):
+    """MOS mapped to [0, 100], its integer bins and the number of bins."""
+    lo, hi = l.min(), l.max()
+    # Same expression order as the reference: (100 * (l - lo)) / (hi - lo).
+    L = 100 * (l - lo) / (hi - lo)
+    bins = np.floor(L).astype(np.intp)
+    return L, bins, int(np.floor(L.max())) + 1
+
+
+def gaussian_density(mos, std) -> np.ndarray:
+    """Gaussian-smoothed MOS density at the bin centres 0, 1, ..., floor(max L).
+
+    Every image spreads a unit Gaussian of its own (rescaled) std over the bins;
+    memory is O(n_bins * n) with n_bins = 101.
+    """
+    l = _check_mos(mos)
+    s = _check_std(std, l.size)
+    L, _, n_bins = _scaled_mos(l)
+    S = s * 100 / (l.max() - l.min())
+    x = np.arange(n_bins, dtype=np.float64)
+    density = np.zeros(n_bins)
+    # Chunked over images to keep the temporary at (n_bins, chunk).
+    for start in range(0, l.size, 4096):
+        Lc, Sc = L[start:start + 4096], S[start:start + 4096]
+        density += np.exp(-(x[:, None] - Lc) ** 2 / (2 * (Sc + _DENSITY_EPS) ** 2)).sum(axis=1)
+    return density
+
+
+def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
+    """Label-distribution-smoothing window: a Gaussian-filtered unit impulse of size
+    ``ks`` divided by its maximum."""
+    if int(ks) != ks or ks < 1 or ks % 2 == 0:
+        raise InputError(f"ks (LDS kernel size) must be a positive odd integer, got {ks!r}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise InputError(f"sigma (LDS kernel width) must be > 0, got {sigma!r}")
+    half = (int(ks) - 1) // 2
+    impulse = np.zeros(int(ks))
+    impulse[half] = 1.0
+    window = ndimage.gaussian_filter1d(impulse, sigma=sigma)
+    return window / window.max()
+
+
+def lds_density(mos, *, ks: int = 5, sigma: float = 2.0) -> np.ndarray:
+    """Smoothed histogram of the integer MOS bins (LDS), rescaled to the same total count."""
+    l = _check_mos(mos)
+    _, bins, n_bins = _scaled_mos(l)
+    counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
+    smoothed = ndimage.convolve1d(counts, weights=lds_kernel_window(ks, sigma), mode="constant")
+    return smoothed * (counts.sum() / smoothed.sum())
+
+
+def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
+                         sigma: float = 2.0, plus: float = 10.0) -> np.ndarray:
+    """Per-image distribution-regulator weights ``c_i = plus / density(bin of image i)``.
+
+    Images in crowded parts of the MOS scale get small weights, rare ones large
+    weights, so that the GMC surface is not dominated by where most images lie.
+
+    Parameters
+    ----------
+    mos : array-like of shape (n,)
+    std : array-like of shape (n,), optional
+        Per-image MOS standard deviations (unscaled). Needed by the Gaussian regulator.
+    regulator : {'auto', 'gaussian', 'lds', 'none'}, default 'auto'
+        ``'gaussian'``: density from every image's Gaussian of its own std.
+        ``'lds'``: label distribution smoothing of the bin histogram (``ks``, ``sigma``).
+        ``'none'``: all weights equal to 1. ``'auto'``: Gaussian when ``std`` is given,
+        LDS otherwise.
+    ks, sigma : LDS kernel size (odd) and width.
+    plus : float, default 10.0
+        Multiplier. It cancels out of every GMC form; the published runs used 100.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        As in the reference, ``1 / density`` is rounded to float32 before being
+        multiplied by ``plus`` (a relative effect of about 1e-7 that published values
+        carry). Bins with zero density (possible only for std-0 images far from any
+        other image) get weight 0, with a warning.
+
+    Examples
+    --------
+    >>> c = distribution_weights([10.0, 20.0, 20.5, 90.0], std=[5.0, 5.0, 5.0, 5.0])
+    >>> bool(c[3] > c[1])
+    True
+    """
+    if regulator not in REGULATORS:
+        raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
+    l = _check_mos(mos)
+    if not (np.isfinite(plus) and plus > 0):
+        raise InputError(f"weight plus must be a finite number > 0, got {plus!r}")
+    if regulator == "auto":
+        regulator = "gaussian" if std is not None else "lds"
+    if regulator == "none":
+        return np.ones(l.size)
+    if regulator == "gaussian":
+        if std is None:
+            raise InputError("the Gaussian regulator needs per-image std values")
+        density = gaussian_density(l, std)
+    else:
+        density = lds_density(l, ks=ks, sigma=sigma)
+    _, bins, _ = _scaled_mos(l)
+    d = density[bins]
+    empty = d <= 0
+    with np.errstate(divide="ignore"):
+        inverse = (1.0 / d).astype(np.float32).astype(np.float64)
+    if empty.any():
+        inverse[empty] = 0.0
+        warn(f"{int(empty.sum())} images lie in MOS bins of zero density and were given weight 0")
+    return plus * inverse

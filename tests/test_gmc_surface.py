@@ -1,0 +1,92 @@
+"""Kernel-regression surface and GMC score against statsmodels' KernelReg and exact integrals."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+
+from iqa_eval.errors import InputError
+from iqa_eval.gmc.surface import (average_height, cv_ls_loss, kernel_surface, local_linear,
+                                  select_bandwidth)
+
+
+def _kernel_reg(y, q, qd, bw):
+    from statsmodels.nonparametric.kernel_regression import KernelReg
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # statsmodels' FutureWarning about its rng
+        # A list of columns, as a user of KernelReg passes them.
+        return KernelReg([np.asarray(y)], [np.asarray(q), np.asarray(qd)], var_type="cc",
+                         reg_type="ll", bw=bw)
+
+
+@pytest.fixture
+def noisy():
+    rng = np.random.default_rng(11)
+    q, qd = rng.uniform(0, 100, 60), rng.uniform(0, 100, 60)
+    y = 0.6 + 0.002 * q - 0.001 * qd + 0.05 * np.sin(q / 9) + rng.normal(0, 0.01, 60)
+    return q, qd, y
+
+
+def test_local_linear_reproduces_planes():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (40, 2))
+    y = 0.3 + 0.7 * x[:, 0] - 0.2 * x[:, 1]
+    at = rng.uniform(0, 10, (25, 2))
+    np.testing.assert_allclose(local_linear([1.5, 2.0], x, y, at), 0.3 + 0.7 * at[:, 0] - 0.2 * at[:, 1],
+                               rtol=1e-9)
+
+
+def test_cv_loss_equals_kernelreg(noisy):
+    q, qd, y = noisy
+    kr = _kernel_reg(y, q, qd, [1.0, 1.0])
+    x = np.column_stack([q, qd])
+    for bw in ([3.0, 5.0], [0.8, 20.0], [15.0, 2.5]):
+        np.testing.assert_allclose(cv_ls_loss(np.array(bw), x, y),
+                                   kr.cv_loo(np.array(bw), kr._est_loc_linear)[0], rtol=1e-12)
+
+
+def test_bandwidth_and_grid_equal_kernelreg(noisy):
+    q, qd, y = noisy
+    kr = _kernel_reg(y, q, qd, "cv_ls")
+    qa, da, z, bw = kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), grid_res=30)
+    np.testing.assert_allclose(bw, kr.bw, rtol=1e-10)
+    qq, dd = np.meshgrid(qa, da, indexing="ij")
+    ref = kr.fit(np.column_stack([qq.ravel(), dd.ravel()]))[0].reshape(qq.shape)
+    np.testing.assert_allclose(z, np.nan_to_num(ref), rtol=0, atol=1e-9)
+
+
+def test_livec_bandwidths_equal_kernelreg(shared_dir):
+    golden = pd.read_csv(shared_dir / "LIVEC" / "golden_points.csv")
+    for model, method in (("clipiqa", "KRCC"), ("niqe", "SRCC")):
+        g = golden[(golden.model == model) & (golden.method == method)]
+        kr = _kernel_reg(g.value, g.Q, g.Qd, "cv_ls")
+        bw = select_bandwidth(np.column_stack([g.Q, g.Qd]), g.value.to_numpy())
+        np.testing.assert_allclose(bw, kr.bw, rtol=1e-10)
+
+
+def test_fixed_bandwidth_and_errors(noisy):
+    q, qd, y = noisy
+    _, _, _, bw = kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), grid_res=5, bw=[4, 6])
+    np.testing.assert_array_equal(bw, [4.0, 6.0])
+    with pytest.raises(InputError, match="bandwidth method"):
+        kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), bw="silverman")
+    with pytest.raises(InputError, match="at least 3"):
+        kernel_surface(q[:2], qd[:2], y[:2], q_range=(0, 100), qd_range=(0, 100))
+    with pytest.raises(InputError, match="grid resolution"):
+        kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), grid_res=1)
+
+
+def test_average_height():
+    qa, da = np.linspace(10, 90, 41), np.linspace(0, 80, 33)
+    qq, dd = np.meshgrid(qa, da, indexing="ij")
+    # the trapezoid rule is exact for a bilinear function
+    z = 0.2 + 0.01 * qq - 0.003 * dd + 1e-4 * qq * dd
+    exact = integrate.dblquad(lambda d, q: 0.2 + 0.01 * q - 0.003 * d + 1e-4 * q * d,
+                              10, 90, 0, 80)[0] / (80 * 80)
+    assert average_height(qa, da, z) == pytest.approx(exact, rel=1e-12)
+    assert average_height(qa, da, np.full(qq.shape, 0.37)) == pytest.approx(0.37, rel=1e-14)
+    with pytest.raises(InputError, match="does not match"):
+        average_height(qa, da, z.T)

@@ -1,0 +1,136 @@
+"""Distribution-regulator weights and Beta-model std against plain re-implementations."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import ndimage
+
+from iqa_eval.errors import InputError
+from iqa_eval.gmc.weights import (beta_std, distribution_weights, read_std_file,
+                                  read_weights_file)
+
+
+def _plain_gaussian_density(mos, std):
+    """The reference formula written out with Python loops."""
+    lo, hi = min(mos), max(mos)
+    L = [100 * (v - lo) / (hi - lo) for v in mos]
+    S = [s * 100 / (hi - lo) for s in std]
+    n_bins = math.floor(max(L)) + 1
+    density = []
+    for x in range(n_bins):
+        total = 0.0
+        for Li, Si in zip(L, S):
+            total += math.exp(-(x - Li) ** 2 / (2 * (Si + 1e-8) ** 2))
+        density.append(total)
+    return L, density
+
+
+@pytest.fixture
+def ratings():
+    rng = np.random.default_rng(3)
+    mos = np.round(rng.uniform(1, 5, 300), 2)          # rounded: ties and shared bins
+    std = rng.uniform(0.2, 1.0, 300)
+    std[7] = 0.0                                        # a zero std must not break anything
+    return mos, std
+
+
+def test_gaussian_matches_plain_loop(ratings):
+    mos, std = ratings
+    L, density = _plain_gaussian_density(list(mos), list(std))
+    expected = np.array([np.float32(1.0 / density[math.floor(v)]) for v in L], dtype=np.float64)
+    got = distribution_weights(mos, std=std, regulator="gaussian", plus=7.0)
+    np.testing.assert_allclose(got, 7.0 * expected, rtol=1e-12, atol=0)
+
+
+def test_lds_matches_scipy_ndimage(ratings):
+    mos, _ = ratings
+    ks, sigma = 7, 1.5
+    L = 100 * (mos - mos.min()) / (mos.max() - mos.min())
+    bins = np.floor(L).astype(int)
+    hist = np.bincount(bins, minlength=bins.max() + 1).astype(float)
+    impulse = np.zeros(ks)
+    impulse[ks // 2] = 1.0
+    window = ndimage.gaussian_filter1d(impulse, sigma=sigma)
+    window /= window.max()
+    smooth = ndimage.convolve1d(hist, weights=window, mode="constant")
+    smooth *= hist.sum() / smooth.sum()
+    expected = 10.0 * (1.0 / smooth[bins]).astype(np.float32).astype(np.float64)
+    got = distribution_weights(mos, regulator="lds", ks=ks, sigma=sigma)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_float32_cast_is_applied(ratings):
+    mos, std = ratings
+    c = distribution_weights(mos, std=std, plus=1.0)
+    # every weight is a float32 value ...
+    np.testing.assert_array_equal(c.astype(np.float32).astype(np.float64), c)
+    # ... and differs from the unrounded 1 / density by float32 rounding only
+    L, density = _plain_gaussian_density(list(mos), list(std))
+    exact = np.array([1.0 / density[math.floor(v)] for v in L])
+    rel = np.abs(c / exact - 1)
+    assert rel.max() < 2 ** -24 * 1.01 and rel.max() > 0
+
+
+def test_regulator_choices(ratings):
+    mos, std = ratings
+    np.testing.assert_array_equal(distribution_weights(mos, std=std),
+                                  distribution_weights(mos, std=std, regulator="gaussian"))
+    np.testing.assert_array_equal(distribution_weights(mos), distribution_weights(mos, regulator="lds"))
+    np.testing.assert_array_equal(distribution_weights(mos, regulator="none"), np.ones(mos.size))
+    with pytest.raises(InputError, match="Gaussian regulator needs"):
+        distribution_weights(mos, regulator="gaussian")
+    with pytest.raises(InputError, match="regulator must be one of"):
+        distribution_weights(mos, regulator="uniform")
+    with pytest.raises(InputError, match="ks"):
+        distribution_weights(mos, regulator="lds", ks=4)
+    with pytest.raises(InputError, match="std must be finite"):
+        distribution_weights(mos, std=np.r_[std[:-1], np.nan])
+
+
+def test_rare_mos_get_larger_weights():
+    mos = np.r_[np.linspace(40, 60, 200), 5.0, 95.0]
+    c = distribution_weights(mos, std=np.full(mos.size, 2.0))
+    assert c[-1] > 10 * c[100] and c[-2] > 10 * c[100]
+
+
+def test_published_livec_weights_reproduced_bit_for_bit(shared_dir):
+    """LIVEC's weights.txt = Gaussian regulator on meta.csv (mos, std) with plus = 100."""
+    meta = pd.read_csv(shared_dir / "LIVEC" / "meta.csv")
+    published = read_weights_file(shared_dir / "LIVEC" / "weights.txt")
+    got = distribution_weights(meta["mos"], std=meta["std"], regulator="gaussian", plus=100.0)
+    np.testing.assert_array_equal(got, published)
+    # the float32 cast matters: the unrounded 100 / density does not give the published file
+    L, density = _plain_gaussian_density(list(meta["mos"]), list(meta["std"]))
+    uncast = np.array([100.0 / density[math.floor(v)] for v in L])
+    assert not np.array_equal(uncast, published)
+    np.testing.assert_allclose(uncast, published, rtol=1e-7)
+
+
+def test_beta_std():
+    mos = np.array([1.0, 2.0, 3.0, 5.0])
+    m = (mos - 1) / 4
+    np.testing.assert_allclose(beta_std(mos, phi=3.0), np.sqrt(m * (1 - m) / 4) * 4, rtol=1e-15)
+    s = beta_std(mos)
+    assert s[0] == 0 and s[-1] == 0
+    np.testing.assert_allclose(s[1], math.sqrt(0.25 * 0.75 / 9) * 4)
+    with pytest.raises(InputError, match="constant"):
+        beta_std([2.0, 2.0, 2.0])
+
+
+def test_read_std_and_weights_files(tmp_path):
+    f = tmp_path / "std.txt"
+    f.write_text("0.5\n1.25\n\n0\n")
+    np.testing.assert_array_equal(read_std_file(f), [0.5, 1.25, 0.0])
+    f.write_text("0.5\nabc\n")
+    with pytest.raises(InputError) as err:
+        read_std_file(f)
+    assert "std.txt" in str(err.value) and "row 2" in str(err.value) and "\n" not in str(err.value)
+    w = tmp_path / "w.txt"
+    w.write_text("1\n-2\n")
+    with pytest.raises(InputError, match="row 2"):
+        read_weights_file(w)
+    with pytest.raises(InputError, match="cannot read"):
+        read_weights_file(tmp_path / "missing.txt")
