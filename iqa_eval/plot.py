@@ -31,7 +31,7 @@ from .errors import InputError
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
-    "scatter_figure", "save_figure", "save_surface", "surface_grid",
+    "scatter_figure", "save_figure", "save_surface", "surface_grid", "plotly_div", "png_bytes",
 ]
 
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
@@ -107,6 +107,11 @@ def surface_grid(rows: pd.DataFrame, value: str = "value"):
         raise InputError("surface is not a regular grid: some (Q, Qd) nodes repeat and others are missing")
     z[j, i] = rows[value].to_numpy(dtype=np.float64)
     return q, qd, z
+
+
+def _t(text) -> str:
+    """A user string as literal matplotlib text ('$' would start mathtext and can fail to parse)."""
+    return str(text).replace("$", r"\$")
 
 
 def _label(method: str) -> str:
@@ -242,11 +247,11 @@ def surface_3d(surface, *, method=None, models=None, ncols=4, cmap="viridis", ti
         ax.set_xlabel("MOS")
         ax.set_ylabel("|ΔMOS|")
         ax.set_zlabel(label, labelpad=8)
-        ax.set_title(model)
+        ax.set_title(_t(model))
         ax.view_init(elev=25, azim=-60)
         ax.set_box_aspect(None, zoom=0.85)  # keeps the z label inside the panel
     fig.colorbar(mappable, ax=axes, shrink=0.6, label=label)
-    fig.suptitle(title or f"GMC surfaces ({label})")
+    fig.suptitle(_t(title) if title else f"GMC surfaces ({label})")
     return fig
 
 
@@ -278,9 +283,9 @@ def contour_map(surface, *, method=None, models=None, ncols=4, levels=12, cmap="
         ax.contour(q, qd, z, levels=bounds, colors="k", linewidths=0.3, alpha=0.5)
         ax.set_xlabel("MOS")
         ax.set_ylabel("|ΔMOS|")
-        ax.set_title(model)
+        ax.set_title(_t(model))
     fig.colorbar(mappable, ax=axes, shrink=0.8, label=label, ticks=_ticks())
-    fig.suptitle(title or f"GMC maps ({label})")
+    fig.suptitle(_t(title) if title else f"GMC maps ({label})")
     return fig
 
 
@@ -367,8 +372,9 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
         sig = sig > 0.5
     fig, (ax,) = _figure(1, size=(5.6, 4.4))
     mappable = _draw_difference(ax, q, qd, diff, sig=sig, cmap=cmap)
-    fig.colorbar(mappable, ax=ax, label=f"{label}: {model_a} - {model_b}", ticks=_ticks())
-    fig.suptitle(title or f"{model_a} - {model_b} ({label}); red: {model_a} higher")
+    ta, tb = _t(model_a), _t(model_b)
+    fig.colorbar(mappable, ax=ax, label=f"{label}: {ta} - {tb}", ticks=_ticks())
+    fig.suptitle(_t(title) if title else f"{ta} - {tb} ({label}); red: {ta} higher")
     return fig
 
 
@@ -400,12 +406,12 @@ def comparison_figure(comparison, *, cmap="viridis", diff_cmap="RdBu_r", title=N
         mappable = ax.contourf(q, qd, z, levels=bounds, cmap=cmap)
         ax.set_xlabel("MOS")
         ax.set_ylabel("|ΔMOS|")
-        ax.set_title(f"A: {name}" if name == a else f"B: {name}")
+        ax.set_title(f"A: {_t(name)}" if name == a else f"B: {_t(name)}")
     fig.colorbar(mappable, ax=axes[:2], shrink=0.8, label=label, location="bottom", ticks=_ticks())
     dm = _draw_difference(axes[2], q, qd, diff, sig=sig > 0.5, cmap=diff_cmap,
                           title="A - B (hatched: significant)")
     fig.colorbar(dm, ax=axes[2], shrink=0.8, label=f"{label}: A - B", location="bottom", ticks=_ticks(5))
-    fig.suptitle(title or f"{a} vs {b} ({label})")
+    fig.suptitle(_t(title) if title else f"{_t(a)} vs {_t(b)} ({label})")
     return fig
 
 
@@ -478,11 +484,11 @@ def scatter_figure(dataset_or_arrays, fits=None, *, mos=None, models=None, ncols
             yhat = np.asarray(fit.predict(grid), dtype=np.float64)
             ax.plot(grid, yhat, color="k", linewidth=1.5, label=f"{getattr(fit, 'kind', 'fit')} mapping")
             ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-        ax.set_title(f"{model}\n{n_text}", fontsize=9)
+        ax.set_title(f"{_t(model)}\n{n_text}", fontsize=9)
         ax.set_xlabel("prediction" + (" (negated: lower is better)" if model in flipped else ""))
         ax.set_ylabel("MOS")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_t(title))
     return fig
 
 
@@ -529,14 +535,27 @@ def save_figure(fig, path, **kwargs):
     if ext not in STATIC_EXTENSIONS:
         raise InputError(f"a static figure is saved as {', '.join(STATIC_EXTENSIONS)}, "
                          f"not {ext or 'no extension'}", file=str(path))
+    _savefig(fig, str(path), ext[1:], **kwargs)
+    return path
+
+
+def _savefig(fig, target, fmt: str, **kwargs) -> None:
     import matplotlib
 
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
-                "svg": {"Date": None}}[ext[1:]]
+                "svg": {"Date": None}}[fmt]
     kwargs.setdefault("dpi", 150)
     with matplotlib.rc_context(_RC_REPRODUCIBLE):
-        fig.savefig(str(path), metadata=metadata, **kwargs)
-    return path
+        fig.savefig(target, format=fmt, metadata=metadata, **kwargs)
+
+
+def png_bytes(fig, *, dpi: int = 110) -> bytes:
+    """A matplotlib figure as PNG bytes (for embedding in a page as a data URI)."""
+    import io
+
+    buffer = io.BytesIO()
+    _savefig(fig, buffer, "png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def save_surface(surface, path, *, method=None, models=None, title=None):

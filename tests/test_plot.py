@@ -265,7 +265,7 @@ def test_scatter_from_a_dataset_marks_flipped_models():
 
 
 def test_plotting_libraries_are_not_imported_with_the_package():
-    code = ("import sys, iqa_eval, iqa_eval.plot; "
+    code = ("import sys, iqa_eval, iqa_eval.plot, iqa_eval.report; "
             "bad = [m for m in ('matplotlib', 'plotly') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
