@@ -1,0 +1,687 @@
+"""Compare two IQA models on the same images: paired global tests and a GMC difference surface.
+
+Two models can have the same global SROCC and still differ: one ranks high-quality images
+better, the other separates images with small MOS differences better. :func:`compare_models`
+answers *where* they differ and *whether the difference is real*:
+
+- the global SROCC, PLCC and KRCC of both models with the paired tests of
+  :mod:`iqa_eval.inference` (difference A - B, its confidence interval, a p-value);
+- both GMC surfaces on an exact regular grid (GMC evaluated at every node, no regression)
+  and their difference A - B with a confidence interval per cell and the cells where the
+  models differ significantly, after a stated multiple-comparison adjustment.
+
+The uncertainty of each cell comes from the images. A GMC value is a ratio of weighted
+U-statistics over image pairs; its first-order (Hoeffding) projection on image ``i`` is
+proportional to the image's row sum ``R_i = sum_{j != i} w_ij t_ij``, which the GMC engine
+accumulates in the same pass as the totals. The delta method turns these into one
+influence value per image, model and cell; the variance of the difference and the
+correlation between cells follow from the influence values of A minus those of B. The
+derivation, its approximations and its check against a paired bootstrap are in
+``docs/compare.md``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .errors import InputError
+
+__all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se",
+           "METHODS", "CI_KINDS", "ADJUSTMENTS"]
+
+METHODS = ("srcc", "plcc", "krcc")
+CI_KINDS = ("analytic", "bootstrap")
+ADJUSTMENTS = ("maxt", "fdr", "none")
+GLOBAL_METRICS = ("srocc", "plcc", "krcc")
+
+# A cell whose difference has a standard error below this fraction of the models' own
+# standard errors is degenerate (the models agree there up to rounding): not tested.
+_DEGENERATE_RTOL = 1e-9
+# Draws of the Gaussian reference distribution of max |t| (analytic band).
+_N_MAXT_DRAWS = 10_000
+
+
+# --------------------------------------------------------------------------------------
+# Influence values: the core of the analytic uncertainty
+# --------------------------------------------------------------------------------------
+def gmc_influence(sums, method: str, n_images: int):
+    """GMC values and per-image influence values from pair sums with row sums.
+
+    Parameters
+    ----------
+    sums : PairSums
+        Output of :func:`iqa_eval.gmc.engine.pair_sums` computed with ``row_sums=True``
+        for ``method``: totals ``sw (S,)``, ``ssign (M, S)``, ``sxy[m]``/``sxx[m]`` ``(M, S)``,
+        ``syy[m] (S,)`` and ``rows[key]`` with a trailing image axis (``rows[key][..., i] =
+        sum_{j != i} w_ij t_ij``).
+    method : {'srcc', 'plcc', 'krcc'}
+    n_images : int
+        Number of images N the sums run over.
+
+    Returns
+    -------
+    values : ndarray of shape (M, S)
+        GMC value per model and cell (NaN where a denominator is 0).
+    influence : ndarray of shape (M, S, N)
+        ``psi_i`` with ``value - E[value] ~ mean_i psi_i``; ``sum_i psi_i = 0``. For the
+        PLCC/SRCC form ``r = Txy / sqrt(Txx Tyy)``::
+
+            psi_i = N * (Rxy_i / sqrt(Txx Tyy) - r/2 * (Rxx_i / Txx + Ryy_i / Tyy))
+
+        and for the KRCC form ``k = Ts / Tw``: ``psi_i = N * (Rs_i - k Rw_i) / Tw``.
+
+    Notes
+    -----
+    Ranks (SRCC form) and the distribution-regulator weights are treated as fixed data;
+    see ``docs/compare.md`` for the derivation and what that approximation means.
+    """
+    n = float(n_images)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "krcc":
+            tw = np.asarray(sums.sw, dtype=np.float64)                   # (S,)
+            ts = np.asarray(sums.ssign, dtype=np.float64)                # (M, S)
+            rw = np.asarray(sums.rows["sw"], dtype=np.float64)           # (S, N)
+            rs = np.asarray(sums.rows["ssign"], dtype=np.float64)        # (M, S, N)
+            values = ts / tw[None, :]
+            influence = (n / tw)[None, :, None] * (rs - values[..., None] * rw[None])
+        elif method in ("srcc", "plcc"):
+            txy = np.asarray(sums.sxy[method], dtype=np.float64)         # (M, S)
+            txx = np.asarray(sums.sxx[method], dtype=np.float64)         # (M, S)
+            tyy = np.asarray(sums.syy[method], dtype=np.float64)         # (S,)
+            rxy = np.asarray(sums.rows[f"sxy:{method}"], dtype=np.float64)
+            rxx = np.asarray(sums.rows[f"sxx:{method}"], dtype=np.float64)
+            ryy = np.asarray(sums.rows[f"syy:{method}"], dtype=np.float64)
+            den = np.sqrt(txx) * np.sqrt(tyy)[None, :]            # no underflow of tiny sums
+            values = txy / den
+            influence = n * (rxy / den[..., None]
+                             - 0.5 * values[..., None] * (rxx / txx[..., None]
+                                                          + (ryy / tyy[:, None])[None]))
+        else:
+            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        values = np.where(bad, np.nan, values)
+        influence[bad] = np.nan
+    return values, influence
+
+
+def influence_se(influence) -> np.ndarray:
+    """Standard error from influence values over the last (image) axis.
+
+    ``se = sqrt(sum_i psi_i^2 / (N (N - 1)))`` — the variance of the mean of the
+    projections with the unbiased ``N - 1`` (Sen's estimator for U-statistics).
+    """
+    psi = np.asarray(influence, dtype=np.float64)
+    n = psi.shape[-1]
+    return np.sqrt(np.einsum("...i,...i->...", psi, psi) / (n * (n - 1.0)))
+
+
+def _effective_images(rows_sw) -> np.ndarray:
+    """Kish effective number of images per cell from the weight row sums (S, N)."""
+    rw = np.asarray(rows_sw, dtype=np.float64)
+    tot = rw.sum(-1)
+    sq = np.einsum("si,si->s", rw, rw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = tot * tot / sq
+    return np.where(sq > 0, out, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# Multiple comparisons over the cells
+# --------------------------------------------------------------------------------------
+def _norm_sf2(t):
+    """Two-sided normal p-value."""
+    return special.erfc(np.abs(t) / math.sqrt(2.0))
+
+
+def _norm_isf2(p):
+    """``z`` with two-sided normal p-value ``p``."""
+    return math.sqrt(2.0) * float(special.erfcinv(p))
+
+
+def _maxt_from_correlation(corr, t, alpha, rng):
+    """Critical value and adjusted p-values of max |Z|, Z ~ N(0, corr)."""
+    lam, vec = np.linalg.eigh(corr)
+    root = vec * np.sqrt(np.clip(lam, 0.0, None))            # corr ~= root @ root.T
+    maxabs = np.empty(_N_MAXT_DRAWS)
+    chunk = 2000
+    for start in range(0, _N_MAXT_DRAWS, chunk):
+        g = rng.standard_normal((min(chunk, _N_MAXT_DRAWS - start), root.shape[1]))
+        maxabs[start:start + g.shape[0]] = np.abs(g @ root.T).max(axis=1)
+    return _maxt_from_draws(maxabs, t, alpha)
+
+
+def _maxt_from_draws(maxabs, t, alpha):
+    crit = float(np.quantile(maxabs, 1.0 - alpha))
+    srt = np.sort(maxabs)
+    # P(max|Z| >= |t|), with the usual +1 so that no adjusted p-value is exactly 0.
+    ge = srt.size - np.searchsorted(srt, np.abs(t), side="left")
+    p_adj = (ge + 1.0) / (srt.size + 1.0)
+    return crit, p_adj
+
+
+def _bh_adjust(p):
+    """Benjamini–Hochberg step-up adjusted p-values."""
+    p = np.asarray(p, dtype=np.float64)
+    m = p.size
+    if m == 0:
+        return p
+    order = np.argsort(p)
+    scaled = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def _adjust(t, adjust, alpha, *, corr=None, boot_t=None, rng=None):
+    """Critical value for the band and adjusted p-values of the tested cells.
+
+    ``t`` are the tested cells' statistics. ``maxt`` uses the joint null distribution of
+    max |t| — Gaussian with the influence-value correlation (``corr``) or the bootstrap
+    replicates of the studentised differences (``boot_t``). ``fdr`` uses Benjamini–Hochberg
+    and the false-coverage-rate interval of Benjamini–Yekutieli (level ``1 - R alpha / m``
+    with R rejections, R >= 1), so a cell's interval excludes 0 exactly when it is
+    rejected. ``none`` tests each cell at level ``alpha``.
+    """
+    m = t.size
+    p = _norm_sf2(t)
+    if m == 0:
+        return _norm_isf2(alpha), p, p
+    if adjust == "none":
+        return _norm_isf2(alpha), p, p
+    if adjust == "fdr":
+        p_adj = _bh_adjust(p)
+        r = max(int((p_adj <= alpha).sum()), 1)
+        return _norm_isf2(r * alpha / m), p, p_adj
+    if boot_t is not None:
+        crit, p_adj = _maxt_from_draws(np.nanmax(np.abs(boot_t), axis=1), t, alpha)
+    else:
+        crit, p_adj = _maxt_from_correlation(corr, t, alpha, rng)
+    return crit, p, p_adj
+
+
+# --------------------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------------------
+def _json_float(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare_models`.
+
+    Attributes
+    ----------
+    models : list of str
+        ``[A, B]``; every difference is A - B.
+    method : str
+        GMC form of the surface (``'srcc'``, ``'plcc'`` or ``'krcc'``).
+    global_tests : DataFrame
+        One row per metric (``srocc``, ``plcc``, ``krcc``) with columns ``metric, A, B,
+        diff, ci_low, ci_high, p, test``.
+    cells : DataFrame
+        One row per grid node (Q slowest): ``Q, Qd, A, B, diff, lo, hi, significant`` and
+        ``se, se_A, se_B, p, p_adj, n_eff, tested``.
+    grid_shape : (int, int)
+        ``(nq, nqd)``; ``cells[col].to_numpy().reshape(grid_shape)`` is a surface.
+    alpha, ci, adjust : the settings used; ``critical_value`` the band's multiplier of ``se``.
+    summary : str
+        Plain-language summary computed from the numbers above.
+    notes : tuple of str
+        Recoveries (rows dropped, models flipped, cells not tested and why).
+    """
+
+    models: list
+    method: str
+    global_tests: pd.DataFrame
+    cells: pd.DataFrame
+    grid_shape: tuple
+    alpha: float
+    ci: str
+    adjust: str
+    critical_value: float
+    n_images: int
+    summary: str = ""
+    notes: tuple = field(default_factory=tuple)
+
+    @property
+    def significant_fraction(self) -> float:
+        """Fraction of all grid cells where A and B differ significantly."""
+        return float(self.cells["significant"].mean()) if len(self.cells) else 0.0
+
+    def surface(self, column: str = "diff") -> np.ndarray:
+        """A column of :attr:`cells` as an ``(nq, nqd)`` array (Q along rows)."""
+        return self.cells[column].to_numpy().reshape(self.grid_shape)
+
+    def to_dict(self) -> dict:
+        """The JSON document of ``iqa-eval compare --format json`` (NaN becomes null)."""
+        glob = {}
+        for row in self.global_tests.itertuples(index=False):
+            glob[row.metric] = {"A": _json_float(row.A), "B": _json_float(row.B),
+                                "diff": _json_float(row.diff),
+                                "ci": [_json_float(row.ci_low), _json_float(row.ci_high)],
+                                "p": _json_float(row.p)}
+        cells = [{"Q": _json_float(c.Q), "Qd": _json_float(c.Qd), "A": _json_float(c.A),
+                  "B": _json_float(c.B), "diff": _json_float(c.diff), "lo": _json_float(c.lo),
+                  "hi": _json_float(c.hi), "significant": bool(c.significant)}
+                 for c in self.cells.itertuples(index=False)]
+        return {"models": list(self.models), "global": glob,
+                "surface": {"method": self.method, "cells": cells,
+                            "significant_fraction": self.significant_fraction}}
+
+    def to_text(self) -> str:
+        """Terminal table: global tests, the surface's significant cells, the summary."""
+        a, b = self.models
+        lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
+        g = self.global_tests
+        head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
+        lines += [head, "-" * len(head)]
+        for r in g.itertuples(index=False):
+            lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
+                         f"{r.ci_high:>+9.4f}{_fmt_p(r.p):>9}")
+        lines.append("")
+        nq, nqd = self.grid_shape
+        lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
+                     f"({_adjust_label(self.adjust, self.alpha)}, {self.ci} CIs):")
+        lines.append(_sign_map(self))
+        lines.append("")
+        lines.append(self.summary)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _fmt_p(p) -> str:
+    if not np.isfinite(p):
+        return "nan"
+    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def _adjust_label(adjust: str, alpha: float) -> str:
+    level = f"{100 * (1 - alpha):g}%"
+    return {"maxt": f"{level} simultaneous band, max-|t|",
+            "fdr": f"Benjamini-Hochberg FDR {alpha:g}, {level} FCR intervals",
+            "none": f"{level} per-cell intervals, no multiplicity adjustment"}[adjust]
+
+
+def _sign_map(comp: Comparison) -> str:
+    """Character map of the difference: rows = Q (high at top), columns = |dMOS|."""
+    sig = comp.surface("significant")
+    diff = comp.surface("diff")
+    tested = comp.surface("tested")
+    q = comp.surface("Q")[:, 0]
+    qd = comp.surface("Qd")[0]
+    lines = [f"  rows: MOS (Q) from {q[-1]:.4g} (top) to {q[0]:.4g}; columns: |dMOS| from "
+             f"{qd[0]:.4g} to {qd[-1]:.4g}",
+             "  A = A significantly ahead, B = B significantly ahead, . = no significant "
+             "difference, blank = not tested"]
+    for i in range(len(q) - 1, -1, -1):
+        row = []
+        for j in range(len(qd)):
+            if sig[i, j]:
+                row.append("A" if diff[i, j] > 0 else "B")
+            else:
+                row.append("." if tested[i, j] else " ")
+        lines.append(f"  {q[i]:>9.4g} |{''.join(row)}|")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Plain-language summary
+# --------------------------------------------------------------------------------------
+def _thirds(value, lo, hi, labels):
+    if hi <= lo:
+        return labels[1]
+    k = int(np.clip((value - lo) / (hi - lo) * 3.0, 0, 2.999))
+    return labels[k]
+
+
+def _region(cells, q_range, qd_range) -> str:
+    """Where a set of cells lies, in words and numbers."""
+    q_words = sorted({_thirds(v, *q_range, ("low", "middle", "high")) for v in cells.Q},
+                     key=("low", "middle", "high").index)
+    d_words = sorted({_thirds(v, *qd_range, ("small", "medium", "large")) for v in cells.Qd},
+                     key=("small", "medium", "large").index)
+    return (f"MOS {cells.Q.min():.4g}-{cells.Q.max():.4g} ({'/'.join(q_words)} quality) and "
+            f"|dMOS| {cells.Qd.min():.4g}-{cells.Qd.max():.4g} "
+            f"({'/'.join(d_words)} differences)")
+
+
+def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_range) -> str:
+    a, b = models
+    out = []
+    level = f"{100 * (1 - alpha):g}%"
+    for r in global_tests.itertuples(index=False):
+        if not np.isfinite(r.diff):
+            continue
+        verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
+        out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
+                   f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
+                   f"p = {_fmt_p(r.p)}): {verdict}.")
+    n = len(cells)
+    tested = cells[cells.tested]
+    sig = cells[cells.significant]
+    a_cells, b_cells = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+    label = _adjust_label(adjust, alpha)
+    if sig.empty:
+        out.append(f"GMC {method.upper()} surface: no cell of the {n}-cell grid differs "
+                   f"significantly ({label}).")
+    else:
+        out.append(f"GMC {method.upper()} surface ({label}): {len(sig)} of {n} cells "
+                   f"({100 * len(sig) / n:.1f}%) differ significantly.")
+        for name, part in ((a, a_cells), (b, b_cells)):
+            if len(part):
+                best = part.loc[part["diff"].abs().idxmax()]
+                out.append(f"{name} is ahead in {len(part)} cells, at "
+                           f"{_region(part, q_range, qd_range)}; largest gap "
+                           f"{abs(best['diff']):.3f} at MOS {best.Q:.4g}, |dMOS| {best.Qd:.4g}.")
+            else:
+                out.append(f"{name} is not significantly ahead anywhere.")
+    if len(tested) < n:
+        out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
+                   f"there, or the models agree exactly).")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------
+# The entry point
+# --------------------------------------------------------------------------------------
+def _check_models(data, model_a, model_b):
+    for name in (model_a, model_b):
+        if name not in data.predictions:
+            raise InputError(f"unknown model {name!r}; available: "
+                             f"{', '.join(map(repr, data.models))}")
+    if model_a == model_b:
+        raise InputError(f"compare needs two different models; got {model_a!r} twice")
+
+
+def _grid_shape(grid):
+    if isinstance(grid, int):
+        return (grid, grid)
+    try:
+        nq, nqd = grid
+        return int(nq), int(nqd)
+    except (TypeError, ValueError):
+        raise InputError(f"grid must be an integer or two integers (nq, nqd); got {grid!r}") from None
+
+
+def _gmc_inputs(data, *, std_phi, std_scale, regulator, weights, ks, sigma):
+    """Scaled std and regulator weights, as the GMC API defines them."""
+    from .gmc.weights import beta_std, distribution_weights
+
+    notes = []
+    if data.std is not None:
+        std, given = np.asarray(data.std, dtype=np.float64), True
+    else:
+        std, given = beta_std(data.mos, phi=std_phi), False
+        notes.append(f"no std column: per-image MOS std from the Beta model (phi = {std_phi:g})")
+    if not (np.isfinite(std_scale) and std_scale > 0):
+        raise InputError(f"std scale must be a finite number > 0; got {std_scale!r}")
+    if weights is not None:
+        c = np.asarray(weights, dtype=np.float64)
+        if c.shape != data.mos.shape:
+            raise InputError(f"weights have {c.size} values for {data.mos.size} images")
+        if not np.all(np.isfinite(c) & (c >= 0)):
+            raise InputError("weights must be finite and non-negative")
+    else:
+        reg_std = std if (given or regulator == "gaussian") else None
+        c = distribution_weights(data.mos, std=reg_std, regulator=regulator, ks=ks, sigma=sigma)
+    return std_scale * std, c, notes
+
+
+def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
+                   grid=(20, 20), alpha: float = 0.05, ci: str = "analytic",
+                   adjust: str = "maxt", n_boot: int = 1000, seed: int = 0,
+                   std_scale: float = 1.0, std_phi: float = 8.0, regulator: str = "auto",
+                   weights=None, ks: int = 5, sigma: float = 2.0, ranks: str = "dense",
+                   min_images: float = 10.0, nan_policy: str = "omit",
+                   backend: str = "auto", progress: bool = False) -> Comparison:
+    """Compare two models: paired global tests and the GMC difference surface A - B.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Oriented data (every model's scores rise with quality), e.g. from
+        :func:`iqa_eval.io.load_dataset` followed by ``.oriented()``.
+    model_a, model_b : str
+        The two models; differences are A - B.
+    method : {'srcc', 'plcc', 'krcc'}, default 'srcc'
+        GMC form of the surface.
+    grid : int or (int, int), default (20, 20)
+        Regular grid ``(nq, nqd)`` over ``[min MOS, max MOS] x [0, MOS range]``; GMC is
+        evaluated exactly at every node.
+    alpha : float, default 0.05
+        Level of the tests; intervals have coverage ``1 - alpha``.
+    ci : {'analytic', 'bootstrap'}, default 'analytic'
+        ``'analytic'``: one pass of the GMC engine with per-image row sums (Hoeffding
+        projection + delta method). ``'bootstrap'``: ``n_boot`` paired resamples of the
+        images (the same resample for both models), one engine pass each.
+    adjust : {'maxt', 'fdr', 'none'}, default 'maxt'
+        Multiple-comparison handling over the cells. ``'maxt'``: a simultaneous band from
+        the joint distribution of max |t| over cells (controls the familywise error, uses
+        the correlation between neighbouring cells); ``'fdr'``: Benjamini–Hochberg with
+        false-coverage-rate intervals; ``'none'``: per-cell tests.
+    n_boot : int, default 1000
+        Bootstrap resamples (``ci='bootstrap'``, and the global paired bootstrap).
+    seed : int, default 0
+        Seed of every random draw (bootstrap resamples, the max-|t| reference draws).
+    std_scale, std_phi, regulator, weights, ks, sigma, ranks
+        GMC options as in :mod:`iqa_eval.gmc`: std multiplier ``k``; Beta-model precision
+        used when the data has no std column; distribution regulator
+        (``'auto'|'gaussian'|'lds'|'none'``) or explicit per-image ``weights``; LDS kernel;
+        ``'dense'`` (reference) or ``'average'`` ranks for the SRCC form.
+    min_images : float, default 10
+        Cells whose Kish effective number of images (from the pair-weight row sums) is
+        below this are reported but not tested: their interval is NaN.
+    nan_policy : {'omit', 'raise'}
+        Rows where either model, the MOS or the std is missing are dropped with a note,
+        or raise.
+    backend : str, default 'auto'
+        GMC engine backend.
+    progress : bool, default False
+        Progress bar on stderr for long runs.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval.io import dataset_from_frame  # doctest: +SKIP
+    >>> comp = compare_models(data, "high_end", "fine_grain")  # doctest: +SKIP
+    >>> print(comp.summary)  # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if ci not in CI_KINDS:
+        raise InputError(f"ci must be one of {', '.join(CI_KINDS)}; got {ci!r}")
+    if adjust not in ADJUSTMENTS:
+        raise InputError(f"adjust must be one of {', '.join(ADJUSTMENTS)}; got {adjust!r}")
+    if not (0.0 < alpha < 1.0):
+        raise InputError(f"alpha must lie in (0, 1); got {alpha!r}")
+    if ci == "bootstrap" and (int(n_boot) != n_boot or n_boot < 20):
+        raise InputError(f"n_boot must be an integer >= 20; got {n_boot!r}")
+    _check_models(dataset, model_a, model_b)
+    shape = _grid_shape(grid)
+
+    from .gmc.engine import pair_sums
+    from .gmc.sampling import regular_grid
+
+    data = dataset.complete([model_a, model_b], nan_policy=nan_policy,
+                            need_std=dataset.std is not None)
+    notes = list(data.notes)
+    scaled_std, c, more = _gmc_inputs(data, std_phi=std_phi, std_scale=std_scale,
+                                      regulator=regulator, weights=weights, ks=ks, sigma=sigma)
+    notes += more
+    mos = np.asarray(data.mos, dtype=np.float64)
+    pred = data.prediction_matrix([model_a, model_b])
+    n = mos.size
+    nodes = regular_grid(mos, shape=shape)
+    q, qd = nodes["Q"].to_numpy(), nodes["Qd"].to_numpy()
+
+    sums = pair_sums(pred, mos, scaled_std, c, q, qd, methods=(method,), ranks=ranks,
+                     row_sums=True, backend=backend, progress=progress)
+    values, psi = gmc_influence(sums, method, n)
+    n_eff = _effective_images(sums.rows["sw"])
+    identical = bool(np.array_equal(pred[0], pred[1]))
+    diff = values[0] - values[1]
+    psi_d = psi[0] - psi[1]
+    if identical:
+        # Same predictions: the difference is exactly 0 with no uncertainty.
+        diff = np.where(np.isfinite(diff), 0.0, np.nan)
+        psi_d = np.zeros_like(psi_d)
+        notes.append(f"models {model_a!r} and {model_b!r} have identical predictions: "
+                     "their difference is 0 in every cell")
+    se_a, se_b = influence_se(psi[0]), influence_se(psi[1])
+    rng = np.random.default_rng(seed)
+
+    boot_t = None
+    if ci == "analytic":
+        se = influence_se(psi_d)
+    else:
+        reps = _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, method=method,
+                                 ranks=ranks, backend=backend, n_boot=int(n_boot), rng=rng,
+                                 progress=progress)
+        boot_d = reps[:, 0] - reps[:, 1]
+        se_a, se_b = np.nanstd(reps[:, 0], axis=0, ddof=1), np.nanstd(reps[:, 1], axis=0, ddof=1)
+        se = np.nanstd(boot_d, axis=0, ddof=1)
+        if identical:
+            se = np.zeros_like(se)
+
+    finite = np.isfinite(diff) & np.isfinite(se)
+    degenerate = finite & (se <= _DEGENERATE_RTOL * np.maximum(se_a, se_b))
+    supported = n_eff >= min_images
+    tested = finite & ~degenerate & supported
+    idx = np.flatnonzero(tested)
+    t = diff[idx] / se[idx]
+    if ci == "analytic" and adjust == "maxt" and idx.size:
+        z = psi_d[idx] / np.sqrt(np.einsum("si,si->s", psi_d[idx], psi_d[idx]))[:, None]
+        corr = z @ z.T
+        crit, p_t, padj_t = _adjust(t, adjust, alpha, corr=corr, rng=rng)
+    elif ci == "bootstrap" and adjust == "maxt" and idx.size:
+        bt = (boot_d[:, idx] - diff[idx]) / se[idx]
+        crit, p_t, padj_t = _adjust(t, adjust, alpha, boot_t=bt)
+    else:
+        crit, p_t, padj_t = _adjust(t, adjust, alpha)
+
+    p = np.full(diff.shape, np.nan)
+    p_adj = np.full(diff.shape, np.nan)
+    p[idx], p_adj[idx] = p_t, padj_t
+    lo = np.where(tested, diff - crit * se, np.nan)
+    hi = np.where(tested, diff + crit * se, np.nan)
+    lo = np.where(degenerate & supported, diff, lo)      # exact agreement: a point interval
+    hi = np.where(degenerate & supported, diff, hi)
+    significant = tested & ((lo > 0) | (hi < 0))
+
+    cells = pd.DataFrame({"Q": q, "Qd": qd, "A": values[0], "B": values[1], "diff": diff,
+                          "lo": lo, "hi": hi, "significant": significant, "se": se,
+                          "se_A": se_a, "se_B": se_b, "p": p, "p_adj": p_adj, "n_eff": n_eff,
+                          "tested": tested})
+    n_unsupported = int((finite & ~supported).sum())
+    if n_unsupported:
+        notes.append(f"{n_unsupported} of {len(cells)} cells have fewer than {min_images:g} "
+                     "effective images carrying weight: shown, not tested")
+
+    global_tests, more = _global_tests(pred[0], pred[1], mos, alpha=alpha, ci=ci, n_boot=n_boot,
+                                       seed=seed)
+    notes += more
+    q_range = (float(mos.min()), float(mos.max()))
+    qd_range = (0.0, q_range[1] - q_range[0])
+    summary = _summarize([model_a, model_b], method, global_tests, cells, alpha, adjust,
+                         q_range, qd_range)
+    return Comparison(models=[model_a, model_b], method=method, global_tests=global_tests,
+                      cells=cells, grid_shape=shape, alpha=float(alpha), ci=ci, adjust=adjust,
+                      critical_value=float(crit), n_images=int(n), summary=summary,
+                      notes=tuple(notes))
+
+
+def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ranks, backend,
+                      n_boot, rng, progress):
+    """GMC values of both models on ``n_boot`` paired resamples of the images, (B, 2, S).
+
+    A resample is drawn as multiplicities ``m_i`` (multinomial, same for both models).
+    Its pair sums are the sums over pairs of distinct draws: the images with ``m_i > 0``
+    with regulator weights ``c_i m_i``, so ``w_ij`` is multiplied by ``m_i m_j``. Pairs of
+    two copies of one image are left out (they would add zero-difference pairs that no
+    real sample contains). Ranks are recomputed on each resample.
+    """
+    from ._progress import Progress
+
+    n = mos.size
+    out = np.empty((n_boot, 2, q.size))
+    with Progress(n_boot, "bootstrap", enabled=progress) as bar:
+        for b in range(n_boot):
+            m = np.bincount(rng.integers(0, n, n), minlength=n)
+            keep = m > 0
+            sums = pair_sums(pred[:, keep], mos[keep], scaled_std[keep], c[keep] * m[keep], q, qd,
+                             methods=(method,), ranks=ranks, row_sums=False, backend=backend,
+                             progress=False)
+            out[b] = sums.values()[method]
+            bar.update(1)
+    return out
+
+
+def _global_tests(pred_a, pred_b, mos, *, alpha, ci, n_boot, seed):
+    """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests.
+
+    SROCC and PLCC: :func:`iqa_eval.inference.compare_correlations` — Williams' test and
+    Zou's interval (``ci='analytic'``) or the paired bootstrap (``ci='bootstrap'``). KRCC:
+    the paired bootstrap of :func:`iqa_eval.inference.bootstrap_distribution` (percentile
+    interval, two-sided bootstrap p-value), whatever ``ci``.
+
+    Returns
+    -------
+    table : DataFrame with columns ``metric, A, B, diff, ci_low, ci_high, p, test``
+    notes : list of str
+    """
+    from .inference import bootstrap_distribution, compare_correlations
+    from .mapping import fit_mapping
+    from .metrics import krcc
+
+    level = 1.0 - alpha
+    boot = ci == "bootstrap"
+    kw = dict(ci="percentile" if boot else "fisher", confidence_level=level, n_boot=n_boot,
+              seed=seed)
+    rows, notes = [], []
+
+    def add(metric, res, test):
+        p = res.p_bootstrap if boot else res.p_williams
+        rows.append((metric, res.statistic_a, res.statistic_b, res.diff,
+                     res.confidence_interval.low, res.confidence_interval.high, p, test))
+        notes.extend(res.notes)
+
+    add("srocc", compare_correlations(pred_a, pred_b, mos, metric="srocc", **kw),
+        "paired bootstrap" if boot else "Williams t, Zou CI")
+    fits = [fit_mapping(x, mos, kind="logistic4", seed=seed) for x in (pred_a, pred_b)]
+    for label, fit in zip("AB", fits):
+        notes.extend(f"model {label} PLCC mapping: {note}" for note in fit.notes)
+    add("plcc", compare_correlations(fits[0].predict(pred_a), fits[1].predict(pred_b), mos,
+                                     metric="plcc", **kw),
+        ("paired bootstrap" if boot else "Williams t, Zou CI") + " on logistic-mapped scores")
+
+    k_a, k_b = krcc(pred_a, mos).statistic, krcc(pred_b, mos).statistic
+    dist = bootstrap_distribution("krcc", np.vstack([pred_a, pred_b]), mos, n_boot=n_boot,
+                                  seed=seed)
+    d = dist[:, 0] - dist[:, 1]
+    d = d[np.isfinite(d)]
+    if d.size:
+        lo, hi = np.percentile(d, [50 * alpha, 100 - 50 * alpha])
+        tail = min(np.sum(d <= 0), np.sum(d >= 0))
+        p = float(min(1.0, 2.0 * (tail + 1) / (d.size + 1)))
+    else:
+        lo = hi = p = np.nan
+    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
+    cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "p", "test"]
+    table = pd.DataFrame(rows, columns=cols)
+    for c in cols[1:-1]:
+        table[c] = table[c].astype(np.float64)
+    return table, notes
