@@ -1,0 +1,425 @@
+"""The GMC engine: weighted sums over image pairs for every model, method and sample point.
+
+For every unordered pair ``i < j`` and sample point ``(Q, Qd)`` the reference weight is
+(``../shared/docs/gmc-reference.md``)::
+
+    w_ij = a_i a_j b_ij c_i c_j,   a_i = exp(-(Q - l_i)^2 / (2 V_i)),   V_i = (k s_i)^2,
+                                   b_ij = exp(-(Qd - |l_i - l_j|)^2 / (2 (V_i + V_j)))
+
+and GMC needs ``sum w t`` for a handful of pair terms ``t`` (``x y``, ``x^2``, ``y^2``, rank
+products, sign products, 1). Two facts make this fast while keeping it exact:
+
+1. The weight does not depend on the predictions, and the terms do not depend on the sample
+   point, so all sums at all points are one matrix product ``W @ T`` of a weight matrix
+   (points x pairs) and a term matrix (pairs x sums), taken tile by tile (memory O(N S), never
+   N x N) with BLAS.
+2. ``a_i a_j b_ij`` depends on an image only through its MOS ``l_i`` and std ``V_i`` (``c_i c_j``
+   goes into ``T``). Images with equal ``(l, V)`` form a *group*; every pair of groups has one
+   weight, and its term row is the sum of the member pairs' terms, computed once with direct
+   differences ``p_i - p_j``. This is an algebraic identity (only the order of additions
+   changes). Datasets with rounded MOS and std have few groups (KADID-10k: 1,933 for 10,125
+   images), which divides the exp and product work by ~27; with distinct values every group is a
+   single image and nothing changes.
+
+The weight of a group pair is computed as ``exp(log a_g + log a_h - (Qd - |d|)^2 / (2 v))`` with a
+vectorised exp (one exp per weight instead of three). Zero std: an image with ``k s_i = 0`` has
+``log a_i = -inf`` (weight 0) and a pair with ``v = 0`` gets ``1 / (2 v) = 0``, so no NaN or inf
+arises anywhere (the caller warns).
+
+Backends: ``'numba'`` (the CPU kernels in :mod:`._numba_kernels`, grouped), ``'numpy'`` and
+``'cupy'`` (the same product over image-pair tiles written once against an array namespace in
+:mod:`._array_kernels`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._progress import Progress
+from ..errors import InputError
+
+__all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available_backends"]
+
+METHODS = ("srcc", "plcc", "krcc")
+RANKS = ("dense", "average")
+BACKENDS = ("auto", "numba", "numpy", "cupy")
+
+#: memory for one weight tile (points x pairs) and one term tile (pairs x sums), in bytes
+_TILE_BYTES = 16 * 2**20
+#: pairs per tile that keep BLAS efficient (the tile is cut smaller only when memory says so)
+_TILE_PAIRS = 8192
+#: 'auto' picks CuPy (when importable and a GPU is present) from this many images on
+_CUPY_AUTO_N = 40_000
+
+
+@dataclass
+class PairSums:
+    """Weighted sums over unordered image pairs ``i < j`` for every model and sample point.
+
+    Attributes
+    ----------
+    methods : tuple of str
+        The methods the sums were computed for.
+    sw : ndarray of shape (S,)
+        ``sum w`` (KRCC denominator).
+    ssign : ndarray of shape (M, S) or None
+        ``sum w sign(x) sign(y)`` (KRCC numerator); None unless 'krcc' was asked for.
+    sxy, sxx : dict of str to ndarray of shape (M, S)
+        ``sum w x y`` and ``sum w x^2`` for 'plcc' (x, y = prediction and MOS differences) and
+        'srcc' (x, y = rank differences).
+    syy : dict of str to ndarray of shape (S,)
+        ``sum w y^2`` for 'plcc' and 'srcc' (model-independent).
+    rows : dict of str to ndarray, or None
+        Per-image row sums with a trailing image axis N under the keys 'sw', 'ssign',
+        'sxy:plcc', 'sxx:plcc', 'syy:plcc', 'sxy:srcc', 'sxx:srcc', 'syy:srcc':
+        ``rows[key][..., s, i] = sum over j != i of w_ij t_ij``, so the totals are
+        ``rows[key].sum(-1) / 2``. Only with ``row_sums=True``.
+    """
+
+    methods: tuple
+    sw: np.ndarray
+    ssign: np.ndarray | None
+    sxy: dict
+    sxx: dict
+    syy: dict
+    rows: dict | None = None
+
+    def values(self) -> dict:
+        """GMC value of each method: ``{method: ndarray (M, S)}``, NaN where a denominator is 0.
+
+        PLCC and SRCC forms: ``sxy / sqrt(sxx syy)`` (computed as ``sqrt(sxx) sqrt(syy)`` so tiny
+        sums do not underflow); KRCC form: ``ssign / sw``.
+        """
+        out = {}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for method in self.methods:
+                if method == "krcc":
+                    num, den = self.ssign, np.broadcast_to(self.sw, self.ssign.shape)
+                else:
+                    num = self.sxy[method]
+                    den = np.sqrt(self.sxx[method]) * np.sqrt(self.syy[method])
+                val = np.full(num.shape, np.nan)
+                ok = den > 0
+                val[ok] = num[ok] / den[ok]
+                out[method] = val
+        return out
+
+
+def available_backends() -> list:
+    """Backends usable here: 'numba', 'numpy', and 'cupy' if CuPy imports and sees a GPU."""
+    names = ["numba", "numpy"]
+    if _cupy() is not None:
+        names.append("cupy")
+    return names
+
+
+def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
+               backend="auto", progress=False) -> dict:
+    """GMC values of every model at every sample point: ``{method: ndarray (M, S)}``.
+
+    Same as ``pair_sums(...).values()``; see :func:`pair_sums` for the arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mos = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> pred = np.array([[0.1, 0.2, 0.4, 0.3]])
+    >>> v = gmc_values(pred, mos, np.full(4, 0.5), np.ones(4), [2.5], [1.0], methods=("srcc",))
+    >>> v["srcc"].shape
+    (1, 1)
+    """
+    return pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks,
+                     backend=backend, progress=progress).values()
+
+
+def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
+              row_sums=False, backend="auto", progress=False) -> PairSums:
+    """Weighted sums over all unordered image pairs, for every model and sample point.
+
+    Parameters
+    ----------
+    pred : array-like of shape (M, N) or (N,)
+        Predictions of M models, finite, already oriented (higher = better quality).
+    mos : array-like of shape (N,)
+        Mean opinion scores.
+    scaled_std : array-like of shape (N,)
+        ``k * s``: per-image MOS standard deviation times the std scale. Zeros are allowed
+        (such images get weight 0).
+    c : array-like of shape (N,)
+        Distribution-regulator weights, finite and non-negative.
+    Q, Qd : array-like of shape (S,)
+        Sample points: quality level and absolute MOS difference.
+    methods : sequence of {'srcc', 'plcc', 'krcc'}
+        Correlation forms to compute sums for.
+    ranks : {'dense', 'average'}
+        Ranks for the SRCC form: dense ranks as the reference implementation (index in the
+        sorted unique values), or average ranks as ``scipy.stats.rankdata``.
+    row_sums : bool
+        Also return per-image row sums (for uncertainty estimates); costs about twice the time
+        and ``O(K S N)`` memory.
+    backend : {'auto', 'numba', 'numpy', 'cupy'}
+        'auto' uses numba on the CPU, or CuPy for large sets when it imports and sees a GPU.
+    progress : bool
+        Draw a progress bar on stderr for runs longer than a second.
+
+    Returns
+    -------
+    PairSums
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mos = np.array([1.0, 2.0, 3.0])
+    >>> s = pair_sums([[1.0, 3.0, 2.0]], mos, np.ones(3), np.ones(3), [2.0], [1.0],
+    ...               methods=("krcc",))
+    >>> bool(0 < s.sw[0])
+    True
+    """
+    prob = _Problem(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks)
+    name = _choose_backend(backend, prob.N)
+    bar = Progress(1.0, "GMC pairs", enabled=bool(progress))
+    with bar:
+        if name == "numba":
+            tot, rows = _run_numba(prob, row_sums, bar)
+        else:
+            from . import _array_kernels
+            xp = np if name == "numpy" else _cupy()
+            tot, rows = _array_kernels.pair_sums(
+                xp, prob.P, prob.R, prob.l, prob.rl, prob.V, prob.c, prob.A, prob.Qd,
+                prob.lay, prob.K, row_sums=row_sums, tile_bytes=_TILE_BYTES,
+                tile_pairs=_TILE_PAIRS, progress=bar)
+    return prob.unpack(tot, rows)
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+def _vector(values, name, n=None):
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be numeric ({exc})") from None
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if n is not None and arr.size != n:
+        raise InputError(f"{name} has {arr.size} values but there are {n} images")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{name} has {int(bad.sum())} non-finite value(s); "
+                         f"first at index {int(np.flatnonzero(bad)[0])}")
+    return np.ascontiguousarray(arr)
+
+
+def _ranks(values, how):
+    if how == "dense":
+        return np.unique(values, return_inverse=True)[1].astype(np.float64).reshape(values.shape)
+    from scipy.stats import rankdata
+    return rankdata(values, method="average").astype(np.float64)
+
+
+class _Problem:
+    """Validated inputs, ranks, groups and the column layout of the sums."""
+
+    def __init__(self, pred, mos, scaled_std, c, Q, Qd, *, methods, ranks):
+        if isinstance(methods, str):
+            methods = (methods,)
+        methods = tuple(dict.fromkeys(str(m).lower() for m in methods))
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown or not methods:
+            raise InputError(f"methods must be a non-empty subset of {METHODS}, got {unknown or methods}")
+        if ranks not in RANKS:
+            raise InputError(f"ranks must be one of {RANKS}, got {ranks!r}")
+        self.methods = methods
+        try:
+            P = np.asarray(pred, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"pred must be numeric ({exc})") from None
+        if P.ndim == 1:
+            P = P[None, :]
+        if P.ndim != 2:
+            raise InputError(f"pred must have shape (models, images), got {P.shape}")
+        bad = ~np.isfinite(P)
+        if bad.any():
+            m, i = np.argwhere(bad)[0]
+            raise InputError(f"pred has {int(bad.sum())} non-finite value(s); first at model {m}, "
+                             f"image {i} (drop or fill them before computing GMC)")
+        M, N = P.shape
+        if N < 2:
+            raise InputError(f"GMC needs at least 2 images, got {N}")
+        if M < 1:
+            raise InputError("pred has no models")
+        l = _vector(mos, "mos", N)
+        sd = _vector(scaled_std, "scaled_std", N)
+        cw = _vector(c, "c", N)
+        Q = _vector(Q, "Q")
+        Qd = _vector(Qd, "Qd", None)
+        if Q.size != Qd.size:
+            raise InputError(f"Q and Qd differ in length ({Q.size} vs {Qd.size})")
+        if (sd < 0).any():
+            raise InputError(f"scaled_std has negative values; first at index {int(np.argmax(sd < 0))}")
+        if (cw < 0).any():
+            raise InputError(f"c (regulator weights) has negative values; first at index "
+                             f"{int(np.argmax(cw < 0))}")
+        self.M, self.N, self.S = M, N, Q.size
+        self.l, self.c, self.Q, self.Qd = l, cw, Q, Qd
+        self.V = sd * sd
+        do_s = "srcc" in methods
+        self.P = np.ascontiguousarray(P)
+        self.R = (np.ascontiguousarray(np.stack([_ranks(p, ranks) for p in P])) if do_s
+                  else np.zeros((1, 1)))
+        self.rl = _ranks(l, ranks) if do_s else np.zeros(N)
+        # log a_i at every point; -inf (weight 0) for zero std
+        with np.errstate(divide="ignore", invalid="ignore"):
+            A = -((Q[:, None] - l[None, :]) ** 2) / (2.0 * self.V[None, :])
+        A[:, self.V == 0.0] = -np.inf
+        self.A = np.ascontiguousarray(A)
+        self._layout()
+
+    def _layout(self):
+        """Columns of the term matrix: key-major so each key's model block is one slice."""
+        M = self.M
+        col = 1
+        lay = np.full(7, -1, dtype=np.int64)
+        self.keys = {"sw": (0, None)}
+        for q, (key, method) in enumerate((("syy", "plcc"), ("syy", "srcc"))):
+            if method in self.methods:
+                lay[q] = col
+                self.keys[f"{key}:{method}"] = (col, None)
+                col += 1
+        blocks = (("sxy", "plcc"), ("sxx", "plcc"), ("sxy", "srcc"), ("sxx", "srcc"),
+                  ("ssign", "krcc"))
+        for q, (key, method) in enumerate(blocks):
+            if method in self.methods:
+                lay[2 + q] = col
+                self.keys[key if key == "ssign" else f"{key}:{method}"] = (col, M)
+                col += M
+        self.lay, self.K = lay, col
+
+    def groups(self):
+        """Images with equal (MOS, std) share every weight: sort them into contiguous groups."""
+        key = np.stack([self.l, self.V], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        gs = np.zeros(first.size + 1, dtype=np.int64)
+        gs[1:] = np.cumsum(np.bincount(inverse, minlength=first.size))
+        return order, gs, first
+
+    def unpack(self, tot, rows) -> PairSums:
+        def take(arr, key):
+            col, m = self.keys[key]
+            return arr[col] if m is None else arr[col:col + m]
+
+        totT = np.ascontiguousarray(np.asarray(tot).T)  # (K, S)
+        sxy, sxx, syy = {}, {}, {}
+        for method in ("plcc", "srcc"):
+            if method in self.methods:
+                sxy[method] = take(totT, f"sxy:{method}")
+                sxx[method] = take(totT, f"sxx:{method}")
+                syy[method] = take(totT, f"syy:{method}")
+        ssign = take(totT, "ssign") if "krcc" in self.methods else None
+        out_rows = None
+        if rows is not None:
+            out_rows = {key: take(rows, key) for key in self.keys}
+        return PairSums(self.methods, take(totT, "sw"), ssign, sxy, sxx, syy, out_rows)
+
+
+# --- backends -------------------------------------------------------------------------------------
+
+
+def _cupy():
+    """The cupy module if it imports and sees a GPU, else None."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return cupy
+    except Exception:  # ImportError, or CUDA errors when there is no driver/GPU
+        return None
+    return None
+
+
+def _choose_backend(backend, n):
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "cupy":
+        if _cupy() is None:
+            raise InputError("backend 'cupy' needs CuPy and a CUDA GPU (pip install "
+                             "'iqa-eval[gpu]'); neither is usable here - use 'numba' or 'auto'")
+        return "cupy"
+    if backend == "auto":
+        return "cupy" if n >= _CUPY_AUTO_N and _cupy() is not None else "numba"
+    return backend
+
+
+def _tiles(G, target):
+    """Split the group rows 0..G-1 (row g has G - g pairs) into tiles of about ``target`` pairs."""
+    counts = G - np.arange(G, dtype=np.int64)
+    tiles, g0, acc = [], 0, 0
+    for g in range(G):
+        acc += counts[g]
+        if acc >= target or g == G - 1:
+            off = np.zeros(g + 1 - g0, dtype=np.int64)
+            off[1:] = np.cumsum(counts[g0:g])
+            tiles.append((g0, g + 1, off, int(acc)))
+            g0, acc = g + 1, 0
+    return tiles
+
+
+def _run_numba(prob, row_sums, bar):
+    from . import _numba_kernels as nk
+
+    order, gs, first = prob.groups()
+    G, S, K = gs.size - 1, prob.S, prob.K
+    c = np.ascontiguousarray(prob.c[order])
+    P = np.ascontiguousarray(prob.P[:, order])
+    R = np.ascontiguousarray(prob.R[:, order]) if prob.R.shape[1] == prob.N else P
+    lg, Vg, rlg = prob.l[first], prob.V[first], np.ascontiguousarray(prob.rl[first])
+    A = np.ascontiguousarray(prob.A[:, first])
+    Qd = prob.Qd
+    if row_sums:
+        return _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar)
+    target = max(256, min(_TILE_PAIRS, _TILE_BYTES // (8 * K)))
+    tiles = _tiles(G, target)
+    bmax = max(t[3] for t in tiles)
+    s_chunk = int(max(1, min(S, _TILE_BYTES // (8 * bmax))))
+    bar.total = max(float(len(tiles) * S), 1.0)
+    tot = np.zeros((S, K))
+    Tbuf, absd, z = np.empty(bmax * K), np.empty(bmax), np.empty(bmax)
+    Wbuf = np.empty(s_chunk * bmax)
+    for g0, g1, off, B in tiles:
+        T = Tbuf[:B * K].reshape(B, K)
+        nk.pair_terms(g0, g1, off, gs, c, P, R, lg, rlg, Vg, prob.lay, T, absd, z)
+        for s0 in range(0, S, s_chunk):
+            s1 = min(S, s0 + s_chunk)
+            W = Wbuf[:(s1 - s0) * B].reshape(s1 - s0, B)
+            nk.weight_tile(g0, g1, off, A[s0:s1], Qd[s0:s1], absd, z, W)
+            tot[s0:s1] += W @ T
+            bar.update(s1 - s0)
+    return tot, None
+
+
+def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar):
+    G, S, K, N = gs.size - 1, prob.S, prob.K, prob.N
+    rows = np.zeros((K, S, N))
+    s_chunk = int(max(1, min(S, _TILE_BYTES // (8 * G))))
+    q_chunk = int(max(1, _TILE_BYTES // (8 * G * K)))
+    Wbuf = np.empty(s_chunk * G)
+    Tbuf = np.empty(G * min(q_chunk, int(np.diff(gs).max())) * K)
+    bar.total = float(N)
+    for g in range(G):
+        n_g = int(gs[g + 1] - gs[g])
+        for q0 in range(0, n_g, q_chunk):
+            nq = min(q_chunk, n_g - q0)
+            T = Tbuf[:G * nq * K].reshape(G, nq, K)
+            nk.row_terms(g, q0, gs, c, P, R, lg, rlg, prob.lay, T)
+            idx = order[gs[g] + q0: gs[g] + q0 + nq]
+            for s0 in range(0, S, s_chunk):
+                s1 = min(S, s0 + s_chunk)
+                W = Wbuf[:(s1 - s0) * G].reshape(s1 - s0, G)
+                nk.row_weights(g, A[s0:s1], prob.Qd[s0:s1], lg, Vg, W)
+                out = (W @ T.reshape(G, nq * K)).reshape(s1 - s0, nq, K)
+                rows[:, s0:s1, idx] = out.transpose(2, 0, 1)
+        bar.update(n_g)
+    tot = rows.sum(axis=2).T / 2.0
+    return tot, rows
