@@ -1,0 +1,461 @@
+"""Public GMC API: point values, surfaces and scores as tidy pandas tables.
+
+Three steps, each usable alone::
+
+    points  = gmc_points(predictions, mos, std=std)              # model, method, Q, Qd, value
+    surface = gmc_surface(points, mos_range=(mos.min(), mos.max()))  # the same columns on a grid
+    scores  = gmc_score(surface)                                 # model, method, gmc
+
+or all at once with :func:`correlation_surfaces`, which returns a :class:`GMCResult`.
+Method names are lower-case in arguments (``'srcc'``) and upper-case in tables
+(``'SRCC'``), as in the reference files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._validation import as_float_vector
+from ..errors import InputError, warn
+from . import engine
+from .sampling import check_samples, latin_hypercube, read_sample_file, regular_grid
+from .surface import BW_METHODS, average_height, kernel_surface
+from .weights import REGULATORS, beta_std, distribution_weights
+
+__all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
+           "correlation_surfaces"]
+
+POINT_COLUMNS = ["model", "method", "Q", "Qd", "value"]
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def _method_list(methods) -> list:
+    if isinstance(methods, str):
+        methods = [methods]
+    out = []
+    for m in methods:
+        name = str(m).strip().lower()
+        if name not in engine.METHODS:
+            raise InputError(f"unknown GMC method {m!r}; choose from {', '.join(engine.METHODS)}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InputError("no GMC method given")
+    return out
+
+
+def _model_matrix(predictions, n=None):
+    """(names, (M, N) float64 matrix) from a dict, DataFrame, Series or array."""
+    if isinstance(predictions, pd.DataFrame):
+        items = [(str(c), predictions[c]) for c in predictions.columns]
+    elif isinstance(predictions, pd.Series):
+        items = [(str(predictions.name or "model"), predictions)]
+    elif isinstance(predictions, dict):
+        items = [(str(k), v) for k, v in predictions.items()]
+    else:
+        arr = np.asarray(predictions, dtype=np.float64)
+        if arr.ndim == 1:
+            items = [("model", arr)]
+        elif arr.ndim == 2:
+            items = [(f"model{i}", row) for i, row in enumerate(arr)]
+        else:
+            raise InputError(f"predictions must be 1-D or 2-D (models x images), got shape {arr.shape}")
+    if not items:
+        raise InputError("no predictions given")
+    names, rows = [], []
+    for name, values in items:
+        v = as_float_vector(values, name=f"predictions of {name!r}")
+        if n is not None and v.size != n:
+            raise InputError(f"model {name!r} has {v.size} predictions for {n} MOS values")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            raise InputError(f"model {name!r} has {bad.size} non-finite prediction(s), first at index "
+                             f"{int(bad[0])}; drop incomplete rows first (Dataset.complete)")
+        names.append(name)
+        rows.append(v)
+    return names, np.ascontiguousarray(np.vstack(rows))
+
+
+@dataclass
+class GMCInputs:
+    """Everything the engine needs, resolved from the user's options, with notes."""
+
+    models: list
+    pred: np.ndarray          # (M, N)
+    mos: np.ndarray           # (N,)
+    std: np.ndarray           # (N,) unscaled
+    scaled_std: np.ndarray    # (N,) std_scale * std
+    c: np.ndarray             # (N,) regulator weights
+    samples: pd.DataFrame     # Q, Qd
+    config: dict
+    notes: list = field(default_factory=list)
+
+
+def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=None,
+               regulator: str = "auto", std_scale: float = 1.0, std_phi: float = 8.0,
+               ks: int = 5, sigma: float = 2.0, plus: float = 10.0) -> GMCInputs:
+    """Resolve std, regulator weights and sample points (see :func:`gmc_points`)."""
+    from ..dataset import Dataset
+
+    notes = []
+    if isinstance(predictions, Dataset):
+        data = predictions
+        if mos is None:
+            mos = data.mos
+        if std is None:
+            std = data.std
+        notes += list(data.notes)
+        predictions = data.predictions
+    if mos is None:
+        raise InputError("mos is required")
+    l = as_float_vector(mos, name="mos")
+    if l.size < 3:
+        raise InputError(f"GMC needs at least 3 images, got {l.size}")
+    bad = np.flatnonzero(~np.isfinite(l))
+    if bad.size:
+        raise InputError(f"mos has {bad.size} non-finite value(s), first at index {int(bad[0])}")
+    if l.max() == l.min():
+        raise InputError("mos is constant: GMC needs a range of MOS values")
+    models, pred = _model_matrix(predictions, l.size)
+
+    if not (np.isfinite(std_scale) and std_scale > 0):
+        raise InputError(f"std scale must be a finite number > 0, got {std_scale!r}")
+    if std is None:
+        s = beta_std(l, phi=std_phi)
+        std_source = f"beta(phi={std_phi:g})"
+        notes.append(f"no per-image std given: std estimated from the Beta model (phi={std_phi:g})")
+    else:
+        s = as_float_vector(std, name="std")
+        if s.size != l.size:
+            raise InputError(f"std has {s.size} values for {l.size} MOS values")
+        badstd = np.flatnonzero(~np.isfinite(s) | (s < 0))
+        if badstd.size:
+            raise InputError(f"std must be finite and >= 0; index {int(badstd[0])} is {s[badstd[0]]!r}")
+        std_source = "given"
+
+    if regulator not in REGULATORS:
+        raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
+    if weights is not None:
+        c = as_float_vector(weights, name="weights")
+        if c.size != l.size:
+            raise InputError(f"weights have {c.size} values for {l.size} MOS values")
+        badw = np.flatnonzero(~np.isfinite(c) | (c < 0))
+        if badw.size:
+            raise InputError(f"weights must be finite and >= 0; index {int(badw[0])} is {c[badw[0]]!r}")
+        used = "given"
+    else:
+        used = regulator if regulator != "auto" else ("gaussian" if std is not None else "lds")
+        c = distribution_weights(l, std=s if used == "gaussian" else None, regulator=used,
+                                 ks=ks, sigma=sigma, plus=plus)
+
+    scaled = std_scale * s
+    n_zero = int(np.count_nonzero(scaled == 0))
+    if n_zero:
+        msg = (f"{n_zero} image(s) have std 0 and were given zero weight in every GMC sum"
+               + (" (the Beta model gives std 0 at the lowest and highest MOS)" if std is None else ""))
+        warn(msg)
+        notes.append(msg)
+
+    if isinstance(samples, (int, np.integer)) and not isinstance(samples, bool):
+        pts = latin_hypercube(l, int(samples), seed=seed)
+        sample_source = f"latin hypercube, {int(samples)} points, seed {seed}"
+    elif isinstance(samples, (str, Path)):
+        pts = read_sample_file(samples)
+        sample_source = f"file {samples}"
+    else:
+        pts = check_samples(samples)
+        sample_source = f"{len(pts)} given points"
+    config = dict(models=models, std=std_source, std_scale=float(std_scale), regulator=used,
+                  ks=int(ks), sigma=float(sigma), plus=float(plus), samples=sample_source,
+                  mos_range=(float(l.min()), float(l.max())))
+    return GMCInputs(models, pred, l, s, scaled, c, pts, config, notes)
+
+
+def _tidy(models, methods, Q, Qd, values) -> pd.DataFrame:
+    """Long table in the reference order: model, then method, then point."""
+    S = len(Q)
+    frames = []
+    for mi, model in enumerate(models):
+        for method in methods:
+            frames.append(pd.DataFrame({"model": model, "method": method.upper(), "Q": Q, "Qd": Qd,
+                                        "value": values[method][mi]}))
+    out = pd.concat(frames, ignore_index=True)
+    assert len(out) == len(models) * len(methods) * S
+    return out
+
+
+def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress) -> pd.DataFrame:
+    methods = _method_list(methods)
+    Q = inputs.samples["Q"].to_numpy(dtype=np.float64)
+    Qd = inputs.samples["Qd"].to_numpy(dtype=np.float64)
+    values = engine.gmc_values(inputs.pred, inputs.mos, inputs.scaled_std, inputs.c, Q, Qd,
+                               methods=tuple(methods), ranks=ranks, backend=backend,
+                               progress=progress)
+    return _tidy(inputs.models, methods, Q, Qd, values)
+
+
+def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
+               methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
+               std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5, sigma: float = 2.0,
+               plus: float = 10.0, ranks: str = "dense", backend: str = "auto",
+               progress: bool = False) -> pd.DataFrame:
+    """GMC value of every model and method at every sample point.
+
+    Parameters
+    ----------
+    predictions : dict of name -> (N,), DataFrame (one column per model), (N,) or (M, N) array,
+        or a :class:`~iqa_eval.dataset.Dataset` (then ``mos`` and ``std`` default to its own).
+        Finite, oriented so that higher means better quality.
+    mos : array-like of shape (N,)
+    std : array-like of shape (N,), optional
+        Per-image MOS std. When None, estimated from the Beta model with ``std_phi`` (a note
+        says so).
+    samples : int, DataFrame with columns Q, Qd, (S, 2) array or path, default 100
+        An int draws that many Latin-hypercube points with ``seed``; a path is read with
+        :func:`~iqa_eval.gmc.sampling.read_sample_file`.
+    methods : sequence of {'srcc', 'plcc', 'krcc'}
+    weights : array-like of shape (N,), optional
+        Distribution-regulator weights; override ``regulator``.
+    regulator : {'auto', 'gaussian', 'lds', 'none'}
+        'auto': Gaussian when ``std`` was given, LDS when it was estimated.
+    std_scale : float, default 1.0
+        ``k``: the modulator uses ``k * std``.
+    std_phi : float, default 8.0
+        Beta-model precision when ``std`` is None.
+    ks, sigma, plus : regulator options (see :func:`~iqa_eval.gmc.weights.distribution_weights`).
+    ranks : {'dense', 'average'}
+        Ranks of the SRCC form; 'dense' reproduces published values.
+    backend : {'auto', 'numba', 'numpy', 'cupy'}
+    progress : bool
+        Progress bar on stderr for long runs.
+
+    Returns
+    -------
+    DataFrame with columns ``model, method, Q, Qd, value`` (method upper-case); the
+    recoveries applied are listed in ``.attrs['notes']``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mos = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> pts = gmc_points({"a": mos ** 2}, mos, std=np.ones(5), samples=[[3.0, 1.0]],
+    ...                  methods=["srcc"])
+    >>> round(float(pts.value.iloc[0]), 12)
+    1.0
+    """
+    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
+                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
+                        sigma=sigma, plus=plus)
+    points = _compute_points(inputs, methods, ranks, backend, progress)
+    points.attrs["notes"] = list(inputs.notes)
+    return points
+
+
+# --- surface and score -------------------------------------------------------------------
+
+
+def _check_points(points) -> pd.DataFrame:
+    if not isinstance(points, pd.DataFrame):
+        raise InputError(f"points must be a DataFrame with columns {', '.join(POINT_COLUMNS)}")
+    missing = [c for c in POINT_COLUMNS if c not in points.columns]
+    if missing:
+        raise InputError(f"points lack column(s) {', '.join(missing)}")
+    if points.empty:
+        raise InputError("no points")
+    return points
+
+
+def _grid_of(rows: pd.DataFrame):
+    """(q, qd, z[q, qd]) of rows that form a complete regular grid, else InputError."""
+    q = np.unique(rows["Q"].to_numpy(dtype=np.float64))
+    qd = np.unique(rows["Qd"].to_numpy(dtype=np.float64))
+    if len(rows) != q.size * qd.size or q.size < 2 or qd.size < 2:
+        raise InputError(f"values do not form a regular grid ({len(rows)} rows for {q.size} Q x "
+                         f"{qd.size} Qd values)")
+    i = np.searchsorted(q, rows["Q"].to_numpy(dtype=np.float64))
+    j = np.searchsorted(qd, rows["Qd"].to_numpy(dtype=np.float64))
+    z = np.full((q.size, qd.size), np.nan)
+    seen = np.zeros(z.shape, dtype=bool)
+    seen[i, j] = True
+    if not seen.all():
+        raise InputError("values do not form a regular grid: some (Q, Qd) nodes repeat")
+    z[i, j] = rows["value"].to_numpy(dtype=np.float64)
+    return q, qd, z
+
+
+def _surfaces(points, mos_range, grid_res, bw_method):
+    """(surface table, bandwidth table, notes)."""
+    points = _check_points(points)
+    if bw_method is not None and isinstance(bw_method, str) and bw_method not in BW_METHODS:
+        raise InputError(f"bandwidth method must be one of {', '.join(BW_METHODS)}; got {bw_method!r}")
+    lo, hi = (float(v) for v in mos_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise InputError(f"mos_range must be (min, max) with max > min, got {mos_range!r}")
+    frames, bws, notes = [], [], []
+    for (model, method), rows in points.groupby(["model", "method"], sort=False):
+        if bw_method is None:                  # exact grid: the points are the surface
+            q, qd, z = _grid_of(rows)
+            n_nan = int(np.isnan(z).sum())
+            if n_nan:
+                notes.append(f"{model} {method}: {n_nan} undefined grid value(s) (all weights 0) "
+                             "counted as 0, as the reference does")
+            z = np.nan_to_num(z, nan=0.0)
+            bw = (np.nan, np.nan)
+        else:
+            ok = np.isfinite(rows["value"].to_numpy(dtype=np.float64))
+            if not ok.all():
+                notes.append(f"{model} {method}: {int((~ok).sum())} undefined point value(s) "
+                             "(all weights 0) left out of the regression")
+            good = rows[ok]
+            if len(good) < 3:
+                notes.append(f"{model} {method}: fewer than 3 defined point values; surface set to 0")
+                q = np.linspace(lo, hi, int(grid_res))
+                qd = np.linspace(0.0, hi - lo, int(grid_res))
+                z, bw = np.zeros((q.size, qd.size)), (np.nan, np.nan)
+            else:
+                q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
+                                              q_range=(lo, hi), qd_range=(0.0, hi - lo),
+                                              grid_res=grid_res, bw=bw_method)
+        qq, dd = np.meshgrid(q, qd, indexing="ij")
+        frames.append(pd.DataFrame({"model": model, "method": method, "Q": qq.ravel(),
+                                    "Qd": dd.ravel(), "value": z.ravel()}))
+        bws.append({"model": model, "method": method, "bw_Q": float(bw[0]), "bw_Qd": float(bw[1])})
+    return pd.concat(frames, ignore_index=True), pd.DataFrame(bws), notes
+
+
+def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") -> pd.DataFrame:
+    """Smooth GMC surfaces on a ``grid_res x grid_res`` grid from point values.
+
+    Parameters
+    ----------
+    points : DataFrame with columns ``model, method, Q, Qd, value`` (from :func:`gmc_points`).
+    mos_range : (min, max) of the MOS; the grid covers ``[min, max] x [0, max - min]``.
+    grid_res : int, default 100
+    bw_method : 'cv_ls', 'aic', two numbers, or None
+        Bandwidth of the local-linear kernel regression: least-squares cross-validation
+        (the reference), AIC, or fixed (Q, Qd) bandwidths. None: the points already form a
+        regular grid (``regular_grid`` sampling) and are used as they are, without regression.
+
+    Returns
+    -------
+    DataFrame with columns ``model, method, Q, Qd, value``; ``.attrs['bandwidths']`` holds a
+    table ``model, method, bw_Q, bw_Qd`` and ``.attrs['notes']`` the recoveries.
+    Undefined values become 0, as in the reference.
+    """
+    surface, bws, notes = _surfaces(points, mos_range, grid_res, bw_method)
+    surface.attrs["bandwidths"] = bws
+    surface.attrs["notes"] = notes
+    return surface
+
+
+def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
+    """GMC score of each surface: its average height (trapezoid rule / area).
+
+    Parameters
+    ----------
+    surface : DataFrame with columns ``model, method, Q, Qd, value`` on a regular grid.
+    decimals : int or None, default 4
+        Rounding of the published scores; None for the unrounded value.
+
+    Returns
+    -------
+    DataFrame with columns ``model, method, gmc``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"model": "a", "method": "SRCC", "Q": [0, 0, 1, 1],
+    ...                   "Qd": [0, 1, 0, 1], "value": [0.5, 0.7, 0.7, 0.9]})
+    >>> float(gmc_score(s).gmc.iloc[0])
+    0.7
+    """
+    surface = _check_points(surface)
+    rows = []
+    for (model, method), grid in surface.groupby(["model", "method"], sort=False):
+        q, qd, z = _grid_of(grid)
+        h = average_height(q, qd, np.nan_to_num(z, nan=0.0))
+        rows.append({"model": model, "method": method,
+                     "gmc": h if decimals is None else round(h, int(decimals))})
+    return pd.DataFrame(rows, columns=["model", "method", "gmc"])
+
+
+# --- one call ----------------------------------------------------------------------------
+
+
+@dataclass
+class GMCResult:
+    """GMC of several models: point values, surfaces, scores, with the settings and notes.
+
+    Attributes
+    ----------
+    points : DataFrame ``model, method, Q, Qd, value`` at the sample points.
+    surface : DataFrame ``model, method, Q, Qd, value`` on the regular grid.
+    scores : DataFrame ``model, method, gmc`` (rounded to 4 decimals, as published).
+    bandwidths : DataFrame ``model, method, bw_Q, bw_Qd`` (NaN in grid mode).
+    notes : list of str
+    config : dict of the resolved settings (std source, regulator, samples, ...).
+    """
+
+    points: pd.DataFrame
+    surface: pd.DataFrame
+    scores: pd.DataFrame
+    bandwidths: pd.DataFrame
+    notes: list
+    config: dict
+
+    @property
+    def scores_unrounded(self) -> pd.DataFrame:
+        return gmc_score(self.surface, decimals=None)
+
+    def score_table(self) -> pd.DataFrame:
+        """Scores as a model x method table (methods in the order computed)."""
+        table = self.scores.pivot(index="model", columns="method", values="gmc")
+        return table.loc[list(dict.fromkeys(self.scores.model)), list(dict.fromkeys(self.scores.method))]
+
+
+def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0, grid=None,
+                         methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
+                         std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5,
+                         sigma: float = 2.0, plus: float = 10.0, ranks: str = "dense",
+                         backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",
+                         progress: bool = False) -> GMCResult:
+    """Points, surfaces and scores of every model and method in one call.
+
+    Arguments as :func:`gmc_points` and :func:`gmc_surface`, plus
+
+    grid : (nq, nqd), optional
+        Evaluate GMC exactly at every node of a regular grid instead of sampling and
+        regressing; the score integrates that grid (``samples``, ``grid_res`` and
+        ``bw_method`` are then unused).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> mos = rng.uniform(1, 5, 60)
+    >>> res = correlation_surfaces({"m": mos + rng.normal(0, 0.3, 60)}, mos, std=np.full(60, 0.5),
+    ...                            grid=(5, 5), methods=["srcc"])
+    >>> list(res.scores.columns)
+    ['model', 'method', 'gmc']
+    """
+    if grid is not None:
+        samples = regular_grid(mos if mos is not None else predictions.mos, grid)
+    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
+                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
+                        sigma=sigma, plus=plus)
+    points = _compute_points(inputs, methods, ranks, backend, progress)
+    surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
+                                    None if grid is not None else bw_method)
+    config = dict(inputs.config, methods=_method_list(methods), ranks=ranks,
+                  grid=None if grid is None else tuple(int(g) for g in grid),
+                  grid_res=None if grid is not None else int(grid_res),
+                  bw_method=None if grid is not None else bw_method)
+    if grid is not None:
+        config["samples"] = f"regular grid {grid[0]} x {grid[1]} (exact, no regression)"
+    return GMCResult(points=points, surface=surface, scores=gmc_score(surface), bandwidths=bws,
+                     notes=list(inputs.notes) + notes, config=config)
