@@ -209,7 +209,7 @@ def _figure(n_panels: int, *, ncols: int = 4, size=(3.6, 3.2), subplot_kw=None):
     fig = Figure(figsize=(size[0] * ncols + 1.2, size[1] * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, subplot_kw=subplot_kw or {}).ravel()
     for ax in axes[n_panels:]:
-        ax.set_visible(False)
+        ax.remove()  # (a hidden 3D axes breaks the constrained layout)
     return fig, list(axes[:n_panels])
 
 

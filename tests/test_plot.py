@@ -160,6 +160,23 @@ def test_save_surface_picks_the_figure_for_the_extension(tmp_path):
         plot.save_surface(s, tmp_path / "s.gif")
 
 
+@pytest.mark.parametrize("draw", [plot.surface_3d, plot.contour_map])
+def test_panels_fill_a_partial_last_row(tmp_path, draw):
+    s = make_surface(models=tuple("abcde"), methods=("srcc",))  # 5 panels on a 4-wide layout
+    fig = draw(s)
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
+    assert titles == list("abcde")
+    assert plot.save_figure(fig, tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_dollar_signs_in_names_are_literal_text(tmp_path):
+    names = ("bad $^$ name", "a$b")  # "$^$" is a mathtext parse error if not escaped
+    fig = plot.contour_map(make_surface(models=names, methods=("srcc",)))
+    plot.save_figure(fig, tmp_path / "d.png")
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
+    assert titles == sorted(n.replace("$", r"\$") for n in names)
+
+
 def test_surface_3d_and_contour_panels_share_one_scale():
     s = make_surface(models=("a", "b", "c"))
     fig = plot.surface_3d(s, method="srcc")
