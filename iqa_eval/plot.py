@@ -315,8 +315,10 @@ def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None, la
     bounds = np.linspace(-span, span, 17)
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
     mappable = ax.contourf(q, qd, diff, levels=bounds, cmap=cmap, norm=norm)
-    ax.contour(q, qd, diff, levels=[0.0], colors="k", linewidths=0.8)
-    handles = [Patch(facecolor="none", edgecolor="none", label="black line: difference 0")]
+    handles = []
+    if np.nanmin(diff) < 0 < np.nanmax(diff):
+        ax.contour(q, qd, diff, levels=[0.0], colors="k", linewidths=0.8)
+        handles.append(Patch(facecolor="none", edgecolor="none", label="black line: difference 0"))
     if sig is not None:
         if sig.shape == diff.shape:
             ax.contourf(q, qd, sig.astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
@@ -325,7 +327,8 @@ def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None, la
         frac = float(np.mean(sig))
         handles.append(Patch(facecolor="white", edgecolor="k", hatch="///",
                              label=f"significant ({100 * frac:.0f}% of cells)"))
-    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
     ax.set_xlabel("MOS")
     ax.set_ylabel("|ΔMOS|")
     if title:
