@@ -49,41 +49,37 @@ def normal_reference_bandwidth(x) -> np.ndarray:
     return 1.06 * np.std(x, axis=0) * x.shape[0] ** (-1.0 / (4 + x.shape[1]))
 
 
-def _kernel(bw, x, at) -> np.ndarray:
-    """KernelReg's product Gaussian kernel weights.
+def _kernel(bw, sq) -> np.ndarray:
+    """KernelReg's product Gaussian kernel weights from squared differences ``sq`` (P, S, 2).
 
-    ``x`` is (S, 2) (training points shared by every prediction point) or (P, S, 2)
-    (one training set per prediction point, as in leave-one-out); ``at`` is (P, 2).
-    Returns (P, S). The constant factors (1/sqrt(2 pi) per variable, 1/prod(bw)) cancel
-    in exact arithmetic but are kept, in KernelReg's order of operations: the
-    pseudo-inverse cuts singular values below 1e-15 of the largest, and for
-    nearly-singular leave-one-out fits that decision, and so the chosen bandwidth,
-    depends on the rounding.
+    The constant factors (1/sqrt(2 pi) per variable, 1/prod(bw)) cancel in exact
+    arithmetic but are kept, in KernelReg's order of operations: the pseudo-inverse
+    cuts singular values below 1e-15 of the largest, and for nearly-singular
+    leave-one-out fits that decision, and so the chosen bandwidth, depends on the
+    rounding.
     """
-    x = np.broadcast_to(x, (at.shape[0],) + x.shape[-2:])
-    k0 = _GAUSS_C * np.exp(-((x[:, :, 0] - at[:, None, 0]) ** 2) / (bw[0] ** 2 * 2.0))
-    k1 = _GAUSS_C * np.exp(-((x[:, :, 1] - at[:, None, 1]) ** 2) / (bw[1] ** 2 * 2.0))
+    k0 = _GAUSS_C * np.exp(-sq[:, :, 0] / (bw[0] ** 2 * 2.0))
+    k1 = _GAUSS_C * np.exp(-sq[:, :, 1] / (bw[1] ** 2 * 2.0))
     return k0 * k1 / np.prod(bw)
 
 
-def _solve_local_linear(bw, x, y, at) -> np.ndarray:
-    """Local-linear estimate at each row of ``at`` (P, 2): ``(pinv(M) V)[0]``.
+def _solve_local_linear(bw, dx, sq, y) -> np.ndarray:
+    """Local-linear estimates ``(pinv(M) V)[0]`` at P points.
 
-    ``x`` is (S, 2) or (P, S, 2) and ``y`` (S,) or (P, S) correspondingly. Written as
-    KernelReg._est_loc_linear, batched over the prediction points with the same
-    reductions (so the same rounding).
+    ``dx`` (P, S, 2) holds training minus prediction point, ``sq = dx ** 2``, ``y`` is
+    (S,) or (P, S). Written as KernelReg._est_loc_linear, batched over the prediction
+    points with the same reductions (so the same rounding).
     """
-    nobs = x.shape[-2]
-    ker = _kernel(bw, x, at) / float(nobs)                 # (P, S)
-    dx = x - at[:, None, :]                                 # (P, S, 2)
+    nobs = dx.shape[1]
+    ker = _kernel(bw, sq) / float(nobs)                     # (P, S)
     kd = dx * ker[:, :, None]
-    M = np.empty((at.shape[0], 3, 3))
+    M = np.empty((dx.shape[0], 3, 3))
     M[:, 0, 0] = ker.sum(axis=1)
     M[:, 0, 1:] = kd.sum(axis=1)
     M[:, 1:, 0] = M[:, 0, 1:]
     M[:, 1:, 1:] = np.matmul(dx.transpose(0, 2, 1), kd)
     ky = ker * y
-    V = np.empty((at.shape[0], 3))
+    V = np.empty((dx.shape[0], 3))
     V[:, 0] = ky.sum(axis=1)
     V[:, 1:] = (dx * ky[:, :, None]).sum(axis=1)
     return np.matmul(np.linalg.pinv(M), V[:, :, None])[:, 0, 0]
@@ -106,29 +102,49 @@ def local_linear(bw, x, y, at) -> np.ndarray:
     bw = np.asarray(bw, dtype=np.float64)
     out = np.empty(at.shape[0])
     for start in range(0, at.shape[0], _CHUNK):
-        block = at[start:start + _CHUNK]
-        out[start:start + _CHUNK] = _solve_local_linear(bw, x, y, block)
+        dx = x[None, :, :] - at[start:start + _CHUNK, None, :]
+        out[start:start + _CHUNK] = _solve_local_linear(bw, dx, dx ** 2, y)
     return out
+
+
+class _LeaveOneOut:
+    """The n leave-one-out training sets, as KernelReg builds them, in blocks.
+
+    Fold i trains on the other n - 1 points (gathered, not zero-weighted: a zero term
+    would change the pairwise summation), negated as KernelReg does (exact, but it
+    changes rounding in nearly-singular folds). Blocks are cached when small, so the
+    optimiser's many evaluations only redo the bandwidth-dependent work.
+    """
+
+    def __init__(self, x, y):
+        self.x, self.y, self.n = x, y, x.shape[0]
+        self.chunk = max(1, _LOO_BUDGET // self.n)
+        self.cache = [self._block(s) for s in self._starts()] if self.n <= 2048 else None
+
+    def _starts(self):
+        return range(0, self.n, self.chunk)
+
+    def _block(self, start):
+        rows = np.arange(start, min(self.n, start + self.chunk))
+        j = np.arange(self.n - 1)
+        others = np.where(j[None, :] < rows[:, None], j[None, :], j[None, :] + 1)
+        dx = -self.x[others] - (-self.x[rows])[:, None, :]
+        return rows, dx, dx ** 2, self.y[others]
+
+    def loss(self, bw) -> float:
+        bw = np.asarray(bw, dtype=np.float64)
+        total = 0.0
+        blocks = self.cache if self.cache is not None else (self._block(s) for s in self._starts())
+        for rows, dx, sq, y_others in blocks:
+            g = _solve_local_linear(bw, dx, sq, y_others)
+            for r in (self.y[rows] - g) ** 2:               # sequential, as KernelReg sums
+                total += r
+        return total / self.n
 
 
 def cv_ls_loss(bw, x, y) -> float:
     """Least-squares leave-one-out cross-validation loss ``mean((y_i - g_{-i}(x_i))^2)``."""
-    x = _as_points(x)
-    y = np.asarray(y, dtype=np.float64)
-    bw = np.asarray(bw, dtype=np.float64)
-    n = x.shape[0]
-    chunk = max(1, _LOO_BUDGET // n)
-    total = 0.0
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(n, start + chunk))
-        # Fold i trains on the other n - 1 points (gathered, not zero-weighted: a zero
-        # term changes the pairwise summation), negated as KernelReg does.
-        j = np.arange(n - 1)
-        others = np.where(j[None, :] < rows[:, None], j[None, :], j[None, :] + 1)
-        g = _solve_local_linear(bw, -x[others], y[others], -x[rows])
-        for r in (y[rows] - g) ** 2:                        # sequential, as KernelReg sums
-            total += r
-    return total / x.shape[0]
+    return _LeaveOneOut(_as_points(x), np.asarray(y, dtype=np.float64)).loss(bw)
 
 
 def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
@@ -144,7 +160,7 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if method == "cv_ls":
         h0 = normal_reference_bandwidth(x)
-        return np.asarray(optimize.fmin(cv_ls_loss, x0=h0, args=(x, y), maxiter=1e3,
+        return np.asarray(optimize.fmin(_LeaveOneOut(x, y).loss, x0=h0, maxiter=1e3,
                                         maxfun=1e3, disp=0), dtype=np.float64)
     if method == "aic":
         from statsmodels.nonparametric.kernel_regression import KernelReg
