@@ -90,3 +90,86 @@ def test_average_height():
     assert average_height(qa, da, np.full(qq.shape, 0.37)) == pytest.approx(0.37, rel=1e-14)
     with pytest.raises(InputError, match="does not match"):
         average_height(qa, da, z.T)
+
+
+# --- the API: tidy tables, grid mode, scores -------------------------------------------------
+
+from iqa_eval.dataset import Dataset  # noqa: E402
+from iqa_eval.gmc import correlation_surfaces, gmc_points, gmc_score, gmc_surface  # noqa: E402
+
+
+@pytest.fixture
+def study():
+    rng = np.random.default_rng(8)
+    mos = rng.uniform(10, 90, 150)
+    return dict(mos=mos, std=rng.uniform(3, 9, 150),
+                preds={"x": mos + rng.normal(0, 8, 150), "y": mos ** 1.5 + rng.normal(0, 60, 150)})
+
+
+def test_points_table(study):
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srcc"])
+    assert list(pts.columns) == ["model", "method", "Q", "Qd", "value"]
+    assert list(dict.fromkeys(zip(pts.model, pts.method))) == [("x", "KRCC"), ("x", "SRCC"),
+                                                                ("y", "KRCC"), ("y", "SRCC")]
+    assert len(pts) == 2 * 2 * 7 and np.isfinite(pts.value).all()
+    assert ((pts.value > -1) & (pts.value <= 1)).all()
+
+
+def test_grid_mode_integrates_the_exact_grid(study):
+    res = correlation_surfaces(study["preds"], study["mos"], std=study["std"], grid=(7, 6),
+                               methods=["plcc"])
+    pd.testing.assert_frame_equal(res.surface, res.points)
+    assert res.bandwidths[["bw_Q", "bw_Qd"]].isna().all().all()
+    assert "regular grid 7 x 6" in res.config["samples"]
+    rows = res.points[res.points.model == "y"]
+    z = rows.value.to_numpy().reshape(7, 6)
+    q = np.linspace(study["mos"].min(), study["mos"].max(), 7)
+    qd = np.linspace(0, np.ptp(study["mos"]), 6)
+    expected = integrate.trapezoid(integrate.trapezoid(z, qd, axis=1), q) / (np.ptp(q) * np.ptp(qd))
+    got = res.scores_unrounded
+    assert got.gmc[got.model == "y"].item() == pytest.approx(expected, rel=1e-13)
+    assert res.scores.gmc[res.scores.model == "y"].item() == round(expected, 4)
+
+
+def test_surface_from_points_matches_kernel_surface(study):
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=40, methods=["srcc"])
+    lo, hi = study["mos"].min(), study["mos"].max()
+    surf = gmc_surface(pts, mos_range=(lo, hi), grid_res=12)
+    rows = pts[pts.model == "x"]
+    _, _, z, bw = kernel_surface(rows.Q, rows.Qd, rows.value, q_range=(lo, hi), qd_range=(0, hi - lo),
+                                 grid_res=12)
+    np.testing.assert_array_equal(surf[surf.model == "x"].value.to_numpy(), z.ravel())
+    bws = surf.attrs["bandwidths"]
+    np.testing.assert_array_equal(bws[bws.model == "x"][["bw_Q", "bw_Qd"]].to_numpy()[0], bw)
+
+
+def test_undefined_points_are_left_out_with_a_note(study):
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=30, methods=["srcc"])
+    holed = pts.copy()
+    holed.loc[[0, 5], "value"] = np.nan
+    lo, hi = study["mos"].min(), study["mos"].max()
+    surf = gmc_surface(holed, mos_range=(lo, hi), grid_res=10)
+    assert any("2 undefined point value(s)" in n for n in surf.attrs["notes"])
+    keep = pts.drop(index=[0, 5])
+    ref = gmc_surface(keep, mos_range=(lo, hi), grid_res=10)
+    np.testing.assert_array_equal(surf.value, ref.value)
+
+
+def test_grid_required_without_regression(study):
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=9, methods=["srcc"])
+    with pytest.raises(InputError, match="regular grid"):
+        gmc_surface(pts, mos_range=(10, 90), bw_method=None)
+    with pytest.raises(InputError, match="bandwidth method"):
+        gmc_surface(pts, mos_range=(10, 90), bw_method="scott")
+
+
+def test_dataset_input(study):
+    data = Dataset(mos=study["mos"], predictions=study["preds"], std=study["std"], notes=("dropped 0 rows",))
+    res = correlation_surfaces(data, samples=10, grid_res=8, methods=["srcc"])
+    ref = correlation_surfaces(study["preds"], study["mos"], std=study["std"], samples=10, grid_res=8,
+                               methods=["srcc"])
+    pd.testing.assert_frame_equal(res.scores, ref.scores)
+    assert "dropped 0 rows" in res.notes
+    table = res.score_table()
+    assert list(table.index) == ["x", "y"] and list(table.columns) == ["SRCC"]
+    assert gmc_score(res.surface, decimals=None).gmc.round(4).tolist() == res.scores.gmc.tolist()

@@ -134,3 +134,80 @@ def test_read_std_and_weights_files(tmp_path):
         read_weights_file(w)
     with pytest.raises(InputError, match="cannot read"):
         read_weights_file(tmp_path / "missing.txt")
+
+
+# --- how the API resolves std and regulator --------------------------------------------------
+
+from iqa_eval.errors import IQAEvalWarning  # noqa: E402
+from iqa_eval.gmc import gmc_inputs, gmc_points  # noqa: E402
+
+
+@pytest.fixture
+def study():
+    rng = np.random.default_rng(5)
+    mos = np.round(rng.uniform(1, 5, 120), 1)
+    return dict(mos=mos, std=rng.uniform(0.3, 0.8, 120),
+                preds={"a": mos + rng.normal(0, 0.5, 120), "b": np.round(mos + rng.normal(0, 1, 120))})
+
+
+def test_estimated_std_uses_beta_and_lds(study):
+    mos = study["mos"]
+    n_ends = int((mos == mos.min()).sum() + (mos == mos.max()).sum())
+    with pytest.warns(IQAEvalWarning, match=f"{n_ends} image"):
+        inp = gmc_inputs(study["preds"], mos, std_phi=3.0)
+    np.testing.assert_array_equal(inp.std, beta_std(mos, phi=3.0))
+    np.testing.assert_array_equal(inp.c, distribution_weights(mos, regulator="lds"))
+    assert inp.config["regulator"] == "lds" and inp.config["std"] == "beta(phi=3)"
+    assert any("Beta model (phi=3)" in n for n in inp.notes)
+
+
+def test_given_std_uses_gaussian_and_warns_for_zeros(study):
+    std = study["std"].copy()
+    inp = gmc_inputs(study["preds"], study["mos"], std=std)
+    np.testing.assert_array_equal(inp.c, distribution_weights(study["mos"], std=std))
+    assert inp.config["regulator"] == "gaussian" and not inp.notes
+    std[[2, 9, 30]] = 0.0
+    with pytest.warns(IQAEvalWarning, match="3 image"):
+        inp = gmc_inputs(study["preds"], study["mos"], std=std)
+    assert any("3 image(s) have std 0" in n for n in inp.notes)
+    w = np.arange(1.0, 121.0)
+    inp = gmc_inputs(study["preds"], study["mos"], std=study["std"], weights=w, regulator="lds")
+    np.testing.assert_array_equal(inp.c, w)
+    assert inp.config["regulator"] == "given"
+
+
+def test_std_scale_and_plus(study):
+    kw = dict(samples=15, methods=["srcc", "plcc", "krcc"])
+    w = distribution_weights(study["mos"], std=study["std"])
+    a = gmc_points(study["preds"], study["mos"], std=study["std"], std_scale=2.0, weights=w, **kw)
+    b = gmc_points(study["preds"], study["mos"], std=2.0 * study["std"], weights=w, **kw)
+    np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+    c10 = gmc_points(study["preds"], study["mos"], std=study["std"], plus=10.0, **kw)
+    c100 = gmc_points(study["preds"], study["mos"], std=study["std"], plus=100.0, **kw)
+    np.testing.assert_allclose(c10.value, c100.value, rtol=1e-12)
+    assert not np.allclose(a.value, c10.value, rtol=1e-6)
+
+
+def test_ranks_option(study):
+    kw = dict(std=study["std"], samples=10, methods=["srcc"])
+    dense = gmc_points(study["preds"], study["mos"], **kw)
+    average = gmc_points(study["preds"], study["mos"], ranks="average", **kw)
+    assert not np.allclose(dense.value, average.value, rtol=1e-6)   # MOS and 'b' have ties
+    untied = {"a": study["preds"]["a"]}
+    mos = study["mos"] + np.arange(120) * 1e-6
+    np.testing.assert_allclose(gmc_points(untied, mos, **kw).value,
+                               gmc_points(untied, mos, ranks="average", **kw).value, rtol=1e-12)
+
+
+def test_input_errors(study):
+    bad = dict(study["preds"], c=np.r_[np.nan, study["mos"][1:]])
+    with pytest.raises(InputError, match="model 'c' has 1 non-finite"):
+        gmc_points(bad, study["mos"], std=study["std"])
+    with pytest.raises(InputError, match="has 119 predictions"):
+        gmc_points({"a": study["mos"][1:]}, study["mos"], std=study["std"])
+    with pytest.raises(InputError, match="unknown GMC method"):
+        gmc_points(study["preds"], study["mos"], std=study["std"], methods=["pearson"])
+    with pytest.raises(InputError, match="std has 3 values"):
+        gmc_points(study["preds"], study["mos"], std=[1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match="weights must be finite"):
+        gmc_points(study["preds"], study["mos"], std=study["std"], weights=-np.ones(120))
