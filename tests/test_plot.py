@@ -287,3 +287,37 @@ def test_plotting_libraries_are_not_imported_with_the_package():
             "sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# -- the example scripts (they must keep running and saying true things) ---------------------
+def _load_example(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_livec_example_reproduces_the_published_scores(shared_dir, tmp_path, capsys):
+    example = _load_example("reproduce_livec_surfaces")
+    table = example.main(["--data", str(shared_dir / "LIVEC"), "--out", str(tmp_path)])
+    golden = pd.read_csv(shared_dir / "LIVEC" / "golden_heights.csv")
+    assert len(table) == len(golden) == 21
+    assert table["difference"].abs().max() <= 2e-4 + 1e-9
+    assert "within the 2e-4 rounding tolerance" in capsys.readouterr().out
+    for name in ("livec_surfaces.html", "livec_surfaces_srcc.png", "livec_contours_srcc.png",
+                 "livec_difference_clipiqa+_topiq_nr.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_equal_srocc_example_runs(tmp_path, capsys):
+    example = _load_example("equal_srocc")
+    comparison = example.main(["--n-images", "300", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert list(comparison.models) == ["high_end", "fine_grain"]
+    assert "global SROCC high_end" in out and "global SROCC fine_grain" in out
+    for name in ("equal_srocc_comparison.png", "equal_srocc_surfaces.png", "equal_srocc_compare.html"):
+        assert (tmp_path / name).stat().st_size > 10_000
