@@ -109,14 +109,21 @@ def test_heights_from_golden_points(livec):
     surface = gmc_surface(livec["golden"], mos_range=(mos.min(), mos.max()))
     assert len(surface) == 21 * 100 * 100
     merged = _check_heights(surface, livec["heights"])
-    # most published (4-decimal) scores are reproduced exactly
-    assert (np.abs(merged.gmc - merged.avg_height) < 1e-9).mean() > 0.5
+    # 17 of the 21 published (4-decimal) scores are reproduced exactly, the rest within 1e-4
+    assert (np.abs(merged.gmc - merged.avg_height) < 1e-9).sum() >= 17
+    assert np.abs(merged.gmc - merged.avg_height).max() <= 1e-4 + 1e-12
 
 
 def test_heights_from_our_points(livec):
     res = correlation_surfaces(livec["preds"], livec["mos"], std=livec["std"],
                                samples=livec["samples"], weights=livec["weights"])
-    _check_heights(res.surface, livec["heights"])
+    merged = _check_heights(res.surface, livec["heights"])
+    # golden_heights.csv agrees with the EDITED golden points: the four surfaces that contain an
+    # edited point are where our (correct) points land furthest from the published score, at
+    # the 2e-4 bound after rounding (topiq_nr SRCC: 0.7434 vs 0.7436). Every other surface is
+    # within 1e-4.
+    edited = merged[["model", "method"]].apply(tuple, axis=1).isin({(m, k) for m, k, _ in GOLDEN_DEFECTS})
+    assert np.abs(merged.gmc - merged.avg_height)[~edited].max() <= 1e-4 + 1e-12
     assert res.bandwidths.shape == (21, 4) and np.isfinite(res.bandwidths[["bw_Q", "bw_Qd"]]).all().all()
     assert res.config["regulator"] == "given" and res.config["std"] == "given"
     unrounded = res.scores_unrounded
