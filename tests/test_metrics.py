@@ -1,0 +1,189 @@
+"""Scalar metrics against scipy.stats (real data, hypothesis, hand formulas) and bad input."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as st
+from hypothesis import given, settings, strategies as hs
+
+from iqa_eval import metrics as M
+from iqa_eval.errors import InputError, IQAEvalWarning
+from iqa_eval.mapping import fit_mapping
+
+
+def _model_csvs(shared_dir):
+    files = sorted(p for p in shared_dir.glob("*/*.csv")
+                   if "Results Scores for CC" in pd.read_csv(p, nrows=0).columns)
+    assert len(files) >= 19  # 7 LIVEC + 6 kadid10k + 6 tid2013 models
+    return files
+
+
+def test_real_data_equals_scipy(shared_dir):
+    for path in _model_csvs(shared_dir):
+        df = pd.read_csv(path)
+        x = df["Results Scores for CC"].to_numpy(float)
+        y = df["Ground Truth Labels"].to_numpy(float)
+        for ours, ref in ((M.srocc, st.spearmanr), (M.krcc, st.kendalltau), (M.plcc_raw, st.pearsonr)):
+            a, b = ours(x, y), ref(x, y)
+            assert abs(a.statistic - b.statistic) <= 1e-9, (path, ours.__name__)
+            assert a.n == x.size
+            # p-values are often ~1e-300 here; compare on a log scale where they are tiny
+            assert a.pvalue == pytest.approx(b.pvalue, rel=1e-6, abs=1e-300), (path, ours.__name__)
+
+
+# values with many ties and duplicates: small integer grids
+_tied = hs.lists(hs.tuples(hs.integers(-3, 3), hs.integers(0, 4)), min_size=3, max_size=40)
+_cont = hs.lists(hs.tuples(hs.floats(-1e6, 1e6, allow_nan=False), hs.floats(-1e3, 1e3, allow_nan=False)),
+                 min_size=3, max_size=60)
+
+
+def _check_against_scipy(pairs):
+    x = np.array([p[0] for p in pairs], dtype=float)
+    y = np.array([p[1] for p in pairs], dtype=float)
+    constant = np.all(x == x[0]) or np.all(y == y[0])
+    for ours, ref in ((M.srocc, st.spearmanr), (M.krcc, st.kendalltau), (M.plcc_raw, st.pearsonr)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = ours(x, y)
+            b = ref(x, y)
+        if constant:
+            assert math.isnan(a.statistic)
+            continue
+        assert a.statistic == pytest.approx(b.statistic, abs=1e-9), ours.__name__
+        if np.isfinite(b.pvalue):
+            # near |r| = 1 with n = 3 the p-value moves by ~1e-8 per 1e-16 change of r
+            # (last-bit differences in r), hence the absolute tolerance
+            assert a.pvalue == pytest.approx(b.pvalue, rel=1e-6, abs=1e-6), ours.__name__
+
+
+@settings(max_examples=300, deadline=None)
+@given(_tied)
+def test_property_ties_agree_with_scipy(pairs):
+    _check_against_scipy(pairs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_cont)
+def test_property_continuous_agree_with_scipy(pairs):
+    _check_against_scipy(pairs)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_tiny_sets(n):
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        x, y = rng.integers(0, 3, n).astype(float), rng.integers(0, 3, n).astype(float)
+        _check_against_scipy(list(zip(x, y)))
+
+
+def test_krcc_large_against_naive_pairs():
+    rng = np.random.default_rng(5)
+    x = np.round(rng.normal(size=700), 1)
+    y = np.round(x + rng.normal(size=700), 1)
+    # naive O(n^2) tau-b
+    dx = np.sign(x[:, None] - x[None, :])
+    dy = np.sign(y[:, None] - y[None, :])
+    s = np.sum(np.triu(dx * dy, 1))
+    n0 = x.size * (x.size - 1) / 2
+    n1 = np.sum(np.triu(dx == 0, 1))
+    n2 = np.sum(np.triu(dy == 0, 1))
+    assert M.krcc(x, y).statistic == pytest.approx(s / math.sqrt((n0 - n1) * (n0 - n2)), abs=1e-12)
+
+
+def test_constant_predictions_nan_with_warning():
+    x = np.ones(10)
+    y = np.arange(10.0)
+    for f in (M.srocc, M.krcc, M.plcc_raw, M.plcc):
+        with pytest.warns(IQAEvalWarning, match="constant"):
+            res = f(x, y)
+        assert math.isnan(res.statistic) and math.isnan(res.pvalue)
+        assert any("constant" in note for note in res.notes)
+    with pytest.warns(IQAEvalWarning):
+        assert math.isnan(M.rmse(x, y).statistic)
+
+
+def test_nan_policies():
+    x = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
+    y = np.array([1.0, 3.0, 2.0, 4.0, 6.0])
+    assert math.isnan(M.srocc(x, y).statistic)
+    res = M.srocc(x, y, nan_policy="omit")
+    assert res.n == 4 and res.statistic == pytest.approx(st.spearmanr(np.delete(x, 2), np.delete(y, 2))[0])
+    assert any("dropped 1 row" in n for n in res.notes)
+    with pytest.raises(InputError, match="non-finite.*index 2"):
+        M.krcc(x, y, nan_policy="raise")
+
+
+@pytest.mark.parametrize("args, match", [
+    ((["a", "b", "c"], [1, 2, 3]), "must be numeric"),
+    (([1, 2, 3], [1, 2]), "differ in length"),
+    (([1, 2], [1, 2]), "at least 3"),
+    ((np.ones((3, 3)), np.ones(9)), "one-dimensional"),
+])
+def test_bad_input_raises_input_error(args, match):
+    for f in (M.srocc, M.krcc, M.plcc_raw, M.plcc, M.rmse, M.mae):
+        with pytest.raises(InputError, match=match):
+            f(*args)
+
+
+def test_bad_options():
+    with pytest.raises(InputError, match="nan_policy"):
+        M.srocc([1, 2, 3], [1, 2, 3], nan_policy="drop")
+    with pytest.raises(InputError, match="mapping must be one of"):
+        M.plcc([1, 2, 3, 4], [1, 2, 3, 5], mapping="sigmoid")
+
+
+def test_mapped_metrics_by_hand():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 10, 200)
+    y = 20 + 60 / (1 + np.exp(-(x - 5) / 1.5)) + rng.normal(0, 3, 200)
+    fit = fit_mapping(x, y)
+    f = fit.predict(x)
+    e = y - f
+    assert M.plcc(x, y, mapping=fit).statistic == pytest.approx(st.pearsonr(f, y)[0], abs=1e-12)
+    assert M.plcc(x, y).statistic == pytest.approx(st.pearsonr(f, y)[0], abs=1e-12)
+    assert M.rmse(x, y).statistic == pytest.approx(np.sqrt(np.mean(e ** 2)), rel=1e-12)
+    assert M.rmse(x, y, dof_correction=True).statistic == pytest.approx(np.sqrt(np.sum(e ** 2) / (200 - 4)))
+    assert M.rmse(x, y, mapping="logistic5", dof_correction=True).dof == 195
+    assert M.mae(x, y).statistic == pytest.approx(np.mean(np.abs(e)))
+    # none mapping: raw errors, plcc == plcc_raw
+    assert M.plcc(x, y, mapping="none").statistic == pytest.approx(M.plcc_raw(x, y).statistic)
+    assert M.rmse(x, y, mapping="none").statistic == pytest.approx(np.sqrt(np.mean((y - x) ** 2)))
+
+
+def test_outlier_ratio_and_rmse_star_by_hand():
+    rng = np.random.default_rng(3)
+    n = 120
+    x = rng.uniform(0, 1, n)
+    y = 1 + 4 * x + rng.normal(0, 0.3, n)
+    std = rng.uniform(0.5, 1.0, n)
+    k = rng.integers(15, 30, n).astype(float)
+    f = fit_mapping(x, y, kind="linear").predict(x)
+    err = np.abs(y - f)
+    eps = st.t.ppf(0.975, k - 1) * std / np.sqrt(k)
+    res = M.outlier_ratio(x, y, std, n_ratings=k, mapping="linear")
+    assert res.statistic == pytest.approx(np.mean(err > eps))
+    assert 0 < res.statistic < 1
+    star = M.rmse_star(x, y, std, n_ratings=k, mapping="linear", dof_correction=True)
+    assert star.statistic == pytest.approx(np.sqrt(np.sum(np.maximum(0, err - eps) ** 2) / (n - 2)))
+    no_k = M.outlier_ratio(x, y, std, mapping="linear")
+    assert no_k.statistic == pytest.approx(np.mean(err > 2 * std))
+    assert any("2*std" in note for note in no_k.notes)
+    lo, hi = res.confidence_interval()
+    assert lo <= res.statistic <= hi
+    with pytest.raises(InputError, match="non-negative"):
+        M.outlier_ratio(x, y, -std)
+
+
+def test_rmse_chi2_interval_by_hand():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=80)
+    y = x + rng.normal(size=80)
+    res = M.rmse(x, y, mapping="linear", dof_correction=True)
+    df = 78
+    lo, hi = res.confidence_interval(0.95)
+    assert lo == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.975, df)))
+    assert hi == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.025, df)))
