@@ -251,3 +251,72 @@ def test_models_to_compare_falls_back_to_the_top_two():
     assert report.models_to_compare(table) == [("m2", "m3")]
     assert report.models_to_compare(table.drop(columns="tied_with_best")) == [("m2", "m3")]
     assert report.models_to_compare(_table([0.9], [True])) == []
+
+
+# -- the command (end to end; needs evaluate, GMC and compare) -----------------------------
+def _pipeline_ready() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("iqa_eval.evaluation", "iqa_eval.gmc", "iqa_eval.compare"))
+
+
+needs_pipeline = pytest.mark.skipif(not _pipeline_ready(), reason="iqa_eval.evaluation not written yet")
+
+
+def run_cli(*args):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def study_csv(tmp_path_factory):
+    from iqa_eval.datasets import simulate_study
+
+    df = simulate_study(200, seed=4)
+    df = df[["image", "mos", "std", "precise", "noisy", "distance"]].rename(columns={"noisy": EVIL})
+    df.loc[5, "precise"] = np.nan
+    path = tmp_path_factory.mktemp("report") / "study.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@needs_pipeline
+def test_cli_report_writes_the_page(study_csv, tmp_path):
+    out = tmp_path / "r.html"
+    code, stdout, stderr = run_cli("report", study_csv, "-o", out, "--samples", "30", "--grid-res", "25",
+                                   "--compare-grid", "6x6", "--method", "srcc")
+    assert code == 0, stderr
+    assert f"wrote {out}" in stderr
+    assert "note: dropped 1 row(s)" in stderr            # the NaN in 'precise', said once
+    assert "flipped" in stderr                            # 'distance' is lower-is-better
+    text = out.read_text(encoding="utf-8")
+    assert EVIL not in text and html.escape(EVIL) in text
+    for section in ("scores", "scatter", "gmc", "compare"):
+        assert f'id="{section}"' in text
+    assert text.count('class="plotly-graph-div"') == 1    # one method asked for
+    assert "<title>IQA evaluation of study.csv</title>" in text
+
+
+@needs_pipeline
+def test_cli_report_without_comparisons(study_csv, tmp_path):
+    out = tmp_path / "r.html"
+    code, _, stderr = run_cli("report", study_csv, "-o", out, "--samples", "20", "--grid-res", "20",
+                              "--max-compare", "0", "--method", "krcc", "--title", "T")
+    assert code == 0, stderr
+    text = out.read_text(encoding="utf-8")
+    assert 'id="compare"' not in text and "<title>T</title>" in text
+
+
+def test_cli_report_bad_input_is_one_line_exit_2(tmp_path):
+    if not _pipeline_ready():
+        pytest.skip("iqa_eval.evaluation not written yet")
+    code, _, stderr = run_cli("report", tmp_path / "missing.csv", "-o", tmp_path / "r.html")
+    assert code == 2
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1
+    assert "missing.csv" in stderr
+    assert not (tmp_path / "r.html").exists()
