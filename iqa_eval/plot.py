@@ -485,7 +485,9 @@ def scatter_figure(dataset_or_arrays, fits=None, *, mos=None, models=None, ncols
         if fit is not None and ok.any():
             grid = np.linspace(np.min(x[ok]), np.max(x[ok]), 200)
             yhat = np.asarray(fit.predict(grid), dtype=np.float64)
-            ax.plot(grid, yhat, color="k", linewidth=1.5, label=f"{getattr(fit, 'kind', 'fit')} mapping")
+            kind = getattr(fit, "kind", "fitted")
+            ax.plot(grid, yhat, color="k", linewidth=1.5,
+                    label="no mapping (identity)" if kind == "none" else f"{kind} mapping")
             ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
         ax.set_title(f"{_t(model)}\n{n_text}", fontsize=9)
         ax.set_xlabel("prediction" + (" (negated: lower is better)" if model in flipped else ""))

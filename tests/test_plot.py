@@ -268,6 +268,19 @@ def test_scatter_draws_points_and_the_fitted_curve():
     assert len(ax2.collections[0].get_offsets()) == 39
 
 
+def test_scatter_draws_a_real_logistic_fit():
+    from iqa_eval.mapping import fit_mapping
+
+    rng = np.random.default_rng(5)
+    pred = rng.uniform(0, 1, 120)
+    mos = 1 + 4 / (1 + np.exp(-(pred - 0.5) / 0.1)) + rng.normal(0, 0.1, 120)
+    fit = fit_mapping(pred, mos, kind="logistic4")
+    fig = plot.scatter_figure({"m": pred}, {"m": fit}, mos=mos)
+    (line,) = fig.axes[0].get_lines()
+    np.testing.assert_allclose(line.get_ydata(), fit.predict(line.get_xdata()))
+    assert f"{fit.kind} mapping" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
 def test_scatter_from_a_dataset_marks_flipped_models():
     from iqa_eval.dataset import Dataset
 
