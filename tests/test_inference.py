@@ -1,0 +1,170 @@
+"""Confidence intervals and paired tests against hand formulas, naive resampling and scipy."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+from iqa_eval import inference as I
+from iqa_eval import metrics as M
+from iqa_eval.errors import InputError
+
+
+def _data(n, seed=0, noise=1.0):
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=n)
+    return q + noise * rng.normal(size=n), q
+
+
+def test_fisher_ci_matches_hand_formula():
+    x, y = _data(60)
+    z975 = st.norm.ppf(0.975)
+    for f, kind, var in ((M.plcc_raw, "plcc", lambda r, n: 1 / (n - 3)),
+                         (M.srocc, "srocc", lambda r, n: (1 + r * r / 2) / (n - 3)),
+                         (M.krcc, "krcc", lambda r, n: 0.437 / (n - 4))):
+        res = f(x, y)
+        r, n = res.statistic, res.n
+        lo, hi = res.confidence_interval()
+        half = z975 * math.sqrt(var(r, n))
+        assert lo == pytest.approx(math.tanh(math.atanh(r) - half), abs=1e-12), kind
+        assert hi == pytest.approx(math.tanh(math.atanh(r) + half), abs=1e-12), kind
+        lo90, hi90 = res.confidence_interval(0.90)
+        assert lo < lo90 < r < hi90 < hi
+
+
+def test_fisher_ci_small_n_is_nan():
+    assert all(map(math.isnan, I.fisher_ci(0.5, 3, kind="plcc")))
+    assert all(map(math.isnan, I.fisher_ci(0.5, 4, kind="krcc")))
+    assert not any(map(math.isnan, I.fisher_ci(0.5, 5, kind="krcc")))
+    with pytest.raises(InputError, match="confidence_level"):
+        I.fisher_ci(0.5, 50, kind="plcc", confidence_level=95)
+
+
+def test_fisher_coverage_sanity():
+    # PLCC Fisher interval covers the true correlation ~95% of the time (bivariate normal)
+    rng = np.random.default_rng(11)
+    rho, n, hits, trials = 0.6, 40, 0, 2000
+    cov = [[1, rho], [rho, 1]]
+    for _ in range(trials):
+        xy = rng.multivariate_normal([0, 0], cov, size=n)
+        lo, hi = I.fisher_ci(np.corrcoef(xy.T)[0, 1], n, kind="plcc")
+        hits += lo <= rho <= hi
+    assert 0.93 <= hits / trials <= 0.97
+
+
+@pytest.mark.parametrize("kind", ["srocc", "plcc", "krcc"])
+def test_bootstrap_kernels_equal_naive_resampling(kind):
+    x, y = _data(57, seed=3)
+    x = np.round(x, 1)  # ties
+    dist = I.bootstrap_distribution(kind, x, y, n_boot=40, seed=5)
+    ref_fn = {"srocc": st.spearmanr, "plcc": st.pearsonr, "krcc": st.kendalltau}[kind]
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, x.size, size=(40, x.size))  # the same draws, written plainly
+    ref = [ref_fn(x[i], y[i])[0] for i in idx]
+    assert dist[:, 0] == pytest.approx(ref, abs=1e-12)
+
+
+def test_bootstrap_is_seeded_and_reproducible():
+    x, y = _data(80)
+    a = M.srocc(x, y).confidence_interval(method="percentile", seed=3)
+    b = M.srocc(x, y).confidence_interval(method="percentile", seed=3)
+    c = M.srocc(x, y).confidence_interval(method="percentile", seed=4)
+    assert a == b and a != c
+    # chunking of resamples does not change the draws
+    d1 = I.bootstrap_distribution("srocc", x, y, n_boot=50, seed=1)
+    d2 = np.concatenate(list(I._resample_chunks(80, 50, 1, max_cells=80 * 7)))
+    ref = [st.spearmanr(x[i], y[i])[0] for i in d2]
+    assert d1[:, 0] == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind, stat", [("plcc", lambda x, y: st.pearsonr(x, y)[0]),
+                                        ("srocc", lambda x, y: st.spearmanr(x, y)[0])])
+def test_bca_close_to_scipy_bootstrap(kind, stat):
+    x, y = _data(40, seed=2)
+    ours, _ = I.bootstrap_ci(kind, x, y, method="bca", n_boot=4000, seed=0)
+    ref = st.bootstrap((x, y), stat, paired=True, vectorized=False, method="BCa", n_resamples=4000,
+                       random_state=np.random.default_rng(1)).confidence_interval
+    # different random draws: agree within Monte Carlo error
+    assert ours.low == pytest.approx(ref.low, abs=0.03)
+    assert ours.high == pytest.approx(ref.high, abs=0.03)
+    perc, _ = I.bootstrap_ci(kind, x, y, method="percentile", n_boot=4000, seed=0)
+    assert perc != ours
+
+
+def test_jackknife_equals_leave_one_out():
+    x, y = _data(30, seed=9)
+    x = np.round(x, 1)
+    for kind, f in (("srocc", st.spearmanr), ("plcc", st.pearsonr), ("krcc", st.kendalltau)):
+        jack = I._jackknife(kind, x, y, seed=0)
+        ref = [f(np.delete(x, i), np.delete(y, i))[0] for i in range(x.size)]
+        assert jack == pytest.approx(ref, abs=1e-12)
+
+
+def _williams_by_hand(r12, r13, r23, n):
+    # Steiger (1980) eq. 3 written out; 1 = MOS, 2 = model A, 3 = model B
+    detR = 1 - r12 ** 2 - r13 ** 2 - r23 ** 2 + 2 * r12 * r13 * r23
+    rbar = (r12 + r13) / 2
+    t = (r12 - r13) * math.sqrt((n - 1) * (1 + r23) /
+                                (2 * (n - 1) / (n - 3) * detR + rbar ** 2 * (1 - r23) ** 3))
+    return t, 2 * st.t.sf(abs(t), n - 3)
+
+
+def test_williams_matches_hand_formula():
+    for r12, r13, r23, n in [(0.8, 0.7, 0.6, 100), (0.5, 0.55, 0.9, 40), (0.91, 0.9, 0.95, 3000)]:
+        t, p = I.williams_test(r12, r13, r23, n)
+        t_ref, p_ref = _williams_by_hand(r12, r13, r23, n)
+        assert t == pytest.approx(t_ref, rel=1e-12) and p == pytest.approx(p_ref, rel=1e-9)
+    assert I.williams_test(0.8, 0.8, 0.5, 50) == (0.0, 1.0)
+    assert all(map(math.isnan, I.williams_test(0.8, 0.7, 0.5, 3)))
+
+
+def test_compare_correlations_uses_ranks_for_srocc():
+    rng = np.random.default_rng(4)
+    q = rng.normal(size=300)
+    a, b = q + 0.5 * rng.normal(size=300), q + 1.0 * rng.normal(size=300)
+    res = I.compare_correlations(a, b, q, metric="srocc")
+    ra, rb, rab = st.spearmanr(a, q)[0], st.spearmanr(b, q)[0], st.spearmanr(a, b)[0]
+    assert res.diff == pytest.approx(ra - rb, abs=1e-12)
+    assert res.p_williams == pytest.approx(_williams_by_hand(ra, rb, rab, 300)[1], rel=1e-9)
+    assert res.p_williams < 0.01 and math.isnan(res.p_bootstrap)
+    lo, hi = res.confidence_interval
+    assert lo < res.diff < hi and lo > 0
+    boot = I.compare_correlations(a, b, q, metric="srocc", ci="percentile", n_boot=500, seed=0)
+    assert boot.p_bootstrap < 0.01 and boot.confidence_interval.low > 0
+    # same model twice: no difference
+    same = I.compare_correlations(a, a, q, ci="percentile", n_boot=200)
+    assert same.diff == 0 and same.p_williams == 1.0 and same.p_bootstrap == 1.0
+
+
+def test_paired_bootstrap_uses_the_same_images_for_both_models():
+    rng = np.random.default_rng(6)
+    q = rng.normal(size=100)
+    a, b = q + rng.normal(size=100), q + rng.normal(size=100)
+    res = I.compare_correlations(a, b, q, ci="percentile", n_boot=300, seed=2)
+    idx = np.concatenate(list(I._resample_chunks(100, 300, 2)))
+    diffs = np.array([st.spearmanr(a[i], q[i])[0] - st.spearmanr(b[i], q[i])[0] for i in idx])
+    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
+        tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
+    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / 301))
+
+
+def test_zou_interval_contains_difference_and_matches_formula():
+    r1, r2, r12, n = 0.7, 0.5, 0.4, 100
+    ci1, ci2 = I.fisher_ci(r1, n, kind="plcc"), I.fisher_ci(r2, n, kind="plcc")
+    lo, hi = I.zou_difference_ci(r1, r2, r12, ci1, ci2)
+    c = ((r12 - 0.5 * r1 * r2) * (1 - r1 ** 2 - r2 ** 2 - r12 ** 2) + r12 ** 3) / ((1 - r1 ** 2) * (1 - r2 ** 2))
+    l1, u1 = ci1
+    l2, u2 = ci2
+    assert lo == pytest.approx(r1 - r2 - math.sqrt((r1 - l1) ** 2 + (u2 - r2) ** 2 - 2 * c * (r1 - l1) * (u2 - r2)))
+    assert hi == pytest.approx(r1 - r2 + math.sqrt((u1 - r1) ** 2 + (r2 - l2) ** 2 - 2 * c * (u1 - r1) * (r2 - l2)))
+
+
+def test_tied_with_best_rule():
+    stats = {"a": 0.90, "b": 0.89, "c": 0.70, "d": float("nan")}
+    pvals = {("a", "b"): 0.40, ("c", "a"): 0.001, ("a", "d"): float("nan")}
+    best, tied = I.tied_with_best(stats, pvals, alpha=0.05)
+    assert best == "a" and tied == {"a": True, "b": True, "c": False, "d": False}
+    assert I.tied_with_best(stats, {("a", "b"): 0.04})[1]["b"] is False
