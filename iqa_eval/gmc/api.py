@@ -23,7 +23,7 @@ from ..errors import InputError, warn
 from . import engine
 from .sampling import check_samples, latin_hypercube, read_sample_file, regular_grid
 from .surface import BW_METHODS, average_height, kernel_surface
-from .weights import REGULATORS, beta_std, distribution_weights
+from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
            "correlation_surfaces"]
@@ -113,14 +113,9 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         predictions = data.predictions
     if mos is None:
         raise InputError("mos is required")
-    l = as_float_vector(mos, name="mos")
+    l = check_mos(mos)
     if l.size < 3:
         raise InputError(f"GMC needs at least 3 images, got {l.size}")
-    bad = np.flatnonzero(~np.isfinite(l))
-    if bad.size:
-        raise InputError(f"mos has {bad.size} non-finite value(s), first at index {int(bad[0])}")
-    if l.max() == l.min():
-        raise InputError("mos is constant: GMC needs a range of MOS values")
     models, pred = _model_matrix(predictions, l.size)
 
     if not (np.isfinite(std_scale) and std_scale > 0):
@@ -130,23 +125,13 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         std_source = f"beta(phi={std_phi:g})"
         notes.append(f"no per-image std given: std estimated from the Beta model (phi={std_phi:g})")
     else:
-        s = as_float_vector(std, name="std")
-        if s.size != l.size:
-            raise InputError(f"std has {s.size} values for {l.size} MOS values")
-        badstd = np.flatnonzero(~np.isfinite(s) | (s < 0))
-        if badstd.size:
-            raise InputError(f"std must be finite and >= 0; index {int(badstd[0])} is {s[badstd[0]]!r}")
+        s = check_per_image(std, l.size, name="std")
         std_source = "given"
 
     if regulator not in REGULATORS:
         raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
     if weights is not None:
-        c = as_float_vector(weights, name="weights")
-        if c.size != l.size:
-            raise InputError(f"weights have {c.size} values for {l.size} MOS values")
-        badw = np.flatnonzero(~np.isfinite(c) | (c < 0))
-        if badw.size:
-            raise InputError(f"weights must be finite and >= 0; index {int(badw[0])} is {c[badw[0]]!r}")
+        c = check_per_image(weights, l.size, name="weights")
         used = "given"
     else:
         used = regulator if regulator != "auto" else ("gaussian" if std is not None else "lds")

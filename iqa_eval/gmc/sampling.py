@@ -14,19 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_vector
 from ..errors import InputError
 from ..io import read_table
+from .weights import check_mos
 
 __all__ = ["sample_domain", "latin_hypercube", "regular_grid", "read_sample_file", "check_samples"]
 
 
 def sample_domain(mos) -> tuple[tuple[float, float], tuple[float, float]]:
     """``((min l, max l), (0, max l - min l))``: the rectangle GMC surfaces cover."""
-    l = as_float_vector(mos, name="mos")
-    l = l[np.isfinite(l)]
-    if l.size < 2 or l.max() == l.min():
-        raise InputError("mos needs at least two distinct finite values to span a GMC domain")
+    l = check_mos(mos)
     lo, hi = float(l.min()), float(l.max())
     return (lo, hi), (0.0, hi - lo)
 

@@ -30,7 +30,8 @@ REGULATORS = ("auto", "gaussian", "lds", "none")
 _DENSITY_EPS = 1e-8
 
 
-def _check_mos(mos) -> np.ndarray:
+def check_mos(mos) -> np.ndarray:
+    """MOS as float64: finite, at least two values, not constant."""
     l = as_float_vector(mos, name="mos")
     if l.size < 2:
         raise InputError(f"mos needs at least 2 values, got {l.size}")
@@ -42,15 +43,16 @@ def _check_mos(mos) -> np.ndarray:
     return l
 
 
-def _check_std(std, n: int) -> np.ndarray:
-    s = as_float_vector(std, name="std")
-    if s.size != n:
-        raise InputError(f"std has {s.size} values but mos has {n}")
-    bad = ~np.isfinite(s) | (s < 0)
+def check_per_image(values, n: int, *, name: str = "std") -> np.ndarray:
+    """Per-image values (std or regulator weights): n finite numbers >= 0."""
+    v = as_float_vector(values, name=name)
+    if v.size != n:
+        raise InputError(f"{name} has {v.size} values for {n} MOS values")
+    bad = ~np.isfinite(v) | (v < 0)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise InputError(f"std must be finite and >= 0; index {first} is {s[first]!r}")
-    return s
+        raise InputError(f"{name} must be finite and >= 0; index {first} is {v[first]!r}")
+    return v
 
 
 def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
@@ -77,7 +79,7 @@ def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
     >>> beta_std([0.0, 50.0, 100.0], phi=8.0)
     array([ 0.        , 16.66666667,  0.        ])
     """
-    l = _check_mos(mos)
+    l = check_mos(mos)
     if not (np.isfinite(phi) and phi > -1):
         raise InputError(f"std phi must be a finite number > -1, got {phi!r}")
     lo, hi = l.min(), l.max()
@@ -148,8 +150,8 @@ def gaussian_density(mos, std) -> np.ndarray:
     Every image spreads a unit Gaussian of its own (rescaled) std over the bins;
     memory is O(n_bins * n) with n_bins = 101.
     """
-    l = _check_mos(mos)
-    s = _check_std(std, l.size)
+    l = check_mos(mos)
+    s = check_per_image(std, l.size, name="std")
     L, _, n_bins = _scaled_mos(l)
     S = s * 100 / (l.max() - l.min())
     x = np.arange(n_bins, dtype=np.float64)
@@ -177,7 +179,7 @@ def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
 
 def lds_density(mos, *, ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     """Smoothed histogram of the integer MOS bins (LDS), rescaled to the same total count."""
-    l = _check_mos(mos)
+    l = check_mos(mos)
     _, bins, n_bins = _scaled_mos(l)
     counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
     smoothed = ndimage.convolve1d(counts, weights=lds_kernel_window(ks, sigma), mode="constant")
@@ -221,7 +223,7 @@ def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
     """
     if regulator not in REGULATORS:
         raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
-    l = _check_mos(mos)
+    l = check_mos(mos)
     if not (np.isfinite(plus) and plus > 0):
         raise InputError(f"weight plus must be a finite number > 0, got {plus!r}")
     if regulator == "auto":
