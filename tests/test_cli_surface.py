@@ -92,6 +92,7 @@ def test_beta_std_note_and_zero_weight_warning(small, tmp_path):
     assert "note: no per-image std given: std estimated from the Beta model (phi=8)" in err
     n_ends = int((df.mos == df.mos.min()).sum() + (df.mos == df.mos.max()).sum())
     assert f"warning: {n_ends} image(s) have std 0" in err
+    assert err.count("have std 0") == 1          # shown once, not again as a note
 
 
 def test_nan_rows_dropped_and_weights_aligned(small, tmp_path):
