@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_report import EVIL, fake_inputs
+from test_report import EVIL, _pipeline_ready, fake_inputs
 
 from iqa_eval import report
 
@@ -175,16 +175,6 @@ def test_comparison_page_renders_offline(browser, tmp_path):
         _check_surface_rendered(visit, 0, 2)
     finally:
         visit.page.close()
-
-
-def _pipeline_ready() -> bool:
-    try:
-        from iqa_eval.compare import compare_models  # noqa: F401
-        from iqa_eval.evaluation import evaluate  # noqa: F401
-        from iqa_eval.gmc import correlation_surfaces  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_cli_report_with_a_hostile_column_name(browser, tmp_path):
