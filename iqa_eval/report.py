@@ -30,12 +30,13 @@ __all__ = ["report_html", "write_report", "comparison_page", "write_comparison_p
            "models_to_compare"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1200px;
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1320px;
 padding:1em 2em;color:#222;line-height:1.4}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
-th,td{padding:.25em .7em;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}td.name,th.name{text-align:left;white-space:normal;max-width:28em;overflow-wrap:anywhere}
+th,td{padding:.25em .55em;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th{background:#f4f4f4}td.name,th.name{text-align:left;white-space:normal;min-width:8em;max-width:24em;
+overflow-wrap:anywhere}.wide{overflow-x:auto}
 tr.best td{font-weight:600}tr.tied td{background:#eef6ee}
 .ci{color:#666;font-size:.88em}.meta{color:#555}.summary{white-space:pre-wrap;background:#f8f8f8;
 padding:.8em;border-left:3px solid #4a7}
@@ -78,7 +79,8 @@ def _cell(value, column: str = "") -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return _pvalue(value) if column.lower() in ("p", "pvalue", "p_value", "p_adj") else _num(value)
+        name = column.lower()
+        return _pvalue(value) if name in ("p", "pvalue") or name.startswith("p_") else _num(value)
     return _e(value)
 
 
@@ -91,7 +93,7 @@ def frame_table(df: pd.DataFrame, *, name_columns=("model", "metric", "test", "m
         cells = "".join(f'<td class="{"name" if c in name_columns else ""}">{_cell(v, str(c))}</td>'
                         for c, v in zip(df.columns, rec))
         rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def _img(fig, alt: str) -> str:
@@ -101,8 +103,9 @@ def _img(fig, alt: str) -> str:
     return f'<img class="figure" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _notes(notes) -> str:
-    notes = list(dict.fromkeys(str(n) for n in notes or () if n))
+def _notes(notes, *, shown=()) -> str:
+    """Notes as a list, each once, leaving out those already ``shown`` higher on the page."""
+    notes = [n for n in dict.fromkeys(str(n) for n in notes or () if n) if n not in set(shown)]
     if not notes:
         return ""
     return '<ul class="notes">' + "".join(f"<li>note: {_e(n)}</li>" for n in notes) + "</ul>"
@@ -140,9 +143,10 @@ def _score_section(evaluation) -> str:
     table = evaluation.table
     best = models_to_compare(table)[0][0] if len(table) >= 2 else (str(table["model"].iloc[0])
                                                                    if len(table) else None)
-    metrics = [m for m in ("srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae") if m in table.columns]
     labels = {"srocc": "SROCC", "krcc": "KRCC", "plcc_raw": "PLCC (raw)", "plcc": "PLCC (mapped)",
-              "rmse": "RMSE", "mae": "MAE"}
+              "rmse": "RMSE", "mae": "MAE", "outlier_ratio": "outlier ratio", "rmse_star": "RMSE*"}
+    # metrics that need a std column (outlier ratio, RMSE*) are all NaN without one: left out
+    metrics = [m for m in labels if m in table.columns and pd.to_numeric(table[m], errors="coerce").notna().any()]
     head = ['<th class="name">model</th>', "<th></th>"]
     if "n" in table.columns:
         head.append("<th>n</th>")
@@ -155,14 +159,14 @@ def _score_section(evaluation) -> str:
         tied = "tied_with_best" in table.columns and _truthy(r["tied_with_best"]) and model != best
         mark = _BEST_MARK if model == best else (_TIE_MARK if tied else "")
         flipped = "flipped" in table.columns and _truthy(r["flipped"])
-        name = _e(model) + (' <span class="ci">(negated: lower is better)</span>' if flipped else "")
+        name = _e(model) + ('<br><span class="ci">negated: lower is better</span>' if flipped else "")
         cells = [f'<td class="name">{name}</td>', f"<td>{mark}</td>"]
         if "n" in table.columns:
             cells.append(f"<td>{_cell(r['n'])}</td>")
         for m in metrics:
             ci = ""
             if f"{m}_lo" in table.columns and f"{m}_hi" in table.columns:
-                ci = f' <span class="ci">[{_num(r[f"{m}_lo"], 3)}, {_num(r[f"{m}_hi"], 3)}]</span>'
+                ci = f'<br><span class="ci">[{_num(r[f"{m}_lo"], 3)}, {_num(r[f"{m}_hi"], 3)}]</span>'
             cells.append(f"<td>{_num(r[m])}{ci}</td>")
         if "mapping" in table.columns:
             cells.append(f'<td class="name">{_e(r["mapping"])}</td>')
@@ -170,12 +174,12 @@ def _score_section(evaluation) -> str:
         rows.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     legend = (f"<p class='meta'>{_BEST_MARK} highest SROCC; {_TIE_MARK} statistically tied with it "
               f"(paired tests on the same images). Brackets: confidence intervals.</p>")
-    out = [f'<section id="scores"><h2>Scores</h2><table><thead><tr>{"".join(head)}</tr></thead>'
-           f'<tbody>{"".join(rows)}</tbody></table>{legend}']
+    out = [f'<section id="scores"><h2>Scores</h2><div class="wide"><table><thead><tr>{"".join(head)}'
+           f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{legend}']
     pairwise = getattr(evaluation, "pairwise", None)
     if isinstance(pairwise, pd.DataFrame) and len(pairwise):
         out.append(f"<details><summary>Paired tests between models ({len(pairwise)})</summary>"
-                   f"{frame_table(pairwise)}</details>")
+                   f"{frame_table(pairwise.dropna(axis=1, how='all'))}</details>")
     out.append("</section>")
     return "".join(out)
 
@@ -197,7 +201,7 @@ def _div_id(prefix: str, k: int) -> str:
     return f"{prefix}-{k}"
 
 
-def _gmc_section(gmc_result) -> str:
+def _gmc_section(gmc_result, shown=()) -> str:
     if gmc_result is None:
         return ""
     from .plot import plotly_div, surface_figure
@@ -218,12 +222,12 @@ def _gmc_section(gmc_result) -> str:
     for k, method in enumerate(methods):
         fig = surface_figure(surface, method=method)
         out.append(f"<h3>{_e(method.upper())}</h3>" + plotly_div(fig, div_id=_div_id("gmc", k)))
-    out.append(_notes(getattr(gmc_result, "notes", ())))
+    out.append(_notes(getattr(gmc_result, "notes", ()), shown=shown))
     out.append("</section>")
     return "".join(out)
 
 
-def _comparison_block(comparison, k: int, *, interactive: bool) -> str:
+def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str:
     from .plot import comparison_figure, plotly_div, surface_figure
 
     a, b = (str(m) for m in comparison.models)
@@ -248,16 +252,16 @@ def _comparison_block(comparison, k: int, *, interactive: bool) -> str:
                               for name, col in ((a, "A"), (b, "B"))], ignore_index=True)
             fig = surface_figure(tidy, method=method, title=f"{a} and {b}")
             out.append(plotly_div(fig, div_id=_div_id("cmp", k)))
-    out.append(_notes(getattr(comparison, "notes", ())))
+    out.append(_notes(getattr(comparison, "notes", ()), shown=shown))
     return "".join(out)
 
 
-def _comparison_section(comparisons) -> str:
+def _comparison_section(comparisons, shown=()) -> str:
     if not comparisons:
         return ""
     out = ['<section id="compare"><h2>Models tied with the best, compared</h2>']
     for k, comparison in enumerate(comparisons):
-        out.append(_comparison_block(comparison, k, interactive=False))
+        out.append(_comparison_block(comparison, k, interactive=False, shown=shown))
     out.append("</section>")
     return "".join(out)
 
@@ -352,14 +356,16 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
     from . import __version__
 
     comparisons = _as_list(comparison)
+    # the data's recoveries (rows dropped, models flipped) are listed once, at the top
+    top_notes = list(getattr(dataset, "notes", ()) or ()) + list(getattr(evaluation, "notes", ()) or ())
     body = [f"<h1>{_e(title)}</h1>",
             f"<p class='meta'>iqa-eval {_e(__version__)}</p>",
             _sources(dataset),
-            _notes(list(getattr(dataset, "notes", ()) or ()) + list(getattr(evaluation, "notes", ()) or ())),
+            _notes(top_notes),
             _score_section(evaluation),
             _scatter_section(evaluation, dataset),
-            _gmc_section(gmc_result),
-            _comparison_section(comparisons)]
+            _gmc_section(gmc_result, shown=top_notes),
+            _comparison_section(comparisons, shown=top_notes)]
     return _page(title, "".join(body), with_plotly=gmc_result is not None)
 
 

@@ -160,8 +160,8 @@ def test_score_table_marks_best_and_ties_and_shows_cis():
     assert [cls for cls, _ in rows] == ["best", "tied", ""]
     best, tied, other = (r for _, r in rows)
     assert "\u2605" in best and "\u2248" in tied and "\u2248" not in other and "\u2605" not in other
-    assert '0.9000 <span class="ci">[0.850, 0.930]</span>' in best     # SROCC with its CI
-    assert '0.8600 <span class="ci">[0.820, 0.890]</span>' in tied     # mapped PLCC with its CI
+    assert '0.9000<br><span class="ci">[0.850, 0.930]</span>' in best     # SROCC with its CI
+    assert '0.8600<br><span class="ci">[0.820, 0.890]</span>' in tied     # mapped PLCC with its CI
     assert "negated: lower is better" in other
 
 
@@ -228,6 +228,16 @@ def test_write_report_and_unwritable_path(tmp_path):
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     with pytest.raises(InputError, match="cannot write"):
         report.write_report(tmp_path / "missing-dir" / "r.html", evaluation=evaluation)
+
+
+def test_each_note_is_listed_once():
+    data, evaluation, gmc, comparison = fake_inputs()
+    shared = data.notes[0]
+    gmc.notes = [shared, "only in gmc"]
+    comparison.notes = (shared, "only in compare")
+    text = report.report_html(evaluation=evaluation, gmc_result=gmc, comparison=comparison, dataset=data)
+    assert text.count(html.escape(shared)) == 1
+    assert "note: only in gmc" in text and "note: only in compare" in text
 
 
 def test_output_is_deterministic():
