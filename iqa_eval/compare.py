@@ -350,9 +350,13 @@ def _region(cells, q_range, qd_range) -> str:
                      key=("low", "middle", "high").index)
     d_words = sorted({_thirds(v, *qd_range, ("small", "medium", "large")) for v in cells.Qd},
                      key=("small", "medium", "large").index)
-    return (f"MOS {cells.Q.min():.4g}-{cells.Q.max():.4g} ({'/'.join(q_words)} quality) and "
-            f"|dMOS| {cells.Qd.min():.4g}-{cells.Qd.max():.4g} "
-            f"({'/'.join(d_words)} differences)")
+    return (f"MOS {_span(cells.Q)} ({'/'.join(q_words)} quality) and "
+            f"|dMOS| {_span(cells.Qd)} ({'/'.join(d_words)} differences)")
+
+
+def _span(values) -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
 
 
 def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_range) -> str:
@@ -413,28 +417,23 @@ def _grid_shape(grid):
         raise InputError(f"grid must be an integer or two integers (nq, nqd); got {grid!r}") from None
 
 
-def _gmc_inputs(data, *, std_phi, std_scale, regulator, weights, ks, sigma):
-    """Scaled std and regulator weights, as the GMC API defines them."""
-    from .gmc.weights import beta_std, distribution_weights
-
-    notes = []
-    if data.std is not None:
-        std, given = np.asarray(data.std, dtype=np.float64), True
-    else:
-        std, given = beta_std(data.mos, phi=std_phi), False
-        notes.append(f"no std column: per-image MOS std from the Beta model (phi = {std_phi:g})")
-    if not (np.isfinite(std_scale) and std_scale > 0):
-        raise InputError(f"std scale must be a finite number > 0; got {std_scale!r}")
-    if weights is not None:
-        c = np.asarray(weights, dtype=np.float64)
-        if c.shape != data.mos.shape:
-            raise InputError(f"weights have {c.size} values for {data.mos.size} images")
-        if not np.all(np.isfinite(c) & (c >= 0)):
-            raise InputError("weights must be finite and non-negative")
-    else:
-        reg_std = std if (given or regulator == "gaussian") else None
-        c = distribution_weights(data.mos, std=reg_std, regulator=regulator, ks=ks, sigma=sigma)
-    return std_scale * std, c, notes
+def _complete(dataset, model_a, model_b, nan_policy, weights):
+    """Rows complete for both models (and std), with per-image weights kept aligned."""
+    need_std = dataset.std is not None
+    data = dataset.complete([model_a, model_b], nan_policy=nan_policy, need_std=need_std)
+    if weights is None:
+        return data, None
+    c = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if c.size != len(dataset):
+        raise InputError(f"weights have {c.size} values for {len(dataset)} images")
+    if not np.all(np.isfinite(c) & (c >= 0)):
+        raise InputError("weights must be finite and non-negative")
+    keep = np.isfinite(dataset.mos) & np.isfinite(dataset.predictions[model_a]) \
+        & np.isfinite(dataset.predictions[model_b])
+    if need_std:
+        keep &= np.isfinite(dataset.std)
+    assert keep.sum() == len(data)  # the same rule as Dataset.complete
+    return data, c[keep]
 
 
 def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
@@ -508,24 +507,23 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         raise InputError(f"adjust must be one of {', '.join(ADJUSTMENTS)}; got {adjust!r}")
     if not (0.0 < alpha < 1.0):
         raise InputError(f"alpha must lie in (0, 1); got {alpha!r}")
-    if ci == "bootstrap" and (int(n_boot) != n_boot or n_boot < 20):
+    if int(n_boot) != n_boot or n_boot < 20:
         raise InputError(f"n_boot must be an integer >= 20; got {n_boot!r}")
     _check_models(dataset, model_a, model_b)
     shape = _grid_shape(grid)
 
+    from .gmc.api import gmc_inputs
     from .gmc.engine import pair_sums
     from .gmc.sampling import regular_grid
 
-    data = dataset.complete([model_a, model_b], nan_policy=nan_policy,
-                            need_std=dataset.std is not None)
-    notes = list(data.notes)
-    scaled_std, c, more = _gmc_inputs(data, std_phi=std_phi, std_scale=std_scale,
-                                      regulator=regulator, weights=weights, ks=ks, sigma=sigma)
-    notes += more
-    mos = np.asarray(data.mos, dtype=np.float64)
-    pred = data.prediction_matrix([model_a, model_b])
+    data, weights = _complete(dataset, model_a, model_b, nan_policy, weights)
+    nodes = regular_grid(data.mos, shape=shape)
+    gin = gmc_inputs({model_a: data.predictions[model_a], model_b: data.predictions[model_b]},
+                     data.mos, std=data.std, samples=nodes, weights=weights, regulator=regulator,
+                     std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma)
+    notes = list(data.notes) + list(gin.notes)
+    mos, pred, scaled_std, c = gin.mos, gin.pred, gin.scaled_std, gin.c
     n = mos.size
-    nodes = regular_grid(mos, shape=shape)
     q, qd = nodes["Q"].to_numpy(), nodes["Qd"].to_numpy()
 
     sums = pair_sums(pred, mos, scaled_std, c, q, qd, methods=(method,), ranks=ranks,
@@ -591,8 +589,8 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         notes.append(f"{n_unsupported} of {len(cells)} cells have fewer than {min_images:g} "
                      "effective images carrying weight: shown, not tested")
 
-    global_tests, more = _global_tests(pred[0], pred[1], mos, alpha=alpha, ci=ci, n_boot=n_boot,
-                                       seed=seed)
+    global_tests, more = _global_tests(data, model_a, model_b, alpha=alpha, ci=ci,
+                                       n_boot=int(n_boot), seed=seed)
     notes += more
     q_range = (float(mos.min()), float(mos.max()))
     qd_range = (0.0, q_range[1] - q_range[0])
@@ -630,50 +628,50 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     return out
 
 
-def _global_tests(pred_a, pred_b, mos, *, alpha, ci, n_boot, seed):
+def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests.
 
-    SROCC and PLCC: :func:`iqa_eval.inference.compare_correlations` — Williams' test and
-    Zou's interval (``ci='analytic'``) or the paired bootstrap (``ci='bootstrap'``). KRCC:
+    SROCC and PLCC come from :func:`iqa_eval.evaluation.evaluate` (the numbers
+    ``iqa-eval score`` prints): Williams' test with Zou's interval (``ci='analytic'``) or the
+    paired bootstrap (``ci='bootstrap'``). KRCC, which ``evaluate`` does not test pairwise:
     the paired bootstrap of :func:`iqa_eval.inference.bootstrap_distribution` (percentile
-    interval, two-sided bootstrap p-value), whatever ``ci``.
+    interval, two-sided bootstrap p-value with the +1 correction), whatever ``ci``.
 
     Returns
     -------
     table : DataFrame with columns ``metric, A, B, diff, ci_low, ci_high, p, test``
     notes : list of str
     """
-    from .inference import bootstrap_distribution, compare_correlations
-    from .mapping import fit_mapping
-    from .metrics import krcc
+    from .evaluation import evaluate
+    from .inference import bootstrap_distribution
 
-    level = 1.0 - alpha
     boot = ci == "bootstrap"
-    kw = dict(ci="percentile" if boot else "fisher", confidence_level=level, n_boot=n_boot,
-              seed=seed)
-    rows, notes = [], []
+    ev = evaluate(data.select([model_a, model_b]), ci="percentile" if boot else "fisher",
+                  n_boot=n_boot, alpha=alpha, seed=seed, pairwise=True)
+    table = ev.table.set_index("model")
+    notes = [n for n in ev.notes if n not in data.notes]
+    rows = []
+    for metric in ("srocc", "plcc"):
+        stat_a, stat_b = table.loc[model_a, metric], table.loc[model_b, metric]
+        pair = ev.pairwise[ev.pairwise["metric"] == metric]
+        if len(pair):
+            r = pair.iloc[0]
+            sign = 1.0 if r["model_a"] == model_a else -1.0     # evaluate orders pairs by SROCC
+            lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
+            p = r["p_bootstrap"] if boot else r["p_williams"]
+        else:
+            lo = hi = p = np.nan
+        test = "paired bootstrap" if boot else "Williams t, Zou CI"
+        if metric == "plcc":
+            test += " on logistic-mapped scores"
+        rows.append((metric, stat_a, stat_b, stat_a - stat_b, lo, hi, p, test))
 
-    def add(metric, res, test):
-        p = res.p_bootstrap if boot else res.p_williams
-        rows.append((metric, res.statistic_a, res.statistic_b, res.diff,
-                     res.confidence_interval.low, res.confidence_interval.high, p, test))
-        notes.extend(res.notes)
-
-    add("srocc", compare_correlations(pred_a, pred_b, mos, metric="srocc", **kw),
-        "paired bootstrap" if boot else "Williams t, Zou CI")
-    fits = [fit_mapping(x, mos, kind="logistic4", seed=seed) for x in (pred_a, pred_b)]
-    for label, fit in zip("AB", fits):
-        notes.extend(f"model {label} PLCC mapping: {note}" for note in fit.notes)
-    add("plcc", compare_correlations(fits[0].predict(pred_a), fits[1].predict(pred_b), mos,
-                                     metric="plcc", **kw),
-        ("paired bootstrap" if boot else "Williams t, Zou CI") + " on logistic-mapped scores")
-
-    k_a, k_b = krcc(pred_a, mos).statistic, krcc(pred_b, mos).statistic
-    dist = bootstrap_distribution("krcc", np.vstack([pred_a, pred_b]), mos, n_boot=n_boot,
-                                  seed=seed)
+    k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
+    x, y = data.prediction_matrix([model_a, model_b]), data.mos
+    dist = bootstrap_distribution("krcc", x, y, n_boot=n_boot, seed=seed)
     d = dist[:, 0] - dist[:, 1]
     d = d[np.isfinite(d)]
-    if d.size:
+    if d.size and np.isfinite(k_a - k_b):
         lo, hi = np.percentile(d, [50 * alpha, 100 - 50 * alpha])
         tail = min(np.sum(d <= 0), np.sum(d >= 0))
         p = float(min(1.0, 2.0 * (tail + 1) / (d.size + 1)))
@@ -681,7 +679,7 @@ def _global_tests(pred_a, pred_b, mos, *, alpha, ci, n_boot, seed):
         lo = hi = p = np.nan
     rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
     cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "p", "test"]
-    table = pd.DataFrame(rows, columns=cols)
-    for c in cols[1:-1]:
-        table[c] = table[c].astype(np.float64)
-    return table, notes
+    out = pd.DataFrame(rows, columns=cols)
+    for col in cols[1:-1]:
+        out[col] = out[col].astype(np.float64)
+    return out, notes

@@ -236,3 +236,244 @@ def test_analytic_se_of_difference_agrees_with_paired_bootstrap(method, bootstra
     for m in range(2):                                     # and each model's own SE
         np.testing.assert_allclose(influence_se(psi[m]) / boot[:, m].std(0, ddof=1), 1.0,
                                    atol=0.2)
+
+
+# --------------------------------------------------------------------------------------
+# The engine's row sums follow the contract the influence values are written against
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["srcc", "plcc", "krcc"])
+def test_engine_row_sums_give_the_same_influence_as_the_naive_reference(method):
+    from iqa_eval.gmc.engine import pair_sums
+
+    mos, std, pred = toy_study(70, 11)
+    c = np.random.default_rng(12).uniform(0.5, 2.0, 70)
+    ref = naive_pair_sums(pred, mos, std, c, CELLS_Q, CELLS_QD)
+    eng = pair_sums(pred, mos, std, c, CELLS_Q, CELLS_QD, methods=(method,), row_sums=True,
+                    backend="numpy")
+    v_ref, psi_ref = gmc_influence(ref, method, 70)
+    v_eng, psi_eng = gmc_influence(eng, method, 70)
+    np.testing.assert_allclose(v_eng, v_ref, rtol=1e-10)
+    np.testing.assert_allclose(psi_eng, psi_ref, rtol=1e-8, atol=1e-10 * np.abs(psi_ref).max())
+
+
+def test_bootstrap_multiplicity_weights_equal_the_materialised_resample():
+    """The library's bootstrap passes images with m_i > 0 and weights c_i m_i to the engine;
+    that must equal the resample written out (copies of an image not paired with each other)."""
+    from iqa_eval.gmc.engine import pair_sums
+
+    n = 60
+    mos, std, pred = toy_study(n, 13)
+    c = np.random.default_rng(14).uniform(0.5, 2.0, n)
+    idx = np.random.default_rng(15).integers(0, n, n)
+    m = np.bincount(idx, minlength=n)
+    keep = m > 0
+    ref = naive_pair_sums_excluding(pred[:, idx], mos[idx], std[idx], c[idx], CELLS_Q, CELLS_QD,
+                                    idx).values()
+    eng = pair_sums(pred[:, keep], mos[keep], std[keep], c[keep] * m[keep], CELLS_Q, CELLS_QD,
+                    backend="numpy").values()
+    for method in ("srcc", "plcc", "krcc"):
+        np.testing.assert_allclose(eng[method], ref[method], rtol=1e-10)
+
+
+# --------------------------------------------------------------------------------------
+# Multiple comparisons
+# --------------------------------------------------------------------------------------
+def test_bh_adjustment_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from iqa_eval.compare import _bh_adjust
+
+    p = np.random.default_rng(0).uniform(0, 0.2, 57) ** 2
+    np.testing.assert_allclose(_bh_adjust(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
+
+
+def test_maxt_critical_value_between_pointwise_and_bonferroni():
+    from scipy import stats
+
+    from iqa_eval.compare import _maxt_from_correlation
+
+    m, rho = 30, 0.8
+    corr = np.full((m, m), rho) + (1 - rho) * np.eye(m)     # equicorrelated cells
+    crit, p_adj = _maxt_from_correlation(corr, np.array([0.0, 2.0, 5.0]), 0.05,
+                                         np.random.default_rng(0))
+    assert stats.norm.isf(0.025) < crit < stats.norm.isf(0.025 / m)
+    # independent cells: the critical value is the Sidak one
+    crit0, _ = _maxt_from_correlation(np.eye(m), np.array([1.0]), 0.05, np.random.default_rng(1))
+    # (Monte Carlo error of the 10,000-draw quantile is about 0.02)
+    assert crit0 == pytest.approx(stats.norm.isf((1 - 0.95 ** (1 / m)) / 2), abs=0.06)
+    assert p_adj[0] == 1.0 and p_adj[1] > p_adj[2] and p_adj[2] < 1e-3
+
+
+# --------------------------------------------------------------------------------------
+# compare_models end to end
+# --------------------------------------------------------------------------------------
+def study_dataset(n, seed=0, models=("high_end", "fine_grain")):
+    from iqa_eval.dataset import Dataset
+    from iqa_eval.datasets import simulate_study
+
+    df = simulate_study(n, seed=seed)
+    return Dataset(mos=df["mos"].to_numpy(float),
+                   predictions={m: df[m].to_numpy(float) for m in models},
+                   std=df["std"].to_numpy(float)), df
+
+
+@pytest.fixture(scope="module")
+def equal_srocc_comparison():
+    from iqa_eval.compare import compare_models
+
+    data, df = study_dataset(1500)
+    a, b = df.attrs["equal_srocc_pair"]
+    return compare_models(data, a, b, method="srcc", grid=(10, 10)), data
+
+
+def test_equal_srocc_pair_global_tie_but_surface_differs(equal_srocc_comparison):
+    """The simulation builds in: high_end ranks high-quality images better (its error shrinks
+    with quality); fine_grain is better at low quality, most of all for small |dMOS|."""
+    comp, data = equal_srocc_comparison
+    assert comp.models == ["high_end", "fine_grain"]
+    g = comp.global_tests.set_index("metric")
+    assert abs(g.loc["srocc", "diff"]) < 1e-3 and g.loc["srocc", "p"] > 0.5
+    cells = comp.cells
+    mid = 0.5 * (data.mos.min() + data.mos.max())
+    sig = cells[cells.significant]
+    a_ahead, b_ahead = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+    assert len(a_ahead) >= 3 and len(b_ahead) >= 3
+    assert (a_ahead.Q > mid).all()                          # A ahead only at high quality
+    assert (b_ahead.Q < mid).all()                          # B ahead only at low quality
+    lowest = cells[cells.Q == cells.Q.min()]                # B's gap is widest at small |dMOS|
+    assert lowest.loc[lowest["diff"].idxmin(), "Qd"] == cells.Qd.min()
+    assert "high_end is ahead" in comp.summary and "(high quality)" in comp.summary
+    assert comp.significant_fraction == pytest.approx(len(sig) / len(cells))
+
+
+def test_band_and_significance_are_consistent(equal_srocc_comparison):
+    comp, _ = equal_srocc_comparison
+    c = comp.cells[comp.cells.tested]
+    np.testing.assert_allclose(c.hi - c["diff"], comp.critical_value * c.se, rtol=1e-12)
+    np.testing.assert_array_equal(c.significant, (c.lo > 0) | (c.hi < 0))
+    np.testing.assert_array_equal(c.significant, c.p_adj <= 0.05 + 1e-3)  # MC-quantile vs p
+    np.testing.assert_allclose(c.se ** 2 <= c.se_A ** 2 + c.se_B ** 2 + 2 * c.se_A * c.se_B, True)
+
+
+def test_identical_predictions_have_no_significant_cell():
+    from iqa_eval.compare import compare_models
+    from iqa_eval.dataset import Dataset
+
+    data, _ = study_dataset(300)
+    x = data.predictions["high_end"]
+    twin = Dataset(mos=data.mos, predictions={"a": x, "b": x.copy()}, std=data.std)
+    for method in ("srcc", "krcc"):
+        comp = compare_models(twin, "a", "b", method=method, grid=(6, 6))
+        cells = comp.cells
+        ok = cells["A"].notna()
+        assert (cells.loc[ok, "diff"] == 0.0).all()
+        assert not cells.significant.any() and comp.significant_fraction == 0.0
+        assert (cells.lo[cells.lo.notna()] == 0).all() and (cells.hi[cells.hi.notna()] == 0).all()
+        assert "no cell" in comp.summary
+        g = comp.global_tests.set_index("metric")
+        assert (g["diff"] == 0).all() and (g["p"] > 0.5).all()
+
+
+def test_analytic_and_library_bootstrap_agree():
+    """ci='analytic' against ci='bootstrap' (paired resamples through the engine) on N = 250."""
+    from iqa_eval.compare import compare_models
+
+    data, _ = study_dataset(250, seed=3)
+    kw = dict(method="plcc", grid=(4, 4), adjust="none")
+    ana = compare_models(data, "high_end", "fine_grain", **kw)
+    boot = compare_models(data, "high_end", "fine_grain", ci="bootstrap", n_boot=300, **kw)
+    ca, cb = ana.cells, boot.cells
+    np.testing.assert_allclose(ca["diff"], cb["diff"], rtol=1e-12)
+    both = (ca.tested & cb.tested & (ca.n_eff > 40)).to_numpy()
+    assert both.sum() >= 6
+    np.testing.assert_allclose(ca.se[both] / cb.se[both], 1.0, atol=0.2)
+
+
+def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
+    import json
+
+    comp, _ = equal_srocc_comparison
+    d = json.loads(json.dumps(comp.to_dict(), allow_nan=False))
+    assert set(d) == {"models", "global", "surface"}
+    assert d["models"] == ["high_end", "fine_grain"]
+    assert set(d["global"]) == {"srocc", "plcc", "krcc"}
+    for entry in d["global"].values():
+        assert set(entry) == {"A", "B", "diff", "ci", "p"} and len(entry["ci"]) == 2
+        assert entry["diff"] == pytest.approx(entry["A"] - entry["B"])
+    assert set(d["surface"]) == {"method", "cells", "significant_fraction"}
+    assert d["surface"]["method"] == "srcc" and len(d["surface"]["cells"]) == 100
+    for cell in d["surface"]["cells"]:
+        assert set(cell) == {"Q", "Qd", "A", "B", "diff", "lo", "hi", "significant"}
+        assert isinstance(cell["significant"], bool)
+    assert d["surface"]["significant_fraction"] == pytest.approx(comp.significant_fraction)
+
+
+@pytest.mark.parametrize("a, b, message", [
+    ("high_end", "nope", "unknown model 'nope'"),
+    ("high_end", "high_end", "two different models"),
+])
+def test_bad_model_names_are_one_line_input_errors(a, b, message):
+    from iqa_eval.compare import compare_models
+    from iqa_eval.errors import InputError
+
+    data, _ = study_dataset(120)
+    with pytest.raises(InputError, match=message) as err:
+        compare_models(data, a, b)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(method="spearman"), "method must be one of"),
+    (dict(ci="jackknife"), "ci must be one of"),
+    (dict(adjust="holm"), "adjust must be one of"),
+    (dict(alpha=1.5), "alpha must lie"),
+    (dict(grid=(1, 5)), "grid"),
+    (dict(weights=[1.0, 2.0]), "weights have 2 values"),
+])
+def test_bad_options_are_input_errors(kw, message):
+    from iqa_eval.compare import compare_models
+    from iqa_eval.errors import InputError
+
+    data, _ = study_dataset(120)
+    with pytest.raises(InputError, match=message):
+        compare_models(data, "high_end", "fine_grain", **kw)
+
+
+def test_missing_values_dropped_with_note_and_weights_stay_aligned():
+    from iqa_eval.compare import compare_models
+    from iqa_eval.dataset import Dataset
+
+    data, _ = study_dataset(200, seed=5)
+    a = data.predictions["high_end"].copy()
+    a[[3, 7]] = np.nan
+    holey = Dataset(mos=data.mos, predictions={"a": a, "b": data.predictions["fine_grain"]},
+                    std=data.std)
+    w = np.random.default_rng(0).uniform(0.5, 2, 200)
+    comp = compare_models(holey, "a", "b", grid=(4, 4), weights=w)
+    assert comp.n_images == 198
+    assert any("dropped 2 row(s)" in n for n in comp.notes)
+    keep = np.isfinite(a)
+    clean = Dataset(mos=data.mos[keep], predictions={"a": a[keep],
+                    "b": data.predictions["fine_grain"][keep]}, std=data.std[keep])
+    ref = compare_models(clean, "a", "b", grid=(4, 4), weights=w[keep])
+    np.testing.assert_array_equal(comp.cells["diff"], ref.cells["diff"])
+
+
+def test_global_tests_are_the_paired_tests_of_inference_in_either_order():
+    from iqa_eval.compare import compare_models
+    from iqa_eval.inference import compare_correlations
+
+    data, _ = study_dataset(300, seed=2, models=("precise", "noisy"))
+    ref = compare_correlations(data.predictions["precise"], data.predictions["noisy"], data.mos,
+                               metric="srocc")
+    ab = compare_models(data, "precise", "noisy", grid=(3, 3)).global_tests.set_index("metric")
+    ba = compare_models(data, "noisy", "precise", grid=(3, 3)).global_tests.set_index("metric")
+    assert ab.loc["srocc", "diff"] == pytest.approx(ref.diff, abs=1e-12)
+    assert (ab.loc["srocc", "ci_low"], ab.loc["srocc", "ci_high"]) == pytest.approx(
+        tuple(ref.confidence_interval), abs=1e-12)
+    assert ab.loc["srocc", "p"] == pytest.approx(ref.p_williams)
+    for m in ("srocc", "plcc", "krcc"):
+        assert ba.loc[m, "diff"] == pytest.approx(-ab.loc[m, "diff"], abs=1e-12)
+        assert ab.loc[m, "diff"] > 0 and ab.loc[m, "ci_low"] > 0 and ab.loc[m, "p"] < 0.05
+    assert (ba.loc["srocc", "ci_low"], ba.loc["srocc", "ci_high"]) == pytest.approx(
+        (-ab.loc["srocc", "ci_high"], -ab.loc["srocc", "ci_low"]), abs=1e-12)
