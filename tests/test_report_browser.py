@@ -201,3 +201,29 @@ def test_cli_report_with_a_hostile_column_name(browser, tmp_path):
         assert EVIL in visit.js("document.querySelector('#scores table').innerText")
     finally:
         visit.page.close()
+
+
+def test_cli_compare_page_with_a_hostile_column_name(browser, tmp_path):
+    """End to end: ``iqa-eval compare -o compare.html`` on two models, one named like a script."""
+    import importlib.util
+
+    if not _pipeline_ready() or importlib.util.find_spec("cli.compare") is None:
+        pytest.skip("compare command not in the package yet")
+    from iqa_eval.datasets import simulate_study
+
+    df = simulate_study(n_images=150, seed=5)[["image", "mos", "std", "precise", "noisy"]]
+    src = tmp_path / "two.csv"
+    df.rename(columns={"noisy": EVIL}).to_csv(src, index=False)
+    out = tmp_path / "compare.html"
+    done = subprocess.run([sys.executable, "-m", "cli.main", "compare", str(src), "--grid", "8x8",
+                           "-o", str(out)],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    visit = Visit(browser, out)
+    try:
+        _check_clean(visit)
+        _check_no_script_ran(visit)
+        _check_surface_rendered(visit, 0, 2)
+        assert EVIL in visit.js("document.querySelector('h3').innerText")
+    finally:
+        visit.page.close()
