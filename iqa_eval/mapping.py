@@ -26,10 +26,12 @@ predictions, step-like data and tiny sets):
   (inflection far outside the data) are therefore reached rather than stalled.
 * the two nonlinear parameters are bounded (location within 50 standard deviations
   of the data, scale in [1e-3, 1e3] standard deviations); a grid of starts over data
-  quantiles and scales is scored, the 3 best are refined with trust-region least
-  squares (:func:`scipy.optimize.least_squares`, Kaufman Jacobian), the lowest
-  residual sum of squares wins. The logistic is :func:`scipy.special.expit` (no
-  overflow, no RuntimeWarnings). Everything is deterministic.
+  quantiles and scales is scored, the 3 best are refined (Kaufman Jacobian), the
+  lowest residual sum of squares wins. 4PL: Levenberg–Marquardt where each step is
+  one numba pass returning the 2x2 Gauss-Newton system of (β3, β4) (bounds by
+  projection; no n x p matrices, no BLAS threads). 5PL: trust-region least squares
+  (:func:`scipy.optimize.least_squares`). The logistic never overflows (``expit``
+  form), so there are no RuntimeWarnings. Everything is deterministic.
 * above 20,000 points the starts run on a seeded random subsample of 20,000 and
   the best is then polished on all points.
 * a fit never raises: when every start fails (or there are too few points for the
@@ -42,8 +44,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special  # scipy.optimize is imported only by the 5PL and poly3 fits
 
+from . import _kernels as K
 from ._validation import check_paired
 
 __all__ = ["MappingFit", "fit_mapping", "MAPPING_KINDS", "N_PARAMS"]
@@ -107,7 +110,7 @@ class MappingFit:
 #              i.e. beta2 = c0, beta1 = c0 + c1 (standardised units)
 #   logistic5: (b2, b3, b1, b4, b5) with g = b1 (expit(b2 (u - b3)) - 0.5) + b4 u + b5
 def _logistic4(u, t):
-    return t[2] + t[3] * special.expit((u - t[0]) / t[1])
+    return t[2] + t[3] * special.expit((u - t[0]) / t[1])  # t = (b3, b4, c0, c1)
 
 
 def _logistic5(u, t):
@@ -119,17 +122,6 @@ def _poly(u, t):
 
 
 _MODELS = {"logistic4": _logistic4, "logistic5": _logistic5, "poly3": _poly, "linear": _poly}
-
-
-def _l4_basis(u, th):
-    return np.column_stack([np.ones_like(u), special.expit((u - th[0]) / th[1])])
-
-
-def _l4_dmodel(u, th, c):
-    z = (u - th[0]) / th[1]
-    e = special.expit(z)
-    d = c[1] * e * (1.0 - e) / th[1]
-    return np.column_stack([-d, -d * z])
 
 
 def _l5_basis(u, th):
@@ -204,8 +196,47 @@ class _Separable:
         return np.concatenate([th, self.c])
 
 
+def _lm_logistic4(u, y, th, lower, upper, max_iter=100):
+    """Levenberg–Marquardt on (b3, b4) of the separable 4PL, bounds by projection.
+
+    Each step needs one numba pass (:func:`_kernels.logistic4_normal_equations`) that
+    returns the cost, the linear coefficients, and the 2x2 Gauss-Newton system.
+    Returns (theta = (b3, b4, c0, c1), cost, converged).
+    """
+    th = np.clip(np.asarray(th, dtype=np.float64), lower, upper)
+    cur = K.logistic4_normal_equations(u, y, th[0], th[1])
+    lam = 1e-4
+    for _ in range(max_iter):
+        cost, _, _, g0, g1, h00, h01, h11 = cur
+        g = np.array([g0, g1])
+        H = np.array([[h00, h01], [h01, h11]])
+        while True:
+            A = H + lam * np.diag(np.diag(H) + 1e-300)
+            try:
+                step = np.linalg.solve(A, -g)
+            except np.linalg.LinAlgError:
+                step = np.full(2, np.nan)
+            if np.all(np.isfinite(step)):
+                cand = np.clip(th + step, lower, upper)
+                new = K.logistic4_normal_equations(u, y, cand[0], cand[1])
+                if new[0] <= cost:
+                    break
+            lam *= 10.0
+            if lam > 1e14:  # no descent direction left: stationary point (or a bound)
+                return np.array([th[0], th[1], cur[1], cur[2]]), cost, True
+        gain = cost - new[0]
+        moved = np.abs(cand - th)
+        th, cur = cand, new
+        lam = max(lam / 10.0, 1e-12)
+        if gain <= 1e-13 * max(cost, 1e-300) or np.all(moved <= 1e-12 * (np.abs(th) + 1e-12)):
+            return np.array([th[0], th[1], cur[1], cur[2]]), cur[0], True
+    return np.array([th[0], th[1], cur[1], cur[2]]), cur[0], False
+
+
 def _refine(problem, starts, lower, upper, max_nfev):
     """Best bounded least-squares refinement over ``starts`` -> (theta_nonlinear, converged)."""
+    from scipy import optimize
+
     best, reasons = None, []
     for x0 in starts:
         x0 = np.clip(np.asarray(x0, dtype=np.float64), lower, upper)
@@ -235,25 +266,29 @@ def _subsample(u, y, seed):
     return u[idx], y[idx]
 
 
-def _fit_separable(basis, dmodel, nonneg, grid, lower, upper, u, y, seed):
-    """Grid of starts -> refine the 3 best -> (on big sets) polish on all points."""
+def _fit_separable(make_problem, grid, lower, upper, u, y, seed):
+    """Grid of starts (scored on <= 4,000 points) -> refine the 3 best (<= 20,000
+    points) -> on bigger sets refine on all points (trust-region least squares)."""
     us, ys = _subsample(u, y, seed)
-    small = _Separable(basis, dmodel, us, ys, nonneg)
+    step = max(1, us.size // 4000)
+    coarse = make_problem(us[::step], ys[::step])
     scored = []
     for th in grid:
         th = np.clip(np.asarray(th, dtype=np.float64), lower, upper)
-        scored.append((float(np.dot(small.fun(th), small.fun(th))), tuple(th)))
+        r = coarse.fun(th)
+        scored.append((float(r @ r), tuple(th)))
     scored.sort()
     starts = [np.array(t) for _, t in scored[:3]]
+    small = make_problem(us, ys)
     th, converged = _refine(small, starts, lower, upper, max_nfev=200)
-    problem = small
-    if us.size < u.size:
-        problem = _Separable(basis, dmodel, u, y, nonneg)
-        try:
-            th, converged = _refine(problem, [th], lower, upper, max_nfev=50)
-        except _FitFailed:
-            converged = False
-    return problem.theta(th), converged
+    if us.size == u.size:
+        return small.theta(th), converged
+    full = make_problem(u, y)
+    try:
+        th, converged = _refine(full, [th], lower, upper, max_nfev=50)
+    except _FitFailed:
+        converged = False
+    return full.theta(th), converged
 
 
 def _location_grid(u):
@@ -262,11 +297,29 @@ def _location_grid(u):
 
 
 def _fit_logistic4(u, y, r, seed):
+    """Grid of (b3, b4) starts scored on <= 4,000 points -> LM from the 3 best on
+    <= 20,000 points -> on bigger sets LM polish on all points."""
     scales = np.geomspace(0.03, 10.0, 7)
     grid = [(b3, b4) for b3 in _location_grid(u) for b4 in scales]
     lower = np.array([u.min() - 50.0, 1e-3])
     upper = np.array([u.max() + 50.0, 1e3])
-    return _fit_separable(_l4_basis, _l4_dmodel, (), grid, lower, upper, u, y, seed)
+    us, ys = _subsample(u, y, seed)
+    step = max(1, us.size // 4000)
+    uc, yc = us[::step], ys[::step]
+    scored = sorted((K.logistic4_normal_equations(uc, yc, b3, b4)[0], (b3, b4)) for b3, b4 in grid)
+    best = None
+    for _, start in scored[:3]:
+        theta, cost, converged = _lm_logistic4(us, ys, start, lower, upper)
+        if np.isfinite(cost) and (best is None or cost < best[1]):
+            best = (theta, cost, converged)
+    if best is None:
+        raise _FitFailed("no start gave a finite fit")
+    theta, _, converged = best
+    if us.size < u.size:
+        theta, cost, converged = _lm_logistic4(u, y, theta[:2], lower, upper)
+        if not np.isfinite(cost):
+            raise _FitFailed("the fit on all points is not finite")
+    return theta, converged
 
 
 def _fit_logistic5(u, y, r, seed):
@@ -274,7 +327,8 @@ def _fit_logistic5(u, y, r, seed):
     grid = [(b2, b3) for b3 in _location_grid(u) for b2 in rates]
     lower = np.array([1e-3, u.min() - 50.0])
     upper = np.array([1e3, u.max() + 50.0])
-    return _fit_separable(_l5_basis, _l5_dmodel, (0, 1), grid, lower, upper, u, y, seed)
+    return _fit_separable(lambda uu, yy: _Separable(_l5_basis, _l5_dmodel, uu, yy, (0, 1)),
+                          grid, lower, upper, u, y, seed)
 
 
 def _fit_linear(u, y, r, seed):
@@ -340,6 +394,8 @@ def _fit_poly3(u, y, r, seed):
         if beta < 0:
             a, beta = b[0] / G[0, 0], 0.0
         return a * np.eye(4)[0] + beta * m
+
+    from scipy import optimize
 
     grid = np.linspace(lo, hi, 201)
     k = int(np.argmin([sse(interior(t)) for t in grid]))
