@@ -304,8 +304,12 @@ def _ticks(n: int = 6):
     return MaxNLocator(n)
 
 
-def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None, label="A - B"):
-    """One diverging map centred at 0; hatches where ``sig`` (same grid) is True."""
+def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None):
+    """One diverging map centred at 0; hatches where the mask of ``sig = (q, qd, mask)`` is True.
+
+    The significance grid may differ from the drawn one (a 20 x 20 comparison over a
+    100 x 100 surface): both span the same MOS x |ΔMOS| rectangle.
+    """
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.patches import Patch
 
@@ -320,11 +324,10 @@ def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None, la
         ax.contour(q, qd, diff, levels=[0.0], colors="k", linewidths=0.8)
         handles.append(Patch(facecolor="none", edgecolor="none", label="black line: difference 0"))
     if sig is not None:
-        if sig.shape == diff.shape:
-            ax.contourf(q, qd, sig.astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
-        else:
-            raise InputError("significance cells are not on the grid of the difference")
-        frac = float(np.mean(sig))
+        sq, sqd, mask = sig
+        if mask.any():
+            ax.contourf(sq, sqd, mask.astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
+        frac = float(np.mean(mask))
         handles.append(Patch(facecolor="white", edgecolor="k", hatch="///",
                              label=f"significant ({100 * frac:.0f}% of cells)"))
     if handles:
@@ -351,7 +354,7 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
     cells : DataFrame, optional
         Comparison cells (``Q, Qd, significant`` and, when ``surface`` is None, ``diff``),
         e.g. ``Comparison.cells`` from :func:`iqa_eval.compare.compare_models`. Significant
-        cells are hatched; they must be on the same grid as the difference drawn.
+        cells are hatched; their grid may be coarser than the surface's.
 
     Returns
     -------
@@ -371,8 +374,9 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
         label = _label(method)
     sig = None
     if cells is not None and "significant" in cells.columns:
-        _, _, sig = _cells_grid(cells.assign(significant=cells["significant"].astype(float)), "significant")
-        sig = sig > 0.5
+        sq, sqd, mask = _cells_grid(cells.assign(significant=cells["significant"].astype(float)),
+                                    "significant")
+        sig = (sq, sqd, mask > 0.5)
     fig, (ax,) = _figure(1, size=(5.6, 4.4))
     mappable = _draw_difference(ax, q, qd, diff, sig=sig, cmap=cmap)
     ta, tb = _t(model_a), _t(model_b)
@@ -400,7 +404,7 @@ def comparison_figure(comparison, *, cmap="viridis", diff_cmap="RdBu_r", title=N
     q, qd, za = _cells_grid(cells, "A")
     _, _, zb = _cells_grid(cells, "B")
     _, _, diff = _cells_grid(cells, "diff")
-    _, _, sig = _cells_grid(cells.assign(significant=cells["significant"].astype(float)), "significant")
+    _, _, mask = _cells_grid(cells.assign(significant=cells["significant"].astype(float)), "significant")
     lo, hi = _value_limits([za, zb])
     bounds = np.linspace(lo, hi, 13)
     fig, axes = _figure(3, ncols=3, size=(4.0, 3.6))
@@ -411,7 +415,7 @@ def comparison_figure(comparison, *, cmap="viridis", diff_cmap="RdBu_r", title=N
         ax.set_ylabel("|ΔMOS|")
         ax.set_title(f"A: {_t(name)}" if name == a else f"B: {_t(name)}")
     fig.colorbar(mappable, ax=axes[:2], shrink=0.8, label=label, location="bottom", ticks=_ticks())
-    dm = _draw_difference(axes[2], q, qd, diff, sig=sig > 0.5, cmap=diff_cmap,
+    dm = _draw_difference(axes[2], q, qd, diff, sig=(q, qd, mask > 0.5), cmap=diff_cmap,
                           title="A - B (hatched: significant)")
     fig.colorbar(dm, ax=axes[2], shrink=0.8, label=f"{label}: A - B", location="bottom", ticks=_ticks(5))
     fig.suptitle(_t(title) if title else f"{_t(a)} vs {_t(b)} ({label})")

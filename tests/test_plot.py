@@ -227,6 +227,17 @@ def test_difference_map_is_centred_at_zero_and_hatches_significant_cells():
         plot.difference_map(None, "a", "b")
 
 
+def test_difference_map_hatches_a_coarser_comparison_grid():
+    s = make_surface(models=("a", "b"), methods=("srcc",), nq=9, nqd=7)
+    q, qd = np.meshgrid([10.0, 50.0, 90.0], [0.0, 80.0])  # 3 x 2 comparison cells, same rectangle
+    cells = pd.DataFrame({"Q": q.ravel(), "Qd": qd.ravel(), "significant": q.ravel() < 30})
+    fig = plot.difference_map(s, "a", "b", cells=cells)
+    filled = _filled(fig.axes[0])
+    hatched = [c for c in filled if getattr(c, "hatches", [None])[0]]
+    assert len(hatched) == 1
+    assert "significant (33% of cells)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
 def test_difference_map_of_identical_models_is_flat_zero():
     s = make_surface(models=("a",), methods=("srcc",))
     twin = s.assign(model="b")
