@@ -181,7 +181,8 @@ def surface_figure(surface, *, method=None, models=None, title=None):
         # plotly.js renders trace names as pseudo-HTML; escaping shows the literal name.
         name = html.escape(model)
         fig.add_trace(go.Surface(
-            x=q, y=qd, z=z, name=name, legendgroup=name, showlegend=True,
+            # float32 halves the embedded data; 7 significant digits are plenty to draw and hover
+            x=q, y=qd, z=z.astype(np.float32), name=name, legendgroup=name, showlegend=True,
             colorscale=_model_colourscale(k), cmin=lo, cmax=hi, opacity=0.92,
             showscale=show_scales,
             colorbar=dict(title=dict(text=name, side="right"), x=1.0 + 0.09 * k, len=0.6,

@@ -92,7 +92,7 @@ def test_surface_figure_draws_each_model_with_its_values_and_labels():
         x, y, z = np.asarray(t.x), np.asarray(t.y), np.asarray(t.z)
         for i in (0, 3, 6):
             for j in (0, 4):
-                assert z[j, i] == value_at(s, t.name, "plcc", x[i], y[j])
+                assert z[j, i] == pytest.approx(value_at(s, t.name, "plcc", x[i], y[j]), rel=1e-6)
         assert "MOS" in t.hovertemplate and "|ΔMOS|" in t.hovertemplate and "%{z" in t.hovertemplate
         assert "PLCC" in t.hovertemplate
     # one colour scale per model, on one shared value range
