@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import get_thread_id, njit, prange, types
 from numba.extending import intrinsic
 
 # --- a vectorisable exp -------------------------------------------------------------------------
@@ -32,6 +32,8 @@ _LN2_LO = 1.90821492927058770002e-10
 # does the same); we return 0 there on purpose.
 _EXP_ZERO_BELOW = -745.1332191019412
 _TWO_M54 = 2.0 ** -54
+# loops around exp_nonpos: FMA contraction only (the range reduction must not be reassociated)
+_EXP_FASTMATH = {"contract"}
 
 
 @intrinsic
@@ -80,7 +82,7 @@ def exp_nonpos(x):
     return 0.0 if x < _EXP_ZERO_BELOW else res
 
 
-@njit(cache=True)
+@njit(fastmath=_EXP_FASTMATH, cache=True)
 def exp_array(x, out):
     """``out[:] = exp(x)`` for non-positive ``x`` with :func:`exp_nonpos` (used by the tests)."""
     for i in range(x.size):
@@ -100,13 +102,17 @@ def exp_array(x, out):
 # (c c x y, c c x^2, c c rx ry, c c rx^2, c c sign(x) sign(y)). Absent sums have lay = -1.
 
 
+# Fast-math flags are per function and must not be inlined at numba-IR level into a caller
+# without them (inline="always" would drop them), so the flagged helpers are plain functions
+# that LLVM inlines with their flags kept.
+#
 # The member sums only change the order of additions when reassociated (same terms, same
 # products), so 'reassoc' lets LLVM vectorise them; 'contract' allows FMA. No 'nnan'/'ninf':
 # nothing here is allowed to assume away special values.
 _SUMS_FASTMATH = {"reassoc", "contract"}
 
 
-@njit(inline="always", fastmath=_SUMS_FASTMATH, cache=True)
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
 def _member_sums(pi, ri, ci, p, r, c, out):
     """Add ``sum_j c_i c_j t(i, j)`` over the images j of the 1-D views p, r, c into ``out``:
     out = [sum cc x, sum cc x^2, sum cc rx, sum cc rx^2, sum cc sign(x)], x = p_i - p_j."""
@@ -145,61 +151,6 @@ def _store(Trow, cc, y, ry, acc, lay):
             Trow[lay[5] + m] = acc[m, 3]
         if lay[6] >= 0:
             Trow[lay[6] + m] = sy * acc[m, 4]
-
-
-@njit(parallel=True, fastmath=_SUMS_FASTMATH, cache=True)
-def pair_terms(g0, g1, off, gs, c, P, R, lg, rlg, Vg, lay, T, absd, z):
-    """Fill ``T[b, :]``, ``absd[b] = |l_g - l_h|`` and ``z[b] = 1 / (2 v_gh)`` for the tile's pairs.
-
-    ``z`` is 0 where ``v_gh = 0`` (both images have zero std; their weight is 0 through ``A``).
-    ``R`` has the shape of ``P`` (pass ``P`` itself when SRCC is not asked for).
-    """
-    G = lg.size
-    M = P.shape[0]
-    for g in prange(g0, g1):
-        acc = np.empty((M, 5))
-        for h in range(g, G):
-            b = off[g - g0] + (h - g)
-            y = lg[g] - lg[h]
-            v = Vg[g] + Vg[h]
-            absd[b] = abs(y)
-            z[b] = 0.5 / v if v > 0.0 else 0.0
-            acc[:] = 0.0
-            cc = 0.0
-            for i in range(gs[g], gs[g + 1]):
-                j0 = i + 1 if h == g else gs[h]
-                j1 = gs[h + 1]
-                cj = c[j0:j1]
-                cc += c[i] * cj.sum()
-                for m in range(M):
-                    _member_sums(P[m, i], R[m, i], c[i], P[m, j0:j1], R[m, j0:j1], cj, acc[m])
-            _store(T[b], cc, y, rlg[g] - rlg[h], acc, lay)
-
-
-@njit(parallel=True, cache=True)
-def weight_tile(g0, g1, off, A, Qd, absd, z, W):
-    """``W[s, b] = exp(A[s, g] + A[s, h] - (Qd[s] - |l_g - l_h|)^2 / (2 v_gh))`` for the tile.
-
-    ``A[s, g] = log(a_g)`` at point s (``-inf`` for zero std). Inner loop contiguous in h: SIMD.
-    """
-    S = W.shape[0]
-    G = A.shape[1]
-    for s in prange(S):
-        _weight_row(g0, g1, off, A[s], Qd[s], absd, z, W[s], G)
-
-
-@njit(inline="always", cache=True)
-def _weight_row(g0, g1, off, a, qd, absd, z, w, G):
-    # 1-D views indexed by a range variable: numba then knows the index is non-negative and
-    # LLVM vectorises the loop (an index like ``base + h`` would block it).
-    for g in range(g0, g1):
-        n = G - g
-        b0 = off[g - g0]
-        ag = a[g]
-        ah, dd, zz, ww = a[g:], absd[b0:b0 + n], z[b0:b0 + n], w[b0:b0 + n]
-        for k in range(n):
-            t = qd - dd[k]
-            ww[k] = exp_nonpos(ag + ah[k] - (t * t) * zz[k])
 
 
 # --- per-image row sums -------------------------------------------------------------------------
@@ -247,3 +198,297 @@ def row_terms(g, q0, gs, c, P, R, lg, rlg, lay, T):
                 for m in range(M):
                     _member_sums(P[m, i], R[m, i], c[i], P[m, a:b], R[m, a:b], cj, acc[m])
             _store(T[h, q], cc, y, ry, acc, lay)
+
+
+# --- fused totals: one parallel region, tiles handed out dynamically ------------------------------
+#
+# The group pairs (g, h >= g) are numbered row by row: pair (g, h) is number rowoff[g] + h - g.
+# Tile t covers the numbers [t B, (t + 1) B): a few row segments (g, h0 .. h0 + n). Each thread
+# builds the tile's term matrix Tt (sums x pairs, pair axis contiguous), then for each pair of
+# sample points computes the two weight rows (one exp per weight) and adds the dot products with
+# every row of Tt into its own accumulator acc[thread] (points x sums). Nothing is shared, so
+# dynamic scheduling keeps both cores busy even when the machine is loaded.
+
+
+@njit(inline="always", cache=True)
+def _segments(t, B, rowoff, G, seg):
+    """Row segments of tile t: seg[q] = (g, h0, n, b0); returns (count, pairs in the tile)."""
+    p0 = t * B
+    p1 = min(p0 + B, rowoff[G])
+    g = np.searchsorted(rowoff, p0, side="right") - 1
+    h = g + (p0 - rowoff[g])
+    b = 0
+    q = 0
+    while p0 + b < p1:
+        n = min(G - h, p1 - p0 - b)
+        seg[q, 0] = g
+        seg[q, 1] = h
+        seg[q, 2] = n
+        seg[q, 3] = b
+        q += 1
+        b += n
+        g += 1
+        h = g
+    return q, b
+
+
+@njit(cache=True)
+def term_columns(lay, M):
+    """Row of Tt for the member sums t = 0 (sum c c) and 1 + 5 m + q (q-th sum of model m,
+    see :func:`_member_sums`); -1 where the sum is not asked for."""
+    cols = np.full(1 + 5 * M, -1, dtype=np.int64)
+    cols[0] = 0
+    for m in range(M):
+        for q in range(5):
+            if lay[2 + q] >= 0:
+                cols[1 + 5 * m + q] = lay[2 + q] + m
+    return cols
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt):
+    """Member sums of the group pairs (g, h0 .. h0 + n - 1) into Tt[:, b0 .. b0 + n - 1].
+
+    First, per image j of the segment, the sums over the members i of g (long contiguous loops
+    over j that vectorise); then each j's sums are added into its group's slot. The diagonal
+    pair (g, g), whose pairs need i < j, is summed directly.
+    """
+    M = P.shape[0]
+    hs = h0
+    if h0 == g:
+        acc = np.zeros(1 + 5 * M)
+        for i in range(gs[g], gs[g + 1]):
+            for j in range(i + 1, gs[g + 1]):
+                cij = c[i] * c[j]
+                acc[0] += cij
+                for m in range(M):
+                    x = P[m, i] - P[m, j]
+                    rx = R[m, i] - R[m, j]
+                    acc[1 + 5 * m] += cij * x
+                    acc[2 + 5 * m] += cij * (x * x)
+                    acc[3 + 5 * m] += cij * rx
+                    acc[4 + 5 * m] += cij * (rx * rx)
+                    acc[5 + 5 * m] += cij * np.sign(x)
+        for t in range(acc.size):
+            if colmap[t] >= 0:
+                Tt[colmap[t], b0] += acc[t]
+        hs = h0 + 1
+    j0, j1 = gs[hs], gs[h0 + n]
+    L = j1 - j0
+    if L <= 0:
+        return
+    tmp = np.zeros((1 + 5 * M, L))
+    cv = c[j0:j1]
+    for i in range(gs[g], gs[g + 1]):
+        ci = c[i]
+        r0 = tmp[0]
+        for k in range(L):
+            r0[k] += ci * cv[k]
+        for m in range(M):
+            pi, ri, pv, rv = P[m, i], R[m, i], P[m, j0:j1], R[m, j0:j1]
+            t1, t2, t3, t4, t5 = (tmp[1 + 5 * m], tmp[2 + 5 * m], tmp[3 + 5 * m],
+                                  tmp[4 + 5 * m], tmp[5 + 5 * m])
+            for k in range(L):
+                cij = ci * cv[k]
+                x = pi - pv[k]
+                rx = ri - rv[k]
+                t1[k] += cij * x
+                t2[k] += cij * (x * x)
+                t3[k] += cij * rx
+                t4[k] += cij * (rx * rx)
+                t5[k] += cij * np.sign(x)
+    # j outer, sums inner: consecutive adds go to different rows of Tt, so no add waits on the
+    # previous one even when neighbouring images share a group
+    for k in range(L):
+        b = b0 + (grp[j0 + k] - h0)
+        for t in range(tmp.shape[0]):
+            if colmap[t] >= 0:
+                Tt[colmap[t], b] += tmp[t, k]
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb):
+    """Term matrix Tt[:, :nb] of a tile (same column meaning as :func:`pair_terms`)."""
+    for q in range(nseg):
+        g, h0, n, b0 = seg[q, 0], seg[q, 1], seg[q, 2], seg[q, 3]
+        for k in range(n):
+            y = lg[g] - lg[h0 + k]
+            v = Vg[g] + Vg[h0 + k]
+            yb[b0 + k] = y
+            ryb[b0 + k] = rlg[g] - rlg[h0 + k]
+            absd[b0 + k] = abs(y)
+            z[b0 + k] = 0.5 / v if v > 0.0 else 0.0
+        if gs[g + 1] - gs[g] > 1 or gs[h0 + n] - gs[h0] > n:
+            Tt[:, b0:b0 + n] = 0.0
+            _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt)
+            _times_y(Tt, b0, n, yb, ryb, lay, P.shape[0])
+        else:
+            _singleton_segment_terms(g, h0, n, b0, gs, c, P, R, lay, Tt, yb, ryb)
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _times_y(Tt, b0, n, yb, ryb, lay, M):
+    """Multiply in y, ry and sign(y), constant over a group pair, once per pair."""
+    y, ry, cc = yb[b0:b0 + n], ryb[b0:b0 + n], Tt[0, b0:b0 + n]
+    if lay[0] >= 0:
+        row = Tt[lay[0], b0:b0 + n]
+        for k in range(n):
+            row[k] = cc[k] * (y[k] * y[k])
+    if lay[1] >= 0:
+        row = Tt[lay[1], b0:b0 + n]
+        for k in range(n):
+            row[k] = cc[k] * (ry[k] * ry[k])
+    for m in range(M):
+        if lay[2] >= 0:
+            row = Tt[lay[2] + m, b0:b0 + n]
+            for k in range(n):
+                row[k] *= y[k]
+        if lay[4] >= 0:
+            row = Tt[lay[4] + m, b0:b0 + n]
+            for k in range(n):
+                row[k] *= ry[k]
+        if lay[6] >= 0:
+            row = Tt[lay[6] + m, b0:b0 + n]
+            for k in range(n):
+                row[k] *= np.sign(y[k])
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _singleton_segment_terms(g, h0, n, b0, gs, c, P, R, lay, Tt, yb, ryb):
+    """Every group of the segment is one image: the slot of image j is b0 + (j - gs[h0]), so
+    all terms are written directly, contiguously (1-D views indexed by a range variable, so
+    the loops vectorise). A diagonal slot (h0 == g) holds no pair and stays 0."""
+    i = gs[g]
+    ci = c[i]
+    if h0 == g:
+        Tt[:, b0] = 0.0
+    j0 = i + 1 if h0 == g else gs[h0]
+    j1 = gs[h0 + n]
+    L = j1 - j0
+    lo = b0 + (j0 - gs[h0])
+    cv, y, ry = c[j0:j1], yb[lo:lo + L], ryb[lo:lo + L]
+    r0 = Tt[0, lo:lo + L]
+    for k in range(L):
+        r0[k] = ci * cv[k]
+    if lay[0] >= 0:
+        r1 = Tt[lay[0], lo:lo + L]
+        for k in range(L):
+            r1[k] = r0[k] * (y[k] * y[k])
+    if lay[1] >= 0:
+        r1 = Tt[lay[1], lo:lo + L]
+        for k in range(L):
+            r1[k] = r0[k] * (ry[k] * ry[k])
+    for m in range(P.shape[0]):
+        if lay[2] >= 0 or lay[6] >= 0:
+            pi, pv = P[m, i], P[m, j0:j1]
+            if lay[2] >= 0:
+                r1, r2 = Tt[lay[2] + m, lo:lo + L], Tt[lay[3] + m, lo:lo + L]
+                for k in range(L):
+                    x = pi - pv[k]
+                    r1[k] = r0[k] * x * y[k]
+                    r2[k] = r0[k] * (x * x)
+            if lay[6] >= 0:
+                r1 = Tt[lay[6] + m, lo:lo + L]
+                for k in range(L):
+                    r1[k] = r0[k] * np.sign(pi - pv[k]) * np.sign(y[k])
+        if lay[4] >= 0:
+            ri, rv = R[m, i], R[m, j0:j1]
+            r1, r2 = Tt[lay[4] + m, lo:lo + L], Tt[lay[5] + m, lo:lo + L]
+            for k in range(L):
+                x = ri - rv[k]
+                r1[k] = r0[k] * x * ry[k]
+                r2[k] = r0[k] * (x * x)
+
+
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _tile_weights(seg, nseg, a, qd, absd, z, w):
+    """Weights of the tile's pairs at one sample point (``a = A[s]``)."""
+    for q in range(nseg):
+        g, h0, n, b0 = seg[q, 0], seg[q, 1], seg[q, 2], seg[q, 3]
+        ag = a[g]
+        ah, dd, zz, ww = a[h0:h0 + n], absd[b0:b0 + n], z[b0:b0 + n], w[b0:b0 + n]
+        for k in range(n):
+            t = qd - dd[k]
+            ww[k] = exp_nonpos(ag + ah[k] - (t * t) * zz[k])
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _dots(W, Tt, nb, out):
+    """``out[q, k] = W[q, :nb] . Tt[k, :nb]`` for 4 points q and all sums k.
+
+    Blocked 4 points x 4 sums per pass: each loaded term serves four weights and each weight
+    four terms (16 independent accumulators), which keeps the FMA units busy (~40 GFlop/s per
+    core here, about half of peak)."""
+    K = Tt.shape[0]
+    w0, w1, w2, w3 = W[0, :nb], W[1, :nb], W[2, :nb], W[3, :nb]
+    k = 0
+    while k + 4 <= K:
+        t0, t1, t2, t3 = Tt[k, :nb], Tt[k + 1, :nb], Tt[k + 2, :nb], Tt[k + 3, :nb]
+        a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
+        a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+        for b in range(nb):
+            x0, x1, x2, x3 = t0[b], t1[b], t2[b], t3[b]
+            u = w0[b]
+            a00 += u * x0
+            a01 += u * x1
+            a02 += u * x2
+            a03 += u * x3
+            u = w1[b]
+            a10 += u * x0
+            a11 += u * x1
+            a12 += u * x2
+            a13 += u * x3
+            u = w2[b]
+            a20 += u * x0
+            a21 += u * x1
+            a22 += u * x2
+            a23 += u * x3
+            u = w3[b]
+            a30 += u * x0
+            a31 += u * x1
+            a32 += u * x2
+            a33 += u * x3
+        out[0, k], out[0, k + 1], out[0, k + 2], out[0, k + 3] = a00, a01, a02, a03
+        out[1, k], out[1, k + 1], out[1, k + 2], out[1, k + 3] = a10, a11, a12, a13
+        out[2, k], out[2, k + 1], out[2, k + 2], out[2, k + 3] = a20, a21, a22, a23
+        out[3, k], out[3, k + 1], out[3, k + 2], out[3, k + 3] = a30, a31, a32, a33
+        k += 4
+    while k < K:
+        tk = Tt[k, :nb]
+        a0 = a1 = a2 = a3 = 0.0
+        for b in range(nb):
+            x = tk[b]
+            a0 += w0[b] * x
+            a1 += w1[b] * x
+            a2 += w2[b] * x
+            a3 += w3[b] * x
+        out[0, k], out[1, k], out[2, k], out[3, k] = a0, a1, a2, a3
+        k += 1
+
+
+@njit(parallel=True, cache=True)
+def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, lay, acc):
+    """Add the sums of tiles t0 .. t1-1 into ``acc[thread]`` (threads x points x sums)."""
+    G = lg.size
+    S = A.shape[0]
+    K = acc.shape[2]
+    colmap = term_columns(lay, P.shape[0])
+    for t in prange(t0, t1):
+        out = acc[get_thread_id()]
+        seg = np.empty((B + 1, 4), dtype=np.int64)
+        Tt = np.empty((K, B))
+        absd, z, yb, ryb = np.empty(B), np.empty(B), np.empty(B), np.empty(B)
+        W = np.zeros((4, B))
+        out4 = np.empty((4, K))
+        nseg, nb = _segments(t, B, rowoff, G, seg)
+        _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb)
+        for s0 in range(0, S, 4):
+            ns = min(4, S - s0)
+            for q in range(ns):
+                _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
+            for q in range(ns, 4):  # missing points of the last block weigh 0
+                W[q, :nb] = 0.0
+            _dots(W, Tt, nb, out4)
+            for q in range(ns):
+                for k in range(K):
+                    out[s0 + q, k] += out4[q, k]

@@ -1,0 +1,246 @@
+"""Benchmark the GMC engine against the authors' algorithm, side by side in one run.
+
+1. KADID-10k from ../shared (10,125 images, 6 models, 3 methods, 100 seeded Latin-hypercube
+   points, Gaussian regulator from the std column): our engine with the numba backend (each
+   measurement in a fresh process, so the first call -- numba compile or cache load -- is
+   reported separately and peak memory is the process's own), the numpy backend (timed on a
+   few points and scaled: its cost is linear in the number of points), and the whole
+   ``iqa-eval surface`` command as a subprocess.
+2. The authors' algorithm as they wrote it: for each point, method and model, a Python loop over
+   row offsets i with numpy over the pairs j > i, weights recomputed every time and all
+   N^2/2 of them stored; timed on ONE sample point and scaled to the workload.
+3. A synthetic PIPAL-sized set (N = 23,200, continuous MOS, Beta-model std with phi 3, LDS
+   regulator, 6 models, 3 methods, 100 points): every image is its own group, the worst case.
+
+Reports wall time, CPU time (the machine is shared: CPU time is the steadier figure),
+pair-samples per second and peak resident memory.
+
+Usage: python benchmarks/bench_gmc.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+KADID = REPO.parent / "shared" / "data" / "gmc-reference" / "kadid10k"
+KADID_MODELS = ("DeepWSD", "dists", "lpips", "ms_ssim", "psnr", "ssim")
+METHODS = ("srcc", "plcc", "krcc")
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def kadid():
+    import pandas as pd
+
+    if not KADID.is_dir():
+        raise SystemExit(f"KADID-10k reference data not found at {KADID}")
+    meta = pd.read_csv(KADID / "meta.csv")
+    pred = np.stack([pd.read_csv(KADID / f"{m}.csv")["Results Scores for CC"].to_numpy(float)
+                     for m in KADID_MODELS])
+    mos, std = meta["mos"].to_numpy(float), meta["std"].to_numpy(float)
+    return pred, mos, std, _regulator(mos, std), _points(mos, 100)
+
+
+def synthetic(n=23_200, models=6, seed=0):
+    rng = np.random.default_rng(seed)
+    mos = 1.0 + 4.0 * rng.beta(2.5, 2.5, n)  # continuous: no two images share (MOS, std)
+    std = _beta_std(mos, 3.0)
+    pred = np.stack([mos + rng.normal(0, s, n) for s in np.linspace(0.2, 1.5, models)])
+    return pred, mos, std, _regulator(mos, None), _points(mos, 100)
+
+
+def _beta_std(mos, phi):
+    try:
+        from iqa_eval.gmc.weights import beta_std
+        return beta_std(mos, phi=phi)
+    except ImportError:
+        lo, hi = mos.min(), mos.max()
+        m = (mos - lo) / (hi - lo)
+        return np.sqrt(m * (1 - m) / (phi + 1)) * (hi - lo)
+
+
+def _regulator(mos, std):
+    try:
+        from iqa_eval.gmc.weights import distribution_weights
+        return distribution_weights(mos, std=std, regulator="gaussian" if std is not None else "lds")
+    except ImportError:  # the weights module is another part's; timing does not depend on c
+        return np.ones_like(mos)
+
+
+def _points(mos, n):
+    try:
+        from iqa_eval.gmc.sampling import latin_hypercube
+        pts = latin_hypercube(mos, n, seed=0)
+        return pts["Q"].to_numpy(), pts["Qd"].to_numpy()
+    except ImportError:
+        rng = np.random.default_rng(0)
+        lo, hi = mos.min(), mos.max()
+        q = lo + (hi - lo) * rng.permutation((np.arange(n) + rng.random(n)) / n)
+        d = (hi - lo) * rng.permutation((np.arange(n) + rng.random(n)) / n)
+        return q, d
+
+
+# --- a worker process: one engine run, its own compile time and peak memory ---------------------
+
+def worker(data, backend, n_points):
+    t0 = time.perf_counter()
+    from iqa_eval.gmc.engine import pair_sums
+    pred, mos, std, c, (Q, Qd) = kadid() if data == "kadid" else synthetic()
+    Q, Qd = Q[:n_points], Qd[:n_points]
+    t_load = time.perf_counter() - t0
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    pair_sums(pred[:, :40], mos[:40], std[:40], c[:40], Q[:3], Qd[:3], backend=backend)
+    t_first = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    sums = pair_sums(pred, mos, std, c, Q, Qd, methods=METHODS, backend=backend)
+    values = sums.values()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n = mos.size
+    print(json.dumps(dict(
+        data=data, backend=backend, n=n, models=pred.shape[0], points=int(Q.size),
+        load_s=t_load, first_call_s=t_first, wall_s=wall, cpu_s=cpu,
+        pairs=n * (n - 1) // 2, rss_before_mb=rss_before / 1024,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        checksum=float(sum(np.nansum(v) for v in values.values())))))
+
+
+def run_worker(data, backend, n_points):
+    out = subprocess.run([sys.executable, __file__, "--worker", data, backend, str(n_points)],
+                         capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise SystemExit(f"worker {data}/{backend} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the authors' algorithm ---------------------------------------------------------------------
+
+def _dense_ranks(v):
+    return np.unique(v, return_inverse=True)[1].reshape(-1).astype(float)
+
+
+def authors_point(p, l, s, c, Q, Qd, method):
+    """One GMC value the way the reference implementation computes it: a Python loop over row
+    offsets i, numpy over j > i, every weight recomputed and all N^2/2 of them kept."""
+    n = l.size
+    x_all, y_all = (_dense_ranks(p), _dense_ranks(l)) if method == "srcc" else (p, l)
+    ws, xs, ys = [], [], []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(n - 1):
+            j = np.arange(i + 1, n)
+            a_i = np.exp(-(Q - l[i]) ** 2 / (2 * s[i] ** 2))
+            a_j = np.exp(-(Q - l[j]) ** 2 / (2 * s[j] ** 2))
+            b = np.exp(-(Qd - np.abs(l[i] - l[j])) ** 2 / (2 * (s[i] ** 2 + s[j] ** 2)))
+            ws.append(np.nan_to_num(a_i * a_j * b) * c[i] * c[j])
+            xs.append(x_all[i] - x_all[j])
+            ys.append(y_all[i] - y_all[j])
+    w, x, y = np.concatenate(ws), np.concatenate(xs), np.concatenate(ys)
+    if method == "krcc":
+        return np.sum(w * np.sign(x) * np.sign(y)) / np.sum(w)
+    return np.sum(w * x * y) / np.sqrt(np.sum(w * y * y) * np.sum(w * x * x))
+
+
+# --- the whole command -----------------------------------------------------------------------------
+
+def run_cli(pred, mos, std, tmp):
+    exe = shutil.which("iqa-eval") or str(Path(sys.executable).with_name("iqa-eval"))
+    if not Path(exe).exists():
+        return None, "the iqa-eval command is not installed"
+    help_ = subprocess.run([exe, "surface", "--help"], capture_output=True, text=True)
+    if help_.returncode != 0:
+        return None, "iqa-eval has no 'surface' command yet"
+    import pandas as pd
+    table = pd.DataFrame({"mos": mos, "std": std, **dict(zip(KADID_MODELS, pred))})
+    path = Path(tmp) / "kadid10k_all_models.csv"  # a temporary join of the shared files
+    table.to_csv(path, index=False)
+    cmd = [exe, "surface", str(path), "--mos-col", "mos", "--std-col", "std",
+           "--samples", "100", "--seed", "0", "--method", "srcc,plcc,krcc",
+           "--scores-out", str(Path(tmp) / "scores.csv"), "--no-progress"]
+    subprocess.run(cmd, capture_output=True, text=True)  # untimed: fills numba's cache
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        return None, f"iqa-eval surface failed: {out.stderr.strip().splitlines()[-1:]}"
+    return wall, " ".join(cmd[1:2] + ["<kadid.csv>"] + cmd[3:-3])
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer points for the slow measurements (results scaled)")
+    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.worker[0], args.worker[1], int(args.worker[2]))
+
+    rows = []
+
+    def row(what, wall, cpu="", note=""):
+        rows.append((what, wall, cpu, note))
+        print(f"  {what:<58} {wall:>10} {cpu:>10}  {note}", flush=True)
+
+    print(f"GMC engine benchmark ({os.cpu_count()} cores; load average "
+          f"{os.getloadavg()[0]:.1f} at start)")
+    print(f"  {'measurement':<58} {'wall s':>10} {'cpu s':>10}")
+
+    # 1. KADID-10k with our engine
+    k = run_worker("kadid", "numba", 100)
+    work = k["pairs"] * k["points"]
+    row("numba: first call in a fresh process (compile/cache load)", f"{k['first_call_s']:.2f}")
+    row("KADID-10k, 6 models x 3 methods x 100 points, numba", f"{k['wall_s']:.2f}",
+        f"{k['cpu_s']:.2f}", f"{work / k['wall_s']:.2e} pair-samples/s, "
+        f"peak RSS {k['peak_rss_mb']:.0f} MB ({k['rss_before_mb']:.0f} MB before the engine)")
+    npts = 2 if args.quick else 10
+    kn = run_worker("kadid", "numpy", npts)
+    scale = 100 / npts
+    row(f"KADID-10k, numpy backend ({npts} points, x{scale:g})", f"{kn['wall_s'] * scale:.1f}",
+        f"{kn['cpu_s'] * scale:.1f}", f"peak RSS {kn['peak_rss_mb']:.0f} MB")
+    pred, mos, std, c, (Q, Qd) = kadid()
+    with tempfile.TemporaryDirectory() as tmp:
+        cli_wall, cli_note = run_cli(pred, mos, std, tmp)
+    if cli_wall is None:
+        row("whole command: iqa-eval surface (KADID-10k)", "skipped", "", cli_note)
+    else:
+        row("whole command: iqa-eval surface (KADID-10k)", f"{cli_wall:.2f}", "", cli_note)
+
+    # 2. the authors' algorithm on one point, scaled
+    jobs = [(m, meth) for m in range(len(KADID_MODELS)) for meth in METHODS]
+    timed = jobs[:1] if args.quick else jobs
+    t0 = time.perf_counter()
+    for m, meth in timed:
+        authors_point(pred[m], mos, std, c, Q[0], Qd[0], meth)
+    one = time.perf_counter() - t0
+    full = one * len(jobs) / len(timed) * 100
+    row(f"authors' algorithm, one point ({len(timed)} model-method(s)), scaled x"
+        f"{len(jobs) // len(timed) * 100}", f"{full:.0f}", "", f"measured {one:.1f} s")
+    ours = run_worker("kadid", "numba", 100)  # again, right after the baseline
+    row("ratio authors / ours (KADID-10k, numba, wall)", f"{full / ours['wall_s']:.0f}x", "",
+        f"ours {ours['wall_s']:.2f} s in this second run")
+
+    # 3. PIPAL-sized synthetic set
+    spts = 10 if args.quick else 100
+    p = run_worker("synthetic", "numba", spts)
+    s_scale = 100 / spts
+    work = p["pairs"] * p["points"]
+    row(f"synthetic N=23,200 (6 models x 3 methods, {spts} points, x{s_scale:g})",
+        f"{p['wall_s'] * s_scale:.1f}", f"{p['cpu_s'] * s_scale:.1f}",
+        f"{work / p['wall_s']:.2e} pair-samples/s, peak RSS {p['peak_rss_mb']:.0f} MB")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
