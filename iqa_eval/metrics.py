@@ -23,7 +23,9 @@ The mapping for ``plcc``/``rmse``/... is either a kind name (fitted here with
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 
 import numpy as np
 from scipy import special
@@ -78,12 +80,39 @@ def _pearson(x, y):
     return float(K.weighted_pearson(x, y, np.ones(x.size)))
 
 
+_RANK_MEMO: "OrderedDict[tuple, tuple]" = OrderedDict()
+_RANK_MEMO_MIN = 50_000  # below this, ranking is cheaper than hashing and bookkeeping
+_RANK_MEMO_MAX = 8_000_000  # elements kept in total (about 200 MB)
+
+
 def _ranked(values):
-    """(sort order, average ranks, dense ranks) of a finite vector — computed once and
-    shared by SROCC, KRCC and the paired tests."""
+    """(sort order, average ranks, dense ranks) of a finite vector.
+
+    Ranking (an O(n log n) argsort) dominates the cost of SROCC and KRCC on large
+    sets, and the same vectors are ranked several times on the way through a score
+    run (orientation, then the metrics, then the paired tests). Rankings of large
+    vectors are therefore remembered, keyed by a BLAKE2 digest of the values' bytes
+    (so a changed vector is a different key), a few at a time; the returned arrays
+    are read-only.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    key = None
+    if values.size >= _RANK_MEMO_MIN:
+        key = (values.size, hashlib.blake2b(memoryview(values).cast("B"), digest_size=16).digest())
+        hit = _RANK_MEMO.get(key)
+        if hit is not None:
+            _RANK_MEMO.move_to_end(key)
+            return hit
     order = np.argsort(values)
     avg, dense = K.rank_data(values, order)
-    return order, avg, dense
+    result = (order, avg, dense)
+    if key is not None and values.size <= _RANK_MEMO_MAX:
+        for a in result:
+            a.flags.writeable = False
+        _RANK_MEMO[key] = result
+        while sum(k[0] for k in _RANK_MEMO) > _RANK_MEMO_MAX:
+            _RANK_MEMO.popitem(last=False)
+    return result
 
 
 def _kendall_from_ranks(x, order_x, dense_y):
@@ -183,7 +212,7 @@ def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or _degenerate(x, y, "KRCC", notes):
         return _nan_result("krcc", x.size, notes)
-    tau, p = _kendall_from_ranks(x, np.argsort(x), _ranked(y)[2])
+    tau, p = _kendall_from_ranks(x, _ranked(x)[0], _ranked(y)[2])
     return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y)
 
 
