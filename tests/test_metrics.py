@@ -187,3 +187,17 @@ def test_rmse_chi2_interval_by_hand():
     lo, hi = res.confidence_interval(0.95)
     assert lo == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.975, df)))
     assert hi == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.025, df)))
+
+
+def test_rank_memo_follows_the_values():
+    rng = np.random.default_rng(9)
+    x = np.round(rng.normal(size=60_000), 2)
+    y = x + rng.normal(size=x.size)
+    first = M.srocc(x, y).statistic
+    assert M.srocc(x, y).statistic == first  # served from the memo
+    order, avg, _ = M._ranked(x)
+    assert not avg.flags.writeable and not order.flags.writeable
+    x[:100] = -x[:100]  # same array object, new values: a new ranking
+    assert M.srocc(x, y).statistic == pytest.approx(st.spearmanr(x, y)[0], abs=1e-12)
+    assert M.krcc(x, y).statistic == pytest.approx(st.kendalltau(x, y)[0], abs=1e-12)
+    assert sum(k[0] for k in M._RANK_MEMO) <= M._RANK_MEMO_MAX
