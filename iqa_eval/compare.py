@@ -645,8 +645,12 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     from .evaluation import evaluate
     from .inference import bootstrap_distribution
 
+    from dataclasses import replace
+
     boot = ci == "bootstrap"
-    ev = evaluate(data.select([model_a, model_b]), ci="percentile" if boot else "fisher",
+    # std and rating counts only feed evaluate's outlier ratio and RMSE*, not used here
+    pair = replace(data.select([model_a, model_b]), std=None, n_ratings=None)
+    ev = evaluate(pair, ci="percentile" if boot else "fisher",
                   n_boot=n_boot, alpha=alpha, seed=seed, pairwise=True)
     table = ev.table.set_index("model")
     notes = [n for n in ev.notes if n not in data.notes]
