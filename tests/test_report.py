@@ -114,7 +114,8 @@ def test_content_security_policy_allows_exactly_the_page_scripts():
     text = default_page()
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text).group(1)
     assert "default-src 'none'" in csp and "connect-src 'none'" in csp
-    assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    script_src = csp.split("script-src")[1].split(";")[0]
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     found = scripts(text)
     assert len(found) >= 4  # plotly config, plotly.js, two figures
     for body in found:

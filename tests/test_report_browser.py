@@ -71,8 +71,10 @@ class Visit:
         self.page.on("dialog", self._dialog)
         self.page.goto(path.resolve().as_uri(), wait_until="load")
         # plotly draws asynchronously: wait until every figure has its WebGL scene
+        # (predicates are given as functions: a bare expression would be eval'd in the page,
+        # which the report's Content-Security-Policy forbids)
         self.page.wait_for_function(
-            "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
             ".every(d => d._fullLayout && d.querySelector('.gl-container canvas'))", timeout=60_000)
         self.page.wait_for_timeout(500)
 
@@ -154,7 +156,7 @@ def test_report_renders_offline_and_runs_no_injected_script(browser, tmp_path):
         # the legend toggles a model
         visit.page.locator(".js-plotly-plot").nth(0).locator(".legendtoggle").nth(1).click()
         # (plotly waits out its double-click delay before acting on a single click)
-        visit.page.wait_for_function("document.querySelectorAll('.js-plotly-plot')[0]"
+        visit.page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[0]"
                                      "._fullData[1].visible === 'legendonly'", timeout=10_000)
         visible = visit.js("document.querySelectorAll('.js-plotly-plot')[0]._fullData.map(t => t.visible)")
         assert visible == [True, "legendonly", True]
