@@ -112,104 +112,6 @@ def exp_array(x, out):
 _SUMS_FASTMATH = {"reassoc", "contract"}
 
 
-@njit(fastmath=_SUMS_FASTMATH, cache=True)
-def _member_sums(pi, ri, ci, p, r, c, out):
-    """Add ``sum_j c_i c_j t(i, j)`` over the images j of the 1-D views p, r, c into ``out``:
-    out = [sum cc x, sum cc x^2, sum cc rx, sum cc rx^2, sum cc sign(x)], x = p_i - p_j."""
-    s0 = s1 = s2 = s3 = s4 = 0.0
-    for k in range(p.size):
-        cij = ci * c[k]
-        x = pi - p[k]
-        rx = ri - r[k]
-        s0 += cij * x
-        s1 += cij * (x * x)
-        s2 += cij * rx
-        s3 += cij * (rx * rx)
-        s4 += cij * np.sign(x)
-    out[0] += s0
-    out[1] += s1
-    out[2] += s2
-    out[3] += s3
-    out[4] += s4
-
-
-@njit(inline="always", cache=True)
-def _store(Trow, cc, y, ry, acc, lay):
-    """Write one pair's sums; y, ry, sign(y) are constant over a group pair and factor out."""
-    Trow[0] = cc
-    if lay[0] >= 0:
-        Trow[lay[0]] = cc * (y * y)
-    if lay[1] >= 0:
-        Trow[lay[1]] = cc * (ry * ry)
-    sy = np.sign(y)
-    for m in range(acc.shape[0]):
-        if lay[2] >= 0:
-            Trow[lay[2] + m] = y * acc[m, 0]
-            Trow[lay[3] + m] = acc[m, 1]
-        if lay[4] >= 0:
-            Trow[lay[4] + m] = ry * acc[m, 2]
-            Trow[lay[5] + m] = acc[m, 3]
-        if lay[6] >= 0:
-            Trow[lay[6] + m] = sy * acc[m, 4]
-
-
-# --- per-image row sums -------------------------------------------------------------------------
-
-
-@njit(parallel=True, cache=True)
-def row_weights(g, A, Qd, lg, Vg, W):
-    """``W[s, h]`` = weight of a pair (image of group g, image of group h) at point s."""
-    S, G = W.shape
-    zg = np.empty(G)
-    dg = np.empty(G)
-    for h in range(G):
-        v = Vg[g] + Vg[h]
-        zg[h] = 0.5 / v if v > 0.0 else 0.0
-        dg[h] = abs(lg[g] - lg[h])
-    for s in prange(S):
-        qd = Qd[s]
-        ag = A[s, g]
-        a, w = A[s], W[s]
-        for h in range(G):
-            t = qd - dg[h]
-            w[h] = exp_nonpos(ag + a[h] - (t * t) * zg[h])
-
-
-@njit(parallel=True, fastmath=_SUMS_FASTMATH, cache=True)
-def row_terms(g, q0, gs, c, P, R, lg, rlg, lay, T):
-    """``T[h, q, :]`` = sums over images j != i of group h of ``c_i c_j t(i, j)`` for the image
-    i = gs[g] + q0 + q of group g; same column layout as :func:`pair_terms`."""
-    G = lg.size
-    M = P.shape[0]
-    for h in prange(G):
-        acc = np.empty((M, 5))
-        y = lg[g] - lg[h]
-        ry = rlg[g] - rlg[h]
-        for q in range(T.shape[1]):
-            i = gs[g] + q0 + q
-            acc[:] = 0.0
-            cc = 0.0
-            # the images of group h except i itself: [j0, i) and [i + 1, j1)
-            j0, j1 = gs[h], gs[h + 1]
-            split = i if j0 <= i < j1 else j1
-            for a, b in ((j0, split), (min(split + 1, j1), j1)):
-                cj = c[a:b]
-                cc += c[i] * cj.sum()
-                for m in range(M):
-                    _member_sums(P[m, i], R[m, i], c[i], P[m, a:b], R[m, a:b], cj, acc[m])
-            _store(T[h, q], cc, y, ry, acc, lay)
-
-
-# --- fused totals: one parallel region, tiles handed out dynamically ------------------------------
-#
-# The group pairs (g, h >= g) are numbered row by row: pair (g, h) is number rowoff[g] + h - g.
-# Tile t covers the numbers [t B, (t + 1) B): a few row segments (g, h0 .. h0 + n). Each thread
-# builds the tile's term matrix Tt (sums x pairs, pair axis contiguous), then for each pair of
-# sample points computes the two weight rows (one exp per weight) and adds the dot products with
-# every row of Tt into its own accumulator acc[thread] (points x sums). Nothing is shared, so
-# dynamic scheduling keeps both cores busy even when the machine is loaded.
-
-
 @njit(inline="always", cache=True)
 def _segments(t, B, rowoff, G, seg):
     """Row segments of tile t: seg[q] = (g, h0, n, b0); returns (count, pairs in the tile)."""
@@ -492,3 +394,113 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, lay, acc)
             for q in range(ns):
                 for k in range(K):
                     out[s0 + q, k] += out4[q, k]
+
+
+# --- fused per-image row sums -----------------------------------------------------------------------
+#
+# rows[k, s, i] = sum over j != i of w_ij t_k(i, j). For image i of group g this is
+# sum_h W_g[s, h] T_i[k, h], where W_g[s, h] is the weight of a (g, h) pair and
+# T_i[k, h] = sum over images j != i of group h of c_i c_j t_k(i, j). Each thread takes whole
+# groups: the weights of g are computed once for all its images (4 points at a time), the
+# terms once per image, and the products use the same blocked dot kernel as the totals.
+
+
+@njit(fastmath=_SUMS_FASTMATH, cache=True)
+def _image_terms(i, c, P, R, ls, rls, lay, u):
+    """u[k, j] = c_i c_j t_k(i, j) for every image j (0 for j == i), final term values."""
+    N = ls.size
+    ci, li, ri_l = c[i], ls[i], rls[i]
+    r0 = u[0]
+    for j in range(N):
+        r0[j] = ci * c[j]
+    r0[i] = 0.0
+    if lay[0] >= 0:
+        r1 = u[lay[0]]
+        for j in range(N):
+            y = li - ls[j]
+            r1[j] = r0[j] * (y * y)
+    if lay[1] >= 0:
+        r1 = u[lay[1]]
+        for j in range(N):
+            ry = ri_l - rls[j]
+            r1[j] = r0[j] * (ry * ry)
+    for m in range(P.shape[0]):
+        pi, ri, pv, rv = P[m, i], R[m, i], P[m], R[m]
+        if lay[2] >= 0:
+            r1, r2 = u[lay[2] + m], u[lay[3] + m]
+            for j in range(N):
+                x = pi - pv[j]
+                r1[j] = r0[j] * x * (li - ls[j])
+                r2[j] = r0[j] * (x * x)
+        if lay[4] >= 0:
+            r1, r2 = u[lay[4] + m], u[lay[5] + m]
+            for j in range(N):
+                x = ri - rv[j]
+                r1[j] = r0[j] * x * (ri_l - rls[j])
+                r2[j] = r0[j] * (x * x)
+        if lay[6] >= 0:
+            r1 = u[lay[6] + m]
+            for j in range(N):
+                r1[j] = r0[j] * np.sign(pi - pv[j]) * np.sign(li - ls[j])
+
+
+@njit(cache=True)
+def _group_reduce(u, grp, T):
+    """T[k, h] = sum of u[k, j] over the images j of group h (j outer: independent adds)."""
+    T[:, :] = 0.0
+    K = u.shape[0]
+    for j in range(u.shape[1]):
+        h = grp[j]
+        for k in range(K):
+            T[k, h] += u[k, j]
+
+
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _group_weights(g, a, qd, lg, zg, w):
+    """w[h] = weight of a pair (image of group g, image of group h) at one point."""
+    ag = a[g]
+    lgg = lg[g]
+    for h in range(lg.size):
+        t = qd - abs(lgg - lg[h])
+        w[h] = exp_nonpos(ag + a[h] - (t * t) * zg[h])
+
+
+@njit(parallel=True, cache=True)
+def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, lay, q_chunk, rows):
+    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index]."""
+    G = lg.size
+    N = ls.size
+    S = A.shape[0]
+    K = rows.shape[0]
+    singletons = G == N
+    for g in prange(g0, g1):
+        zg = np.empty(G)
+        for h in range(G):
+            v = Vg[g] + Vg[h]
+            zg[h] = 0.5 / v if v > 0.0 else 0.0
+        n_g = gs[g + 1] - gs[g]
+        u = np.empty((K, N))
+        W = np.zeros((4, G))
+        out4 = np.empty((4, K))
+        for q0 in range(0, n_g, q_chunk):
+            nq = min(q_chunk, n_g - q0)
+            T = np.empty((nq, K, G))
+            for q in range(nq):
+                i = gs[g] + q0 + q
+                if singletons:
+                    _image_terms(i, c, P, R, ls, rls, lay, T[q])
+                else:
+                    _image_terms(i, c, P, R, ls, rls, lay, u)
+                    _group_reduce(u, grp, T[q])
+            for s0 in range(0, S, 4):
+                ns = min(4, S - s0)
+                for p in range(ns):
+                    _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
+                for p in range(ns, 4):
+                    W[p, :] = 0.0
+                for q in range(nq):
+                    _dots(W, T[q], G, out4)
+                    dest = order[gs[g] + q0 + q]
+                    for p in range(ns):
+                        for k in range(K):
+                            rows[k, s0 + p, dest] = out4[p, k]

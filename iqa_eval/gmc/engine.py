@@ -404,26 +404,22 @@ def _fused_tile_pairs(K):
 
 
 def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar):
+    import numba
+
     G, S, K, N = gs.size - 1, prob.S, prob.K, prob.N
     rows = np.zeros((K, S, N))
-    s_chunk = int(max(1, min(S, _TILE_BYTES // (8 * G))))
-    q_chunk = int(max(1, _TILE_BYTES // (8 * G * K)))
-    Wbuf = np.empty(s_chunk * G)
-    Tbuf = np.empty(G * min(q_chunk, int(np.diff(gs).max())) * K)
-    bar.total = float(N)
-    for g in range(G):
-        n_g = int(gs[g + 1] - gs[g])
-        for q0 in range(0, n_g, q_chunk):
-            nq = min(q_chunk, n_g - q0)
-            T = Tbuf[:G * nq * K].reshape(G, nq, K)
-            nk.row_terms(g, q0, gs, c, P, R, lg, rlg, prob.lay, T)
-            idx = order[gs[g] + q0: gs[g] + q0 + nq]
-            for s0 in range(0, S, s_chunk):
-                s1 = min(S, s0 + s_chunk)
-                W = Wbuf[:(s1 - s0) * G].reshape(s1 - s0, G)
-                nk.row_weights(g, A[s0:s1], prob.Qd[s0:s1], lg, Vg, W)
-                out = (W @ T.reshape(G, nq * K)).reshape(s1 - s0, nq, K)
-                rows[:, s0:s1, idx] = out.transpose(2, 0, 1)
-        bar.update(n_g)
+    grp = np.repeat(np.arange(G, dtype=np.int64), np.diff(gs))
+    ls = np.ascontiguousarray(prob.l[order])
+    rls = np.ascontiguousarray(prob.rl[order])
+    # images of one group whose term matrices (K x G each) are held at once
+    q_chunk = int(max(1, _TILE_BYTES // (8 * K * G)))
+    per_call = max(1, -(-G // 50))
+    bar.total = float(G)
+    with numba.parallel_chunksize(1):
+        for g0 in range(0, G, per_call):
+            g1 = min(G, g0 + per_call)
+            nk.group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, prob.Qd,
+                              prob.lay, q_chunk, rows)
+            bar.update(g1 - g0)
     tot = rows.sum(axis=2).T / 2.0
     return tot, rows
