@@ -477,3 +477,17 @@ def test_global_tests_are_the_paired_tests_of_inference_in_either_order():
         assert ab.loc[m, "diff"] > 0 and ab.loc[m, "ci_low"] > 0 and ab.loc[m, "p"] < 0.05
     assert (ba.loc["srocc", "ci_low"], ba.loc["srocc", "ci_high"]) == pytest.approx(
         (-ab.loc["srocc", "ci_high"], -ab.loc["srocc", "ci_low"]), abs=1e-12)
+
+
+def test_maxt_from_influence_uses_the_cell_correlation_either_way():
+    """Few cells (eigendecomposition) and more cells than images (direct draws) agree with
+    the critical value from the correlation matrix itself."""
+    from iqa_eval.compare import _maxt_from_correlation, _maxt_from_influence
+
+    rng = np.random.default_rng(3)
+    for cells, images in ((20, 300), (60, 40)):
+        psi = rng.standard_normal((cells, images)) + 2.0 * rng.standard_normal(images)
+        z = psi / np.linalg.norm(psi, axis=1, keepdims=True)
+        c_ref, _ = _maxt_from_correlation(z @ z.T, np.array([1.0]), 0.05, np.random.default_rng(0))
+        c_inf, _ = _maxt_from_influence(psi, np.array([1.0]), 0.05, np.random.default_rng(1))
+        assert c_inf == pytest.approx(c_ref, abs=0.06)

@@ -1,0 +1,156 @@
+"""Benchmark ``compare`` on LIVEC and KADID-10k, analytic CIs against the paired bootstrap.
+
+For each set (read from ../shared with the package's own reader, as ``iqa-eval compare`` does):
+
+1. the first call on a tiny set (numba compile or cache load), reported separately;
+2. ``compare_models`` with the defaults (SRCC form, 20 x 20 grid, analytic CIs, max-|t| band),
+   whole call, split into its parts: the engine pass with per-image row sums, the influence
+   values and the band, the global paired tests;
+3. the same for the PLCC and KRCC forms;
+4. the baseline the analytic CIs replace: the paired bootstrap over images, one engine pass
+   (totals only) per resample -- timed on a few resamples and scaled to 1,000;
+5. the whole ``iqa-eval compare`` command as a subprocess (KADID-10k only).
+
+Wall and CPU time are reported (the machine is shared; CPU time is the steadier figure).
+
+Usage: python benchmarks/bench_compare.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+REF = REPO.parent / "shared" / "data" / "gmc-reference"
+SETS = {
+    "LIVEC": ("LIVEC", ("qalign", "topiq_nr")),
+    "KADID-10k": ("kadid10k", ("DeepWSD", "ms_ssim")),
+}
+
+
+class Timer:
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def load(folder, models):
+    from iqa_eval.io import load_dataset
+
+    path = REF / folder
+    if not path.is_dir():
+        raise SystemExit(f"reference data not found at {path}")
+    return load_dataset([path / "meta.csv"] + [path / f"{m}.csv" for m in models]).oriented()
+
+
+def warm_up():
+    from iqa_eval.compare import compare_models
+    from iqa_eval.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    mos = rng.uniform(1, 5, 50)
+    data = Dataset(mos=mos, predictions={"a": mos + rng.normal(size=50),
+                                         "b": mos + rng.normal(size=50)},
+                   std=np.full(50, 0.5))
+    with Timer() as t:
+        for method in ("srcc", "plcc", "krcc"):
+            compare_models(data, "a", "b", method=method, grid=(3, 3), n_boot=50)
+        compare_models(data, "a", "b", grid=(3, 3), ci="bootstrap", n_boot=20)
+    return t
+
+
+def parts(data, a, b, method):
+    """Time the engine pass with row sums and the influence/band step on their own."""
+    from iqa_eval.compare import _effective_images, gmc_influence, influence_se
+    from iqa_eval.gmc.api import gmc_inputs
+    from iqa_eval.gmc.engine import pair_sums
+    from iqa_eval.gmc.sampling import regular_grid
+
+    sub = data.complete([a, b])
+    nodes = regular_grid(sub.mos, shape=(20, 20))
+    gin = gmc_inputs({a: sub.predictions[a], b: sub.predictions[b]}, sub.mos, std=sub.std,
+                     samples=nodes)
+    q, qd = nodes["Q"].to_numpy(), nodes["Qd"].to_numpy()
+    with Timer() as t_rows:
+        sums = pair_sums(gin.pred, gin.mos, gin.scaled_std, gin.c, q, qd, methods=(method,),
+                         row_sums=True)
+    with Timer() as t_tot:
+        pair_sums(gin.pred, gin.mos, gin.scaled_std, gin.c, q, qd, methods=(method,))
+    with Timer() as t_infl:
+        _, psi = gmc_influence(sums, method, gin.mos.size)
+        influence_se(psi[0] - psi[1])
+        _effective_images(sums.rows["sw"])
+    return gin, q, qd, t_rows, t_tot, t_infl
+
+
+def bootstrap_projection(gin, q, qd, method, n_timed, n_boot=1000):
+    """Seconds per paired-bootstrap resample (one engine pass each), scaled to n_boot."""
+    from iqa_eval.gmc.engine import pair_sums
+
+    rng = np.random.default_rng(0)
+    n = gin.mos.size
+    with Timer() as t:
+        for _ in range(n_timed):
+            m = np.bincount(rng.integers(0, n, n), minlength=n)
+            k = m > 0
+            pair_sums(gin.pred[:, k], gin.mos[k], gin.scaled_std[k], gin.c[k] * m[k], q, qd,
+                      methods=(method,)).values()
+    return t.wall / n_timed * n_boot, t.cpu / n_timed * n_boot
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="LIVEC only, SRCC only")
+    args = ap.parse_args()
+    from iqa_eval.compare import compare_models
+
+    print(f"machine: {os.cpu_count()} cores (shared); numba threads "
+          f"{os.environ.get('NUMBA_NUM_THREADS', 'default')}")
+    t = warm_up()
+    print(f"first calls (numba compile or cache load, tiny set): {t.wall:.1f} s wall\n")
+    sets = {"LIVEC": SETS["LIVEC"]} if args.quick else SETS
+    methods = ("srcc",) if args.quick else ("srcc", "plcc", "krcc")
+    for name, (folder, (a, b)) in sets.items():
+        data = load(folder, (a, b))
+        print(f"== {name}: {len(data)} images, {a} (A) vs {b} (B), 20 x 20 grid, analytic CIs")
+        for method in methods:
+            with Timer() as whole:
+                comp = compare_models(data, a, b, method=method)
+            gin, q, qd, t_rows, t_tot, t_infl = parts(data, a, b, method)
+            boot_wall, boot_cpu = bootstrap_projection(gin, q, qd, method,
+                                                       n_timed=2 if len(data) > 5000 else 5)
+            print(f"  {method.upper()}: compare_models {whole.wall:6.1f} s wall "
+                  f"({whole.cpu:6.1f} s CPU); of which engine pass with row sums "
+                  f"{t_rows.wall:5.1f} s (totals only {t_tot.wall:5.1f} s), influence + SE "
+                  f"{t_infl.wall:4.2f} s; significant cells {comp.significant_fraction:.1%}, "
+                  f"max-|t| critical value {comp.critical_value:.2f}")
+            print(f"        paired bootstrap, 1000 resamples (projected from the timed ones): "
+                  f"{boot_wall:7.0f} s wall ({boot_cpu:7.0f} s CPU) -> analytic is "
+                  f"{boot_wall / whole.wall:5.0f}x faster")
+        print()
+    if not args.quick:
+        folder, (a, b) = SETS["KADID-10k"]
+        files = [REF / folder / "meta.csv"] + [REF / folder / f"{m}.csv" for m in (a, b)]
+        cmd = [sys.executable, "-m", "cli.main", "compare", *map(str, files), "--models",
+               f"{a},{b}", "--format", "json", "-o", os.devnull]
+        with Timer() as t:
+            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        status = "ok" if proc.returncode == 0 else f"FAILED: {proc.stderr.strip()[-300:]}"
+        print(f"== whole command `iqa-eval compare` on KADID-10k (defaults): {t.wall:.1f} s wall, "
+              f"peak memory {peak:.0f} MB, {status}")
+
+
+if __name__ == "__main__":
+    main()
