@@ -450,6 +450,8 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
         a_, b_, y_ = K.average_ranks(a), K.average_ranks(b), K.average_ranks(y)
     else:
         a_, b_, y_ = a, b, y
+    # writable C arrays: one numba specialisation whatever the caller passed
+    a_, b_, y_ = (np.require(v, np.float64, ["C", "W"]) for v in (a_, b_, y_))
     ones = np.ones(n)
     r_a = K.weighted_pearson(a_, y_, ones)
     r_b = K.weighted_pearson(b_, y_, ones)

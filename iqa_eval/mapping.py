@@ -307,7 +307,7 @@ def _fit_logistic4(u, y, r, seed):
     lower = np.array([u.min() - 50.0, 1e-3])
     upper = np.array([u.max() + 50.0, 1e3])
     step = max(1, us.size // 4000)
-    uc, yc = us[::step], ys[::step]
+    uc, yc = np.ascontiguousarray(us[::step]), np.ascontiguousarray(ys[::step])
     scored = sorted((K.logistic4_normal_equations(uc, yc, b3, b4)[0], (b3, b4)) for b3, b4 in grid)
     best = None
     for _, start in scored[:3]:

@@ -76,8 +76,14 @@ def _nan_result(method, n, notes, mapping=None):
     return CorrelationResult(np.nan, np.nan, n, method, tuple(notes), mapping)
 
 
+def _writable(a):
+    # read-only input (e.g. a pandas buffer) would make numba load a second
+    # specialisation of the kernel; a copy is cheaper
+    return a if a.flags.writeable else a.copy()
+
+
 def _pearson(x, y):
-    return float(K.weighted_pearson(x, y, np.ones(x.size)))
+    return float(K.weighted_pearson(_writable(x), _writable(y), np.ones(x.size)))
 
 
 _RANK_MEMO: "OrderedDict[tuple, tuple]" = OrderedDict()
@@ -92,8 +98,9 @@ def _ranked(values):
     sets, and the same vectors are ranked several times on the way through a score
     run (orientation, then the metrics, then the paired tests). Rankings of large
     vectors are therefore remembered, keyed by a BLAKE2 digest of the values' bytes
-    (so a changed vector is a different key), a few at a time; the returned arrays
-    are read-only.
+    (so a changed vector is a different key), a few at a time. The returned arrays
+    are shared: callers must not modify them. (They are not flagged read-only because
+    numba would then compile and load a second specialisation of every kernel.)
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     key = None
@@ -107,8 +114,6 @@ def _ranked(values):
     avg, dense = K.rank_data(values, order)
     result = (order, avg, dense)
     if key is not None and values.size <= _RANK_MEMO_MAX:
-        for a in result:
-            a.flags.writeable = False
         _RANK_MEMO[key] = result
         while sum(k[0] for k in _RANK_MEMO) > _RANK_MEMO_MAX:
             _RANK_MEMO.popitem(last=False)
