@@ -123,3 +123,27 @@ def test_bad_input_is_one_line_error_with_exit_2(study, args, message):
 def test_missing_file_is_an_error(tmp_path):
     code, _, err = run("compare", tmp_path / "nothere.csv", "-m", "a,b")
     assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+def test_bootstrap_and_fdr_options_reach_the_library(study):
+    code, out, err = run("compare", study, "-m", "precise,noisy", "--grid", "3x3", "--ci",
+                         "bootstrap", "--n-boot", "30", "--adjust", "none", "--seed", "4")
+    assert code == 0, err
+    assert "3 x 3 grid (95% per-cell intervals, no multiplicity adjustment, bootstrap CIs)" in out
+    assert "paired bootstrap" not in err
+
+
+def test_weights_file_is_used_and_checked(study, tmp_path):
+    n = len(pd.read_csv(study))
+    good = tmp_path / "w.txt"
+    good.write_text("\n".join(["1.0"] * n) + "\n")
+    code, out, err = run("compare", study, "-m", "precise,noisy", "--grid", "3x3",
+                         "--weights-file", good, "--regulator", "none", "--format", "json")
+    code2, out2, _ = run("compare", study, "-m", "precise,noisy", "--grid", "3x3",
+                         "--regulator", "none", "--format", "json")
+    assert code == 0 and code2 == 0, err
+    assert json.loads(out)["surface"] == json.loads(out2)["surface"]   # all-ones = no regulator
+    bad = tmp_path / "short.txt"
+    bad.write_text("1.0\n2.0\n")
+    code, _, err = run("compare", study, "-m", "precise,noisy", "--weights-file", bad)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error:") and "Traceback" not in err
