@@ -179,7 +179,7 @@ def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceI
     --------
     >>> ci = fisher_ci(0.8, 50, kind="plcc")
     >>> round(ci.low, 4), round(ci.high, 4)
-    (0.6729, 0.8821)
+    (0.6711, 0.882)
     """
     level = _check_level(confidence_level)
     var = float(fisher_variance(r, n, kind=kind))

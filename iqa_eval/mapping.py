@@ -424,6 +424,10 @@ _FITTERS = {"logistic4": _fit_logistic4, "logistic5": _fit_logistic5, "poly3": _
 
 # ---- parameters in original units ------------------------------------------------------------
 def _raw_params(kind, theta, norm):
+    return {k: float(v) for k, v in _raw_param_values(kind, theta, norm).items()}
+
+
+def _raw_param_values(kind, theta, norm):
     mx, sx, my, sy, s = norm
     t = theta
     if kind == "logistic4":  # (b3, b4, c0, c1), s = +1
