@@ -514,3 +514,12 @@ def test_analytic_interval_covers_the_population_difference():
     z = np.concatenate(z)
     assert 0.88 < z.std() < 1.15
     assert 0.90 < np.mean(np.abs(z) < 1.959964) < 0.98
+
+
+def test_docstring_examples():
+    import doctest
+
+    import iqa_eval.compare
+
+    result = doctest.testmod(iqa_eval.compare, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
