@@ -523,3 +523,25 @@ def test_docstring_examples():
 
     result = doctest.testmod(iqa_eval.compare, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_livec_comparison_matches_the_surface_api_on_the_same_grid(shared_dir):
+    """Real data: compare's A and B surfaces are the GMC API's exact grid values (same std,
+    Gaussian regulator and grid), and every LIVEC cell gets a finite, positive SE."""
+    from iqa_eval.compare import compare_models
+    from iqa_eval.gmc.api import correlation_surfaces
+    from iqa_eval.io import load_dataset
+
+    folder = shared_dir / "LIVEC"
+    data = load_dataset([folder / "meta.csv", folder / "qalign.csv",
+                         folder / "clipiqa.csv"]).oriented()
+    for method in ("srcc", "krcc"):
+        comp = compare_models(data, "qalign", "clipiqa", method=method, grid=(6, 5))
+        ref = correlation_surfaces(data, methods=[method], grid=(6, 5)).points
+        for col, model in (("A", "qalign"), ("B", "clipiqa")):
+            mine = comp.cells[["Q", "Qd", col]].to_numpy()
+            theirs = ref[ref.model == model][["Q", "Qd", "value"]].to_numpy()
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-15)
+        assert comp.n_images == len(data) == 1162
+        assert comp.cells.tested.all() and np.isfinite(comp.cells.se).all()
+        assert (comp.cells.se > 0).all() and (comp.cells.se < 0.2).all()
