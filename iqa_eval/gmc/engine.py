@@ -12,7 +12,8 @@ products, sign products, 1). Two facts make this fast while keeping it exact:
 1. The weight does not depend on the predictions, and the terms do not depend on the sample
    point, so all sums at all points are one matrix product ``W @ T`` of a weight matrix
    (points x pairs) and a term matrix (pairs x sums), taken tile by tile (memory O(N S), never
-   N x N) with BLAS.
+   N x N): each term is computed once per pair, each weight (one exp) once per pair and point,
+   and the model-independent sums (sum w, sum w y^2) once per point, not once per model.
 2. ``a_i a_j b_ij`` depends on an image only through its MOS ``l_i`` and std ``V_i`` (``c_i c_j``
    goes into ``T``). Images with equal ``(l, V)`` form a *group*; every pair of groups has one
    weight, and its term row is the sum of the member pairs' terms, computed once with direct
@@ -47,7 +48,7 @@ BACKENDS = ("auto", "numba", "numpy", "cupy")
 
 #: memory for one weight tile (points x pairs) and one term tile (pairs x sums), in bytes
 _TILE_BYTES = 16 * 2**20
-#: pairs per tile that keep BLAS efficient (the tile is cut smaller only when memory says so)
+#: most pairs per tile (numba: a tile's term matrix also stays within a core's L2 cache)
 _TILE_PAIRS = 8192
 #: 'auto' picks CuPy (when importable and a GPU is present) from this many images on
 _CUPY_AUTO_N = 40_000
@@ -350,20 +351,6 @@ def _choose_backend(backend, n):
     if backend == "auto":
         return "cupy" if n >= _CUPY_AUTO_N and _cupy() is not None else "numba"
     return backend
-
-
-def _tiles(G, target):
-    """Split the group rows 0..G-1 (row g has G - g pairs) into tiles of about ``target`` pairs."""
-    counts = G - np.arange(G, dtype=np.int64)
-    tiles, g0, acc = [], 0, 0
-    for g in range(G):
-        acc += counts[g]
-        if acc >= target or g == G - 1:
-            off = np.zeros(g + 1 - g0, dtype=np.int64)
-            off[1:] = np.cumsum(counts[g0:g])
-            tiles.append((g0, g + 1, off, int(acc)))
-            g0, acc = g + 1, 0
-    return tiles
 
 
 def _run_numba(prob, row_sums, bar):
