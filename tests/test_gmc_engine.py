@@ -212,6 +212,18 @@ def test_method_subsets(backend, methods):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rounded", (False, True))
+def test_regular_grid_points(backend, rounded):
+    """Points sharing Qd values (a grid) take the path with b once per distinct Qd."""
+    rng = np.random.default_rng(21)
+    pred, mos, sstd, c, _, _ = random_case(rng, 30, rounded=rounded, zero_std=2)
+    q, qd = np.meshgrid(np.linspace(mos.min(), mos.max(), 4), np.linspace(0, np.ptp(mos), 3))
+    Q, Qd = q.ravel(), qd.ravel()
+    Q[0] = mos[sstd == 0][0]  # exactly at a zero-std image's MOS
+    check_against_naive(pred, mos, sstd, c, Q, Qd, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_large_offsets_tiny_differences(backend):
     """Direct differences keep full accuracy where expanded sums would cancel."""
     rng = np.random.default_rng(13)

@@ -371,9 +371,37 @@ def _dots(W, Tt, nb, out):
         k += 1
 
 
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _tile_b(seg, nseg, qd, absd, z, w):
+    """The |dMOS| factor ``b = exp(-(Qd - |d|)^2 / (2 v))`` of the tile's pairs at one Qd."""
+    for q in range(nseg):
+        b0, n = seg[q, 3], seg[q, 2]
+        dd, zz, ww = absd[b0:b0 + n], z[b0:b0 + n], w[b0:b0 + n]
+        for k in range(n):
+            t = qd - dd[k]
+            ww[k] = exp_nonpos(-(t * t) * zz[k])
+
+
+@njit(cache=True)
+def _tile_weights_shared(seg, nseg, e, bq, w):
+    """Weights at one point from its Qd's b factors: ``w = a_g a_h b`` (``e = exp(A[s])``)."""
+    for q in range(nseg):
+        g, h0, n, b0 = seg[q, 0], seg[q, 1], seg[q, 2], seg[q, 3]
+        eg = e[g]
+        eh, bb, ww = e[h0:h0 + n], bq[b0:b0 + n], w[b0:b0 + n]
+        for k in range(n):
+            ww[k] = (eg * eh[k]) * bb[k]
+
+
 @njit(parallel=True, cache=True)
-def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, lay, acc):
-    """Add the sums of tiles t0 .. t1-1 into ``acc[thread]`` (threads x points x sums)."""
+def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
+              lay, acc):
+    """Add the sums of tiles t0 .. t1-1 into ``acc[thread]`` (threads x points x sums).
+
+    ``shared``: the points use few distinct Qd values (``Qdu``, point s has ``Qdu[qidx[s]]``,
+    e.g. a regular grid), so the b factors are computed once per distinct Qd and each weight is
+    the product ``a_g a_h b`` with ``E = exp(A)``: no exp per weight. Otherwise one exp per
+    weight of ``log a_g + log a_h + log b``."""
     G = lg.size
     S = A.shape[0]
     K = acc.shape[2]
@@ -387,10 +415,16 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, lay, acc)
         out4 = np.empty((4, K))
         nseg, nb = _segments(t, B, rowoff, G, seg)
         _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb)
+        Bu = np.empty((Qdu.size if shared else 0, B))
+        for u in range(Bu.shape[0]):
+            _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
         for s0 in range(0, S, 4):
             ns = min(4, S - s0)
             for q in range(ns):
-                _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
+                if shared:
+                    _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
+                else:
+                    _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
             for q in range(ns, 4):  # missing points of the last block weigh 0
                 W[q, :nb] = 0.0
             _dots(W, Tt, nb, out4)
@@ -468,9 +502,20 @@ def _group_weights(g, a, qd, lg, zg, w):
         w[h] = exp_nonpos(ag + a[h] - (t * t) * zg[h])
 
 
+@njit(cache=True)
+def _group_weights_shared(g, e, bq, w):
+    """w[h] = a_g a_h b_gh at one point from its Qd's b factors (``e = exp(A[s])``)."""
+    eg = e[g]
+    for h in range(w.size):
+        w[h] = (eg * e[h]) * bq[h]
+
+
 @njit(parallel=True, cache=True)
-def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, lay, q_chunk, rows):
-    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index]."""
+def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                   lay, q_chunk, rows):
+    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index].
+
+    ``E, Qdu, qidx, shared``: as in :func:`tile_sums`."""
     G = lg.size
     N = ls.size
     S = A.shape[0]
@@ -482,6 +527,9 @@ def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, lay,
             v = Vg[g] + Vg[h]
             zg[h] = 0.5 / v if v > 0.0 else 0.0
         n_g = gs[g + 1] - gs[g]
+        Bg = np.empty((Qdu.size if shared else 0, G))
+        for iu in range(Bg.shape[0]):
+            _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
         u = np.empty((K, N))
         W = np.zeros((4, G))
         out4 = np.empty((4, K))
@@ -498,7 +546,10 @@ def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, lay,
             for s0 in range(0, S, 4):
                 ns = min(4, S - s0)
                 for p in range(ns):
-                    _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
+                    if shared:
+                        _group_weights_shared(g, E[s0 + p], Bg[qidx[s0 + p]], W[p])
+                    else:
+                        _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
                 for p in range(ns, 4):
                     W[p, :] = 0.0
                 for q in range(nq):

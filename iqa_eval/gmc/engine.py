@@ -50,6 +50,8 @@ BACKENDS = ("auto", "numba", "numpy", "cupy")
 _TILE_BYTES = 16 * 2**20
 #: most pairs per tile (numba: a tile's term matrix also stays within a core's L2 cache)
 _TILE_PAIRS = 8192
+#: at most this many distinct Qd values for the shared-Qd path (b factors kept per tile)
+_SHARED_QD_MAX = 64
 #: 'auto' picks CuPy (when importable and a GPU is present) from this many images on
 _CUPY_AUTO_N = 40_000
 
@@ -364,8 +366,14 @@ def _run_numba(prob, row_sums, bar):
     lg, Vg, rlg = prob.l[first], prob.V[first], np.ascontiguousarray(prob.rl[first])
     A = np.ascontiguousarray(prob.A[:, first])
     Qd = prob.Qd
+    # Points sharing Qd values (a regular grid): b once per distinct Qd, weights as products
+    Qdu, qidx = np.unique(Qd, return_inverse=True)
+    qidx = np.ascontiguousarray(qidx.reshape(-1), dtype=np.int64)
+    shared = bool(Qdu.size <= _SHARED_QD_MAX and 2 * Qdu.size <= prob.S)
+    E = np.exp(A) if shared else A
+    wargs = (A, Qd, E, Qdu, qidx, shared)
     if row_sums:
-        return _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar)
+        return _run_numba_rows(nk, prob, order, gs, c, P, R, lg, Vg, wargs, bar)
     import numba
 
     rowoff = np.zeros(G + 1, dtype=np.int64)
@@ -380,7 +388,7 @@ def _run_numba(prob, row_sums, bar):
     with numba.parallel_chunksize(1):  # tiles handed out one by one: robust to a loaded machine
         for t0 in range(0, n_tiles, per_call):
             t1 = min(n_tiles, t0 + per_call)
-            nk.tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, prob.lay, acc)
+            nk.tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, *wargs, prob.lay, acc)
             bar.update(t1 - t0)
     return acc.sum(axis=0), None
 
@@ -390,7 +398,7 @@ def _fused_tile_pairs(K):
     return int(min(_TILE_PAIRS, max(256, (2**19 // (8 * K)) // 8 * 8)))
 
 
-def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar):
+def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, Vg, wargs, bar):
     import numba
 
     G, S, K, N = gs.size - 1, prob.S, prob.K, prob.N
@@ -405,7 +413,7 @@ def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, rlg, Vg, A, bar):
     with numba.parallel_chunksize(1):
         for g0 in range(0, G, per_call):
             g1 = min(G, g0 + per_call)
-            nk.group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, prob.Qd,
+            nk.group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, *wargs,
                               prob.lay, q_chunk, rows)
             bar.update(g1 - g0)
     tot = rows.sum(axis=2).T / 2.0
