@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._progress import Progress
+from .._validation import as_float_vector
 from ..errors import InputError
 
 __all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available_backends"]
@@ -199,19 +200,15 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
 
 
 def _vector(values, name, n=None):
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be numeric ({exc})") from None
-    if arr.ndim != 1:
-        raise InputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    """A finite float64 vector (of n values when n is given), or InputError."""
+    arr = as_float_vector(values, name=name)
     if n is not None and arr.size != n:
         raise InputError(f"{name} has {arr.size} values but there are {n} images")
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(f"{name} has {int(bad.sum())} non-finite value(s); "
                          f"first at index {int(np.flatnonzero(bad)[0])}")
-    return np.ascontiguousarray(arr)
+    return arr
 
 
 def _ranks(values, how):
