@@ -13,7 +13,7 @@ import click
 from iqa_eval.errors import IQAEvalError, IQAEvalWarning
 
 __all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
-           "write_output"]
+           "parse_grid", "write_output"]
 
 
 def split_list(values) -> list:
@@ -22,6 +22,28 @@ def split_list(values) -> list:
     for v in values or ():
         out += [p.strip() for p in str(v).split(",") if p.strip()]
     return out
+
+
+def parse_grid(text, option: str = "--grid"):
+    """``'20x15'`` -> (20, 15), ``'20'`` -> (20, 20), None -> None (N MOS levels x M |dMOS| values).
+
+    Called in the command body (not as a click callback) so that a bad value is one
+    ``error:`` line like every other input error.
+    """
+    from iqa_eval.errors import InputError
+
+    if text is None:
+        return None
+    parts = str(text).strip().lower().replace("*", "x").replace(",", "x").split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) == 1:
+        shape = shape * 2
+    if len(shape) != 2 or min(shape) < 2:
+        raise InputError(f"{option} must be NxM with N, M >= 2 (e.g. 20x20); got {text!r}")
+    return shape
 
 
 _INPUT_OPTIONS = [

@@ -5,24 +5,8 @@ import json
 
 import click
 
-from ._common import (command, echo_notes, input_options, load_dataset_from_options, split_list,
-                      write_output)
-
-
-def _parse_grid(text: str):
-    """``'20x15'`` -> (20, 15); ``'20'`` -> (20, 20)."""
-    from iqa_eval.errors import InputError
-
-    parts = str(text).lower().replace("*", "x").split("x")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) == 1:
-        shape = shape * 2
-    if len(shape) != 2 or min(shape) < 2:
-        raise InputError(f"--grid must be NxM with N, M >= 2 (e.g. 20x20); got {text!r}")
-    return shape
+from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+                      split_list, write_output)
 
 
 def _pick_models(data, names):
@@ -102,7 +86,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
     if weights_file is not None:
         from iqa_eval.gmc.weights import read_weights_file
         weights = read_weights_file(weights_file)
-    result = compare_models(data, model_a, model_b, method=method.lower(), grid=_parse_grid(grid),
+    result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
                             alpha=alpha, ci=ci, adjust=adjust, n_boot=n_boot, seed=seed,
                             std_scale=std_scale, std_phi=std_phi, regulator=regulator,
                             weights=weights, ks=ks, sigma=sigma, ranks=ranks,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import command, echo_notes, input_options, load_dataset_from_options, split_list
+from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+                      split_list)
 
 
 @click.command()
@@ -58,9 +59,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, std_
     from iqa_eval.gmc import correlation_surfaces
     from iqa_eval.report import models_to_compare, write_report
 
-    from .compare import _parse_grid
-
-    grid = _parse_grid(compare_grid)
+    grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
     data = load_dataset_from_options(inputs)
     stages = 3 + 2 * max_compare

@@ -1,23 +1,14 @@
 """``iqa-eval surface``: GMC correlation surfaces and scores (a thin layer over iqa_eval.gmc)."""
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from ._common import command, echo_notes, input_options, load_dataset_from_options, split_list
-
-
-def _grid_shape(ctx, param, value):
-    if value is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", value)
-    if not m or int(m.group(1)) < 2 or int(m.group(2)) < 2:
-        raise click.BadParameter(f"expected NxM with N, M >= 2 (e.g. 20x20), got {value!r}")
-    return int(m.group(1)), int(m.group(2))
+from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+                      split_list)
 
 
 def _per_image(values, data, file):
@@ -62,7 +53,7 @@ def _score_text(result) -> str:
               help="Latin-hypercube sample points [default: 100].")
 @click.option("--sample-file", type=click.Path(dir_okay=False), default=None,
               help="Sample points from a CSV/XLSX file with columns Q, Qd.")
-@click.option("--grid", callback=_grid_shape, default=None, metavar="NxM",
+@click.option("--grid", default=None, metavar="NxM",
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
@@ -104,6 +95,7 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
     if std_file and inputs.get("std_col"):
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
+    grid = parse_grid(grid)
     data = load_dataset_from_options(inputs)
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
