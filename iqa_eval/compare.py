@@ -78,6 +78,18 @@ def gmc_influence(sums, method: str, n_images: int):
     -----
     Ranks (SRCC form) and the distribution-regulator weights are treated as fixed data;
     see ``docs/compare.md`` for the derivation and what that approximation means.
+
+    Examples
+    --------
+    >>> from iqa_eval.gmc.engine import pair_sums
+    >>> rng = np.random.default_rng(0)
+    >>> mos = rng.uniform(1, 5, 50)
+    >>> pred = mos + rng.normal(0, 0.5, 50)
+    >>> sums = pair_sums(pred[None], mos, np.full(50, 0.5), np.ones(50), [3.0], [1.0],
+    ...                  methods=("plcc",), row_sums=True)
+    >>> values, psi = gmc_influence(sums, "plcc", 50)
+    >>> values.shape, psi.shape, bool(abs(psi.sum()) < 1e-9 * np.abs(psi).sum())
+    ((1, 1), (1, 1, 50), True)
     """
     n = float(n_images)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -126,6 +138,11 @@ def influence_se(influence) -> np.ndarray:
 
     ``se = sqrt(sum_i psi_i^2 / (N (N - 1)))`` — the variance of the mean of the
     projections with the unbiased ``N - 1`` (Sen's estimator for U-statistics).
+
+    Examples
+    --------
+    >>> float(influence_se([1.0, -1.0, 2.0, -2.0]))  # sqrt(10 / (4 * 3))
+    0.9128709291752769
     """
     psi = np.asarray(influence, dtype=np.float64)
     n = psi.shape[-1]
@@ -439,16 +456,6 @@ def _check_models(data, model_a, model_b):
         raise InputError(f"compare needs two different models; got {model_a!r} twice")
 
 
-def _grid_shape(grid):
-    if isinstance(grid, int):
-        return (grid, grid)
-    try:
-        nq, nqd = grid
-        return int(nq), int(nqd)
-    except (TypeError, ValueError):
-        raise InputError(f"grid must be an integer or two integers (nq, nqd); got {grid!r}") from None
-
-
 def _complete(dataset, model_a, model_b, nan_policy, weights):
     """Rows complete for both models (and std), with per-image weights kept aligned."""
     need_std = dataset.std is not None
@@ -548,11 +555,11 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
     if int(n_boot) != n_boot or n_boot < 20:
         raise InputError(f"n_boot must be an integer >= 20; got {n_boot!r}")
     _check_models(dataset, model_a, model_b)
-    shape = _grid_shape(grid)
-
     from .gmc.api import gmc_inputs
     from .gmc.engine import pair_sums
-    from .gmc.sampling import regular_grid
+    from .gmc.sampling import grid_shape, regular_grid
+
+    shape = grid_shape(grid)
 
     data, weights = _complete(dataset, model_a, model_b, nan_policy, weights)
     nodes = regular_grid(data.mos, shape=shape)

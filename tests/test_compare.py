@@ -516,15 +516,6 @@ def test_analytic_interval_covers_the_population_difference():
     assert 0.90 < np.mean(np.abs(z) < 1.959964) < 0.98
 
 
-def test_docstring_examples():
-    import doctest
-
-    import iqa_eval.compare
-
-    result = doctest.testmod(iqa_eval.compare, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_livec_comparison_matches_the_surface_api_on_the_same_grid(shared_dir):
     """Real data: compare's A and B surfaces are the GMC API's exact grid values (same std,
     Gaussian regulator and grid), and every LIVEC cell gets a finite, positive SE."""

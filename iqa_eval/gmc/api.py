@@ -99,7 +99,19 @@ class GMCInputs:
 def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=None,
                regulator: str = "auto", std_scale: float = 1.0, std_phi: float = 8.0,
                ks: int = 5, sigma: float = 2.0, plus: float = 10.0) -> GMCInputs:
-    """Resolve std, regulator weights and sample points (see :func:`gmc_points`)."""
+    """Resolve std, regulator weights and sample points (see :func:`gmc_points`).
+
+    Returns a :class:`GMCInputs`: the arrays the engine takes, the configuration that
+    produced them and the notes (e.g. a std estimated from the Beta model).
+
+    Examples
+    --------
+    >>> from iqa_eval.datasets import simulate_study
+    >>> df = simulate_study(100, seed=0)
+    >>> gin = gmc_inputs({"precise": df["precise"]}, df["mos"], std=df["std"], samples=8)
+    >>> gin.pred.shape, len(gin.samples), gin.config["regulator"]
+    ((1, 100), 8, 'gaussian')
+    """
     from ..dataset import Dataset
 
     notes = []
@@ -331,6 +343,16 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     DataFrame with columns ``model, method, Q, Qd, value``; ``.attrs['bandwidths']`` holds a
     table ``model, method, bw_Q, bw_Qd`` and ``.attrs['notes']`` the recoveries.
     Undefined values become 0, as in the reference.
+
+    Examples
+    --------
+    >>> from iqa_eval.datasets import simulate_study
+    >>> df = simulate_study(200, seed=0)
+    >>> points = gmc_points({"precise": df["precise"]}, df["mos"], std=df["std"],
+    ...                     samples=30, methods=["srcc"])
+    >>> surf = gmc_surface(points, mos_range=(df["mos"].min(), df["mos"].max()), grid_res=10)
+    >>> len(surf), list(surf.columns)
+    (100, ['model', 'method', 'Q', 'Qd', 'value'])
     """
     surface, bws, notes = _surfaces(points, mos_range, grid_res, bw_method)
     surface.attrs["bandwidths"] = bws

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..io import read_table
 from .weights import check_mos
 
-__all__ = ["sample_domain", "latin_hypercube", "regular_grid", "read_sample_file", "check_samples"]
+__all__ = ["sample_domain", "latin_hypercube", "grid_shape", "regular_grid", "read_sample_file", "check_samples"]
 
 
 def sample_domain(mos) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -63,23 +63,37 @@ def latin_hypercube(mos, n_samples: int = 100, *, seed=0) -> pd.DataFrame:
     return pd.DataFrame({"Q": cols[0], "Qd": cols[1]})
 
 
+def grid_shape(shape) -> tuple:
+    """Validate a grid shape: an int ``n`` (``n x n``) or two ints ``(nq, nqd)``, each >= 2.
+
+    Examples
+    --------
+    >>> grid_shape(5), grid_shape((4, 6))
+    ((5, 5), (4, 6))
+    """
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape, shape)
+    try:
+        nq, nqd = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise InputError(f"grid shape must be an integer or two integers (nq, nqd), got {shape!r}") from None
+    if nq < 2 or nqd < 2 or (nq, nqd) != tuple(shape):
+        raise InputError(f"grid needs at least 2 x 2 integer nodes, got {shape!r}")
+    return nq, nqd
+
+
 def regular_grid(mos, shape=(10, 10)) -> pd.DataFrame:
     """Regular ``nq x nqd`` grid over the GMC domain, edges included.
 
     Rows are ordered with Q varying slowest (``Q`` outer, ``Qd`` inner), so the values
-    reshape to ``(nq, nqd)``.
+    reshape to ``(nq, nqd)``. ``shape`` is checked by :func:`grid_shape`.
 
     Examples
     --------
     >>> regular_grid([0.0, 10.0], shape=(2, 3)).Qd.tolist()
     [0.0, 5.0, 10.0, 0.0, 5.0, 10.0]
     """
-    try:
-        nq, nqd = (int(v) for v in shape)
-    except (TypeError, ValueError):
-        raise InputError(f"grid shape must be two integers (nq, nqd), got {shape!r}") from None
-    if nq < 2 or nqd < 2 or (nq, nqd) != tuple(shape):
-        raise InputError(f"grid needs at least 2 x 2 integer nodes, got {shape!r}")
+    nq, nqd = grid_shape(shape)
     (qlo, qhi), (dlo, dhi) = sample_domain(mos)
     q, qd = np.meshgrid(np.linspace(qlo, qhi, nq), np.linspace(dlo, dhi, nqd), indexing="ij")
     return pd.DataFrame({"Q": q.ravel(), "Qd": qd.ravel()})
