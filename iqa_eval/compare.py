@@ -685,7 +685,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     notes : list of str
     """
     from .evaluation import evaluate
-    from .inference import bootstrap_distribution
+    from .inference import paired_bootstrap_difference
 
     from dataclasses import replace
 
@@ -713,14 +713,12 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
         rows.append((metric, stat_a, stat_b, stat_a - stat_b, lo, hi, p, test))
 
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
-    x, y = data.prediction_matrix([model_a, model_b]), data.mos
-    dist = bootstrap_distribution("krcc", x, y, n_boot=n_boot, seed=seed)
-    d = dist[:, 0] - dist[:, 1]
-    d = d[np.isfinite(d)]
-    if d.size and np.isfinite(k_a - k_b):
-        lo, hi = np.percentile(d, [50 * alpha, 100 - 50 * alpha])
-        tail = min(np.sum(d <= 0), np.sum(d >= 0))
-        p = float(min(1.0, 2.0 * (tail + 1) / (d.size + 1)))
+    if np.isfinite(k_a - k_b):
+        x = data.prediction_matrix([model_a, model_b])
+        interval, p, boot_notes = paired_bootstrap_difference(
+            "krcc", x[0], x[1], data.mos, n_boot=n_boot, seed=seed, confidence_level=1 - alpha)
+        lo, hi = interval.low, interval.high
+        notes += [f"KRCC test: {n}" for n in boot_notes]
     else:
         lo = hi = p = np.nan
     rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))

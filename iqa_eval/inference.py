@@ -29,7 +29,8 @@ from .errors import InputError
 __all__ = [
     "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
     "fisher_variance", "fisher_ci", "bootstrap_distribution", "bootstrap_ci",
-    "williams_test", "zou_difference_ci", "compare_correlations", "tied_with_best",
+    "williams_test", "zou_difference_ci", "compare_correlations", "paired_bootstrap_difference",
+    "tied_with_best",
     "CI_METHODS",
 ]
 
@@ -420,8 +421,10 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     ----------
     pred_a, pred_b, mos : array-like of shape (n,)
         Finite values on the same images (for ``'plcc'`` pass *mapped* predictions).
-    metric : {'srocc', 'plcc'}
-        SROCC applies Williams' test to the rank correlations.
+    metric : {'srocc', 'plcc', 'krcc'}
+        SROCC applies Williams' test to the rank correlations. KRCC has no closed-form
+        test of dependent coefficients here: it needs a bootstrap ``ci`` and its
+        ``p_williams`` is NaN.
     ci : {'fisher', 'percentile', 'bca'}
         ``'fisher'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
         (``p_bootstrap`` is NaN). Otherwise a paired bootstrap of the difference
@@ -437,13 +440,22 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     >>> res.diff > 0, res.p_williams < 0.05
     (True, True)
     """
-    if metric not in ("srocc", "plcc"):
-        raise InputError(f"metric must be 'srocc' or 'plcc', got {metric!r}")
+    if metric not in ("srocc", "plcc", "krcc"):
+        raise InputError(f"metric must be 'srocc', 'plcc' or 'krcc', got {metric!r}")
     _check_method(ci)
     a = np.ascontiguousarray(pred_a, dtype=np.float64)
     b = np.ascontiguousarray(pred_b, dtype=np.float64)
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
+    if metric == "krcc":
+        if ci == "fisher":
+            raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
+        from .metrics import krcc
+        k_a, k_b = krcc(a, y).statistic, krcc(b, y).statistic
+        interval, p_b, notes = paired_bootstrap_difference(
+            "krcc", a, b, y, n_boot=n_boot, seed=seed, confidence_level=confidence_level)
+        return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), interval,
+                                np.nan, p_b, tuple(notes))
     if _ranks is not None:
         a_, b_, y_ = _ranks
     elif metric == "srocc":
@@ -464,22 +476,48 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
                                      fisher_ci(r_b, n, kind=metric, confidence_level=confidence_level))
         p_b = np.nan
     else:
-        dist = bootstrap_distribution(metric, np.vstack([a, b]), y, n_boot=n_boot, seed=seed)
-        diff = dist[:, 0] - dist[:, 1]
-        ok = np.isfinite(diff)
-        if not ok.all():
-            notes.append(f"{int((~ok).sum())} undefined bootstrap resamples left out")
-        diff = diff[ok]
-        if diff.size:
-            level = _check_level(confidence_level)
-            lo, hi = np.percentile(diff, [50 * (1 - level), 50 * (1 + level)])
-            interval = ConfidenceInterval(float(lo), float(hi))
-            tail = min(np.sum(diff <= 0), np.sum(diff >= 0))
-            p_b = float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1)))
-        else:
-            interval, p_b = _NAN_CI, np.nan
+        interval, p_b, boot_notes = paired_bootstrap_difference(
+            metric, a, b, y, n_boot=n_boot, seed=seed, confidence_level=confidence_level)
+        notes += boot_notes
     return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval,
                             float(p_w), p_b, tuple(notes))
+
+
+def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_boot: int = 1000, seed: int = 0,
+                                confidence_level: float = 0.95):
+    """Percentile interval and two-sided p-value of ``stat(A) - stat(B)`` on the same images.
+
+    Both models are scored on the same resampled images (:func:`bootstrap_distribution`);
+    ``p = min(1, 2 (min(#{d <= 0}, #{d >= 0}) + 1) / (B + 1))``. Undefined resamples (e.g.
+    constant) are left out with a note.
+
+    Returns
+    -------
+    interval : ConfidenceInterval
+    pvalue : float
+    notes : list of str
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q = rng.normal(size=300)
+    >>> ci, p, notes = paired_bootstrap_difference("krcc", q + rng.normal(size=300),
+    ...                                            q + 2 * rng.normal(size=300), q, n_boot=200)
+    >>> bool(ci.low > 0), p < 0.05
+    (True, True)
+    """
+    level = _check_level(confidence_level)
+    x = np.vstack([np.asarray(pred_a, dtype=np.float64), np.asarray(pred_b, dtype=np.float64)])
+    dist = bootstrap_distribution(kind, x, mos, n_boot=n_boot, seed=seed)
+    diff = dist[:, 0] - dist[:, 1]
+    ok = np.isfinite(diff)
+    notes = [f"{int((~ok).sum())} undefined bootstrap resamples left out"] if not ok.all() else []
+    diff = diff[ok]
+    if not diff.size:
+        return _NAN_CI, np.nan, notes
+    lo, hi = np.percentile(diff, [50 * (1 - level), 50 * (1 + level)])
+    tail = min(np.sum(diff <= 0), np.sum(diff >= 0))
+    return ConfidenceInterval(float(lo), float(hi)), float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1))), notes
 
 
 def tied_with_best(statistics, pvalues, *, alpha: float = 0.05):

@@ -151,6 +151,24 @@ def test_paired_bootstrap_uses_the_same_images_for_both_models():
     assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / 301))
 
 
+def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
+    rng = np.random.default_rng(8)
+    q = rng.normal(size=90)
+    a, b = np.round(q + rng.normal(size=90), 1), q + 1.5 * rng.normal(size=90)   # ties in a
+    res = I.compare_correlations(a, b, q, metric="krcc", ci="percentile", n_boot=200, seed=3)
+    assert res.statistic_a == pytest.approx(st.kendalltau(a, q)[0], abs=1e-12)
+    assert res.diff == pytest.approx(st.kendalltau(a, q)[0] - st.kendalltau(b, q)[0], abs=1e-12)
+    assert math.isnan(res.p_williams)
+    idx = np.concatenate(list(I._resample_chunks(90, 200, 3)))
+    diffs = np.array([st.kendalltau(a[i], q[i])[0] - st.kendalltau(b[i], q[i])[0] for i in idx])
+    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
+        tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
+    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / 201))
+    with pytest.raises(InputError, match="KRCC differences need a bootstrap"):
+        I.compare_correlations(a, b, q, metric="krcc")
+
+
 def test_zou_interval_contains_difference_and_matches_formula():
     r1, r2, r12, n = 0.7, 0.5, 0.4, 100
     ci1, ci2 = I.fisher_ci(r1, n, kind="plcc"), I.fisher_ci(r2, n, kind="plcc")
