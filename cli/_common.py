@@ -13,7 +13,7 @@ import click
 from iqa_eval.errors import IQAEvalError, IQAEvalWarning
 
 __all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
-           "parse_grid", "write_output"]
+           "gmc_options", "parse_grid", "write_output"]
 
 
 def split_list(values) -> list:
@@ -60,6 +60,30 @@ _INPUT_OPTIONS = [
     click.option("--no-flip", is_flag=True, default=False,
                  help="Do not negate models whose SROCC with MOS is negative."),
 ]
+
+
+_GMC_OPTIONS = [
+    click.option("--std-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+                 help="k: the granularity modulator of GMC uses k * (per-image MOS std)."),
+    click.option("--std-phi", type=click.FloatRange(min=0, min_open=True), default=8.0, show_default=True,
+                 help="Beta-model precision used to estimate the std when FILES have no std column."),
+    click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]), default="auto",
+                 show_default=True, help="Distribution regulator: auto = Gaussian when a std was given, "
+                                         "LDS when it was estimated."),
+    click.option("--ks", type=click.IntRange(min=1), default=5, show_default=True, help="LDS kernel size (odd)."),
+    click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+                 help="LDS kernel width."),
+    click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
+                 show_default=True, help="GMC engine backend (auto: numba on CPU, CuPy for large sets "
+                                         "when importable)."),
+]
+
+
+def gmc_options(func):
+    """Add the GMC options shared by surface, compare and report (std, regulator, backend)."""
+    for decorator in reversed(_GMC_OPTIONS):
+        func = decorator(func)
+    return func
 
 
 def input_options(func):

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
                       split_list, write_output)
 
 
@@ -26,6 +26,7 @@ def _pick_models(data, names):
 
 @click.command()
 @input_options
+@gmc_options
 @click.option("--models", "-m", "model_names", multiple=True, metavar="A,B",
               help="The two models to compare, A then B (differences are A - B). "
                    "Default: the only two models in FILES.")
@@ -45,22 +46,12 @@ def _pick_models(data, names):
 @click.option("--n-boot", type=click.IntRange(min=20), default=1000, show_default=True,
               help="Bootstrap resamples (--ci bootstrap, and the global KRCC test).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
-@click.option("--std-scale", type=float, default=1.0, show_default=True,
-              help="Multiplier k of the per-image MOS std in the pair weights.")
-@click.option("--std-phi", type=float, default=8.0, show_default=True,
-              help="Beta-model precision for the std when FILES have no std column.")
-@click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]),
-              default="auto", show_default=True, help="Distribution regulator.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image regulator weights, one per line (overrides --regulator).")
-@click.option("--ks", type=int, default=5, show_default=True, help="LDS kernel size.")
-@click.option("--sigma", type=float, default=2.0, show_default=True, help="LDS kernel width.")
 @click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense",
               show_default=True, help="Ranks of the SRCC form (dense = reference).")
 @click.option("--min-images", type=float, default=10.0, show_default=True,
               help="Cells with fewer effective images carrying weight are shown, not tested.")
-@click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
-              show_default=True, help="GMC engine backend.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,

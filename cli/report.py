@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 
-from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
                       split_list)
 
 
 @click.command()
 @input_options
+@gmc_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="report.html",
               show_default=True, help="The HTML file to write.")
 @click.option("--title", default=None, help="Page title (default: 'IQA evaluation of FILES').")
@@ -24,23 +25,15 @@ from ._common import (command, echo_notes, input_options, load_dataset_from_opti
               help="Latin-hypercube sample points of each GMC surface.")
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
               help="Resolution of the GMC surface grid.")
-@click.option("--std-scale", type=float, default=1.0, show_default=True,
-              help="Multiplier k of the per-image MOS std in the pair weights.")
-@click.option("--std-phi", type=float, default=8.0, show_default=True,
-              help="Beta-model precision for the std when FILES have no std column.")
-@click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]),
-              default="auto", show_default=True, help="Distribution regulator of GMC.")
 @click.option("--compare-method", type=click.Choice(["srcc", "plcc", "krcc"], case_sensitive=False),
               default="srcc", show_default=True, help="GMC form of the comparisons.")
 @click.option("--compare-grid", default="20x20", show_default=True, metavar="NxM",
               help="Grid of the comparisons' difference surfaces.")
 @click.option("--max-compare", type=click.IntRange(min=0), default=3, show_default=True,
               help="Most comparisons of the best model with models tied with it (0: none).")
-@click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
-              show_default=True, help="GMC engine backend.")
 @command
 def report(output, title, mapping, alpha, seed, methods, samples, grid_res, std_scale, std_phi,
-           regulator, compare_method, compare_grid, max_compare, backend, **inputs):
+           regulator, ks, sigma, compare_method, compare_grid, max_compare, backend, **inputs):
     """Write one self-contained HTML report: scores with CIs and ties, scatter plots, the
     GMC surfaces of every model, and the best model compared with those tied with it.
 
@@ -75,15 +68,15 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, std_
         complete = data.complete(nan_policy=nan_policy, need_std=False)
         gmc = correlation_surfaces(complete, methods=split_list(methods), samples=samples, seed=seed,
                                    grid_res=grid_res, std_scale=std_scale, std_phi=std_phi,
-                                   regulator=regulator, backend=backend)
+                                   regulator=regulator, ks=ks, sigma=sigma, backend=backend)
         bar.label = stage("comparisons")
         bar.update(1)
         comparisons = []
         for a, b in models_to_compare(evaluation.table, max_pairs=max_compare) if max_compare else []:
             comparisons.append(compare_models(data, a, b, method=compare_method.lower(), grid=grid,
                                               alpha=alpha, seed=seed, std_scale=std_scale,
-                                              std_phi=std_phi, regulator=regulator,
-                                              nan_policy=nan_policy, backend=backend))
+                                              std_phi=std_phi, regulator=regulator, ks=ks,
+                                              sigma=sigma, nan_policy=nan_policy, backend=backend))
             bar.update(2)
         bar.label = stage("page")
         bar.update(2 * (max_compare - len(comparisons)))

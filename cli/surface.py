@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (command, echo_notes, input_options, load_dataset_from_options, parse_grid,
+from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
                       split_list)
 
 
@@ -33,20 +33,11 @@ def _score_text(result) -> str:
 
 @click.command()
 @input_options
+@gmc_options
 @click.option("--std-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image MOS std, one value per line, in the row order of the first FILE.")
-@click.option("--std-phi", type=float, default=8.0, show_default=True,
-              help="Beta-model precision used to estimate the std when none is given.")
-@click.option("--std-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="k: the granularity modulator uses k * std.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Distribution-regulator weights, one per line (overrides --regulator).")
-@click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]), default="auto",
-              show_default=True, help="Distribution regulator: auto = Gaussian when a std was given, "
-                                      "LDS when it was estimated.")
-@click.option("--ks", type=click.IntRange(min=1), default=5, show_default=True, help="LDS kernel size (odd).")
-@click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
-              help="LDS kernel width.")
 @click.option("--weight-plus", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Regulator multiplier (cancels out of every GMC form).")
 @click.option("--samples", type=click.IntRange(min=3), default=None,
@@ -60,8 +51,6 @@ def _score_text(result) -> str:
               help="GMC forms, comma-separated or repeated: srcc, plcc, krcc [default: all three].")
 @click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense", show_default=True,
               help="Ranks of the SRCC form (dense reproduces published values).")
-@click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
-              show_default=True)
 @click.option("--bw-method", type=click.Choice(["cv_ls", "aic"]), default="cv_ls", show_default=True,
               help="Bandwidth selection of the kernel-regression surface.")
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,

@@ -6,22 +6,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
+from helpers import run_cli as run
+from helpers import write_simulated_study
 from iqa_eval.datasets import simulate_study
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    path = tmp_path_factory.mktemp("study") / "study.csv"
-    simulate_study(400, seed=1).to_csv(path, index=False)
-    return path
+    return write_simulated_study(tmp_path_factory.mktemp("study"), 400, 1)
 
 
 def test_json_has_the_documented_schema_and_matches_the_library(study):

@@ -6,23 +6,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from scipy import stats
 
-from cli.main import cli
+from helpers import run_cli as run
+from helpers import write_simulated_study
 from iqa_eval.datasets import simulate_study
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    path = tmp_path_factory.mktemp("study") / "study.csv"
-    simulate_study(300, seed=2).to_csv(path, index=False)
-    return path
+    return write_simulated_study(tmp_path_factory.mktemp("study"), 300, 2)
 
 
 def test_json_output_matches_scipy_and_flips_distance(study):

@@ -4,17 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
+from helpers import run_cli
 from iqa_eval.gmc import correlation_surfaces, gmc_score
 
 from test_gmc_reference import GOLDEN_DEFECTS
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, ["surface", *map(str, args)], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+    return run_cli("surface", *args)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import run_cli
 from iqa_eval import report
 from iqa_eval.dataset import Dataset
 from iqa_eval.errors import InputError
@@ -273,15 +274,6 @@ def _pipeline_ready() -> bool:
 
 
 needs_pipeline = pytest.mark.skipif(not _pipeline_ready(), reason="iqa_eval.evaluation not written yet")
-
-
-def run_cli(*args):
-    from click.testing import CliRunner
-
-    from cli.main import cli
-
-    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
