@@ -93,16 +93,27 @@ def input_options(func):
     return func
 
 
-def load_dataset_from_options(opts: dict):
-    """Read and orient the data named by :func:`input_options` options (a dict of them)."""
+def load_dataset_from_options(opts: dict, *, models=None):
+    """Read and orient the data named by :func:`input_options` options (a dict of them).
+
+    ``models``: a callable that picks model names from the loaded data (e.g. the two that
+    ``compare`` compares); the others are left out before orientation, so that nothing is
+    said about models the command does not use.
+    """
     from iqa_eval.io import load_dataset
 
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
                         key_col=opts.get("key_col"))
-    return data.oriented(lower_is_better=split_list(opts.get("lower_is_better")),
-                         flip=not opts.get("no_flip", False))
+    lower = split_list(opts.get("lower_is_better"))
+    if models is not None:
+        data = data.select(models(data))
+        unknown = [m for m in lower if m not in data.predictions]
+        lower = [m for m in lower if m in data.predictions]
+        if unknown:
+            data = data.with_notes(f"--lower-is-better {', '.join(unknown)}: not among the models used")
+    return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
 
 
 def echo_notes(notes) -> None:

@@ -71,8 +71,8 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
     """
     from iqa_eval.compare import compare_models
 
-    data = load_dataset_from_options(inputs)
-    model_a, model_b = _pick_models(data, model_names)
+    data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
+    model_a, model_b = data.models
     weights = None
     if weights_file is not None:
         from iqa_eval.gmc.weights import read_weights_file

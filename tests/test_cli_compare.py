@@ -140,3 +140,16 @@ def test_weights_file_is_used_and_checked(study, tmp_path):
     bad.write_text("1.0\n2.0\n")
     code, _, err = run("compare", study, "-m", "precise,noisy", "--weights-file", bad)
     assert code == 2 and err.strip().splitlines()[-1].startswith("error:") and "Traceback" not in err
+
+
+def test_notes_speak_only_of_the_two_models_compared(study):
+    # 'distance' is lower-is-better: flipping it is news only when it is compared.
+    code, out, err = run("compare", study, "-m", "high_end,fine_grain", "--grid", "4x4")
+    assert code == 0, err
+    assert "distance" not in err
+    code, out, err = run("compare", study, "-m", "high_end,distance", "--grid", "4x4")
+    assert code == 0, err
+    assert "note: model 'distance' flipped" in err
+    code, out, err = run("compare", study, "-m", "high_end,fine_grain", "--grid", "4x4",
+                         "--lower-is-better", "distance")
+    assert code == 0 and "--lower-is-better distance: not among the models used" in err
