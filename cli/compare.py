@@ -21,6 +21,9 @@ def _pick_models(data, names):
     if len(models) != 2:
         raise InputError(f"--models takes exactly two models A,B; got {len(models)}: "
                          f"{', '.join(models)}")
+    from iqa_eval.compare import check_model_pair
+
+    check_model_pair(data, *models)
     return models
 
 

@@ -447,7 +447,8 @@ def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_r
 # --------------------------------------------------------------------------------------
 # The entry point
 # --------------------------------------------------------------------------------------
-def _check_models(data, model_a, model_b):
+def check_model_pair(data, model_a, model_b):
+    """InputError unless ``model_a`` and ``model_b`` are two different models of ``data``."""
     for name in (model_a, model_b):
         if name not in data.predictions:
             raise InputError(f"unknown model {name!r}; available: "
@@ -554,7 +555,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         raise InputError(f"alpha must lie in (0, 1); got {alpha!r}")
     if int(n_boot) != n_boot or n_boot < 20:
         raise InputError(f"n_boot must be an integer >= 20; got {n_boot!r}")
-    _check_models(dataset, model_a, model_b)
+    check_model_pair(dataset, model_a, model_b)
     from .gmc.api import gmc_inputs
     from .gmc.engine import pair_sums
     from .gmc.sampling import grid_shape, regular_grid
