@@ -22,3 +22,38 @@ def test_readme_starts_with_the_two_commands():
 def test_ci_runs_exactly_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert _commands()[1] in ci
+
+
+def _example_lines():
+    """The README's ``iqa-eval ...`` example lines that run on the shipped example."""
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.+?)\n```", text, re.S)[2:]
+    return [line.strip() for block in blocks for line in block.splitlines()
+            if line.strip().startswith("iqa-eval ") and "examples/simulated_study.csv" in line]
+
+
+def test_readme_examples_run(tmp_path, monkeypatch):
+    import shlex
+
+    from helpers import run_cli
+
+    lines = _example_lines()
+    assert len(lines) >= 5
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "simulated_study.csv").symlink_to(REPO / "examples" / "simulated_study.csv")
+    for line in lines:
+        args = shlex.split(line)[1:]
+        code, out, err = run_cli(*args)
+        assert code == 0, (line, err)
+        for i, arg in enumerate(args):      # every file it says it writes is there
+            if arg in ("-o", "--output", "--scores-out", "--points-out"):
+                assert (tmp_path / args[i + 1]).stat().st_size > 0, line
+
+
+def test_readme_python_example_runs(monkeypatch, capsys):
+    code = re.findall(r"```python\n(.+?)\n```", (REPO / "README.md").read_text(), re.S)
+    assert code
+    monkeypatch.chdir(REPO)
+    exec(compile(code[0], "README.md", "exec"), {})
+    assert "fine_grain is ahead" in capsys.readouterr().out
