@@ -7,7 +7,7 @@ from ._common import command
 
 
 @click.command()
-@click.option("-n", "--n-images", type=click.IntRange(min=10), default=600, show_default=True)
+@click.option("-n", "--n-images", type=click.IntRange(min=10), default=1500, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="CSV file to write (default: stdout).")

@@ -60,3 +60,10 @@ def test_small_studies_are_finite_and_calibrated_to_the_srocc_step():
             # SROCC moves in steps of about 12/n^2 when two ranks swap; that is the best
             # a calibration can do on n images.
             assert gap <= max(1e-3, 24.0 / n**2), (n, seed, gap)
+
+
+def test_shipped_example_is_the_generator_default():
+    from conftest import REPO
+
+    shipped = pd.read_csv(REPO / "examples" / "simulated_study.csv")
+    pd.testing.assert_frame_equal(shipped, simulate_study(), check_dtype=False, rtol=0, atol=1e-12)

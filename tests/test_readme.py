@@ -56,4 +56,5 @@ def test_readme_python_example_runs(monkeypatch, capsys):
     assert code
     monkeypatch.chdir(REPO)
     exec(compile(code[0], "README.md", "exec"), {})
-    assert "fine_grain is ahead" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fine_grain is ahead" in out and "high_end is ahead" in out
