@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import special
 
 from .errors import InputError
+from .formatting import format_p
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se",
            "METHODS", "CI_KINDS", "ADJUSTMENTS"]
@@ -334,7 +335,7 @@ class Comparison:
         lines += [head, "-" * len(head)]
         for r in g.itertuples(index=False):
             lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
-                         f"{r.ci_high:>+9.4f}{_fmt_p(r.p):>9}")
+                         f"{r.ci_high:>+9.4f}{format_p(r.p):>9}")
         lines.append("")
         nq, nqd = self.grid_shape
         lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
@@ -346,12 +347,6 @@ class Comparison:
 
     def __str__(self) -> str:
         return self.to_text()
-
-
-def _fmt_p(p) -> str:
-    if not np.isfinite(p):
-        return "nan"
-    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
 def _adjust_label(adjust: str, alpha: float) -> str:
@@ -418,7 +413,7 @@ def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_r
         verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
         out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
                    f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"p {'< 1e-4' if r.p < 1e-4 else '= ' + _fmt_p(r.p)}): {verdict}.")
+                   f"p {'< 1e-4' if r.p < 1e-4 else '= ' + format_p(r.p)}): {verdict}.")
     n = len(cells)
     tested = cells[cells.tested]
     sig = cells[cells.significant]

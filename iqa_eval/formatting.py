@@ -26,6 +26,18 @@ def _num(v, digits=4):
     return f"{v:.{digits}f}"
 
 
+def format_p(p) -> str:
+    """A p-value for people: 4 decimals, ``<1e-4`` below that, ``nan`` when undefined."""
+    if p is None or not math.isfinite(p):
+        return "nan"
+    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def _p_equals(name, p) -> str:
+    text = format_p(p)
+    return f"{name}{text}" if text.startswith("<") else f"{name}={text}"
+
+
 def _with_ci(row, key):
     lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
     return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
@@ -76,8 +88,8 @@ def _pairwise_lines(evaluation):
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
         lo, hi = sorted((sign * r.ci_lo, sign * r.ci_hi))
         lines.append(f"  {best} - {other}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
-                     f"p_williams={_num(r.p_williams)}"
-                     + ("" if math.isnan(r.p_bootstrap) else f"  p_bootstrap={_num(r.p_bootstrap)}"))
+                     f"{_p_equals('p_williams', r.p_williams)}"
+                     + ("" if math.isnan(r.p_bootstrap) else f"  {_p_equals('p_bootstrap', r.p_bootstrap)}"))
     return lines
 
 
