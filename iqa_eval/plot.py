@@ -87,6 +87,13 @@ def _select(surface, method, models):
     return rows, method, models
 
 
+def _model_grids(surface, method, models):
+    """(method, models, [(q, qd, z) per model], (lo, hi) shared by all of them)."""
+    rows, method, models = _select(surface, method, models)
+    grids = [surface_grid(rows[rows["model"].astype(str) == m]) for m in models]
+    return method, models, grids, _value_limits([z for _, _, z in grids])
+
+
 def surface_grid(rows: pd.DataFrame, value: str = "value"):
     """Pivot tidy rows of ONE surface into ``(q, qd, Z)`` with ``Z[j, i]`` at ``(q[i], qd[j])``.
 
@@ -171,9 +178,7 @@ def surface_figure(surface, *, method=None, models=None, title=None):
     """
     import plotly.graph_objects as go
 
-    rows, method, models = _select(surface, method, models)
-    grids = [surface_grid(rows[rows["model"].astype(str) == m]) for m in models]
-    lo, hi = _value_limits([z for _, _, z in grids])
+    method, models, grids, (lo, hi) = _model_grids(surface, method, models)
     label = _label(method)
     show_scales = len(models) <= 4  # more colour bars than that crowd the plot
     fig = go.Figure()
@@ -233,9 +238,7 @@ def surface_3d(surface, *, method=None, models=None, ncols=4, cmap="viridis", ti
     """
     from matplotlib.colors import Normalize
 
-    rows, method, models = _select(surface, method, models)
-    grids = [surface_grid(rows[rows["model"].astype(str) == m]) for m in models]
-    lo, hi = _value_limits([z for _, _, z in grids])
+    method, models, grids, (lo, hi) = _model_grids(surface, method, models)
     norm = Normalize(lo, hi)
     label = _label(method)
     fig, axes = _figure(len(models), ncols=ncols, size=(3.8, 3.4), subplot_kw={"projection": "3d"})
@@ -272,9 +275,7 @@ def contour_map(surface, *, method=None, models=None, ncols=4, levels=12, cmap="
     -------
     matplotlib.figure.Figure
     """
-    rows, method, models = _select(surface, method, models)
-    grids = [surface_grid(rows[rows["model"].astype(str) == m]) for m in models]
-    lo, hi = _value_limits([z for _, _, z in grids])
+    method, models, grids, (lo, hi) = _model_grids(surface, method, models)
     bounds = np.linspace(lo, hi, int(levels) + 1)
     label = _label(method)
     fig, axes = _figure(len(models), ncols=ncols)

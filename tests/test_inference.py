@@ -138,17 +138,23 @@ def test_compare_correlations_uses_ranks_for_srocc():
     assert same.diff == 0 and same.p_williams == 1.0 and same.p_bootstrap == 1.0
 
 
+def _check_plain_paired_bootstrap(res, stat, a, b, q, n_boot, seed):
+    """``res`` equals a paired bootstrap written plainly: the same resampled images for both
+    models, scipy's coefficient on each, percentile interval, +1-corrected two-sided p."""
+    idx = np.concatenate(list(I._resample_chunks(q.size, n_boot, seed)))
+    diffs = np.array([stat(a[i], q[i])[0] - stat(b[i], q[i])[0] for i in idx])
+    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
+        tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
+    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / (n_boot + 1)))
+
+
 def test_paired_bootstrap_uses_the_same_images_for_both_models():
     rng = np.random.default_rng(6)
     q = rng.normal(size=100)
     a, b = q + rng.normal(size=100), q + rng.normal(size=100)
     res = I.compare_correlations(a, b, q, ci="percentile", n_boot=300, seed=2)
-    idx = np.concatenate(list(I._resample_chunks(100, 300, 2)))
-    diffs = np.array([st.spearmanr(a[i], q[i])[0] - st.spearmanr(b[i], q[i])[0] for i in idx])
-    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
-        tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
-    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
-    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / 301))
+    _check_plain_paired_bootstrap(res, st.spearmanr, a, b, q, 300, 2)
 
 
 def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
@@ -159,12 +165,7 @@ def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
     assert res.statistic_a == pytest.approx(st.kendalltau(a, q)[0], abs=1e-12)
     assert res.diff == pytest.approx(st.kendalltau(a, q)[0] - st.kendalltau(b, q)[0], abs=1e-12)
     assert math.isnan(res.p_williams)
-    idx = np.concatenate(list(I._resample_chunks(90, 200, 3)))
-    diffs = np.array([st.kendalltau(a[i], q[i])[0] - st.kendalltau(b[i], q[i])[0] for i in idx])
-    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
-        tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
-    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
-    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / 201))
+    _check_plain_paired_bootstrap(res, st.kendalltau, a, b, q, 200, 3)
     with pytest.raises(InputError, match="KRCC differences need a bootstrap"):
         I.compare_correlations(a, b, q, metric="krcc")
 

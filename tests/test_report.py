@@ -265,17 +265,7 @@ def test_models_to_compare_falls_back_to_the_top_two():
     assert report.models_to_compare(_table([0.9], [True])) == []
 
 
-# -- the command (end to end; needs evaluate, GMC and compare) -----------------------------
-def _pipeline_ready() -> bool:
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("iqa_eval.evaluation", "iqa_eval.gmc", "iqa_eval.compare"))
-
-
-needs_pipeline = pytest.mark.skipif(not _pipeline_ready(), reason="iqa_eval.evaluation not written yet")
-
-
+# -- the command (end to end) ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def study_csv(tmp_path_factory):
     from iqa_eval.datasets import simulate_study
@@ -288,7 +278,6 @@ def study_csv(tmp_path_factory):
     return path
 
 
-@needs_pipeline
 def test_cli_report_writes_the_page(study_csv, tmp_path):
     out = tmp_path / "r.html"
     code, stdout, stderr = run_cli("report", study_csv, "-o", out, "--samples", "30", "--grid-res", "25",
@@ -305,7 +294,6 @@ def test_cli_report_writes_the_page(study_csv, tmp_path):
     assert "<title>IQA evaluation of study.csv</title>" in text
 
 
-@needs_pipeline
 def test_cli_report_without_comparisons(study_csv, tmp_path):
     out = tmp_path / "r.html"
     code, _, stderr = run_cli("report", study_csv, "-o", out, "--samples", "20", "--grid-res", "20",
@@ -316,8 +304,6 @@ def test_cli_report_without_comparisons(study_csv, tmp_path):
 
 
 def test_cli_report_bad_input_is_one_line_exit_2(tmp_path):
-    if not _pipeline_ready():
-        pytest.skip("iqa_eval.evaluation not written yet")
     code, _, stderr = run_cli("report", tmp_path / "missing.csv", "-o", tmp_path / "r.html")
     assert code == 2
     assert stderr.startswith("error: ") and stderr.count("\n") == 1

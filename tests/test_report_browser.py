@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_report import EVIL, _pipeline_ready, fake_inputs
+from test_report import EVIL, fake_inputs
 
 from iqa_eval import report
 
@@ -179,53 +179,35 @@ def test_comparison_page_renders_offline(browser, tmp_path):
         visit.page.close()
 
 
-def test_cli_report_with_a_hostile_column_name(browser, tmp_path):
-    """End to end: ``iqa-eval report`` on a CSV whose model column is named like a script."""
-    if not _pipeline_ready():
-        pytest.skip("evaluate / correlation_surfaces / compare_models not in the library yet")
+def _check_cli_page(browser, tmp_path, seed, models, command, options, n_surfaces, selector):
+    """Write a CSV whose last model is named like a script, run ``iqa-eval COMMAND`` as a real
+    process, open the page it wrote offline, and check it like every other page."""
     from iqa_eval.datasets import simulate_study
 
-    df = simulate_study(n_images=150, seed=3)
-    models = ["precise", "noisy", "high_end"]
-    df = df[["image", "mos", "std", *models]].rename(columns={"high_end": EVIL})
+    df = simulate_study(n_images=150, seed=seed)[["image", "mos", "std", *models]]
     src = tmp_path / "study.csv"
-    df.to_csv(src, index=False)
-    out = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "cli.main", "report", str(src), "-o", str(out),
-                           "--samples", "40", "--grid-res", "30"],
+    df.rename(columns={models[-1]: EVIL}).to_csv(src, index=False)
+    out = tmp_path / f"{command}.html"
+    done = subprocess.run([sys.executable, "-m", "cli.main", command, str(src), "-o", str(out),
+                           *options],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
     visit = Visit(browser, out)
     try:
         _check_clean(visit)
         _check_no_script_ran(visit)
-        _check_surface_rendered(visit, 0, 3)
-        assert EVIL in visit.js("document.querySelector('#scores table').innerText")
+        _check_surface_rendered(visit, 0, n_surfaces)
+        assert EVIL in visit.js(f"document.querySelector({selector!r}).innerText")
     finally:
         visit.page.close()
+
+
+def test_cli_report_with_a_hostile_column_name(browser, tmp_path):
+    """End to end: ``iqa-eval report`` on a CSV whose model column is named like a script."""
+    _check_cli_page(browser, tmp_path, 3, ["precise", "noisy", "high_end"], "report",
+                    ["--samples", "40", "--grid-res", "30"], 3, "#scores table")
 
 
 def test_cli_compare_page_with_a_hostile_column_name(browser, tmp_path):
     """End to end: ``iqa-eval compare -o compare.html`` on two models, one named like a script."""
-    import importlib.util
-
-    if not _pipeline_ready() or importlib.util.find_spec("cli.compare") is None:
-        pytest.skip("compare command not in the package yet")
-    from iqa_eval.datasets import simulate_study
-
-    df = simulate_study(n_images=150, seed=5)[["image", "mos", "std", "precise", "noisy"]]
-    src = tmp_path / "two.csv"
-    df.rename(columns={"noisy": EVIL}).to_csv(src, index=False)
-    out = tmp_path / "compare.html"
-    done = subprocess.run([sys.executable, "-m", "cli.main", "compare", str(src), "--grid", "8x8",
-                           "-o", str(out)],
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
-    assert done.returncode == 0, done.stderr
-    visit = Visit(browser, out)
-    try:
-        _check_clean(visit)
-        _check_no_script_ran(visit)
-        _check_surface_rendered(visit, 0, 2)
-        assert EVIL in visit.js("document.querySelector('h3').innerText")
-    finally:
-        visit.page.close()
+    _check_cli_page(browser, tmp_path, 5, ["precise", "noisy"], "compare", ["--grid", "8x8"], 2, "h3")
