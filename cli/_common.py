@@ -116,9 +116,14 @@ def load_dataset_from_options(opts: dict, *, models=None):
     return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
 
 
+#: Messages already printed as ``warning:`` lines by :func:`command` in this invocation.
+_WARNED: set = set()
+
+
 def echo_notes(notes) -> None:
-    """Print recoveries on stderr, one ``note:`` line each, once each."""
-    seen = set()
+    """Print recoveries on stderr, one ``note:`` line each, once each (not again when the
+    same message was already printed as a warning)."""
+    seen = set(_WARNED)
     for note in notes or ():
         if note not in seen:
             seen.add(note)
@@ -150,10 +155,12 @@ def command(func):
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
+            _WARNED.add(str(message))
             click.echo(f"{prefix}: {message}", err=True)
 
         old = warnings.showwarning
         warnings.showwarning = show
+        _WARNED.clear()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("default", IQAEvalWarning)

@@ -1,7 +1,6 @@
 """``iqa-eval surface``: GMC correlation surfaces and scores (a thin layer over iqa_eval.gmc)."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
-    from iqa_eval.errors import InputError, IQAEvalWarning
+    from iqa_eval.errors import InputError
     from iqa_eval.gmc import correlation_surfaces, read_std_file, read_weights_file
 
     chosen = [name for name, v in (("--samples", samples), ("--sample-file", sample_file),
@@ -97,19 +96,13 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
     if weights is not None:            # the weights of the rows that were kept
         weights = [weights[r] for r in data.rows.tolist()]
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", IQAEvalWarning)
-        result = correlation_surfaces(
-            data, std=None, samples=sample_file if sample_file else (samples or 100), seed=seed,
-            grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
-            regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
-            plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
-            progress=progress)
-    # A warning that is also recorded as a note is printed once, as a warning.
-    warned = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, IQAEvalWarning)))
-    for message in warned:
-        click.echo(f"warning: {message}", err=True)
-    echo_notes([n for n in result.notes if n not in warned])
+    result = correlation_surfaces(
+        data, std=None, samples=sample_file if sample_file else (samples or 100), seed=seed,
+        grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
+        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
+        plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
+        progress=progress)
+    echo_notes(result.notes)     # a note already printed as a warning is not repeated
 
     if points_out:
         result.points.to_csv(points_out, index=False, float_format="%.17g")

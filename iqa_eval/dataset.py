@@ -180,7 +180,8 @@ class Dataset:
                 reason = "declared lower-is-better"
             elif flip:
                 ok = np.isfinite(values) & np.isfinite(self.mos)
-                if ok.sum() < 3:
+                # constant scores have no direction (their metrics warn later, naming the model)
+                if ok.sum() < 3 or np.ptp(values[ok]) == 0 or np.ptp(self.mos[ok]) == 0:
                     continue
                 rho = srocc(values[ok], self.mos[ok]).statistic
                 if not (rho < 0):

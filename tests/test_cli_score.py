@@ -133,3 +133,18 @@ def test_constant_predictions_give_nan_and_warning(tmp_path):
     rows = {r["model"]: r for r in json.loads(out)["models"]}
     assert rows["constant"]["srocc"] is None or np.isnan(rows["constant"]["srocc"])
     assert "warning:" in err and "constant" in err
+
+
+def test_constant_model_is_one_warning_naming_it(tmp_path):
+    df = simulate_study(50, seed=1)[["mos", "precise"]]
+    df["flat"] = 0.5
+    path = tmp_path / "flat.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run("score", path, "--format", "json")
+    assert code == 0, err
+    lines = [l for l in err.splitlines() if "constant" in l]
+    assert lines == ["warning: predictions are constant; every coefficient of model 'flat' is "
+                     "undefined (NaN)"], err
+    row = {r["model"]: r for r in json.loads(out)["models"]}["flat"]
+    assert row["srocc"] is None or row["srocc"] != row["srocc"]   # NaN (null in JSON)
+    assert row["flipped"] is False
