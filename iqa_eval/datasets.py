@@ -11,7 +11,8 @@ different behaviours:
 ``noisy``
     the same kind of error, three times larger.
 ``saturating``
-    a compressive non-linear response (needs a logistic mapping before PLCC).
+    logit-like scores: MOS saturates at both ends as a function of the score, so PLCC on
+    raw scores understates the model and the 4-parameter logistic mapping recovers it.
 ``distance``
     a full-reference distance (lower is better), like LPIPS or NIQE.
 ``high_end``
@@ -87,7 +88,8 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
     models = {
         "precise": u + 0.05 * z[0],
         "noisy": 25.0 + 20.0 * (u + 0.15 * z[1]),            # PSNR-like scale
-        "saturating": 1.0 / (1.0 + np.exp(-6.0 * (u - 0.5) - 0.35 * z[2])),
+        # logit-like scores: MOS is a logistic function of them (plus noise)
+        "saturating": np.log((0.04 + 0.92 * u) / (0.96 - 0.92 * u)) + 0.25 * z[2],
         "distance": 0.6 * np.exp(-2.5 * u) * np.exp(0.12 * z[3]),
         "high_end": u + (0.12 - 0.10 * u) * z[4],             # error shrinks with quality
     }

@@ -67,3 +67,14 @@ def test_shipped_example_is_the_generator_default():
 
     shipped = pd.read_csv(REPO / "examples" / "simulated_study.csv")
     pd.testing.assert_frame_equal(shipped, simulate_study(), check_dtype=False, rtol=0, atol=1e-12)
+
+
+def test_saturating_model_needs_the_logistic_mapping():
+    from iqa_eval.mapping import fit_mapping
+
+    df = simulate_study(1500, seed=0)
+    x, mos = df["saturating"].to_numpy(), df["mos"].to_numpy()
+    fit = fit_mapping(x, mos, kind="logistic4")
+    assert fit.converged and not fit.notes
+    mapped = np.corrcoef(fit.predict(x), mos)[0, 1]
+    assert mapped > stats.pearsonr(x, mos)[0] + 0.005
