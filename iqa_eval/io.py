@@ -300,7 +300,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                 i = int(np.flatnonzero(~agree)[0])
                 how = "by key" if use_keys else "by row order"
                 raise InputError(f"MOS disagrees with {base.path} column {base.mos!r} at the same image "
-                                 f"({other[i]!r} vs {mos[i]!r}); cannot join {how}"
+                                 f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
                                  + ("" if use_keys else " (give a key column with --key-col)"),
                                  file=t.path, column=t.mos, row=int(pos[i]) + 1)
         if std is None and t.std is not None:

@@ -121,6 +121,7 @@ def test_mismatched_files(tmp_path):
     code, _, err = run("score", a, b)
     assert code == 2
     assert "b.csv, column 'mos', row 3: MOS disagrees" in err
+    assert "(3.5 vs 3.0)" in err and "np." not in err     # plain numbers, not numpy reprs
 
 
 def test_constant_predictions_give_nan_and_warning(tmp_path):
