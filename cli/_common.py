@@ -27,23 +27,20 @@ def split_list(values) -> list:
 def parse_grid(text, option: str = "--grid"):
     """``'20x15'`` -> (20, 15), ``'20'`` -> (20, 20), None -> None (N MOS levels x M |dMOS| values).
 
-    Called in the command body (not as a click callback) so that a bad value is one
-    ``error:`` line like every other input error.
+    Only the text is parsed here; the shape is validated by ``iqa_eval.gmc.sampling.grid_shape``,
+    the library's one check. Called in the command body (not as a click callback) so that a bad
+    value is one ``error:`` line naming the option, like every other input error.
     """
     from iqa_eval.errors import InputError
+    from iqa_eval.gmc.sampling import grid_shape
 
     if text is None:
         return None
     parts = str(text).strip().lower().replace("*", "x").replace(",", "x").split("x")
     try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) == 1:
-        shape = shape * 2
-    if len(shape) != 2 or min(shape) < 2:
-        raise InputError(f"{option} must be NxM with N, M >= 2 (e.g. 20x20); got {text!r}")
-    return shape
+        return grid_shape(int(parts[0]) if len(parts) == 1 else tuple(int(p) for p in parts))
+    except (ValueError, InputError):
+        raise InputError(f"{option} must be NxM with N, M >= 2 (e.g. 20x20); got {text!r}") from None
 
 
 _INPUT_OPTIONS = [
