@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import special
 
 from .errors import InputError
-from .formatting import format_p
+from .formatting import format_p, p_equals
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se",
            "METHODS", "CI_KINDS", "ADJUSTMENTS"]
@@ -413,7 +413,7 @@ def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_r
         verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
         out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
                    f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"p {'< 1e-4' if r.p < 1e-4 else '= ' + format_p(r.p)}): {verdict}.")
+                   f"{p_equals('p', r.p, space=' ')}): {verdict}.")
     n = len(cells)
     tested = cells[cells.tested]
     sig = cells[cells.significant]

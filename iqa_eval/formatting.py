@@ -33,9 +33,11 @@ def format_p(p) -> str:
     return "<1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
-def _p_equals(name, p) -> str:
+def p_equals(name, p, *, space: str = "") -> str:
+    """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``)."""
     text = format_p(p)
-    return f"{name}{text}" if text.startswith("<") else f"{name}={text}"
+    op, value = ("<", text[1:]) if text.startswith("<") else ("=", text)
+    return f"{name}{space}{op}{space}{value}"
 
 
 def _with_ci(row, key):
@@ -88,8 +90,8 @@ def _pairwise_lines(evaluation):
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
         lo, hi = sorted((sign * r.ci_lo, sign * r.ci_hi))
         lines.append(f"  {best} - {other}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
-                     f"{_p_equals('p_williams', r.p_williams)}"
-                     + ("" if math.isnan(r.p_bootstrap) else f"  {_p_equals('p_bootstrap', r.p_bootstrap)}"))
+                     f"{p_equals('p_williams', r.p_williams)}"
+                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap)}"))
     return lines
 
 
