@@ -6,13 +6,13 @@ import re
 from conftest import REPO
 
 
-def _commands():
-    text = (REPO / "README.md").read_text()
-    return re.findall(r"```bash\n(.+?)\n```", text)
+def _code_blocks(lang: str) -> list:
+    """The README's fenced ``lang`` code blocks, in order."""
+    return re.findall(rf"```{lang}\n(.+?)\n```", (REPO / "README.md").read_text(), re.S)
 
 
 def test_readme_starts_with_the_two_commands():
-    install_and_run, install_and_test = _commands()[:2]
+    install_and_run, install_and_test = _code_blocks("bash")[:2]
     assert "iqa-eval score examples/" in install_and_run
     assert "pytest" in install_and_test
     example = install_and_run.split("iqa-eval score ")[1].split()[0]
@@ -21,14 +21,12 @@ def test_readme_starts_with_the_two_commands():
 
 def test_ci_runs_exactly_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text().splitlines()
-    assert _commands()[1] in ci
+    assert _code_blocks("bash")[1] in ci
 
 
 def _example_lines():
     """The README's ``iqa-eval ...`` example lines that run on the shipped example."""
-    text = (REPO / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.+?)\n```", text, re.S)[2:]
-    return [line.strip() for block in blocks for line in block.splitlines()
+    return [line.strip() for block in _code_blocks("bash")[2:] for line in block.splitlines()
             if line.strip().startswith("iqa-eval ") and "examples/simulated_study.csv" in line]
 
 
@@ -52,7 +50,7 @@ def test_readme_examples_run(tmp_path, monkeypatch):
 
 
 def test_readme_python_example_runs(monkeypatch, capsys):
-    code = re.findall(r"```python\n(.+?)\n```", (REPO / "README.md").read_text(), re.S)
+    code = _code_blocks("python")
     assert code
     monkeypatch.chdir(REPO)
     exec(compile(code[0], "README.md", "exec"), {})
