@@ -1,0 +1,292 @@
+"""Training losses: checked against plain re-implementations, scipy, and torch.autograd.gradcheck."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from iqa_eval.errors import InputError
+from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks
+
+from conftest import REPO
+
+F64 = torch.float64
+ALL_LOSSES = (GCCLoss, DCQLoss, PLCCLoss, NiNLoss, MonotonicityLoss)
+
+
+def t64(values):
+    return torch.tensor(values, dtype=F64)
+
+
+# ---- plain references written out here -----------------------------------------------------
+def plain_soft_ranks(x):
+    n = len(x)
+    mean = sum(x) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in x) / (n - 1))
+    z = [(v - mean) / std for v in x]
+    return [sum(0.5 * math.erfc(-(zi - zj) / math.sqrt(2)) for zj in z) for zi in z]
+
+
+def plain_pool_correlation(u, v, n_batch):
+    mu, mv = sum(u) / len(u), sum(v) / len(v)
+    du = [a - mu for a in u[:n_batch]]
+    dv = [b - mv for b in v[:n_batch]]
+    num = sum(a * b for a, b in zip(du, dv))
+    return num / (math.sqrt(sum(a * a for a in du)) * math.sqrt(sum(b * b for b in dv)))
+
+
+def plain_gcc(pred, label, queue_pred, queue_label, alpha=0.5, beta=0.5, gamma=1.0):
+    pool_p, pool_l = list(pred) + list(queue_pred), list(label) + list(queue_label)
+    n = len(pred)
+    plcc = plain_pool_correlation(pool_p, pool_l, n)
+    srocc = plain_pool_correlation(plain_soft_ranks(pool_p), plain_soft_ranks(pool_l), n)
+    mse = sum((a - b) ** 2 for a, b in zip(pred, label)) / n
+    return (alpha * (1 - plcc) + beta * (1 - srocc) + gamma) * mse
+
+
+def literal_rpc(pred, target):
+    """The DCQ paper's Eq. (1) with its N x N matrices."""
+    dy = pred[:, None] - pred[None, :]
+    dt = target[:, None] - target[None, :]
+    n = pred.numel()
+    return ((dy - dt) ** 2 - dy * torch.sign(dt)).sum() / n ** 2
+
+
+def literal_dcq(pred, target, mse_weight=1.0, rpc_weight=1.0):
+    return mse_weight * ((pred - target) ** 2).mean() + rpc_weight * literal_rpc(pred, target)
+
+
+# ---- GCC -----------------------------------------------------------------------------------
+def test_gcc_worked_example():
+    pred, label = t64([1, 2, 3, 4, 5]), t64([6, 7, 8, 9, 15])
+    np.testing.assert_allclose(soft_ranks(label).numpy(), [1.378, 1.798, 2.238, 2.672, 4.414], atol=5e-4)
+    np.testing.assert_allclose(soft_ranks(label).numpy(), plain_soft_ranks(label.tolist()), rtol=1e-14)
+    # the issue's intermediate numbers, recomputed plainly
+    pl, lb = pred.tolist(), label.tolist()
+    assert plain_pool_correlation(pl, lb, 5) == pytest.approx(0.8944, abs=5e-5)
+    assert plain_pool_correlation(plain_soft_ranks(pl), plain_soft_ranks(lb), 5) == pytest.approx(0.9291, abs=5e-5)
+    loss = GCCLoss()(pred, label)
+    assert loss.dim() == 0
+    assert loss.item() == pytest.approx(43.529, abs=5e-4)
+    assert loss.item() == pytest.approx(plain_gcc(pl, lb, [], []), rel=1e-13)
+
+
+def test_gcc_queue_over_three_batches_matches_a_plain_reimplementation():
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=k), rng.normal(size=k) * 2 + 5) for k in (5, 4, 6)]
+    loss = GCCLoss(queue_len=7, alpha=0.3, beta=0.6, gamma=0.8)
+    queue_p, queue_l = [], []
+    values = []
+    for p, l in batches:
+        got = loss(t64(p), t64(l)).item()
+        want = plain_gcc(list(p), list(l), queue_p, queue_l, alpha=0.3, beta=0.6, gamma=0.8)
+        assert got == pytest.approx(want, rel=1e-12)
+        values.append(got)
+        # FIFO of at most 7 items: drop the oldest
+        queue_p = (list(p) + queue_p)[:7]
+        queue_l = (list(l) + queue_l)[:7]
+        assert int(loss.queue_count) == len(queue_p)
+        np.testing.assert_array_equal(loss.queue_pred[:len(queue_p)].numpy(), queue_p)
+        np.testing.assert_array_equal(loss.queue_target[:len(queue_l)].numpy(), queue_l)
+    # the queue mattered: batch-only losses differ
+    alone = GCCLoss(queue_len=0, alpha=0.3, beta=0.6, gamma=0.8)
+    assert alone(t64(batches[2][0]), t64(batches[2][1])).item() != pytest.approx(values[2], rel=1e-6)
+
+
+def test_gcc_eval_mode_and_reset_leave_or_empty_the_queue():
+    loss = GCCLoss(queue_len=10)
+    loss(t64([1, 2, 3]), t64([1, 3, 2]))
+    loss.eval()
+    loss(t64([4, 5]), t64([5, 4]))
+    assert int(loss.queue_count) == 3
+    loss.train()
+    loss(t64([4, 5]), t64([5, 4]))
+    assert int(loss.queue_count) == 5
+    loss.reset()
+    assert int(loss.queue_count) == 0
+    assert loss(t64([1, 2, 3, 4, 5]), t64([6, 7, 8, 9, 15])).item() == pytest.approx(43.529, abs=5e-4)
+
+
+def test_gcc_state_dict_resume_continues_exactly():
+    rng = np.random.default_rng(2)
+    batches = [(t64(rng.normal(size=8)), t64(rng.normal(size=8))) for _ in range(4)]
+    first = GCCLoss(queue_len=12)
+    for p, l in batches[:2]:
+        first(p, l)
+    state = {k: v.clone() for k, v in first.state_dict().items()}
+    assert set(state) == {"queue_pred", "queue_target", "queue_count"}
+    resumed = GCCLoss(queue_len=12)
+    resumed.load_state_dict(state)
+    fresh = GCCLoss(queue_len=12)
+    for p, l in batches[2:]:
+        a, b = first(p, l), resumed(p, l)
+        assert a.item() == b.item()
+        assert a.item() != fresh(p, l).item()
+    assert torch.equal(first.queue_pred, resumed.queue_pred)
+
+
+def test_gcc_queue_survives_float32_batches_in_float64():
+    loss = GCCLoss(queue_len=4)
+    loss(torch.tensor([0.1, 0.2], dtype=torch.float32), torch.tensor([0.3, 0.1]))
+    assert loss.queue_pred.dtype == F64
+    assert loss.queue_pred[0].item() == torch.tensor(0.1, dtype=torch.float32).item()
+
+
+# ---- DCQ -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 2, 7, 50])
+def test_dcq_fast_form_equals_the_literal_formula_with_ties(n):
+    rng = np.random.default_rng(n)
+    target = t64(rng.integers(0, 4, size=n))            # many ties
+    base = t64(rng.normal(size=n))
+    for pred_values in (base, t64(np.round(base.numpy(), 0))):  # ties in predictions too
+        for weights in ((1.0, 1.0), (0.3, 2.0)):
+            p1 = pred_values.clone().requires_grad_(True)
+            p2 = pred_values.clone().requires_grad_(True)
+            fast = DCQLoss(*weights)(p1, target)
+            slow = literal_dcq(p2, target, *weights)
+            fast.backward()
+            slow.backward()
+            assert fast.item() == pytest.approx(slow.item(), abs=1e-12, rel=1e-12)
+            np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_dcq_rpc_alone_matches_the_paper_on_a_hand_example():
+    # pred [1,2,3], t [1,3,2]: sum of squared difference errors 4*... computed by hand:
+    # e = pred - t = [0,-1,1]; sum_ij (e_i-e_j)^2 = 12; sum_ij dy_ij sgn(dt_ij) = 4  ->  (12 - 4)/9
+    got = DCQLoss(mse_weight=0.0)(t64([1, 2, 3]), t64([1, 3, 2])).item()
+    assert got == pytest.approx(8 / 9, rel=1e-15)
+
+
+# ---- baselines -----------------------------------------------------------------------------
+def test_plcc_loss_matches_scipy():
+    rng = np.random.default_rng(3)
+    p, t = rng.normal(size=40), rng.normal(size=40)
+    got = PLCCLoss()(t64(p), t64(t)).item()
+    assert got == pytest.approx((1 - stats.pearsonr(p, t).statistic) / 2, rel=1e-12)
+
+
+def test_nin_loss_matches_a_plain_numpy_version():
+    rng = np.random.default_rng(4)
+    p, t = rng.normal(size=30), rng.normal(size=30)
+    pn = (p - p.mean()) / np.linalg.norm(p - p.mean())
+    tn = (t - t.mean()) / np.linalg.norm(t - t.mean())
+    want = np.abs(pn - tn).sum() / (2 * np.sqrt(30))
+    assert NiNLoss()(t64(p), t64(t)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_monotonicity_loss_counts_only_misordered_pairs():
+    rng = np.random.default_rng(5)
+    p, t = rng.normal(size=12), rng.normal(size=12)
+    hinge = [max(0.0, (p[i] - p[j]) * np.sign(t[j] - t[i])) for i in range(12) for j in range(12)]
+    want = sum(hinge) / (12 * 11) / (1 + max(hinge))
+    assert MonotonicityLoss()(t64(p), t64(t)).item() == pytest.approx(want, rel=1e-12)
+    assert MonotonicityLoss()(t64(t), t64(t)).item() == 0.0  # perfectly ordered
+
+
+# ---- every loss ----------------------------------------------------------------------------
+def _filled_gcc(dtype=F64, seed=6):
+    """A GCC loss with a queue of earlier batches, frozen (eval) so repeated calls agree."""
+    rng = np.random.default_rng(seed)
+    loss = GCCLoss(queue_len=9)
+    for _ in range(2):
+        loss(torch.tensor(rng.normal(size=5), dtype=dtype), torch.tensor(rng.normal(size=5), dtype=dtype))
+    return loss.eval()
+
+
+def _instances():
+    return [GCCLoss(), _filled_gcc(), DCQLoss(), DCQLoss(0.5, 2.0), PLCCLoss(), NiNLoss(), MonotonicityLoss()]
+
+
+@pytest.mark.parametrize("k", range(7))
+def test_gradcheck_float64(k):
+    loss = _instances()[k].eval()
+    rng = np.random.default_rng(k)
+    pred = t64(rng.normal(size=6)).requires_grad_(True)
+    target = t64(rng.normal(size=6))
+    assert torch.autograd.gradcheck(lambda p: loss(p, target), (pred,), eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("k", range(7))
+def test_float32_equals_float64(k):
+    rng = np.random.default_rng(10 + k)
+    pred, target = rng.uniform(1, 5, size=32), rng.uniform(1, 5, size=32)
+    l64 = _instances()[k].eval()
+    if k == 1:
+        l32 = _filled_gcc(torch.float32).eval()
+    else:
+        l32 = _instances()[k].eval()
+    a = l64(t64(pred), t64(target)).item()
+    b = l32(torch.tensor(pred, dtype=torch.float32), torch.tensor(target, dtype=torch.float32))
+    assert b.dtype == torch.float32
+    assert b.item() == pytest.approx(a, rel=1e-5, abs=1e-6)
+
+
+DEGENERATE = {
+    "size 1": ([0.7], [3.0]),
+    "constant predictions": ([2.0] * 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+    "constant labels": ([0.1, 0.5, 0.2, 0.9, 0.3, 0.4], [3.0] * 6),
+    "both constant": ([1.0] * 4, [1.0] * 4),
+    "ties": ([1.0, 1.0, 2.0, 2.0, 3.0], [2.0, 2.0, 2.0, 5.0, 5.0]),
+    "two items": ([0.0, 1.0], [1.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("case", DEGENERATE)
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_no_nan_or_inf_on_degenerate_batches(case, dtype):
+    p, t = DEGENERATE[case]
+    for loss in _instances() + [GCCLoss(queue_len=3)]:
+        for _ in range(3):  # GCC: with an empty queue, then with the batch in its queue
+            pred = torch.tensor(p, dtype=dtype, requires_grad=True)
+            value = loss(pred, torch.tensor(t, dtype=dtype))
+            value.backward()
+            assert value.dim() == 0
+            assert torch.isfinite(value), (type(loss).__name__, case)
+            assert torch.isfinite(pred.grad).all(), (type(loss).__name__, case)
+
+
+def test_gcc_degenerate_values_are_as_documented():
+    # one item: both correlations undefined -> (alpha + beta + gamma) * MSE
+    assert GCCLoss()(t64([1.0]), t64([3.0])).item() == pytest.approx(2.0 * 4.0)
+    # constant predictions: PLCC and SROCC taken as 0
+    assert GCCLoss()(t64([2.0] * 3), t64([1.0, 2.0, 3.0])).item() == pytest.approx(2.0 * 2 / 3)
+
+
+@pytest.mark.parametrize("k", range(7))
+def test_shapes_n_and_n1_agree(k):
+    rng = np.random.default_rng(20 + k)
+    p, t = t64(rng.normal(size=8)), t64(rng.normal(size=8))
+    a = _instances()[k].eval()(p, t)
+    b = _instances()[k].eval()(p[:, None], t[:, None])
+    assert a.dim() == 0 and b.dim() == 0
+    assert a.item() == b.item()
+
+
+def test_bad_shapes_raise_input_error():
+    with pytest.raises(InputError, match="differ in length"):
+        DCQLoss()(t64([1, 2, 3]), t64([1, 2]))
+    with pytest.raises(InputError, match="shape"):
+        GCCLoss()(torch.zeros(3, 2, dtype=F64), torch.zeros(3, 2, dtype=F64))
+    with pytest.raises(InputError, match="queue_len"):
+        GCCLoss(queue_len=-1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_matches_cpu():  # pragma: no cover - runs where a GPU exists
+    rng = np.random.default_rng(7)
+    p, t = t64(rng.normal(size=16)), t64(rng.normal(size=16))
+    for loss_cpu, loss_gpu in zip(_instances(), _instances()):
+        assert loss_gpu(p.cuda(), t.cuda()).item() == pytest.approx(loss_cpu(p, t).item(), rel=1e-10)
+
+
+def test_import_without_torch_names_the_extra():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n    import iqa_eval.losses\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert 'pip install "iqa-eval[torch]"' in out.stdout, out.stderr
