@@ -1,0 +1,83 @@
+"""soft_srocc: the GCC soft-rank SROCC on a whole set, against plain loops, the torch loss and scipy."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import iqa_eval
+from iqa_eval import soft_rank
+from iqa_eval.errors import IQAEvalWarning
+from iqa_eval.soft_rank import soft_ranks, soft_srocc
+
+
+def plain_soft_ranks(x, h=1.0):
+    n = len(x)
+    m = sum(x) / n
+    s = math.sqrt(sum((v - m) ** 2 for v in x) / (n - 1))
+    z = [(v - m) / s for v in x]
+    return [sum(0.5 * math.erfc(-(a - b) / h / math.sqrt(2)) for b in z) for a in z]
+
+
+def test_exported_at_the_top_level():
+    assert iqa_eval.soft_srocc is soft_srocc
+
+
+def test_soft_ranks_match_a_plain_double_loop():
+    x = np.random.default_rng(0).normal(size=40)
+    for h in (1.0, 0.3):
+        np.testing.assert_allclose(soft_ranks(x, bandwidth=h), plain_soft_ranks(list(x), h), rtol=1e-13)
+
+
+def test_blocks_do_not_change_the_result(monkeypatch):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=301), rng.normal(size=301)
+    whole = soft_srocc(x, y)
+    monkeypatch.setattr(soft_rank, "_BLOCK_CELLS", 1000)  # 3 rows per block
+    assert soft_srocc(x, y) == pytest.approx(whole, rel=1e-13)
+
+
+def test_equals_the_gcc_loss_srocc_term_on_one_batch():
+    torch = pytest.importorskip("torch")
+    from iqa_eval.losses import _pool_correlation
+    from iqa_eval.losses import soft_ranks as torch_soft_ranks
+
+    rng = np.random.default_rng(2)
+    p, m = rng.normal(size=64), rng.normal(size=64)
+    tp, tm = torch.tensor(p, dtype=torch.float64), torch.tensor(m, dtype=torch.float64)
+    term = _pool_correlation(torch_soft_ranks(tp), torch_soft_ranks(tm), 64).item()
+    assert soft_srocc(p, m) == pytest.approx(term, rel=1e-12)
+
+
+def test_gap_to_real_srocc_shrinks_as_scores_spread_apart():
+    rng = np.random.default_rng(3)
+    mos = np.round(rng.uniform(1, 5, size=300), 1)   # ties in MOS, as real studies have
+    pred = mos + rng.normal(scale=0.8, size=300)
+    real = stats.spearmanr(pred, mos).statistic
+    bandwidths = [1.0, 0.3, 0.1, 0.03, 0.01, 1e-3, 1e-4]
+    # the soft ranks approach the average ranks - 1/2 monotonically ...
+    for values in (pred, mos):
+        exact = stats.rankdata(values) - 0.5
+        errors = [np.abs(soft_ranks(values, bandwidth=h) - exact).max() for h in bandwidths]
+        assert all(a > b or a == b == 0 for a, b in zip(errors, errors[1:])), errors
+    # ... and the SROCC gap with them (its sign may change on the way, so compare envelopes)
+    gaps = [abs(soft_srocc(pred, mos, bandwidth=h) - real) for h in bandwidths]
+    assert gaps[0] > 0.005                    # GCC's own bandwidth is a visible proxy
+    assert max(gaps[1:]) < gaps[0] and max(gaps[3:]) < gaps[0] / 10 and gaps[-1] < gaps[0] / 100, gaps
+    # far apart relative to the CDF's width the soft ranks are average ranks - 1/2
+    assert abs(soft_srocc(pred, mos, bandwidth=1e-9) - real) < 1e-12
+
+
+def test_invariant_to_the_scale_of_the_scores():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=100), rng.normal(size=100)
+    assert soft_srocc(1000 * x + 3, y) == pytest.approx(soft_srocc(x, y), rel=1e-12)
+
+
+def test_constant_input_is_nan_with_a_warning():
+    with pytest.warns(IQAEvalWarning, match="predictions are constant"):
+        assert math.isnan(soft_srocc([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
+    assert math.isnan(soft_srocc([1.0, np.nan, 2.0], [1.0, 2.0, 3.0]))
+    assert soft_srocc([1.0, np.nan, 2.0, 3.0], [1.0, 2.0, 3.0, 3.5], nan_policy="omit") > 0.9
