@@ -92,16 +92,27 @@ def soft_ranks(x):
     return torch.special.ndtr(z[:, None] - z[None, :]).sum(dim=1)
 
 
-def _pool_correlation(u, v, n_batch):
+def _pool_correlation(u, v, n_batch, u_mean=None, v_mean=None):
     """Pearson-like coefficient: pool means, sums over the first ``n_batch`` items only.
 
     ``sum_B (u_i - u_mean)(v_i - v_mean) / (||u_B - u_mean|| ||v_B - v_mean||)``; 0 when either
-    norm is zero (a pool of one item, constant values).
+    norm is zero (a pool of one item, constant values). ``u``/``v`` may hold only the batch
+    items when their pool means are given.
     """
-    du = u[:n_batch] - u.mean()
-    dv = v[:n_batch] - v.mean()
+    du = u[:n_batch] - (u.mean() if u_mean is None else u_mean)
+    dv = v[:n_batch] - (v.mean() if v_mean is None else v_mean)
     den = _safe_sqrt((du * du).sum()) * _safe_sqrt((dv * dv).sum())
     return _safe_divide((du * dv).sum(), den)
+
+
+def _batch_soft_ranks(pool, n_batch):
+    """Soft ranks over the whole pool of its first ``n_batch`` items only: a (B, P) matrix.
+
+    The pool's mean soft rank needs no other row: ``Phi(d) + Phi(-d) = 1`` makes the sum
+    over all ordered pairs ``P^2 / 2``, so the mean is exactly ``P / 2`` (and has no gradient).
+    """
+    z = _zscore(pool)
+    return torch.special.ndtr(z[:n_batch, None] - z[None, :]).sum(dim=1)
 
 
 # ---- GCC -----------------------------------------------------------------------------------
@@ -112,7 +123,9 @@ class GCCLoss(nn.Module):
 
     * the *pool* is the current batch followed by the queue (predictions and labels of
       earlier batches, stored detached, FIFO, at most ``queue_len`` items);
-    * soft ranks are :func:`soft_ranks` over the pool (labels over their own pool);
+    * soft ranks are :func:`soft_ranks` over the pool (labels over their own pool), computed
+      for the batch rows only: the pool's mean soft rank is exactly ``P / 2``, so a step
+      costs O(B * P), not O(P^2);
     * ``PLCC`` and ``SROCC`` are :func:`_pool_correlation` of the raw values and of the soft
       ranks: means over the pool, sums over the batch items only;
     * the MSE is over the batch, on raw scores.
@@ -180,7 +193,9 @@ class GCCLoss(nn.Module):
         pool_target = torch.cat([target, self.queue_target[:n_queue].to(pred.dtype)])
         n = pred.numel()
         plcc = _pool_correlation(pool_pred, pool_target, n)
-        srocc = _pool_correlation(soft_ranks(pool_pred), soft_ranks(pool_target), n)
+        mean_rank = pool_pred.numel() / 2  # see _batch_soft_ranks
+        srocc = _pool_correlation(_batch_soft_ranks(pool_pred, n), _batch_soft_ranks(pool_target, n), n,
+                                  mean_rank, mean_rank)
         mse = ((pred - target) ** 2).mean()
         loss = (self.alpha * (1 - plcc) + self.beta * (1 - srocc) + self.gamma) * mse
         if self.training and self.queue_len:
