@@ -8,7 +8,17 @@ import pytest
 
 from conftest import REPO
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The study runs torch on one thread, deterministically; leave torch as it was."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
 
 
 def _study():
@@ -37,8 +47,6 @@ def test_splits_never_share_a_reference_image(kadid):
 
 
 def test_training_is_deterministic():
-    import torch
-
     study = _study()
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(300, 6)), rng.uniform(1, 5, size=300)
