@@ -88,11 +88,11 @@ def prepare_inputs(scores, mos, train, notes):
     return (x - mean) / std
 
 
-def train_model(loss_name, x, y, *, seed, epochs, batch_size, lr):
+def train_model(loss_name, x, y, *, seed, epochs, batch_size, lr, gcc_queue_len=800):
     torch.manual_seed(seed)                      # the same initial weights for every loss
     net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     net = net.double()
-    loss_fn = LOSSES[loss_name]()
+    loss_fn = GCCLoss(queue_len=gcc_queue_len) if loss_name == "GCC" else LOSSES[loss_name]()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     order = torch.Generator().manual_seed(seed)  # the same batches for every loss
@@ -115,7 +115,15 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--grid", type=int, default=20, help="GMC difference grid (n x n)")
+    parser.add_argument("--gcc-queue-len", type=int, default=800, help="GCC queue (0: batch only)")
+    parser.add_argument("--losses", default=",".join(LOSSES),
+                        help="comma-separated subset of " + ", ".join(LOSSES))
     args = parser.parse_args(argv)
+    losses = [name.strip() for name in args.losses.split(",")]
+    unknown = sorted(set(losses) - set(LOSSES))
+    if unknown:
+        sys.exit(f"error: unknown loss {unknown[0]!r}; choose from {', '.join(LOSSES)}")
+    pairs = [(a, b) for a, b in PAIRS if a in losses and b in losses]
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -125,19 +133,19 @@ def main(argv=None):
     except InputError as err:
         sys.exit(f"error: {err} (pass the KADID-10k folder with --data)")
     notes: set = set()
-    results = {name: {"srocc": [], "plcc": [], "soft_gap": []} for name in LOSSES}
-    tests = {pair: {"srocc": [], "plcc": []} for pair in PAIRS}
+    results = {name: {"srocc": [], "plcc": [], "soft_gap": []} for name in losses}
+    tests = {pair: {"srocc": [], "plcc": []} for pair in pairs}
     split0 = None
-    train_seconds = {name: 0.0 for name in LOSSES}
+    train_seconds = {name: 0.0 for name in losses}
     for split in range(args.splits):
         test = split_by_reference(refs, seed=split)
         train = ~test
         x = prepare_inputs(scores, mos, train, notes)
         preds, mapped = {}, {}
-        for name in LOSSES:
+        for name in losses:
             t = time.perf_counter()
             net = train_model(name, x[train], mos[train], seed=1000 + split, epochs=args.epochs,
-                              batch_size=args.batch_size, lr=args.lr)
+                              batch_size=args.batch_size, lr=args.lr, gcc_queue_len=args.gcc_queue_len)
             train_seconds[name] += time.perf_counter() - t
             with torch.no_grad():
                 p = net(torch.from_numpy(x[test])).squeeze(1).numpy()
@@ -148,7 +156,7 @@ def main(argv=None):
             results[name]["srocc"].append(r_s)
             results[name]["plcc"].append(plcc(p, mos[test], mapping=fit).statistic)
             results[name]["soft_gap"].append(soft_srocc(p, mos[test]) - r_s)
-        for a, b in PAIRS:
+        for a, b in pairs:
             s = compare_correlations(preds[a], preds[b], mos[test], metric="srocc")
             q = compare_correlations(mapped[a], mapped[b], mos[test], metric="plcc")
             tests[(a, b)]["srocc"].append((s.diff, s.p_williams))
@@ -156,11 +164,12 @@ def main(argv=None):
         if split == 0:
             split0 = (preds, mos[test], std[test])
         print(f"split {split}: {test.sum()} test images, {np.unique(refs[test]).size} references; "
-              + ", ".join(f"{n} {results[n]['srocc'][-1]:.4f}" for n in LOSSES)
+              + ", ".join(f"{n} {results[n]['srocc'][-1]:.4f}" for n in losses)
               + f"  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
     print(f"# Loss study on KADID-10k: {args.splits} splits by reference image (80/20), "
-          f"MLP 6-16-1, {args.epochs} epochs, batch {args.batch_size}, Adam lr {args.lr}\n")
+          f"MLP 6-16-1, {args.epochs} epochs, batch {args.batch_size}, Adam lr {args.lr}, "
+          f"GCC queue {args.gcc_queue_len}\n")
     for note in sorted(notes) or ["no metric needed negating (all rise with MOS on every training half)"]:
         print(f"note: {note}")
     print("\n## Test correlations over splits (median [min, max])\n")
@@ -185,6 +194,9 @@ def main(argv=None):
             print(f"| {a} vs {b} | {metric.upper()} | {np.median(d):+.4f} | [{d.min():+.4f}, {d.max():+.4f}] "
                   f"| {better} / {len(d) - better - worse} / {worse} | {format_p(float(np.median(p)))} |")
 
+    if not {"GCC", "MSE"} <= set(losses):
+        print(f"\nTotal time {time.perf_counter() - t0:.0f} s")
+        return
     preds, y, s = split0
     data = Dataset(mos=y, std=s, predictions={"GCC": preds["GCC"], "MSE": preds["MSE"]})
     comp = compare_models(data, "GCC", "MSE", grid=(args.grid, args.grid))
