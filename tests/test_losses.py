@@ -98,6 +98,48 @@ def test_gcc_queue_over_three_batches_matches_a_plain_reimplementation():
     assert alone(t64(batches[2][0]), t64(batches[2][1])).item() != pytest.approx(values[2], rel=1e-6)
 
 
+def test_gcc_gradients_equal_the_full_pool_form():
+    # GCCLoss ranks only the batch rows (the pool's mean soft rank is P/2); rank every pool row here
+    def full_pool(pred, label, qp, ql):
+        def z(x):
+            return (x - x.mean()) / x.std()
+
+        def ranks(x):
+            return torch.special.ndtr(z(x)[:, None] - z(x)[None, :]).sum(1)
+
+        def corr(u, v, n):
+            du, dv = u[:n] - u.mean(), v[:n] - v.mean()
+            return (du * dv).sum() / (du.norm() * dv.norm())
+
+        pp, pl = torch.cat([pred, qp]), torch.cat([label, ql])
+        n = pred.numel()
+        return (0.5 * (1 - corr(pp, pl, n)) + 0.5 * (1 - corr(ranks(pp), ranks(pl), n)) + 1) \
+            * ((pred - label) ** 2).mean()
+
+    loss = _filled_gcc()
+    n_queue = int(loss.queue_count)
+    rng = np.random.default_rng(8)
+    label = t64(rng.normal(size=6))
+    a = t64(rng.normal(size=6)).requires_grad_(True)
+    b = a.detach().clone().requires_grad_(True)
+    va, vb = loss(a, label), full_pool(b, label, loss.queue_pred[:n_queue], loss.queue_target[:n_queue])
+    va.backward()
+    vb.backward()
+    assert va.item() == pytest.approx(vb.item(), rel=1e-13)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_gcc_without_correlation_weights_is_mse():
+    rng = np.random.default_rng(9)
+    p, t = t64(rng.normal(size=10)).requires_grad_(True), t64(rng.normal(size=10))
+    q = p.detach().clone().requires_grad_(True)
+    a, b = GCCLoss(alpha=0, beta=0, gamma=2.0)(p, t), 2.0 * torch.nn.functional.mse_loss(q, t)
+    a.backward()
+    b.backward()
+    assert a.item() == pytest.approx(b.item(), rel=1e-15)
+    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-14)
+
+
 def test_gcc_eval_mode_and_reset_leave_or_empty_the_queue():
     loss = GCCLoss(queue_len=10)
     loss(t64([1, 2, 3]), t64([1, 3, 2]))
