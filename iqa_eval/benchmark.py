@@ -533,12 +533,10 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
 
 def _tie_rule(ci, alpha, multiplicity) -> str:
     test = "Williams' t" if ci == "fisher" else "paired bootstrap"
-    control = ("no multiplicity adjustment (each of the M-1 comparisons with the best at its own level; "
-               "the claim 'the best beats every unmarked model' holds at level alpha as a whole)"
-               if multiplicity == "none" else
-               "Holm step-down over the M-1 comparisons with the best in each dataset")
-    return (f"tied with the best: the highest value in the dataset, and every model whose paired {test} test "
-            f"against it on the same images gives p >= {alpha:g}; {control}")
+    control = ("no multiplicity adjustment of the M-1 comparisons with the best in a dataset"
+               if multiplicity == "none" else "Holm-adjusted over the M-1 comparisons with the best in a dataset")
+    return (f"tied with the best: paired {test} test against the dataset's best on the same images "
+            f"gives p >= {alpha:g} ({control})")
 
 
 def _summary(cells, dataset_names, models, alpha, notes):
