@@ -24,7 +24,8 @@ import pandas as pd
 from .errors import InputError
 from .formatting import _plain, format_p, latex_escape
 
-__all__ = ["format_benchmark", "format_krasula", "cd_diagram", "FORMATS", "METRICS"]
+__all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram", "save_atomically", "FORMATS",
+           "METRICS"]
 
 FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 METRICS = ("srocc", "krcc", "plcc", "rmse")
@@ -54,16 +55,17 @@ class _Cell:
 
 
 def _mark_column(cells, *, lower_is_better=False):
-    """rank 1 on the best value(s), 2 on the next distinct value, 0 elsewhere."""
+    """rank 1 on the best value(s), 2 on the next value when the best is alone, 0 elsewhere."""
     values = sorted({c.value for c in cells if c.value is not None and np.isfinite(c.value)},
                     reverse=not lower_is_better)
+    n_best = sum(1 for c in cells if values and c.value == values[0])
     for c in cells:
         if c.value is None or not np.isfinite(c.value):
             continue
         if c.value == values[0]:
             c.rank = 1
-        elif len(values) > 1 and c.value == values[1]:
-            c.rank = 2
+        elif n_best == 1 and len(values) > 1 and c.value == values[1]:
+            c.rank = 2  # (competition ranking: two equal best values leave no second)
         if c.rank == 1:
             c.dagger = False
 
@@ -388,6 +390,19 @@ def to_json_dict(result) -> dict:
     return doc
 
 
+def with_krasula(text: str, results: dict, fmt: str) -> str:
+    """``score``'s output ``text`` in format ``fmt`` with the Krasula analysis added."""
+    if not results:
+        return text
+    if fmt == "json":
+        doc = json.loads(text)
+        doc["krasula"] = krasula_json(results)
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    if fmt == "csv":
+        raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
+    return text.rstrip("\n") + "\n\n" + format_krasula(results, fmt)
+
+
 def krasula_json(results: dict) -> dict:
     out = {}
     for name, res in results.items():
@@ -500,7 +515,7 @@ def cd_diagram(result, path=None, *, ax=None):
     differ by the Nemenyi test). Returns the matplotlib Figure; saved when ``path`` is
     given (``.png``, ``.pdf`` or ``.svg``).
     """
-    from .plot import _t, save_figure
+    from .plot import _t
 
     f = getattr(result, "friedman", result)
     if f is None:
@@ -555,5 +570,24 @@ def cd_diagram(result, path=None, *, ax=None):
     ax.set_title(f"Friedman chi2 = {f.statistic:.2f}, p = {format_p(f.pvalue)}; Nemenyi CD = {cd:.2f} "
                  f"(alpha = {f.alpha:g}, {f.n_datasets} datasets)", fontsize=9)
     if path is not None:
-        save_figure(fig, path)
+        save_atomically(fig, path)
     return fig
+
+
+def save_atomically(fig, path) -> None:
+    """Save a figure to a temporary file beside ``path``, then rename it into place."""
+    import os
+    from pathlib import Path
+
+    from .plot import save_figure
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        save_figure(fig, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write ({exc.strerror})", file=path) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()

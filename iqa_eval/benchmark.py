@@ -76,8 +76,8 @@ class DatasetSpec:
     flip: bool = True
     mos_scale: tuple | None = None
 
-    def load(self) -> Dataset:
-        """Read, check the MOS scale, and orient (as ``score`` does)."""
+    def load(self, models=None) -> Dataset:
+        """Read, check the MOS scale, keep ``models`` (those present; default all), orient as ``score`` does."""
         from .io import load_dataset
 
         data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
@@ -90,6 +90,8 @@ class DatasetSpec:
                 file, column = data.source("mos")
                 raise InputError(f"MOS {float(data.mos[i])!r} outside the declared scale [{lo:g}, {hi:g}] "
                                  f"of dataset {self.name!r}", file=file, column=column, row=int(data.rows[i]))
+        if models is not None:
+            data = data.select([m for m in models if m in data.predictions])
         lower = [m for m in self.lower_is_better if m in data.predictions]
         return data.oriented(lower_is_better=lower, flip=self.flip)
 
@@ -472,18 +474,15 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
             if flip is not None:
                 opts["flip"] = flip
             spec = DatasetSpec(**{**{f.name: getattr(spec, f.name) for f in fields(spec)}, **opts})
-            data = spec.load()
+            data = spec.load(chosen)
         else:
-            data = spec
+            data = spec if chosen is None else spec.select([m for m in chosen if m in spec.predictions])
         seen_lower.update(m for m in lower_is_better if m in data.predictions)
+        seen_chosen.update(data.predictions)
         sizes[name] = len(data)
-        if chosen is not None:
-            keep = [m for m in chosen if m in data.predictions]
-            seen_chosen.update(keep)
-            if not keep:
-                notes.append(f"{name}: none of the chosen models; the dataset's column is empty")
-                continue
-            data = data.select(keep)
+        if not data.predictions:
+            notes.append(f"{name}: none of the chosen models; the dataset's column is empty")
+            continue
         ev = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
                       nan_policy=nan_policy, pairwise=True)
         evaluations[name] = ev
@@ -501,12 +500,10 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
                               "rank": float(ranks[m]), "tied_with_best": bool(ties["srocc"][m]),
                               "plcc_tied_with_best": bool(ties["plcc"][m]), "flipped": bool(row["flipped"])})
         if krasula:
-            from .krasula import krasula as _krasula
-            if data.std is None or data.n_ratings is None:
-                missing = " and ".join(w for w, v in (("std", data.std), ("number-of-ratings", data.n_ratings))
-                                       if v is None)
-                notes.append(f"{name}: Krasula analysis skipped: no {missing} column (the significance of a "
-                             "MOS difference needs the std and the number of ratings of each image)")
+            from .krasula import krasula as _krasula, missing_inputs
+            why = missing_inputs(data)
+            if why:
+                notes.append(f"{name}: {why}")
             else:
                 res = _krasula(data, **(krasula_options or {}))
                 kras[name] = res

@@ -31,7 +31,17 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues"]
+__all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
+
+
+def missing_inputs(data):
+    """Why the analysis cannot run on ``data`` (a sentence), or None when it can."""
+    missing = [w for w, v in (("std", data.std), ("number-of-ratings", data.n_ratings)) if v is None]
+    if not missing:
+        return None
+    return (f"Krasula analysis skipped: no {' and no '.join(missing)} column (whether two MOS differ "
+            "significantly needs the std and the number of ratings of each image; give them with "
+            "--std-col / --nratings-col)")
 
 
 @dataclass(frozen=True, eq=False)
