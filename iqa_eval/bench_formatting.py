@@ -327,7 +327,7 @@ def _latex(result, metrics, *, show_ci=False) -> str:
 # -- CSV and JSON ---------------------------------------------------------------------------------
 def csv_safe(text) -> str:
     """A user string that a spreadsheet will not run as a formula (leading = + - @ tab CR quoted)."""
-    text = str(text)
+    text = _term_safe(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
