@@ -424,7 +424,8 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
         return json.dumps(krasula_json(results), indent=2) + "\n"
     blocks = []
     for name, res in results.items():
-        head = (f"Krasula et al. (2016) on {name}: {res.n_images} images, {res.n_pairs} pairs "
+        shown = markdown_escape(name) if fmt == "markdown" else name  # other formats escape whole lines
+        head = (f"Krasula et al. (2016) on {shown}: {res.n_images} images, {res.n_pairs} pairs "
                 f"({res.n_different} significantly different, |z| > {res.settings['z_critical']:g}; "
                 f"{res.n_similar} similar)")
         header = ["model", "AUC different/similar", "AUC better/worse", "C0 (%)"]
@@ -445,9 +446,9 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
             blocks.append(t)
             continue
         if fmt == "markdown":
-            lines = [markdown_escape(head), "", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
+            lines = [head, "", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
             lines += ["| " + " | ".join([markdown_escape(r[0])] + r[1:]) + " |" for r in rows]
-            lines += ["", markdown_escape(tail)]
+            lines += ["", tail]
             lines += [f"- {markdown_escape(a)} vs {markdown_escape(b)}: p (different/similar) = {format_p(p1)}, "
                       f"p (better/worse) = {format_p(p2)}" for a, b, p1, p2 in pairs]
         else:
