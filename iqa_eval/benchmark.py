@@ -63,6 +63,8 @@ class DatasetSpec:
     mos_scale : (float, float), optional
         The rating scale; every MOS must lie in it (checked, so that a swapped column or a
         0-1 / 0-100 mix-up is an error, not a table).
+    directory : Path, optional
+        The directory the files were listed from (named in errors).
     """
 
     name: str
@@ -75,13 +77,21 @@ class DatasetSpec:
     lower_is_better: tuple = ()
     flip: bool = True
     mos_scale: tuple | None = None
+    directory: Path | None = None
 
     def load(self, models=None) -> Dataset:
         """Read, check the MOS scale, keep ``models`` (those present; default all), orient as ``score`` does."""
         from .io import load_dataset
 
-        data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
-                            std_col=self.std_col, nratings_col=self.nratings_col, key_col=self.key_col)
+        try:
+            data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
+                                std_col=self.std_col, nratings_col=self.nratings_col, key_col=self.key_col)
+        except InputError as exc:
+            if self.directory is None:
+                raise
+            raise InputError(f"{exc.reason} [dataset {self.name!r} is every table file in {self.directory}; to "
+                             "leave files out, list the dataset's files in a --manifest]",
+                             file=exc.file, column=exc.column, row=exc.row) from None
         if self.mos_scale is not None:
             lo, hi = self.mos_scale
             outside = np.isfinite(data.mos) & ((data.mos < lo) | (data.mos > hi))
@@ -112,7 +122,7 @@ def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
         files, default = (path,), path.stem
     else:
         raise InputError("no such file or directory", file=path)
-    return DatasetSpec(name=name or default, files=files, **options)
+    return DatasetSpec(name=name or default, files=files, directory=path if path.is_dir() else None, **options)
 
 
 _MANIFEST_KEYS = {"name", "dir", "files", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
