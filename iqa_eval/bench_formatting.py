@@ -35,6 +35,13 @@ _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a
                   "poly3": "a monotonic cubic mapping", "linear": "a linear mapping", "none": "no mapping"}
 
 
+def tex(text) -> str:
+    """LaTeX text: :func:`~iqa_eval.formatting.latex_escape` plus the characters that OT1 fonts
+    print as other glyphs (``<`` ``>`` ``|`` would come out as ``¡`` ``¿`` ``—``)."""
+    return (latex_escape(text).replace("<", r"\textless{}").replace(">", r"\textgreater{}")
+            .replace("|", r"\textbar{}"))
+
+
 def check_metrics(metrics) -> tuple:
     """Validate ``metrics`` (names or one comma-separated string) against :data:`METRICS`."""
     if isinstance(metrics, str):
@@ -150,15 +157,16 @@ def _friedman_words(result, name=str) -> str:
     k = len(f.mean_ranks)
     return (f"Friedman test over the {f.n_datasets} datasets where every model has a cell ({', '.join(map(name, common))}): "
             f"chi2 = {f.statistic:.3f}, p = {format_p(f.pvalue)} ({k} models); Nemenyi critical difference of "
-            f"mean ranks CD = {f.critical_difference:.3f} (alpha = {f.alpha:g}, Demsar 2006).")
+            f"mean ranks CD = {f.critical_difference:.3f} (alpha = {f.alpha:g}, Demšar 2006).")
 
 
-def _legend_lines(result, metrics, name=str) -> list:
+def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
     """The caption, in lines; ``name`` escapes user strings (dataset names) for the format."""
     s = result.settings
     level = 100 * s.get("confidence_level", 0.95)
     lines = [f"{' and '.join(_LABEL[m] for m in metrics)} per dataset; PLCC and RMSE after "
-             f"{_MAPPING_WORDS.get(s['mapping'], s['mapping'])}; [{level:g}% CI] ({s['ci']}).",
+             f"{_MAPPING_WORDS.get(s['mapping'], s['mapping'])}; "
+             + (f"[{level:g}% CI] ({s['ci']})." if show_ci else f"{level:g}% CIs ({s['ci']}) in the CSV and JSON output."),
              "Best bold, second underlined; " + "\u2020 " + s["tie_rule"] + " (SROCC and PLCC columns).",
              "Ranks by SROCC within each dataset (1 = best); an empty cell: the model is not in that dataset."]
     common = s.get("summary_datasets") or []
@@ -216,7 +224,7 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
         out.append("  ".join(style(t, r, w) if i else t.ljust(w) for i, ((t, r), w) in
                              enumerate(zip(line, widths))).rstrip())
     out.append("")
-    legend = _legend_lines(result, metrics)
+    legend = _legend_lines(result, metrics, show_ci=show_ci)
     legend[1] = legend[1].replace("Best bold, second underlined", "\u00b9 best (bold), \u00b2 second (underlined)")
     out += [_term_safe(line) for line in legend]
     if result.krasula:
@@ -250,7 +258,7 @@ def _markdown(result, metrics, *, show_ci=True) -> str:
                                                               if ci else "")) if v else "")
         out.append("| " + " | ".join(row) + " |")
     out.append("")
-    out += [line + "  " for line in _legend_lines(result, metrics, markdown_escape)]
+    out += [line + "  " for line in _legend_lines(result, metrics, markdown_escape, show_ci)]
     if result.krasula:
         out += ["", format_krasula(result.krasula, "markdown").rstrip("\n")]
     return "\n".join(out).rstrip() + "\n"
@@ -275,7 +283,7 @@ def _html_table(result, metrics, *, show_ci=True) -> str:
             tds.append("<td>" + ((v + ("&dagger;" if c.dagger else "")
                                   + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    caption = " ".join(e(line) for line in _legend_lines(result, metrics)).replace("\u2020", "&dagger;")
+    caption = " ".join(e(line) for line in _legend_lines(result, metrics, show_ci=show_ci)).replace("\u2020", "&dagger;")
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
              "thead tr:first-child th{border-top:2px solid #000}tbody tr:last-child *{border-bottom:2px solid #000}"
@@ -295,18 +303,19 @@ def _latex(result, metrics, *, show_ci=False) -> str:
     columns, models, grid = _grid(result, metrics)
     groups = [(columns[k][0], span, k + 2) for k, span in _spans(columns)]
     spec = "l" + "".join("c" * s for _, s, _ in groups)
-    caption = " ".join(latex_escape(line) for line in _legend_lines(result, metrics))
+    caption = " ".join(tex(line) for line in _legend_lines(result, metrics, show_ci=show_ci))
     caption = (caption.replace("\u2020", r"$^\dagger$").replace("chi2", r"$\chi^2$")
+               .replace(r"\textgreater{}=", r"$\geq$")
                .replace("Best bold", r"Best \textbf{bold}").replace("second underlined", r"second \underline{underlined}"))
     out = [r"% requires \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\caption{" + caption + "}",
            r"\label{tab:iqa-eval-bench}", r"\begin{tabular}{" + spec + "}", r"\toprule"]
-    out.append(" & ".join([""] + [(r"\multicolumn{%d}{c}{%s}" % (s, latex_escape(g)) if s > 1 else latex_escape(g))
+    out.append(" & ".join([""] + [(r"\multicolumn{%d}{c}{%s}" % (s, tex(g)) if s > 1 else tex(g))
                                   for g, s, _ in groups]) + r" \\")
     out.append(" ".join(r"\cmidrule(lr){%d-%d}" % (start, start + s - 1) for g, s, start in groups if g))
-    out.append(" & ".join(["Model"] + [latex_escape(lab) for _, lab, _ in columns]) + r" \\")
+    out.append(" & ".join(["Model"] + [tex(lab) for _, lab, _ in columns]) + r" \\")
     out.append(r"\midrule")
     for model in models:
-        row = [latex_escape(model)]
+        row = [tex(model)]
         for k, (_, _, key) in enumerate(columns):
             c = grid[(model, k)]
             v, ci = _fmt_value(c, _digits(key), show_ci)
@@ -452,7 +461,7 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
             lines += [f"- {markdown_escape(a)} vs {markdown_escape(b)}: p (different/similar) = {format_p(p1)}, "
                       f"p (better/worse) = {format_p(p2)}" for a, b, p1, p2 in pairs]
         else:
-            esc = latex_escape if fmt == "latex" else _term_safe
+            esc = tex if fmt == "latex" else _term_safe
             rows = [[esc(r[0])] + r[1:] for r in rows]
             widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
             lines = [esc(head), "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
@@ -568,7 +577,7 @@ def cd_diagram(result, path=None, *, ax=None):
     for level, (a, b) in enumerate(groups):
         y = -0.12 - 0.1 * level
         ax.hlines(y, ranks[a] - 0.03, ranks[b] + 0.03, color="black", lw=3.5)
-    ax.set_title(f"Friedman chi2 = {f.statistic:.2f}, p = {format_p(f.pvalue)}; Nemenyi CD = {cd:.2f} "
+    ax.set_title(f"Friedman \u03c7\u00b2 = {f.statistic:.2f}, p = {format_p(f.pvalue)}; Nemenyi CD = {cd:.2f} "
                  f"(alpha = {f.alpha:g}, {f.n_datasets} datasets)", fontsize=9)
     if path is not None:
         save_atomically(fig, path)

@@ -193,12 +193,12 @@ def test_latex_compiles_with_special_characters(tmp_path):
             pytest.fail("pdflatex not found (CI=true: .ci/run installs texlive-latex-base)")
         pytest.skip("pdflatex not installed")
     weird = "a_b&c%#$"
-    data = {name: _controlled(k) for k, name in enumerate(["set_1 & 50%", "é~^{x}\\"])}
+    data = {name: _controlled(k) for k, name in enumerate(["set_1 & 50%", "é~^{x}\\ <y|z>"])}
     data = {name: Dataset(mos=d.mos, predictions={weird if m == "a" else m: v for m, v in d.predictions.items()})
             for name, d in data.items()}
     res = benchmark(data)
     tex = res.format("latex", metrics="srocc,plcc,krcc,rmse")
-    assert r"a\_b\&c\%\#\$" in tex
+    assert r"a\_b\&c\%\#\$" in tex and r"\textless{}y\textbar{}z\textgreater{}" in tex
     (tmp_path / "table.tex").write_text(_latex_document(tex), encoding="utf-8")
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "table.tex"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
