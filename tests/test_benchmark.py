@@ -284,3 +284,29 @@ def test_api_result_object(three):
     assert res.to_latex().count(r"\toprule") == 1
     with pytest.raises(InputError, match="needs a name"):
         benchmark([_controlled(0)])
+
+
+def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
+    """Real data: LIVEC's seven NR models and the six FR models of KADID-10k / TID2013 share no set."""
+    from iqa_eval.benchmark import DatasetSpec, dataset_spec
+
+    livec_models = ("clipiqa", "clipiqa+", "niqe", "qalign", "qualiclip", "qualiclip+", "topiq_nr")
+    livec = DatasetSpec(name="LIVEC", files=tuple([shared_dir / "LIVEC" / "meta.csv"]
+                                                  + [shared_dir / "LIVEC" / f"{m}.csv" for m in livec_models]))
+    kadid = dataset_spec(shared_dir / "kadid10k", name="KADID-10k")
+    tid = dataset_spec(shared_dir / "tid2013", name="TID2013")
+    res = benchmark([livec, kadid, tid])
+    assert res.friedman is None and res.settings["summary_datasets"] == []
+    assert any("no dataset has a cell for every model" in n for n in res.notes)
+    cells = res.cells.set_index(["dataset", "model"])
+    for m in livec_models:
+        df = pd.read_csv(shared_dir / "LIVEC" / f"{m}.csv")
+        rho = stats.spearmanr(df["Results Scores for CC"], df["Ground Truth Labels"])[0]
+        assert cells.loc[("LIVEC", m), "n"] == 1162
+        assert cells.loc[("LIVEC", m), "srocc"] == pytest.approx(abs(rho), abs=1e-6)
+        assert ("KADID-10k", m) not in cells.index and ("TID2013", m) not in cells.index
+    both = benchmark([kadid, tid])
+    values = both.cells.pivot(index="dataset", columns="model", values="srocc")
+    ref = stats.friedmanchisquare(*[-values[m].to_numpy() for m in values.columns])
+    assert both.friedman.statistic == pytest.approx(ref.statistic, rel=1e-12)
+    assert both.friedman.n_datasets == 2 and len(both.friedman.mean_ranks) == 6
