@@ -56,7 +56,7 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_boot, alpha
     from pathlib import Path
 
     from iqa_eval.bench_formatting import check_metrics, format_benchmark
-    from iqa_eval.benchmark import DatasetSpec, benchmark, dataset_spec, read_manifest
+    from iqa_eval.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
     from iqa_eval.errors import InputError
     from iqa_eval.plot import STATIC_EXTENSIONS
 

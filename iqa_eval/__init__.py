@@ -15,7 +15,7 @@ _LAZY = {
     "srocc": "metrics", "krcc": "metrics", "plcc": "metrics", "plcc_raw": "metrics",
     "rmse": "metrics", "mae": "metrics", "fit_mapping": "mapping", "evaluate": "evaluation",
     "load_dataset": "io", "read_table": "io", "Dataset": "dataset", "simulate_study": "datasets",
-    "compare_models": "compare", "InputError": "errors",
+    "compare_models": "compare", "InputError": "errors", "benchmark": "bench",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,4 +1,4 @@
-"""Render a :class:`~iqa_eval.benchmark.Benchmark`: the paper table in six formats, the CD diagram.
+"""Render a :class:`~iqa_eval.bench.Benchmark`: the paper table in six formats, the CD diagram.
 
 Marks follow the values and the tests, column by column (one column = one metric on one
 dataset, or one summary quantity):
@@ -477,7 +477,7 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
 
 def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), show_ci=None,
                      color: bool = False) -> str:
-    """Render a :class:`~iqa_eval.benchmark.Benchmark` as text.
+    """Render a :class:`~iqa_eval.bench.Benchmark` as text.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ from scipy import stats
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.benchmark import benchmark
+from iqa_eval.bench import benchmark
 from iqa_eval.dataset import Dataset
 from iqa_eval.krasula import auc_delong, delong_pvalues, krasula
 

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from helpers import run_cli as run
-from iqa_eval.benchmark import benchmark, friedman_nemenyi, read_manifest
+from iqa_eval.bench import benchmark, friedman_nemenyi, read_manifest
 from iqa_eval.dataset import Dataset
 from iqa_eval.datasets import simulate_study
 from iqa_eval.errors import InputError
@@ -275,7 +275,10 @@ def test_cli_names_models_formats_and_cd_diagram(three, tmp_path):
 
 
 def test_api_result_object(three):
-    res = benchmark(three[:2])
+    import iqa_eval
+    import iqa_eval.bench  # the module is named bench so that it never shadows iqa_eval.benchmark
+
+    res = iqa_eval.benchmark(three[:2])
     table = res.table
     assert list(table.index) == res.models
     assert table[("alpha", "srocc")].notna().all() and ("summary", "mean_rank") in table.columns
@@ -288,7 +291,7 @@ def test_api_result_object(three):
 
 def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
     """Real data: LIVEC's seven NR models and the six FR models of KADID-10k / TID2013 share no set."""
-    from iqa_eval.benchmark import DatasetSpec, dataset_spec
+    from iqa_eval.bench import DatasetSpec, dataset_spec
 
     livec_models = ("clipiqa", "clipiqa+", "niqe", "qalign", "qualiclip", "qualiclip+", "topiq_nr")
     livec = DatasetSpec(name="LIVEC", files=tuple([shared_dir / "LIVEC" / "meta.csv"]
