@@ -175,6 +175,14 @@ def test_friedman_equals_scipy_and_cd_equals_the_studentized_range_formula():
     assert friedman_nemenyi(ranks).statistic == pytest.approx(ref.statistic, rel=1e-12)
 
 
+@pytest.mark.parametrize("k", [2, 3, 6, 12, 40])
+@pytest.mark.parametrize("p", [0.9, 0.95, 0.99])
+def test_studentized_range_quantile_equals_scipy(k, p):
+    from iqa_eval.bench import studentized_range_quantile
+
+    assert studentized_range_quantile(p, k) == pytest.approx(stats.studentized_range.ppf(p, k, np.inf), rel=1e-11)
+
+
 @pytest.mark.parametrize("k, q", [(2, 1.960), (3, 2.343), (4, 2.569), (6, 2.850), (8, 3.031), (10, 3.164)])
 def test_nemenyi_q_matches_demsar_table(k, q):
     """Demšar (2006), Table 5(a): critical values q_0.05 of the Nemenyi test."""
