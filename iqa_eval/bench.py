@@ -505,6 +505,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
     chosen = None if models is None else list(dict.fromkeys(models))
     models: list = []
     seen_lower, seen_chosen = set(), set()
+    loaded = []  # every dataset is read (and checked) before anything is computed
     for name, spec in specs:
         if isinstance(spec, DatasetSpec):
             opts = {"lower_is_better": tuple(dict.fromkeys(spec.lower_is_better + lower_is_better))}
@@ -517,6 +518,12 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
         seen_lower.update(m for m in lower_is_better if m in data.predictions)
         seen_chosen.update(data.predictions)
         sizes[name] = len(data)
+        loaded.append((name, data))
+    if chosen is not None:
+        absent = [m for m in chosen if m not in seen_chosen]
+        if absent:
+            raise InputError(f"model(s) {', '.join(map(repr, absent))} in no dataset")
+    for name, data in loaded:
         if not data.predictions:
             notes.append(f"{name}: none of the chosen models; the dataset's column is empty")
             continue
@@ -545,10 +552,6 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
                 res = _krasula(data, **(krasula_options or {}))
                 kras[name] = res
                 notes.extend(f"{name} (Krasula): {note}" for note in res.notes)
-    if chosen is not None:
-        absent = [m for m in chosen if m not in seen_chosen]
-        if absent:
-            raise InputError(f"model(s) {', '.join(map(repr, absent))} in no dataset")
     unused = [m for m in lower_is_better if m not in seen_lower]
     if unused:
         notes.append(f"lower-is-better {', '.join(map(repr, unused))}: in no dataset")

@@ -280,6 +280,8 @@ def test_cli_names_models_formats_and_cd_diagram(three, tmp_path):
     assert code == 2 and "does not exist" in err
     code, _, err = run("bench")
     assert code == 2 and "--manifest" in err
+    code, _, err = run("bench", *three, "--models", "precise,nosuch")
+    assert code == 2 and err == "error: model(s) 'nosuch' in no dataset\n"
 
 
 def test_api_result_object(three):
