@@ -92,14 +92,22 @@ def write_datasets(root: Path, n: int, count: int = 4):
     return dirs
 
 
+def _children_cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmds):
-    t0 = time.perf_counter()
+    """(wall seconds, outputs); the CPU seconds of the processes go to timed.cpu."""
+    t0, c0 = time.perf_counter(), _children_cpu()
     outs = []
     for cmd in cmds:
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise SystemExit(f"command failed ({res.returncode}): {' '.join(map(str, cmd))}\n{res.stderr}")
         outs.append(res.stdout)
+    timed.cpu = _children_cpu() - c0
     return time.perf_counter() - t0, outs
 
 
@@ -125,12 +133,15 @@ def main(argv=None):
         base = [[sys.executable, str(script), *map(str, dirs)]]
         first = {name: timed(c)[0] for name, c in (("bench", ours), ("score", score), ("scipy", base))}
         times = {"bench": [], "score": [], "scipy": []}
+        cpu = {"bench": [], "score": [], "scipy": []}
         outs = {}
         for _ in range(args.repeats):
             for name, cmds in (("bench", ours), ("score", score), ("scipy", base)):
                 dt, outs[name] = timed(cmds)
                 times[name].append(dt)
+                cpu[name].append(timed.cpu)
         med = {k: float(np.median(v)) for k, v in times.items()}
+        mcpu = {k: float(np.median(v)) for k, v in cpu.items()}
         doc = json.loads(outs["bench"][0])
         ref = json.loads(outs["scipy"][0])
         got = {f"{dirs[doc['datasets'].index(c['dataset'])]}|{c['model']}": c["srocc"] for c in doc["cells"]}
@@ -142,11 +153,14 @@ def main(argv=None):
         print(f"\nwhole processes, 4 datasets x {args.images:,} images x 8 models, median of {args.repeats} "
               f"(first runs, incl. cache fill: bench {first['bench']:.2f} s, score x4 {first['score']:.2f} s, "
               f"scipy {first['scipy']:.2f} s)")
-        print(f"{'task':58} {'time (s)':>9} {'/ bench':>8}")
-        print(f"{'iqa-eval bench (CIs, paired tests, ties, Friedman)':58} {med['bench']:9.2f} {1.0:8.2f}")
-        print(f"{'4 x iqa-eval score (same cells, no summary)':58} {med['score']:9.2f} "
-              f"{med['score'] / med['bench']:8.2f}")
-        print(f"{'pandas+scipy loop (no CIs, no tests)':58} {med['scipy']:9.2f} {med['scipy'] / med['bench']:8.2f}")
+        print(f"load average at the start: {os.getloadavg()[0]:.1f} (wall times grow with other load; CPU "
+              f"seconds of the processes less so)")
+        print(f"{'task':52} {'wall (s)':>9} {'/ bench':>8} {'CPU (s)':>8} {'/ bench':>8}")
+        for key, label in (("bench", "iqa-eval bench (CIs, paired tests, ties, Friedman)"),
+                           ("score", "4 x iqa-eval score (same cells, no summary)"),
+                           ("scipy", "pandas+scipy loop (no CIs, no tests)")):
+            print(f"{label:52} {med[key]:9.2f} {med[key] / med['bench']:8.2f} {mcpu[key]:8.2f} "
+                  f"{mcpu[key] / mcpu['bench']:8.2f}")
         for name, v in times.items():
             print(f"  runs {name}: {', '.join(f'{t:.2f}' for t in v)}")
         print(f"  bench cells == score cells (srocc, plcc, bit for bit): {same_cells}")
@@ -154,7 +168,8 @@ def main(argv=None):
               f"{doc['friedman']['statistic']:.6f} vs scipy {ref['friedman'][0]:.6f}")
         if args.krasula:
             dt, _ = timed([[exe, "bench", *map(str, dirs), "--format", "json", "--krasula"]])
-            print(f"\niqa-eval bench --krasula (same data; pairs capped at 5,000,000 per dataset): {dt:.2f} s")
+            print(f"\niqa-eval bench --krasula (same data; pairs capped at 5,000,000 per dataset): {dt:.2f} s wall, "
+                  f"{timed.cpu:.2f} s CPU")
 
 
 if __name__ == "__main__":
