@@ -144,7 +144,7 @@ def significance(mos, std, n_ratings, i, j, *, z_critical: float = 2.0) -> np.nd
     return np.where(z > z_critical, 1, np.where(z < -z_critical, -1, 0)).astype(np.int8)
 
 
-def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 5_000_000, seed: int = 0,
+def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: int = 0,
             nan_policy: str = "omit") -> KrasulaResult:
     """The Krasula et al. (2016) analysis of every model of ``data``.
 
