@@ -12,8 +12,8 @@ definitions follow vmaf's ``AucPerfMetric`` (``python/vmaf/core/perf_metric.py``
   one, the prediction difference ``B`` (positives) against ``-B`` (negatives); the AUC;
 - **C0**: the fraction of different pairs whose prediction difference has the right sign
   (correct classification at a threshold of 0);
-- **DeLong** tests of the difference between two models' AUCs on the same pairs (the fast
-  midrank algorithm of Sun and Xu, 2014), two-sided.
+- **DeLong** tests of the difference between two models' AUCs on the same pairs (the
+  placement values of Sun and Xu, 2014, from sorted arrays), two-sided.
 
 Two choices differ from vmaf and are stated: pairs are the unordered pairs ``i < j`` (vmaf
 uses all ``N x N`` ordered pairs, self-pairs included, which duplicates every pair: the
@@ -72,9 +72,14 @@ class KrasulaResult:
     settings: dict = field(default_factory=dict)
 
 
-def _midrank(x: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-    return rankdata(x, method="average")
+def _placement(values: np.ndarray, sorted_other: np.ndarray) -> np.ndarray:
+    """Per value: the fraction of ``sorted_other`` below it, ties counted one half."""
+    order = np.argsort(values, kind="stable")  # sorted keys make the binary searches cache-friendly
+    keys = values[order]
+    counts = np.searchsorted(sorted_other, keys, side="left") + np.searchsorted(sorted_other, keys, side="right")
+    out = np.empty(values.size)
+    out[order] = counts / (2.0 * sorted_other.size)
+    return out
 
 
 def auc_delong(positives: np.ndarray, negatives: np.ndarray):
@@ -105,22 +110,20 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
     n = neg.shape[1]
     if m < 2 or n < 2:
         return np.full(k, np.nan), np.full((k, k), np.nan)
-    auc = np.empty(k)
     v_pos = np.empty((k, m))  # per positive: fraction of negatives below it (ties count 1/2)
     v_neg = np.empty((k, n))  # per negative: fraction of positives above it
     for r in range(k):
-        tz = _midrank(np.concatenate([pos[r], neg[r]]))
-        tx, ty = _midrank(pos[r]), _midrank(neg[r])
-        auc[r] = (tz[:m].sum() - m * (m + 1) / 2.0) / (m * n)
-        v_pos[r] = (tz[:m] - tx) / n
-        v_neg[r] = 1.0 - (tz[m:] - ty) / m
+        # Sun & Xu's midrank differences are these placements; two sorts and binary searches
+        v_pos[r] = _placement(pos[r], np.sort(neg[r]))
+        v_neg[r] = 1.0 - _placement(neg[r], np.sort(pos[r]))
+    auc = v_pos.mean(axis=1)
     cov = np.atleast_2d(np.cov(v_pos)) / m + np.atleast_2d(np.cov(v_neg)) / n
     return auc, cov
 
 
 def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     k = len(auc)
     p = np.ones((k, k))
@@ -129,7 +132,7 @@ def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
             var = cov[i, i] + cov[j, j] - 2.0 * cov[i, j]
             diff = auc[i] - auc[j]
             if var > 0:
-                p[i, j] = p[j, i] = float(2.0 * norm.sf(abs(diff) / np.sqrt(var)))
+                p[i, j] = p[j, i] = float(2.0 * ndtr(-abs(diff) / np.sqrt(var)))
             else:  # identical classifications on every pair: no evidence of a difference
                 p[i, j] = p[j, i] = 1.0 if diff == 0 else 0.0
     return p
