@@ -12,7 +12,7 @@ import click
 
 from iqa_eval.errors import IQAEvalError, IQAEvalWarning
 
-__all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
+__all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
            "gmc_options", "parse_grid", "write_output"]
 
 
@@ -86,6 +86,13 @@ def gmc_options(func):
 def input_options(func):
     """Add the FILES argument and the column/policy options shared by every command."""
     for decorator in reversed(_INPUT_OPTIONS):
+        func = decorator(func)
+    return func
+
+
+def column_options(func):
+    """The column/policy options of :func:`input_options` without FILES (``bench`` reads directories)."""
+    for decorator in reversed(_INPUT_OPTIONS[1:]):
         func = decorator(func)
     return func
 

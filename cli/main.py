@@ -12,6 +12,7 @@ COMMANDS = {
     "surface": "GMC correlation surfaces and scores.",
     "compare": "Compare two models: paired tests and where on the GMC surface they differ.",
     "report": "One self-contained HTML report of an evaluation.",
+    "bench": "The paper table: every model on every dataset, ties with the best, Friedman/Nemenyi.",
     "simulate": "Write a simulated subjective study (example data).",
 }
 

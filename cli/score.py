@@ -20,12 +20,14 @@ from ._common import command, echo_notes, input_options, load_dataset_from_optio
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
+@click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
+                                               "number of ratings; not with --format csv).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]),
               default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @command
-def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, **inputs):
+def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -36,8 +38,16 @@ def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, 
     from iqa_eval.evaluation import evaluate
     from iqa_eval.formatting import format_evaluation
 
+    if krasula and fmt == "csv":  # checked before computing
+        from iqa_eval.errors import InputError
+        raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise)
-    echo_notes(result.notes)
-    write_output(format_evaluation(result, fmt), output)
+    text = format_evaluation(result, fmt)
+    if krasula:
+        from ._krasula import add_krasula
+        text = add_krasula(text, data, fmt, seed=seed, nan_policy=inputs["nan_policy"], notes=result.notes)
+    else:
+        echo_notes(result.notes)
+    write_output(text, output)

@@ -16,6 +16,7 @@ _LAZY = {
     "rmse": "metrics", "mae": "metrics", "fit_mapping": "mapping", "evaluate": "evaluation",
     "load_dataset": "io", "read_table": "io", "Dataset": "dataset", "simulate_study": "datasets",
     "compare_models": "compare", "InputError": "errors", "soft_srocc": "soft_rank",
+    "benchmark": "bench",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,0 +1,100 @@
+"""``iqa-eval bench``: the models x datasets table of a paper, with CIs, ties and a CD diagram."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ._common import column_options, command, echo_notes, split_list, write_output
+
+
+@click.command()
+@click.argument("datasets", nargs=-1, type=click.Path())
+@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
+              help="TOML file listing datasets, their files and options (see docs/bench.md).")
+@click.option("--name", "names", multiple=True,
+              help="Rename the datasets given as arguments, in order (repeat or comma-separate).")
+@click.option("--models", multiple=True, help="Only these models (comma-separated or repeated).")
+@column_options
+@click.option("--metrics", default="srocc,plcc", show_default=True,
+              help="Columns per dataset: any of srocc, krcc, plcc, rmse.")
+@click.option("--mapping", type=click.Choice(["logistic4", "logistic5", "poly3", "linear", "none"]),
+              default="logistic4", show_default=True, help="Mapping fitted before PLCC/RMSE (as in score).")
+@click.option("--ci", "ci", type=click.Choice(["fisher", "percentile", "bca"]), default="fisher",
+              show_default=True, help="Confidence intervals and paired test (as in score).")
+@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Bootstrap resamples.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Level of the paired tests, the CIs and the Nemenyi CD.")
+@click.option("--multiplicity", type=click.Choice(["none", "holm"]), default="none", show_default=True,
+              help="Control over the comparisons with each dataset's best (none = score's rule).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
+@click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
+@click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis per dataset.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "html", "latex"]),
+              default="table", show_default=True)
+@click.option("--show-ci/--hide-ci", default=None, help="CIs next to the values (default: yes, not in LaTeX).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the table to this file instead of stdout.")
+@click.option("--cd-diagram", "cd_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the critical-difference diagram (.png, .pdf or .svg).")
+@command
+def bench(datasets, manifest, names, models, metrics, mapping, ci, n_boot, alpha, multiplicity, seed, rmse_dof,
+          krasula, fmt, show_ci, output, cd_path, **columns):
+    """Score every model on every DATASET: the table of an IQA paper.
+
+    Each DATASET is a directory whose table files are read together exactly as
+    `iqa-eval score` reads several files (one file per model plus an optional metadata
+    table), or a single file. The column heading is the directory name (--name renames).
+
+    \b
+    Examples:
+      iqa-eval bench data/LIVEC data/KonIQ --format latex -o table.tex --cd-diagram cd.pdf
+      iqa-eval bench --manifest datasets.toml --metrics srocc,plcc,rmse --format markdown
+    """
+    from pathlib import Path
+
+    from iqa_eval.bench_formatting import check_metrics, format_benchmark
+    from iqa_eval.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
+    from iqa_eval.errors import InputError
+    from iqa_eval.plot import STATIC_EXTENSIONS
+
+    chosen_metrics = check_metrics(metrics)
+    for target in (output, cd_path):  # checked before computing
+        if target not in (None, "-") and not Path(target).resolve().parent.is_dir():
+            raise InputError("the directory to write into does not exist", file=target)
+    if cd_path is not None and Path(cd_path).suffix.lower() not in STATIC_EXTENSIONS:
+        raise InputError(f"the CD diagram is written as {', '.join(STATIC_EXTENSIONS)}", file=cd_path)
+    if not datasets and manifest is None:
+        raise InputError("give at least one DATASET directory or --manifest FILE")
+    names = split_list(names)
+    if len(names) > len(datasets):
+        raise InputError(f"{len(names)} --name value(s) for {len(datasets)} DATASET argument(s)")
+    options = {"mos_col": columns.get("mos_col"), "std_col": columns.get("std_col"),
+               "nratings_col": columns.get("nratings_col"), "key_col": columns.get("key_col"),
+               "pred_cols": tuple(split_list(columns.get("pred_cols"))) or None}
+    specs = read_manifest(manifest) if manifest else []
+    for k, path in enumerate(datasets):
+        specs.append(dataset_spec(path, name=names[k] if k < len(names) else None, **options))
+    if manifest:
+        given = {k: v for k, v in options.items() if v}
+        if given:  # command-line column options fill what the manifest leaves open
+            specs = [DatasetSpec(**{**vars(s), **{k: v for k, v in given.items() if getattr(s, k) is None}})
+                     for s in specs]
+    result = benchmark(specs, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
+                       nan_policy=columns["nan_policy"], multiplicity=multiplicity,
+                       models=split_list(models) or None,
+                       lower_is_better=split_list(columns.get("lower_is_better")),
+                       flip=False if columns.get("no_flip") else None, krasula=krasula,
+                       krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]})
+    echo_notes(result.notes)
+    color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    write_output(format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color), output)
+    if cd_path is not None:
+        if result.friedman is None:
+            click.echo("note: no CD diagram written: the Friedman test needs at least 2 datasets on which "
+                       "every model has a cell", err=True)
+        else:
+            result.cd_diagram(cd_path)
+            click.echo(f"wrote {cd_path}", err=True)

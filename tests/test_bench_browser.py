@@ -1,0 +1,34 @@
+"""The `bench --format html` page in real headless Chromium: names shown as text, no script runs.
+
+Uses the ``browser`` fixture of test_report_browser (Debian's chromium + playwright; FAIL
+when CI=true and missing, SKIP otherwise).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from test_report import EVIL
+from test_report_browser import browser  # noqa: F401  (the fixture)
+
+from iqa_eval.bench import benchmark
+from iqa_eval.dataset import Dataset
+
+
+def test_bench_html_shows_user_strings_as_text_and_marks(browser, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=300)
+    data = Dataset(mos=q, predictions={EVIL: q + 0.3 * rng.normal(size=300), "plain": q + rng.normal(size=300)})
+    page_path = tmp_path / "bench.html"
+    page_path.write_text(benchmark({"D " + EVIL: data, "E": data}).format("html"), encoding="utf-8")
+    page = browser.new_page()
+    dialogs, requests = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_path.resolve().as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    assert dialogs == [] and page.locator("img").count() == 0
+    assert all(u.startswith("file:") for u in requests)
+    assert EVIL in page.locator("th[scope=row]").all_inner_texts()
+    assert any(EVIL in t for t in page.locator("thead th").all_inner_texts())
+    assert page.locator("td b").count() >= 2 and "Williams" in page.locator("caption").inner_text()
+    page.close()

@@ -1,0 +1,119 @@
+"""Krasula et al. (2016) analysis: AUCs against a plain O(n^2) count, DeLong against its definition."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from helpers import run_cli as run
+from helpers import write_simulated_study
+from iqa_eval.bench import benchmark
+from iqa_eval.dataset import Dataset
+from iqa_eval.krasula import auc_delong, delong_pvalues, krasula
+
+
+def _study(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(1, 5, n)
+    mos = np.round(q + 0.2 * rng.normal(size=n), 2)
+    std = rng.uniform(0.4, 1.2, n)
+    n_ratings = rng.integers(8, 25, n).astype(float)
+    preds = {"good": q + 0.3 * rng.normal(size=n),
+             "coarse": np.round(q + 0.5 * rng.normal(size=n)),  # many ties in the differences
+             "poor": q + 2.0 * rng.normal(size=n)}
+    return Dataset(mos=mos, predictions=preds, std=std, n_ratings=n_ratings)
+
+
+def _count_auc(pos, neg):
+    """P(positive > negative) + P(tie) / 2, counted pair by pair."""
+    wins = ties = 0
+    for p in pos:
+        for q in neg:
+            wins += p > q
+            ties += p == q
+    return (wins + 0.5 * ties) / (len(pos) * len(neg))
+
+
+def test_aucs_and_c0_equal_a_plain_count_over_image_pairs():
+    data = _study()
+    res = krasula(data)
+    n = len(data)
+    sig = {}
+    for i in range(n):
+        for j in range(i + 1, n):
+            z = (data.mos[i] - data.mos[j]) / math.sqrt(data.std[i] ** 2 / data.n_ratings[i]
+                                                        + data.std[j] ** 2 / data.n_ratings[j])
+            sig[(i, j)] = 1 if z > 2 else (-1 if z < -2 else 0)
+    assert res.n_pairs == len(sig) and res.n_different == sum(s != 0 for s in sig.values())
+    table = res.table.set_index("model")
+    for model, x in data.predictions.items():
+        different = [abs(x[i] - x[j]) for (i, j), s in sig.items() if s != 0]
+        similar = [abs(x[i] - x[j]) for (i, j), s in sig.items() if s == 0]
+        better = [s * (x[i] - x[j]) for (i, j), s in sig.items() if s != 0]  # first image the better one
+        worse = [-b for b in better]
+        assert table.loc[model, "auc_ds"] == pytest.approx(_count_auc(different, similar), abs=1e-12)
+        assert table.loc[model, "auc_bw"] == pytest.approx(_count_auc(better, worse), abs=1e-12)
+        c0 = (sum(b > 0 for b in better) + sum(w < 0 for w in worse)) / (len(better) + len(worse))
+        assert table.loc[model, "cc0"] == pytest.approx(c0, abs=1e-12)
+    assert table.loc["good", "auc_bw"] > table.loc["poor", "auc_bw"]
+
+
+def test_delong_covariance_and_pvalues_equal_the_structural_components_definition():
+    rng = np.random.default_rng(1)
+    m, n = 40, 55
+    truth = np.r_[np.ones(m), np.zeros(n)]
+    scores = np.vstack([truth + s * rng.normal(size=m + n) for s in (0.8, 1.0, 1.5)])
+    scores[1] = np.round(scores[1], 1)  # ties
+    pos, neg = scores[:, :m], scores[:, m:]
+    auc, cov = auc_delong(pos, neg)
+    # DeLong, DeLong & Clarke-Pearson (1988): psi(X, Y) = 1, 1/2, 0; V10 per positive, V01 per negative
+    v10, v01, ref_auc = [], [], []
+    for r in range(3):
+        psi = (pos[r][:, None] > neg[r][None, :]) + 0.5 * (pos[r][:, None] == neg[r][None, :])
+        ref_auc.append(psi.mean())
+        v10.append(psi.mean(axis=1))
+        v01.append(psi.mean(axis=0))
+    ref_cov = np.cov(np.array(v10)) / m + np.cov(np.array(v01)) / n
+    np.testing.assert_allclose(auc, ref_auc, atol=1e-14)
+    np.testing.assert_allclose(cov, ref_cov, atol=1e-14)
+    p = delong_pvalues(auc, cov)
+    z = (ref_auc[0] - ref_auc[2]) / math.sqrt(ref_cov[0, 0] + ref_cov[2, 2] - 2 * ref_cov[0, 2])
+    assert p[0, 2] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-12)
+    assert p[2, 0] == p[0, 2] and p[1, 1] == 1.0
+    # one scorer: the AUC is scipy's Mann-Whitney U / (m n)
+    u = stats.mannwhitneyu(pos[1], neg[1]).statistic
+    assert auc[1] == pytest.approx(u / (m * n), abs=1e-14)
+
+
+def test_large_sets_use_a_seeded_subset_within_max_pairs():
+    data = _study(200, seed=2)
+    a = krasula(data, max_pairs=1000, seed=3)
+    b = krasula(data, max_pairs=1000, seed=3)
+    assert a.n_pairs <= 1000 and a.n_images == 45
+    assert any("random subset of 45 images (seed 3)" in note for note in a.notes)
+    assert a.table.equals(b.table)
+
+
+def test_score_and_bench_krasula_outputs_and_notes(tmp_path):
+    study = write_simulated_study(tmp_path, 120, 4)
+    code, out, err = run("score", study, "--krasula", "--format", "json")
+    assert code == 0, err
+    k = json.loads(out)["krasula"]["the data"]
+    assert {m["model"] for m in k["models"]} == {"precise", "noisy", "saturating", "distance", "high_end", "fine_grain"}
+    assert set(k["delong"][0]) == {"model_a", "model_b", "p_ds", "p_bw"} and k["n_pairs"] == 120 * 119 // 2
+    code, out, err = run("score", study, "--krasula")
+    assert code == 0 and "AUC better/worse" in out and "not adjusted for multiplicity" in out
+    code, _, err = run("score", study, "--krasula", "--format", "csv")
+    assert code == 2 and err.startswith("error: ") and "--krasula" in err
+    no_ratings = tmp_path / "no_n.csv"
+    import pandas as pd
+    pd.read_csv(study).drop(columns=["n_ratings"]).to_csv(no_ratings, index=False)
+    code, out, err = run("score", no_ratings, "--krasula")
+    assert code == 0 and "Krasula analysis skipped: no number-of-ratings column" in err
+    res = benchmark({"S": _study(40, 5), "T": Dataset(mos=_study(40, 6).mos, predictions=_study(40, 6).predictions)},
+                    krasula=True)
+    assert list(res.krasula) == ["S"] and any("T: Krasula analysis skipped" in n for n in res.notes)
+    assert "Krasula et al. (2016) on S" in res.format("markdown")
