@@ -393,6 +393,38 @@ def _tile_weights_shared(seg, nseg, e, bq, w):
             ww[k] = (eg * eh[k]) * bb[k]
 
 
+@njit(cache=True)
+def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay, colmap,
+              out):
+    """Add the sums of tile t into ``out`` (points x sums); see :func:`tile_sums`."""
+    G = lg.size
+    S = A.shape[0]
+    K = out.shape[1]
+    seg = np.empty((B + 1, 4), dtype=np.int64)
+    Tt = np.empty((K, B))
+    absd, z, yb, ryb = np.empty(B), np.empty(B), np.empty(B), np.empty(B)
+    W = np.zeros((4, B))
+    out4 = np.empty((4, K))
+    nseg, nb = _segments(t, B, rowoff, G, seg)
+    _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb)
+    Bu = np.empty((Qdu.size if shared else 0, B))
+    for u in range(Bu.shape[0]):
+        _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
+    for s0 in range(0, S, 4):
+        ns = min(4, S - s0)
+        for q in range(ns):
+            if shared:
+                _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
+            else:
+                _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
+        for q in range(ns, 4):  # missing points of the last block weigh 0
+            W[q, :nb] = 0.0
+        _dots(W, Tt, nb, out4)
+        for q in range(ns):
+            for k in range(K):
+                out[s0 + q, k] += out4[q, k]
+
+
 @njit(parallel=True, cache=True)
 def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
               lay, acc):
@@ -402,35 +434,21 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, q
     e.g. a regular grid), so the b factors are computed once per distinct Qd and each weight is
     the product ``a_g a_h b`` with ``E = exp(A)``: no exp per weight. Otherwise one exp per
     weight of ``log a_g + log a_h + log b``."""
-    G = lg.size
-    S = A.shape[0]
-    K = acc.shape[2]
     colmap = term_columns(lay, P.shape[0])
     for t in prange(t0, t1):
-        out = acc[get_thread_id()]
-        seg = np.empty((B + 1, 4), dtype=np.int64)
-        Tt = np.empty((K, B))
-        absd, z, yb, ryb = np.empty(B), np.empty(B), np.empty(B), np.empty(B)
-        W = np.zeros((4, B))
-        out4 = np.empty((4, K))
-        nseg, nb = _segments(t, B, rowoff, G, seg)
-        _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb)
-        Bu = np.empty((Qdu.size if shared else 0, B))
-        for u in range(Bu.shape[0]):
-            _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
-        for s0 in range(0, S, 4):
-            ns = min(4, S - s0)
-            for q in range(ns):
-                if shared:
-                    _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
-                else:
-                    _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
-            for q in range(ns, 4):  # missing points of the last block weigh 0
-                W[q, :nb] = 0.0
-            _dots(W, Tt, nb, out4)
-            for q in range(ns):
-                for k in range(K):
-                    out[s0 + q, k] += out4[q, k]
+        _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                  colmap, acc[get_thread_id()])
+
+
+@njit(nogil=True, cache=True)
+def tile_sums_serial(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
+                     lay, out):
+    """:func:`tile_sums` on one thread, tiles in order, into ``out`` (points x sums): the sum
+    depends only on t0 and t1 (the dask backend's blocks). Releases the GIL."""
+    colmap = term_columns(lay, P.shape[0])
+    for t in range(t0, t1):
+        _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                  colmap, out)
 
 
 # --- fused per-image row sums -----------------------------------------------------------------------
@@ -510,51 +528,71 @@ def _group_weights_shared(g, e, bq, w):
         w[h] = (eg * e[h]) * bq[h]
 
 
-@njit(parallel=True, cache=True)
-def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
-                   lay, q_chunk, rows):
-    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index].
-
-    ``E, Qdu, qidx, shared``: as in :func:`tile_sums`."""
+@njit(cache=True)
+def _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                    q_chunk, rows):
+    """Row sums of the images of group g into ``rows[k, s, dest[sorted index]]``; see
+    :func:`group_row_sums`."""
     G = lg.size
     N = ls.size
     S = A.shape[0]
     K = rows.shape[0]
     singletons = G == N
-    for g in prange(g0, g1):
-        zg = np.empty(G)
-        for h in range(G):
-            v = Vg[g] + Vg[h]
-            zg[h] = 0.5 / v if v > 0.0 else 0.0
-        n_g = gs[g + 1] - gs[g]
-        Bg = np.empty((Qdu.size if shared else 0, G))
-        for iu in range(Bg.shape[0]):
-            _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
-        u = np.empty((K, N))
-        W = np.zeros((4, G))
-        out4 = np.empty((4, K))
-        for q0 in range(0, n_g, q_chunk):
-            nq = min(q_chunk, n_g - q0)
-            T = np.empty((nq, K, G))
-            for q in range(nq):
-                i = gs[g] + q0 + q
-                if singletons:
-                    _image_terms(i, c, P, R, ls, rls, lay, T[q])
+    zg = np.empty(G)
+    for h in range(G):
+        v = Vg[g] + Vg[h]
+        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    n_g = gs[g + 1] - gs[g]
+    Bg = np.empty((Qdu.size if shared else 0, G))
+    for iu in range(Bg.shape[0]):
+        _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
+    u = np.empty((K, N))
+    W = np.zeros((4, G))
+    out4 = np.empty((4, K))
+    for q0 in range(0, n_g, q_chunk):
+        nq = min(q_chunk, n_g - q0)
+        T = np.empty((nq, K, G))
+        for q in range(nq):
+            i = gs[g] + q0 + q
+            if singletons:
+                _image_terms(i, c, P, R, ls, rls, lay, T[q])
+            else:
+                _image_terms(i, c, P, R, ls, rls, lay, u)
+                _group_reduce(u, grp, T[q])
+        for s0 in range(0, S, 4):
+            ns = min(4, S - s0)
+            for p in range(ns):
+                if shared:
+                    _group_weights_shared(g, E[s0 + p], Bg[qidx[s0 + p]], W[p])
                 else:
-                    _image_terms(i, c, P, R, ls, rls, lay, u)
-                    _group_reduce(u, grp, T[q])
-            for s0 in range(0, S, 4):
-                ns = min(4, S - s0)
+                    _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
+            for p in range(ns, 4):
+                W[p, :] = 0.0
+            for q in range(nq):
+                _dots(W, T[q], G, out4)
+                d = dest[gs[g] + q0 + q]
                 for p in range(ns):
-                    if shared:
-                        _group_weights_shared(g, E[s0 + p], Bg[qidx[s0 + p]], W[p])
-                    else:
-                        _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
-                for p in range(ns, 4):
-                    W[p, :] = 0.0
-                for q in range(nq):
-                    _dots(W, T[q], G, out4)
-                    dest = order[gs[g] + q0 + q]
-                    for p in range(ns):
-                        for k in range(K):
-                            rows[k, s0 + p, dest] = out4[p, k]
+                    for k in range(K):
+                        rows[k, s0 + p, d] = out4[p, k]
+
+
+@njit(parallel=True, cache=True)
+def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                   lay, q_chunk, rows):
+    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index]
+    (``order``: original index of each sorted image).
+
+    ``E, Qdu, qidx, shared``: as in :func:`tile_sums`."""
+    for g in prange(g0, g1):
+        _one_group_rows(g, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                        lay, q_chunk, rows)
+
+
+@njit(nogil=True, cache=True)
+def group_row_sums_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx,
+                          shared, lay, q_chunk, rows):
+    """:func:`group_row_sums` on one thread; image at sorted index i goes to ``rows[..., dest[i]]``
+    (the dask backend's blocks). Releases the GIL."""
+    for g in range(g0, g1):
+        _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                        lay, q_chunk, rows)
