@@ -223,7 +223,7 @@ def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=Non
         try:
             if row_sums:
                 rows = np.empty((K, S, N))
-                for fut in distributed.as_completed(futures):
+                for fut in distributed.as_completed(futures, loop=cl.loop):
                     g0, g1 = blocks[index[fut.key]]
                     rows[:, :, inp.order[inp.gs[g0]:inp.gs[g1]]] = fut.result()
                     futures[index[fut.key]] = None
@@ -231,7 +231,7 @@ def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=Non
                 return rows.sum(axis=2).T / 2.0, rows
             # partial sums added in block order, whatever order the tasks finish in
             tot, done, next_block = np.zeros((S, K)), {}, 0
-            for fut in distributed.as_completed(futures):
+            for fut in distributed.as_completed(futures, loop=cl.loop):
                 b = index[fut.key]
                 done[b] = fut.result()
                 futures[b] = None
