@@ -87,14 +87,35 @@ def connect(address: str):
                          f"({exc})") from None
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Processes started inside inherit an ignored SIGINT: a terminal's Ctrl-C (sent to the
+    whole process group) reaches only this process, which closes the cluster in order."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def local_cluster():
     """A ``LocalCluster`` sized to this machine (one single-threaded worker process per core)
     and a client of it."""
     distributed = _distributed()
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
-                                       processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+    with _sigint_ignored():
+        # the scheduler's HTTP server on a free port (no clash with a running cluster's 8787);
+        # scheduler logs silenced: failures reach the caller as exceptions
+        cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
+                                           processes=True, dashboard_address=None,
+                                           scheduler_kwargs={"dashboard_address": ":0"},
+                                           silence_logs=logging.CRITICAL)
     try:
         return cluster, distributed.Client(cluster, set_as_default=False)
     except BaseException:
