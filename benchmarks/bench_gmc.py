@@ -11,11 +11,14 @@
    N^2/2 of them stored; timed on ONE sample point and scaled to the workload.
 3. A synthetic PIPAL-sized set (N = 23,200, continuous MOS, Beta-model std with phi 3, LDS
    regulator, 6 models, 3 methods, 100 points): every image is its own group, the worst case.
+4. The dask backend on a LocalCluster sized to this machine (one single-threaded worker process
+   per core), started once per process: KADID-10k as in 1 against the numba backend in the
+   same process (runs interleaved, medians of 3), and a synthetic N = 50,000 set like 3.
 
 Reports wall time, CPU time (the machine is shared: CPU time is the steadier figure),
 pair-samples per second and peak resident memory.
 
-Usage: python benchmarks/bench_gmc.py [--quick]
+Usage: python benchmarks/bench_gmc.py [--quick] [--only dask]
 """
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-KADID = REPO.parent / "shared" / "data" / "gmc-reference" / "kadid10k"
+# ../shared next to the repository, or where IQA_EVAL_SHARED says (e.g. from a git worktree)
+KADID = (Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared")) / "data" / "gmc-reference"
+         / "kadid10k")
 KADID_MODELS = ("DeepWSD", "dists", "lpips", "ms_ssim", "psnr", "ssim")
 METHODS = ("srcc", "plcc", "krcc")
 
@@ -50,6 +55,13 @@ def kadid():
                      for m in KADID_MODELS])
     mos, std = meta["mos"].to_numpy(float), meta["std"].to_numpy(float)
     return pred, mos, std, _regulator(mos, std), _points(mos, 100)
+
+
+SYNTHETIC_N = {"synthetic": 23_200, "synthetic50k": 50_000}
+
+
+def load(data):
+    return kadid() if data == "kadid" else synthetic(SYNTHETIC_N[data])
 
 
 def synthetic(n=23_200, models=6, seed=0):
@@ -106,7 +118,7 @@ def peak_rss_mb():
 def worker(data, backend, n_points):
     t0 = time.perf_counter()
     from iqa_eval.gmc.engine import pair_sums
-    pred, mos, std, c, (Q, Qd) = kadid() if data == "kadid" else synthetic()
+    pred, mos, std, c, (Q, Qd) = load(data)
     Q, Qd = Q[:n_points], Qd[:n_points]
     t_load = time.perf_counter() - t0
     rss_before = peak_rss_mb()
@@ -123,6 +135,49 @@ def worker(data, backend, n_points):
         load_s=t_load, first_call_s=t_first, wall_s=wall, cpu_s=cpu,
         pairs=n * (n - 1) // 2, rss_before_mb=rss_before, peak_rss_mb=peak_rss_mb(),
         checksum=float(sum(np.nansum(v) for v in values.values())))))
+
+
+def dask_worker(data, n_points, reps):
+    """numba and dask in one process, interleaved; the LocalCluster is started once."""
+    from iqa_eval.gmc._dask_backend import local_cluster
+    from iqa_eval.gmc.engine import pair_sums
+
+    pred, mos, std, c, (Q, Qd) = load(data)
+    Q, Qd = Q[:n_points], Qd[:n_points]
+    t0 = time.perf_counter()
+    cluster, client = local_cluster()
+    t_start = time.perf_counter() - t0
+    n_workers = len(client.scheduler_info()["workers"])
+    t0 = time.perf_counter()
+    for backend in ("numba", "dask"):  # compile / load the kernels in every process
+        pair_sums(pred[:, :40], mos[:40], std[:40], c[:40], Q[:3], Qd[:3], backend=backend,
+                  client=client)
+    t_first = time.perf_counter() - t0
+    runs = {"numba": [], "dask": []}
+    values = {}
+    for _ in range(reps):
+        for backend in ("numba", "dask"):
+            cpu_workers = client.run(time.process_time)
+            t0, c0 = time.perf_counter(), time.process_time()
+            sums = pair_sums(pred, mos, std, c, Q, Qd, methods=METHODS, backend=backend,
+                             client=client)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            after = client.run(time.process_time)
+            cpu_w = sum(after[w] - cpu_workers[w] for w in after if w in cpu_workers)
+            runs[backend].append((wall, cpu + cpu_w, cpu_w))
+            values[backend] = sums.values()
+    rel = max(float(np.nanmax(np.abs(values["dask"][m] - values["numba"][m])
+                              / np.abs(values["numba"][m]))) for m in METHODS)
+    client.close()
+    cluster.close()
+    n = mos.size
+    med = {b: [float(np.median([r[i] for r in v])) for i in (0, 1, 2)] for b, v in runs.items()}
+    print(json.dumps(dict(
+        data=data, n=n, points=int(Q.size), workers=n_workers, cluster_start_s=t_start,
+        first_call_s=t_first, reps=reps, numba_wall_s=med["numba"][0], numba_cpu_s=med["numba"][1],
+        dask_wall_s=med["dask"][0], dask_cpu_s=med["dask"][1], dask_worker_cpu_s=med["dask"][2],
+        runs=runs,
+        pairs=n * (n - 1) // 2, max_rel_diff=rel, peak_rss_mb=peak_rss_mb())))
 
 
 def run_worker(data, backend, n_points, env=None):
@@ -193,8 +248,13 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="fewer points for the slow measurements (results scaled)")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--only", choices=("all", "dask"), default="all",
+                    help="run every measurement, or only the dask backend's (section 4)")
+    ap.add_argument("--dask-reps", type=int, default=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
+        if args.worker[1] == "dask":
+            return dask_worker(args.worker[0], int(args.worker[2]), args.dask_reps)
         return worker(args.worker[0], args.worker[1], int(args.worker[2]))
 
     rows = []
@@ -206,7 +266,49 @@ def main():
     print(f"GMC engine benchmark ({os.cpu_count()} cores; load average "
           f"{os.getloadavg()[0]:.1f} at start)")
     print(f"  {'measurement':<58} {'wall s':>10} {'cpu s':>10}")
+    if args.only == "all":
+        classic(args, row)
+    dask_section(args, row)
+    return rows
 
+
+def dask_section(args, row):
+    """4. The dask backend against numba in the same process."""
+    k = run_dask_worker("kadid", 100, args.dask_reps)
+    row(f"dask: LocalCluster start ({k['workers']} worker processes x 1 thread)",
+        f"{k['cluster_start_s']:.2f}", "", f"then {k['first_call_s']:.2f} s for the first "
+        "calls (kernels loaded in every process)")
+    work = k["pairs"] * k["points"]
+    for b in ("numba", "dask"):
+        row(f"KADID-10k, 6 x 3 x 100, {b} (median of {k['reps']}, interleaved)",
+            f"{k[b + '_wall_s']:.2f}", f"{k[b + '_cpu_s']:.2f}",
+            f"{work / k[b + '_wall_s']:.2e} pair-samples/s"
+        + (f"; CPU of the worker processes {k['dask_worker_cpu_s']:.2f} s" if b == "dask" else ""))
+    row("ratio dask / numba (KADID-10k, wall)", f"{k['dask_wall_s'] / k['numba_wall_s']:.2f}x", "",
+        f"target <= 1.3x; max relative difference of the values {k['max_rel_diff']:.1e}; "
+        f"dask runs (wall, cpu) {[(round(r[0], 2), round(r[1], 2)) for r in k['runs']['dask']]}")
+    s = run_dask_worker("synthetic50k", 100, 1)
+    work = s["pairs"] * s["points"]
+    for b in ("numba", "dask"):
+        row(f"synthetic N=50,000, 6 x 3 x 100, {b}", f"{s[b + '_wall_s']:.1f}",
+            f"{s[b + '_cpu_s']:.1f}", f"{work / s[b + '_wall_s']:.2e} pair-samples/s, "
+            f"{work / s[b + '_cpu_s']:.2e} per core-second")
+    row("ratio dask / numba (synthetic N=50,000, wall)",
+        f"{s['dask_wall_s'] / s['numba_wall_s']:.2f}x", "",
+        f"max relative difference {s['max_rel_diff']:.1e}; load average now "
+        f"{os.getloadavg()[0]:.1f}")
+
+
+def run_dask_worker(data, n_points, reps):
+    out = subprocess.run([sys.executable, __file__, "--worker", data, "dask", str(n_points),
+                          "--dask-reps", str(reps)], capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise SystemExit(f"dask worker {data} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def classic(args, row):
+    """Sections 1-3."""
     # 1. KADID-10k with our engine
     with tempfile.TemporaryDirectory() as cache:  # an empty numba cache: the real compile time
         cold = run_worker("kadid", "numba", 3, env={"NUMBA_CACHE_DIR": cache})
@@ -260,7 +362,6 @@ def main():
     work = p["pairs"] * 100
     row(f"synthetic N=23,200, 6 models x 3 methods ({how})", f"{wall:.1f}", f"{cpu:.1f}",
         f"{work / wall:.2e} pair-samples/s, peak RSS {p['peak_rss_mb']:.0f} MB")
-    return rows
 
 
 if __name__ == "__main__":

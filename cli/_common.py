@@ -70,9 +70,13 @@ _GMC_OPTIONS = [
     click.option("--ks", type=click.IntRange(min=1), default=5, show_default=True, help="LDS kernel size (odd)."),
     click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
                  help="LDS kernel width."),
-    click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
+    click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy", "dask"]), default="auto",
                  show_default=True, help="GMC engine backend (auto: numba on CPU, CuPy for large sets "
-                                         "when importable)."),
+                                         "when importable; dask: on a Dask cluster, see --scheduler)."),
+    click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDRESS",
+                 help="--backend dask: address of a running Dask scheduler (tcp://HOST:PORT) "
+                      "[env DASK_SCHEDULER_ADDRESS]; without it a LocalCluster sized to this "
+                      "machine is started and closed on exit."),
 ]
 
 
@@ -147,11 +151,29 @@ def write_output(text: str, output) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def _engine_session(backend, scheduler):
+    """With ``--backend dask``: a Dask session (the cluster at ``--scheduler``, or a LocalCluster
+    started at first use) closed when the command ends, also on Ctrl-C."""
+    import contextlib
+
+    from iqa_eval.errors import InputError
+
+    if backend == "dask":
+        from iqa_eval.gmc._dask_backend import cluster_session
+        return cluster_session(scheduler)
+    ctx = click.get_current_context(silent=True)
+    if scheduler and ctx is not None and \
+            ctx.get_parameter_source("scheduler") == click.core.ParameterSource.COMMANDLINE:
+        raise InputError("--scheduler is used only with --backend dask")
+    return contextlib.nullcontext()
+
+
 def command(func):
     """Run a command body with the package's error policy.
 
     ``IQAEvalError`` -> ``error: <one line>`` and exit 2; warnings of this package are shown as
-    ``warning: <one line>`` (no source line, no traceback).
+    ``warning: <one line>`` (no source line, no traceback). A ``scheduler`` option (of
+    :func:`gmc_options`) is taken here: the body runs inside the engine's Dask session.
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -165,8 +187,9 @@ def command(func):
         old = warnings.showwarning
         warnings.showwarning = show
         _WARNED.clear()
+        scheduler = kwargs.pop("scheduler", None)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _engine_session(kwargs.get("backend"), scheduler):
                 warnings.simplefilter("default", IQAEvalWarning)
                 return func(*args, **kwargs)
         except IQAEvalError as exc:

@@ -477,7 +477,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
                    std_scale: float = 1.0, std_phi: float = 8.0, regulator: str = "auto",
                    weights=None, ks: int = 5, sigma: float = 2.0, ranks: str = "dense",
                    min_images: float = 10.0, nan_policy: str = "omit",
-                   backend: str = "auto", progress: bool = False) -> Comparison:
+                   backend: str = "auto", progress: bool = False, client=None) -> Comparison:
     """Compare two models: paired global tests and the GMC difference surface A - B.
 
     Parameters
@@ -520,6 +520,8 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         or raise.
     backend : str, default 'auto'
         GMC engine backend.
+    client : distributed.Client, optional
+        The Dask cluster of ``backend='dask'`` (see :func:`iqa_eval.gmc.engine.pair_sums`).
     progress : bool, default False
         Progress bar on stderr for long runs.
 
@@ -568,7 +570,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
     q, qd = nodes["Q"].to_numpy(), nodes["Qd"].to_numpy()
 
     sums = pair_sums(pred, mos, scaled_std, c, q, qd, methods=(method,), ranks=ranks,
-                     row_sums=True, backend=backend, progress=progress)
+                     row_sums=True, backend=backend, progress=progress, client=client)
     values, psi = gmc_influence(sums, method, n)
     n_eff = _effective_images(sums.rows["sw"])
     identical = bool(np.array_equal(pred[0], pred[1]))
@@ -587,7 +589,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         se = influence_se(psi_d)
     else:
         reps = _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, method=method,
-                                 ranks=ranks, backend=backend, n_boot=int(n_boot), rng=rng,
+                                 ranks=ranks, backend=backend, client=client, n_boot=int(n_boot), rng=rng,
                                  progress=progress)
         boot_d = reps[:, 0] - reps[:, 1]
         se_a, se_b = np.nanstd(reps[:, 0], axis=0, ddof=1), np.nanstd(reps[:, 1], axis=0, ddof=1)
@@ -641,7 +643,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
 
 
 def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ranks, backend,
-                      n_boot, rng, progress):
+                      client, n_boot, rng, progress):
     """GMC values of both models on ``n_boot`` paired resamples of the images, (B, 2, S).
 
     A resample is drawn as multiplicities ``m_i`` (multinomial, same for both models).
@@ -660,7 +662,7 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
             keep = m > 0
             sums = pair_sums(pred[:, keep], mos[keep], scaled_std[keep], c[keep] * m[keep], q, qd,
                              methods=(method,), ranks=ranks, row_sums=False, backend=backend,
-                             progress=False)
+                             progress=False, client=client)
             out[b] = sums.values()[method]
             bar.update(1)
     return out

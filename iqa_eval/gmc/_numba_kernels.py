@@ -151,12 +151,13 @@ def term_columns(lay, M):
 
 
 @njit(fastmath=_SUMS_FASTMATH, cache=True)
-def _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt):
+def _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt, tmp_buf):
     """Member sums of the group pairs (g, h0 .. h0 + n - 1) into Tt[:, b0 .. b0 + n - 1].
 
     First, per image j of the segment, the sums over the members i of g (long contiguous loops
     over j that vectorise); then each j's sums are added into its group's slot. The diagonal
-    pair (g, g), whose pairs need i < j, is summed directly.
+    pair (g, g), whose pairs need i < j, is summed directly. ``tmp_buf``: (1 + 5 M, >= images of
+    the segment's groups), work space (zeroed here).
     """
     M = P.shape[0]
     hs = h0
@@ -182,7 +183,8 @@ def _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt):
     L = j1 - j0
     if L <= 0:
         return
-    tmp = np.zeros((1 + 5 * M, L))
+    tmp = tmp_buf[:, :L]
+    tmp[:, :] = 0.0
     cv = c[j0:j1]
     for i in range(gs[g], gs[g + 1]):
         ci = c[i]
@@ -212,7 +214,8 @@ def _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt):
 
 
 @njit(fastmath=_SUMS_FASTMATH, cache=True)
-def _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb):
+def _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb,
+                tmp_buf):
     """Term matrix Tt[:, :nb] of a tile: the rows described at the top of this section."""
     for q in range(nseg):
         g, h0, n, b0 = seg[q, 0], seg[q, 1], seg[q, 2], seg[q, 3]
@@ -225,7 +228,7 @@ def _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd,
             z[b0 + k] = 0.5 / v if v > 0.0 else 0.0
         if gs[g + 1] - gs[g] > 1 or gs[h0 + n] - gs[h0] > n:
             Tt[:, b0:b0 + n] = 0.0
-            _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt)
+            _group_segment_terms(g, h0, n, b0, gs, grp, c, P, R, colmap, Tt, tmp_buf)
             _times_y(Tt, b0, n, yb, ryb, lay, P.shape[0])
         else:
             _singleton_segment_terms(g, h0, n, b0, gs, c, P, R, lay, Tt, yb, ryb)
@@ -393,6 +396,55 @@ def _tile_weights_shared(seg, nseg, e, bq, w):
             ww[k] = (eg * eh[k]) * bb[k]
 
 
+@njit(cache=True)
+def _segment_images(gs, B):
+    """Most images in B consecutive groups (0 when every group is one image: no member sums)."""
+    G = gs.size - 1
+    L = 0
+    if G < gs[G]:
+        for h in range(max(1, G - B + 1)):
+            L = max(L, gs[min(G, h + B)] - gs[h])
+    return L
+
+
+@njit(cache=True)
+def _tile_scratch(B, K, n_b, M, L):
+    """Work arrays of one tile: (seg, Tt, absd, z, yb, ryb, W, out4, Bu, tmp_buf); ``tmp_buf``
+    holds a segment's member sums, L from :func:`_segment_images`."""
+    return (np.empty((B + 1, 4), dtype=np.int64), np.empty((K, B)), np.empty(B), np.empty(B),
+            np.empty(B), np.empty(B), np.zeros((4, B)), np.empty((4, K)), np.empty((n_b, B)),
+            np.empty((1 + 5 * M, L)))
+
+
+@njit(cache=True)
+def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay, colmap,
+              out, scratch):
+    """Add the sums of tile t into ``out`` (points x sums); see :func:`tile_sums`. ``scratch``
+    from :func:`_tile_scratch` (reusable: every entry read is written first)."""
+    G = lg.size
+    S = A.shape[0]
+    K = out.shape[1]
+    seg, Tt, absd, z, yb, ryb, W, out4, Bu, tmp_buf = scratch
+    nseg, nb = _segments(t, B, rowoff, G, seg)
+    _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb,
+                tmp_buf)
+    for u in range(Bu.shape[0]):
+        _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
+    for s0 in range(0, S, 4):
+        ns = min(4, S - s0)
+        for q in range(ns):
+            if shared:
+                _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
+            else:
+                _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
+        for q in range(ns, 4):  # missing points of the last block weigh 0
+            W[q, :nb] = 0.0
+        _dots(W, Tt, nb, out4)
+        for q in range(ns):
+            for k in range(K):
+                out[s0 + q, k] += out4[q, k]
+
+
 @njit(parallel=True, cache=True)
 def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
               lay, acc):
@@ -402,35 +454,26 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, q
     e.g. a regular grid), so the b factors are computed once per distinct Qd and each weight is
     the product ``a_g a_h b`` with ``E = exp(A)``: no exp per weight. Otherwise one exp per
     weight of ``log a_g + log a_h + log b``."""
-    G = lg.size
-    S = A.shape[0]
-    K = acc.shape[2]
     colmap = term_columns(lay, P.shape[0])
+    n_b, M, L = Qdu.size if shared else 0, P.shape[0], _segment_images(gs, B)
     for t in prange(t0, t1):
-        out = acc[get_thread_id()]
-        seg = np.empty((B + 1, 4), dtype=np.int64)
-        Tt = np.empty((K, B))
-        absd, z, yb, ryb = np.empty(B), np.empty(B), np.empty(B), np.empty(B)
-        W = np.zeros((4, B))
-        out4 = np.empty((4, K))
-        nseg, nb = _segments(t, B, rowoff, G, seg)
-        _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb)
-        Bu = np.empty((Qdu.size if shared else 0, B))
-        for u in range(Bu.shape[0]):
-            _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
-        for s0 in range(0, S, 4):
-            ns = min(4, S - s0)
-            for q in range(ns):
-                if shared:
-                    _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
-                else:
-                    _tile_weights(seg, nseg, A[s0 + q], Qd[s0 + q], absd, z, W[q])
-            for q in range(ns, 4):  # missing points of the last block weigh 0
-                W[q, :nb] = 0.0
-            _dots(W, Tt, nb, out4)
-            for q in range(ns):
-                for k in range(K):
-                    out[s0 + q, k] += out4[q, k]
+        _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                  colmap, acc[get_thread_id()], _tile_scratch(B, acc.shape[2], n_b, M, L))
+
+
+@njit(nogil=True, cache=True)
+def tile_sums_serial(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
+                     lay, out):
+    """:func:`tile_sums` on one thread, tiles in order, into ``out`` (points x sums): the sum
+    depends only on t0 and t1 (the dask backend's blocks). Releases the GIL. The work arrays are
+    allocated once (dask workers set MALLOC_TRIM_THRESHOLD_, which makes every large
+    allocation a fresh mmap: per-tile allocations there cost 2.4x the time)."""
+    colmap = term_columns(lay, P.shape[0])
+    scratch = _tile_scratch(B, out.shape[1], Qdu.size if shared else 0, P.shape[0],
+                            _segment_images(gs, B))
+    for t in range(t0, t1):
+        _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                  colmap, out, scratch)
 
 
 # --- fused per-image row sums -----------------------------------------------------------------------
@@ -510,51 +553,81 @@ def _group_weights_shared(g, e, bq, w):
         w[h] = (eg * e[h]) * bq[h]
 
 
+@njit(cache=True)
+def _rows_scratch(K, N, G, n_b, q_cap):
+    """Work arrays of one group's rows: (zg, Bg, u, W, out4, T)."""
+    return (np.empty(G), np.empty((n_b, G)), np.empty((K, N)), np.zeros((4, G)),
+            np.empty((4, K)), np.empty((q_cap, K, G)))
+
+
+@njit(cache=True)
+def _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
+                    q_chunk, rows, scratch):
+    """Row sums of the images of group g into ``rows[k, s, dest[sorted index]]``; see
+    :func:`group_row_sums`. ``scratch`` from :func:`_rows_scratch` with ``q_cap >=
+    min(q_chunk, images of g)`` (reusable: every entry read is written first)."""
+    G = lg.size
+    S = A.shape[0]
+    singletons = G == ls.size
+    zg, Bg, u, W, out4, T = scratch
+    for h in range(G):
+        v = Vg[g] + Vg[h]
+        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    n_g = gs[g + 1] - gs[g]
+    K = rows.shape[0]
+    for iu in range(Bg.shape[0]):
+        _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
+    for q0 in range(0, n_g, q_chunk):
+        nq = min(q_chunk, n_g - q0)
+        for q in range(nq):
+            i = gs[g] + q0 + q
+            if singletons:
+                _image_terms(i, c, P, R, ls, rls, lay, T[q])
+            else:
+                _image_terms(i, c, P, R, ls, rls, lay, u)
+                _group_reduce(u, grp, T[q])
+        for s0 in range(0, S, 4):
+            ns = min(4, S - s0)
+            for p in range(ns):
+                if shared:
+                    _group_weights_shared(g, E[s0 + p], Bg[qidx[s0 + p]], W[p])
+                else:
+                    _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
+            for p in range(ns, 4):
+                W[p, :] = 0.0
+            for q in range(nq):
+                _dots(W, T[q], G, out4)
+                d = dest[gs[g] + q0 + q]
+                for p in range(ns):
+                    for k in range(K):
+                        rows[k, s0 + p, d] = out4[p, k]
+
+
 @njit(parallel=True, cache=True)
 def group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
                    lay, q_chunk, rows):
-    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index].
+    """Per-image row sums of the images of groups g0 .. g1-1 into rows[k, s, original index]
+    (``order``: original index of each sorted image).
 
     ``E, Qdu, qidx, shared``: as in :func:`tile_sums`."""
-    G = lg.size
-    N = ls.size
-    S = A.shape[0]
-    K = rows.shape[0]
-    singletons = G == N
+    n_b = Qdu.size if shared else 0
     for g in prange(g0, g1):
-        zg = np.empty(G)
-        for h in range(G):
-            v = Vg[g] + Vg[h]
-            zg[h] = 0.5 / v if v > 0.0 else 0.0
-        n_g = gs[g + 1] - gs[g]
-        Bg = np.empty((Qdu.size if shared else 0, G))
-        for iu in range(Bg.shape[0]):
-            _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
-        u = np.empty((K, N))
-        W = np.zeros((4, G))
-        out4 = np.empty((4, K))
-        for q0 in range(0, n_g, q_chunk):
-            nq = min(q_chunk, n_g - q0)
-            T = np.empty((nq, K, G))
-            for q in range(nq):
-                i = gs[g] + q0 + q
-                if singletons:
-                    _image_terms(i, c, P, R, ls, rls, lay, T[q])
-                else:
-                    _image_terms(i, c, P, R, ls, rls, lay, u)
-                    _group_reduce(u, grp, T[q])
-            for s0 in range(0, S, 4):
-                ns = min(4, S - s0)
-                for p in range(ns):
-                    if shared:
-                        _group_weights_shared(g, E[s0 + p], Bg[qidx[s0 + p]], W[p])
-                    else:
-                        _group_weights(g, A[s0 + p], Qd[s0 + p], lg, zg, W[p])
-                for p in range(ns, 4):
-                    W[p, :] = 0.0
-                for q in range(nq):
-                    _dots(W, T[q], G, out4)
-                    dest = order[gs[g] + q0 + q]
-                    for p in range(ns):
-                        for k in range(K):
-                            rows[k, s0 + p, dest] = out4[p, k]
+        scratch = _rows_scratch(rows.shape[0], ls.size, lg.size, n_b,
+                                min(q_chunk, gs[g + 1] - gs[g]))
+        _one_group_rows(g, gs, grp, order, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                        lay, q_chunk, rows, scratch)
+
+
+@njit(nogil=True, cache=True)
+def group_row_sums_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx,
+                          shared, lay, q_chunk, rows):
+    """:func:`group_row_sums` on one thread; image at sorted index i goes to ``rows[..., dest[i]]``
+    (the dask backend's blocks). Releases the GIL; work arrays allocated once (see
+    :func:`tile_sums_serial`)."""
+    q_cap = 1
+    for g in range(g0, g1):
+        q_cap = max(q_cap, min(q_chunk, gs[g + 1] - gs[g]))
+    scratch = _rows_scratch(rows.shape[0], ls.size, lg.size, Qdu.size if shared else 0, q_cap)
+    for g in range(g0, g1):
+        _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
+                        lay, q_chunk, rows, scratch)

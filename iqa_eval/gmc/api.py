@@ -186,13 +186,13 @@ def _tidy(models, methods, Q, Qd, values) -> pd.DataFrame:
     return out
 
 
-def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress) -> pd.DataFrame:
+def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress, client=None) -> pd.DataFrame:
     methods = _method_list(methods)
     Q = inputs.samples["Q"].to_numpy(dtype=np.float64)
     Qd = inputs.samples["Qd"].to_numpy(dtype=np.float64)
     values = engine.gmc_values(inputs.pred, inputs.mos, inputs.scaled_std, inputs.c, Q, Qd,
                                methods=tuple(methods), ranks=ranks, backend=backend,
-                               progress=progress)
+                               progress=progress, client=client)
     return _tidy(inputs.models, methods, Q, Qd, values)
 
 
@@ -200,7 +200,7 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
                methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
                std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5, sigma: float = 2.0,
                plus: float = 10.0, ranks: str = "dense", backend: str = "auto",
-               progress: bool = False) -> pd.DataFrame:
+               progress: bool = False, client=None) -> pd.DataFrame:
     """GMC value of every model and method at every sample point.
 
     Parameters
@@ -227,9 +227,11 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     ks, sigma, plus : regulator options (see :func:`~iqa_eval.gmc.weights.distribution_weights`).
     ranks : {'dense', 'average'}
         Ranks of the SRCC form; 'dense' reproduces published values.
-    backend : {'auto', 'numba', 'numpy', 'cupy'}
+    backend : {'auto', 'numba', 'numpy', 'cupy', 'dask'}
     progress : bool
         Progress bar on stderr for long runs.
+    client : distributed.Client, optional
+        The Dask cluster of ``backend='dask'`` (see :func:`iqa_eval.gmc.engine.pair_sums`).
 
     Returns
     -------
@@ -248,7 +250,7 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
                         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
                         sigma=sigma, plus=plus)
-    points = _compute_points(inputs, methods, ranks, backend, progress)
+    points = _compute_points(inputs, methods, ranks, backend, progress, client)
     points.attrs["notes"] = list(inputs.notes)
     return points
 
@@ -430,7 +432,7 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
                          std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5,
                          sigma: float = 2.0, plus: float = 10.0, ranks: str = "dense",
                          backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",
-                         progress: bool = False) -> GMCResult:
+                         progress: bool = False, client=None) -> GMCResult:
     """Points, surfaces and scores of every model and method in one call.
 
     Arguments as :func:`gmc_points` and :func:`gmc_surface`, plus
@@ -455,7 +457,7 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
     inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
                         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
                         sigma=sigma, plus=plus)
-    points = _compute_points(inputs, methods, ranks, backend, progress)
+    points = _compute_points(inputs, methods, ranks, backend, progress, client)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)
     config = dict(inputs.config, methods=_method_list(methods), ranks=ranks,

@@ -29,7 +29,8 @@ arises anywhere (the caller warns).
 
 Backends: ``'numba'`` (the CPU kernels in :mod:`._numba_kernels`, grouped), ``'numpy'`` and
 ``'cupy'`` (the same product over image-pair tiles written once against an array namespace in
-:mod:`._array_kernels`).
+:mod:`._array_kernels`), ``'dask'`` (the numba kernels as tasks on a cluster,
+:mod:`._dask_backend`).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ __all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available
 
 METHODS = ("srcc", "plcc", "krcc")
 RANKS = ("dense", "average")
-BACKENDS = ("auto", "numba", "numpy", "cupy")
+BACKENDS = ("auto", "numba", "numpy", "cupy", "dask")
 
 #: memory for one weight tile (points x pairs) and one term tile (pairs x sums), in bytes
 _TILE_BYTES = 16 * 2**20
@@ -119,7 +120,7 @@ def available_backends() -> list:
 
 
 def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
-               backend="auto", progress=False) -> dict:
+               backend="auto", progress=False, client=None) -> dict:
     """GMC values of every model at every sample point: ``{method: ndarray (M, S)}``.
 
     Same as ``pair_sums(...).values()``; see :func:`pair_sums` for the arguments.
@@ -134,11 +135,12 @@ def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense
     (1, 1)
     """
     return pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks,
-                     backend=backend, progress=progress).values()
+                     backend=backend, progress=progress, client=client).values()
 
 
 def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
-              row_sums=False, backend="auto", progress=False) -> PairSums:
+              row_sums=False, backend="auto", progress=False, client=None,
+              block_pairs=None) -> PairSums:
     """Weighted sums over all unordered image pairs, for every model and sample point.
 
     Parameters
@@ -162,10 +164,18 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
     row_sums : bool
         Also return per-image row sums (for uncertainty estimates); costs about twice the time
         and ``O(K S N)`` memory.
-    backend : {'auto', 'numba', 'numpy', 'cupy'}
+    backend : {'auto', 'numba', 'numpy', 'cupy', 'dask'}
         'auto' uses numba on the CPU, or CuPy for large sets when it imports and sees a GPU.
+        'dask' runs the numba kernels as tasks on a Dask cluster (``pip install
+        'iqa-eval[dask]'``); the result does not depend on the number of workers.
     progress : bool
         Draw a progress bar on stderr for runs longer than a second.
+    client : distributed.Client, optional
+        'dask' only: the cluster to run on. Default: the client of an open
+        ``cluster_session``, else dask's default client, else a LocalCluster for this call.
+    block_pairs : int, optional
+        'dask' only: pairs per task (group pairs for the totals, image x group pairs for the
+        row sums); default from the problem size alone, never from the cluster.
 
     Returns
     -------
@@ -186,6 +196,12 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
     with bar:
         if name == "numba":
             tot, rows = _run_numba(prob, row_sums, bar)
+        elif name == "dask":
+            from . import _dask_backend
+            inp = _numba_inputs(prob)
+            tot, rows = _dask_backend.pair_sums(prob, inp, _row_chunk(prob.K, inp.gs.size - 1),
+                                                row_sums=row_sums, bar=bar, client=client,
+                                                block_pairs=block_pairs)
         else:
             from . import _array_kernels
             xp = np if name == "numpy" else _cupy()
@@ -352,15 +368,47 @@ def _choose_backend(backend, n):
     return backend
 
 
-def _run_numba(prob, row_sums, bar):
-    from . import _numba_kernels as nk
+@dataclass
+class _NumbaInputs:
+    """The arrays the numba kernels take: images sorted into groups, per-group and per-point
+    arrays, and the tiling of the group pairs (shared by the numba and dask backends)."""
 
+    order: np.ndarray    # original index of each sorted image
+    gs: np.ndarray       # group g = sorted images gs[g] .. gs[g+1]-1
+    grp: np.ndarray      # group of each sorted image
+    c: np.ndarray
+    P: np.ndarray
+    R: np.ndarray
+    ls: np.ndarray       # MOS and MOS ranks of the sorted images (row sums)
+    rls: np.ndarray
+    lg: np.ndarray       # per group: MOS, std^2, MOS rank
+    Vg: np.ndarray
+    rlg: np.ndarray
+    wargs: tuple         # (A, Qd, E, Qdu, qidx, shared): the points, see tile_sums
+    lay: np.ndarray
+    rowoff: np.ndarray   # group pairs are numbered row by row: row g starts at rowoff[g]
+    B: int               # group pairs per tile
+
+    @property
+    def n_tiles(self) -> int:
+        return int(-(-self.rowoff[-1] // self.B))
+
+    def tile_args(self) -> tuple:
+        """Arguments of ``tile_sums(t0, t1, *args, acc)``."""
+        return (self.B, self.rowoff, self.gs, self.grp, self.c, self.P, self.R, self.lg, self.rlg,
+                self.Vg, *self.wargs, self.lay)
+
+    def row_args(self, dest) -> tuple:
+        """Arguments of ``group_row_sums(g0, g1, *args, q_chunk, rows)``."""
+        return (self.gs, self.grp, dest, self.c, self.P, self.R, self.ls, self.rls, self.lg,
+                self.Vg, *self.wargs, self.lay)
+
+
+def _numba_inputs(prob) -> _NumbaInputs:
     order, gs, first = prob.groups()
-    G, S, K = gs.size - 1, prob.S, prob.K
-    c = np.ascontiguousarray(prob.c[order])
+    G, K = gs.size - 1, prob.K
     P = np.ascontiguousarray(prob.P[:, order])
     R = np.ascontiguousarray(prob.R[:, order]) if prob.R.shape[1] == prob.N else P
-    lg, Vg, rlg = prob.l[first], prob.V[first], np.ascontiguousarray(prob.rl[first])
     A = np.ascontiguousarray(prob.A[:, first])
     Qd = prob.Qd
     # Points sharing Qd values (a regular grid): b once per distinct Qd, weights as products
@@ -368,24 +416,38 @@ def _run_numba(prob, row_sums, bar):
     qidx = np.ascontiguousarray(qidx.reshape(-1), dtype=np.int64)
     shared = bool(Qdu.size <= _SHARED_QD_MAX and 2 * Qdu.size <= prob.S)
     E = np.exp(A) if shared else A
-    wargs = (A, Qd, E, Qdu, qidx, shared)
-    if row_sums:
-        return _run_numba_rows(nk, prob, order, gs, c, P, R, lg, Vg, wargs, bar)
-    import numba
-
     rowoff = np.zeros(G + 1, dtype=np.int64)
     rowoff[1:] = np.cumsum(G - np.arange(G, dtype=np.int64))
-    B = _fused_tile_pairs(K)
-    grp = np.repeat(np.arange(G, dtype=np.int64), np.diff(gs))
-    n_tiles = int(-(-rowoff[G] // B))
-    acc = np.zeros((numba.config.NUMBA_NUM_THREADS, S, K))
+    return _NumbaInputs(
+        order=order, gs=gs, grp=np.repeat(np.arange(G, dtype=np.int64), np.diff(gs)),
+        c=np.ascontiguousarray(prob.c[order]), P=P, R=R,
+        ls=np.ascontiguousarray(prob.l[order]), rls=np.ascontiguousarray(prob.rl[order]),
+        lg=prob.l[first], Vg=prob.V[first], rlg=np.ascontiguousarray(prob.rl[first]),
+        wargs=(A, Qd, E, Qdu, qidx, shared), lay=prob.lay, rowoff=rowoff,
+        B=_fused_tile_pairs(K))
+
+
+def _row_chunk(K, G) -> int:
+    """Images of one group whose term matrices (K x G each) are held at once."""
+    return int(max(1, _TILE_BYTES // (8 * K * G)))
+
+
+def _run_numba(prob, row_sums, bar):
+    from . import _numba_kernels as nk
+    import numba
+
+    inp = _numba_inputs(prob)
+    if row_sums:
+        return _run_numba_rows(nk, prob, inp, bar)
+    n_tiles = inp.n_tiles
+    acc = np.zeros((numba.config.NUMBA_NUM_THREADS, prob.S, prob.K))
     # a few calls (one parallel region each) so the progress bar can move
     per_call = max(1, -(-n_tiles // 50))
     bar.total = float(n_tiles)
     with numba.parallel_chunksize(1):  # tiles handed out one by one: robust to a loaded machine
         for t0 in range(0, n_tiles, per_call):
             t1 = min(n_tiles, t0 + per_call)
-            nk.tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, *wargs, prob.lay, acc)
+            nk.tile_sums(t0, t1, *inp.tile_args(), acc)
             bar.update(t1 - t0)
     return acc.sum(axis=0), None
 
@@ -395,23 +457,18 @@ def _fused_tile_pairs(K):
     return int(min(_TILE_PAIRS, max(256, (2**19 // (8 * K)) // 8 * 8)))
 
 
-def _run_numba_rows(nk, prob, order, gs, c, P, R, lg, Vg, wargs, bar):
+def _run_numba_rows(nk, prob, inp, bar):
     import numba
 
-    G, S, K, N = gs.size - 1, prob.S, prob.K, prob.N
-    rows = np.zeros((K, S, N))
-    grp = np.repeat(np.arange(G, dtype=np.int64), np.diff(gs))
-    ls = np.ascontiguousarray(prob.l[order])
-    rls = np.ascontiguousarray(prob.rl[order])
-    # images of one group whose term matrices (K x G each) are held at once
-    q_chunk = int(max(1, _TILE_BYTES // (8 * K * G)))
+    G = inp.gs.size - 1
+    rows = np.zeros((prob.K, prob.S, prob.N))
+    q_chunk = _row_chunk(prob.K, G)
     per_call = max(1, -(-G // 50))
     bar.total = float(G)
     with numba.parallel_chunksize(1):
         for g0 in range(0, G, per_call):
             g1 = min(G, g0 + per_call)
-            nk.group_row_sums(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, *wargs,
-                              prob.lay, q_chunk, rows)
+            nk.group_row_sums(g0, g1, *inp.row_args(inp.order), q_chunk, rows)
             bar.update(g1 - g0)
     tot = rows.sum(axis=2).T / 2.0
     return tot, rows

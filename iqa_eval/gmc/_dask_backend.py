@@ -1,0 +1,269 @@
+"""The ``'dask'`` backend of the GMC engine: the numba kernels on blocks of work, on a cluster.
+
+The work is cut into *blocks* that depend on the problem alone (its number of group pairs and
+images), never on the cluster:
+
+* totals: a block is a run of consecutive tiles of group pairs (the tiles of
+  :func:`._numba_kernels.tile_sums`); a task runs :func:`~._numba_kernels.tile_sums_serial` on
+  it -- one thread, tiles in order -- and returns its partial sums (points x sums). The client
+  adds the partial sums in block order, whatever order the tasks finish in, so the result is
+  bitwise the same for any number of workers or threads and any scheduling.
+* per-image row sums: a block is a run of consecutive groups; a task returns the rows of its
+  images (each row is computed whole inside one task, so nothing depends on scheduling).
+
+The per-image arrays are sent to the workers once (``scatter(broadcast=True)``); the tasks
+receive them as one future. A lost worker's tasks are recomputed by the scheduler from the same
+inputs, giving the same numbers. dask is imported only when this backend is used.
+
+Where the tasks run: an explicit ``client``; else the client of an open :func:`cluster_session`
+(the CLI opens one: on ``--scheduler``/``DASK_SCHEDULER_ADDRESS`` or a ``LocalCluster`` started
+at first use); else dask's default client (the last ``Client`` created); else a ``LocalCluster``
+started for this one call and closed after it.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["cluster_session", "default_block_pairs", "pair_sums"]
+
+EXTRA = "pip install 'iqa-eval[dask]'"
+#: the default block: about this many blocks, each with at least / at most this many pairs
+_BLOCKS_TARGET = 64
+_BLOCK_MIN_PAIRS = 2**17
+_BLOCK_MAX_PAIRS = 2**24
+
+_SESSIONS: list = []
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InputError(f"backend 'dask' needs dask.distributed, which is not installed ({exc}); "
+                         f"install it with: {EXTRA}") from None
+    return distributed
+
+
+def default_block_pairs(n_pairs: int) -> int:
+    """Pairs per task: ~64 blocks, clipped to [2**17, 2**24] pairs; from the problem size alone
+    (a block size taken from the worker count would change the order of additions)."""
+    return int(min(_BLOCK_MAX_PAIRS, max(_BLOCK_MIN_PAIRS, -(-int(n_pairs) // _BLOCKS_TARGET))))
+
+
+# --- where the tasks run ---------------------------------------------------------------------------
+
+
+def _connect_timeout() -> float:
+    import dask
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+
+
+def connect(address: str):
+    """A client of the scheduler at ``address``, or InputError naming it within the connect
+    timeout (dask config ``distributed.comm.timeouts.connect``, 30 s unless set)."""
+    distributed = _distributed()
+    from distributed.comm import connect as comm_connect
+
+    timeout = _connect_timeout()
+
+    async def probe():   # a bare connection first: a failed Client leaves noise at exit
+        comm = await comm_connect(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(probe())
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the dask scheduler at {address!r} within {timeout:g} s "
+                         f"({exc})") from None
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Processes started inside inherit an ignored SIGINT: a terminal's Ctrl-C (sent to the
+    whole process group) reaches only this process, which closes the cluster in order."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def local_cluster():
+    """A ``LocalCluster`` sized to this machine (one single-threaded worker process per core)
+    and a client of it."""
+    distributed = _distributed()
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with _sigint_ignored():
+        # the scheduler's HTTP server on a free port (no clash with a running cluster's 8787);
+        # scheduler logs silenced: failures reach the caller as exceptions
+        cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
+                                           processes=True, dashboard_address=None,
+                                           scheduler_kwargs={"dashboard_address": ":0"},
+                                           silence_logs=logging.CRITICAL)
+    try:
+        return cluster, distributed.Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+
+
+class _Session:
+    """A client made at first use: of ``address``, or of a LocalCluster; closed by close()."""
+
+    def __init__(self, address=None):
+        self.address = address or None
+        self._cluster = self._client = None
+
+    def client(self):
+        if self._client is None:
+            if self.address:
+                self._client = connect(self.address)
+            else:
+                self._cluster, self._client = local_cluster()
+        return self._client
+
+    def close(self):
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        try:
+            if client is not None:
+                client.close()
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def cluster_session(address: str | None = None):
+    """Within the block, ``backend='dask'`` without a client runs on the scheduler at
+    ``address``, or on a LocalCluster sized to the machine started at first use. The client
+    and the cluster are closed when the block ends, also on KeyboardInterrupt (no worker
+    process is left behind)."""
+    session = _Session(address)
+    _SESSIONS.append(session)
+    try:
+        yield session
+    finally:
+        _SESSIONS.remove(session)
+        session.close()
+
+
+@contextlib.contextmanager
+def _client_for(client):
+    if client is not None:
+        yield client
+    elif _SESSIONS:
+        yield _SESSIONS[-1].client()
+    else:
+        distributed = _distributed()
+        try:
+            yield distributed.default_client()
+            return
+        except ValueError:   # no default client: a LocalCluster for this call
+            pass
+        with cluster_session() as session:
+            yield session.client()
+
+
+# --- the computation ---------------------------------------------------------------------------
+
+
+def _tile_blocks(inp, block_pairs):
+    n_tiles = inp.n_tiles
+    per_block = max(1, -(-int(block_pairs) // inp.B))
+    return [(t0, min(n_tiles, t0 + per_block)) for t0 in range(0, n_tiles, per_block)]
+
+
+def _group_blocks(inp, block_pairs):
+    """Runs of whole groups with about ``block_pairs / G`` images each (image x group pairs)."""
+    gs = inp.gs
+    G, N = gs.size - 1, int(gs[-1])
+    per_block = max(1, int(block_pairs) // G)
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(gs, np.arange(per_block, N, per_block)),
+                                     [G]]))
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def _block_totals(inp, t0, t1, S, K):
+    from . import _numba_kernels as nk
+
+    out = np.zeros((S, K))
+    nk.tile_sums_serial(t0, t1, *inp.tile_args(), out)
+    return out
+
+
+def _block_rows(inp, g0, g1, S, K, q_chunk):
+    from . import _numba_kernels as nk
+
+    gs = inp.gs
+    rows = np.zeros((K, S, int(gs[g1] - gs[g0])))
+    dest = np.arange(int(gs[-1]), dtype=np.int64) - gs[g0]   # sorted image -> column of rows
+    nk.group_row_sums_serial(g0, g1, *inp.row_args(dest), q_chunk, rows)
+    return rows
+
+
+def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=None):
+    """Totals ``(S, K)`` and rows ``(K, S, N)`` or None, as the numba backend returns them.
+
+    ``inp``: the engine's ``_NumbaInputs``; ``block_pairs``: pairs per task (group pairs for the
+    totals, image x group pairs for the row sums); default :func:`default_block_pairs`.
+    """
+    distributed = _distributed()
+    S, K, N = prob.S, prob.K, prob.N
+    G = inp.gs.size - 1
+    if block_pairs is None:
+        block_pairs = default_block_pairs(G * N if row_sums else inp.rowoff[-1])
+    elif int(block_pairs) < 1:
+        raise InputError(f"block_pairs must be a positive integer, got {block_pairs!r}")
+    blocks = _group_blocks(inp, block_pairs) if row_sums else _tile_blocks(inp, block_pairs)
+    bar.total = float(len(blocks))
+    with _client_for(client) as cl:
+        [data] = cl.scatter([inp], broadcast=True, hash=False)
+        if row_sums:
+            futures = [cl.submit(_block_rows, data, g0, g1, S, K, q_chunk, pure=False)
+                       for g0, g1 in blocks]
+        else:
+            futures = [cl.submit(_block_totals, data, t0, t1, S, K, pure=False)
+                       for t0, t1 in blocks]
+        index = {f.key: b for b, f in enumerate(futures)}
+        try:
+            if row_sums:
+                rows = np.empty((K, S, N))
+                for fut in distributed.as_completed(futures, loop=cl.loop):
+                    g0, g1 = blocks[index[fut.key]]
+                    rows[:, :, inp.order[inp.gs[g0]:inp.gs[g1]]] = fut.result()
+                    futures[index[fut.key]] = None
+                    bar.update(1)
+                return rows.sum(axis=2).T / 2.0, rows
+            # partial sums added in block order, whatever order the tasks finish in
+            tot, done, next_block = np.zeros((S, K)), {}, 0
+            for fut in distributed.as_completed(futures, loop=cl.loop):
+                b = index[fut.key]
+                done[b] = fut.result()
+                futures[b] = None
+                while next_block in done:
+                    tot += done.pop(next_block)
+                    next_block += 1
+                bar.update(1)
+            return tot, None
+        finally:
+            # interrupted: nothing keeps running on a cluster that outlives this call
+            pending = [f for f in futures if f is not None]
+            if pending:
+                cl.cancel(pending)
+            cl.cancel([data])

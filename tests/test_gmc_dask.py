@@ -1,0 +1,262 @@
+"""The engine's 'dask' backend on real clusters: a LocalCluster of 2 worker processes (shared by
+this module), plus in-process clusters of 1 and 4 workers for the worker-count checks."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+psutil = pytest.importorskip("psutil")
+
+from helpers import write_simulated_study  # noqa: E402
+from test_gmc_engine import naive_sums, random_case  # noqa: E402
+
+from iqa_eval.errors import InputError  # noqa: E402
+from iqa_eval.gmc import correlation_surfaces  # noqa: E402
+from iqa_eval.gmc._dask_backend import cluster_session  # noqa: E402
+from iqa_eval.gmc.engine import pair_sums  # noqa: E402
+from iqa_eval.gmc.sampling import regular_grid  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the scheduler's HTTP server on a free port (8787 may be taken by another cluster)
+QUIET = dict(dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  **QUIET) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as cl:
+        yield cl
+
+
+def _fields(ps):
+    """Every sum of a PairSums as {name: array}."""
+    out = {"sw": ps.sw}
+    if ps.ssign is not None:
+        out["ssign"] = ps.ssign
+    for key in ("sxy", "sxx", "syy"):
+        out.update({f"{key}:{m}": v for m, v in getattr(ps, key).items()})
+    for key, v in (ps.rows or {}).items():
+        out[f"rows {key}"] = v
+    return out
+
+
+def assert_close(got, want, rtol=1e-12):
+    """Same keys; every entry within rtol of its own size (1e-3 of the largest for tiny ones)."""
+    got, want = _fields(got), _fields(want)
+    assert got.keys() == want.keys()
+    for key in want:
+        g, w = got[key], want[key]
+        assert g.shape == w.shape, key
+        scale = np.maximum(np.abs(w), np.abs(w).max(initial=0) * 1e-3)
+        assert np.all(np.abs(g - w) <= rtol * scale + 1e-300), (key, np.abs(g - w).max())
+
+
+def assert_identical(got, want):
+    got, want = _fields(got), _fields(want)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert np.array_equal(got[key], want[key]), key
+
+
+def lhs_case(n, *, rounded, s=30, seed=3):
+    return random_case(np.random.default_rng(seed), n, m=3, s=s, rounded=rounded, zero_std=2)
+
+
+def grid_case(n, seed=4):
+    pred, mos, sstd, c, _, _ = lhs_case(n, rounded=True, seed=seed)
+    nodes = regular_grid(mos, shape=(6, 5))
+    return pred, mos, sstd, c, nodes["Q"].to_numpy(), nodes["Qd"].to_numpy()
+
+
+# --- the numbers -----------------------------------------------------------------------------------
+
+def test_small_set_matches_the_naive_sums(client):
+    pred, mos, sstd, c, Q, Qd = lhs_case(40, rounded=True, s=6)
+    ref = naive_sums(pred, mos, sstd, c, Q, Qd)
+    ps = pair_sums(pred, mos, sstd, c, Q, Qd, backend="dask", client=client, row_sums=True,
+                   block_pairs=50)
+    for key, rows in ref.items():
+        np.testing.assert_allclose(ps.rows[key], rows, rtol=1e-10, atol=1e-13 * abs(rows).max())
+    np.testing.assert_allclose(ps.sw, ref["sw"].sum(-1) / 2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", ["lhs rounded", "lhs distinct", "grid"])
+@pytest.mark.parametrize("row_sums", [False, True])
+def test_equals_numba(client, case, row_sums):
+    args = grid_case(900) if case == "grid" else lhs_case(900, rounded=case == "lhs rounded")
+    want = pair_sums(*args, backend="numba", row_sums=row_sums)
+    # small blocks: many tasks, every block boundary kind (inside a group row, across rows)
+    got = pair_sums(*args, backend="dask", client=client, row_sums=row_sums,
+                    block_pairs=20_000 if row_sums else 8000)
+    assert_close(got, want)
+    if row_sums:  # each image's row is computed whole in one task: the numba numbers exactly
+        for key in want.rows:
+            assert np.array_equal(got.rows[key], want.rows[key]), key
+
+
+def test_block_size_changes_only_the_order_of_additions(client):
+    args = lhs_case(1500, rounded=False)
+    default = pair_sums(*args, backend="dask", client=client)
+    small = pair_sums(*args, backend="dask", client=client, block_pairs=20_000)
+    assert_close(small, default)
+    with pytest.raises(InputError, match="block_pairs"):
+        pair_sums(*args, backend="dask", client=client, block_pairs=0)
+
+
+def test_bitwise_identical_for_1_2_and_4_workers(client):
+    args = lhs_case(1000, rounded=False)
+    runs = [pair_sums(*args, backend="dask", client=client, block_pairs=8000) for _ in range(2)]
+    for n in (1, 4):
+        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=False,
+                                      **QUIET) as cluster, \
+                distributed.Client(cluster, set_as_default=False) as cl:
+            runs.append(pair_sums(*args, backend="dask", client=cl, block_pairs=8000))
+    for other in runs[1:]:
+        assert_identical(other, runs[0])
+
+
+def test_surfaces_with_a_client_equal_numba(client):
+    rng = np.random.default_rng(0)
+    mos = rng.uniform(1, 5, 400)
+    preds = {"a": mos + rng.normal(0, 0.4, 400), "b": mos + rng.normal(0, 0.8, 400)}
+    kw = dict(std=np.full(400, 0.6), grid=(5, 5), methods=["srcc", "krcc"])
+    want = correlation_surfaces(preds, mos, backend="numba", **kw)
+    got = correlation_surfaces(preds, mos, backend="dask", client=client, **kw)
+    np.testing.assert_allclose(got.points["value"], want.points["value"], rtol=1e-12)
+
+
+def test_compare_row_sums_equal_numba(client):
+    from iqa_eval.compare import compare_models
+    from iqa_eval.dataset import Dataset
+    from iqa_eval.datasets import simulate_study
+
+    df = simulate_study(600, seed=1)
+    data = Dataset(mos=df["mos"].to_numpy(), std=df["std"].to_numpy(),
+                   predictions={m: df[m].to_numpy() for m in ("high_end", "fine_grain")})
+    want = compare_models(data, "high_end", "fine_grain", grid=(6, 6), backend="numba")
+    got = compare_models(data, "high_end", "fine_grain", grid=(6, 6), backend="dask",
+                         client=client)
+    assert got.summary == want.summary
+
+
+# --- faults and setup ------------------------------------------------------------------------------
+
+def _pending_blocks(dask_scheduler):
+    """Tasks of the run not yet finished (finished ones are released as they are read)."""
+    return sum(ts.state not in ("memory", "released", "forgotten")
+               for ts in dask_scheduler.tasks.values() if "_block_totals" in str(ts.key))
+
+
+def test_killed_worker_tasks_are_recomputed(client):  # the last test on the shared cluster
+    args = lhs_case(5000, rounded=False, s=60)
+    kw = dict(backend="dask", client=client, block_pairs=2**16)   # ~190 tasks
+    want = pair_sums(*args, **kw)
+    pids = client.run(os.getpid)
+    out = {}
+    run = threading.Thread(target=lambda: out.update(got=pair_sums(*args, **kw)))
+    run.start()
+    deadline, most = time.monotonic() + 60, 0
+    while time.monotonic() < deadline:   # until 10 of the ~190 blocks are done
+        pending = client.run_on_scheduler(_pending_blocks)
+        most = max(most, pending)
+        if most > 100 and pending <= most - 10:
+            break
+        time.sleep(0.02)
+    busy = {w: k for w, k in client.processing().items() if k}
+    assert busy and run.is_alive(), "the run ended before a worker could be killed"
+    victim = pids[max(busy, key=lambda w: len(busy[w]))]
+    os.kill(victim, signal.SIGKILL)
+    run.join(120)
+    assert not run.is_alive()
+    assert_identical(out["got"], want)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_scheduler_is_one_input_error(monkeypatch):
+    import dask
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    start = time.monotonic()
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        with pytest.raises(InputError, match="cannot reach the dask scheduler at .* within 2 s"):
+            with cluster_session(address):
+                pair_sums(*lhs_case(50, rounded=True), backend="dask")
+    assert time.monotonic() - start < 15
+
+
+def _cli(*args, env=None, **popen):
+    return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", *map(str, args)],
+                            env={**os.environ, "PYTHONPATH": REPO, **(env or {})}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def test_cli_unreachable_scheduler_exits_2_with_one_error_line(tmp_path):
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    env = {"DASK_SCHEDULER_ADDRESS": f"tcp://127.0.0.1:{_free_port()}",
+           "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    start = time.monotonic()
+    proc = _cli("surface", study, "--std-col", "std", "--grid", "4x4", "--backend", "dask", env=env)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith("note:")]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the dask scheduler at"), err
+    assert time.monotonic() - start < 30
+
+
+def test_missing_extra_is_one_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)   # `import distributed` fails
+    with pytest.raises(InputError, match=r"iqa-eval\[dask\]"):
+        pair_sums(*lhs_case(20, rounded=True), backend="dask")
+
+
+def test_ctrl_c_leaves_no_worker_process(tmp_path):
+    """A real SIGINT to the process group (what a terminal's Ctrl-C does) mid-run."""
+    study = write_simulated_study(tmp_path, 10_000, seed=0)
+    proc = _cli("surface", study, "--std-col", "std", "--backend", "dask", "--samples", "100",
+                start_new_session=True)
+    err = []
+    reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any("GMC pairs" in ln for ln in err) and time.monotonic() < deadline:
+            time.sleep(0.05)   # the bar shows once tasks have been finishing for a second
+        assert proc.poll() is None, "".join(err)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2          # the LocalCluster's worker processes
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    reader.join(10)
+    text = "".join(err)
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text, text
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def test_cli_scheduler_needs_the_dask_backend(tmp_path):
+    from helpers import run_cli
+
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    code, out, err = run_cli("surface", study, "--std-col", "std", "--grid", "4x4",
+                             "--scheduler", "tcp://127.0.0.1:1")
+    assert code == 2 and err.strip().splitlines()[-1] == \
+        "error: --scheduler is used only with --backend dask"
