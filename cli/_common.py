@@ -44,12 +44,16 @@ def parse_grid(text, option: str = "--grid"):
 
 
 _INPUT_OPTIONS = [
-    click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+    click.argument("files", nargs=-1, required=True, type=click.Path()),
     click.option("--mos-col", default=None, help="MOS column (default: auto-detect mos, dmos, 'Ground Truth Labels', ...)."),
     click.option("--pred-cols", multiple=True, help="Prediction columns, comma-separated or repeated (default: every other numeric column)."),
     click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
     click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
+    click.option("--join", type=click.Choice(["auto", "key", "order"]), default="auto", show_default=True,
+                 help="How several files are aligned: by image name where files have one, else by row "
+                      "order checked by MOS (auto); names required (key); row order trusted (order). "
+                      "Each file's alignment is a note."),
     click.option("--nan-policy", type=click.Choice(["omit", "raise"]), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
@@ -102,7 +106,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
-                        key_col=opts.get("key_col"))
+                        key_col=opts.get("key_col"), join=opts.get("join") or "auto")
     lower = split_list(opts.get("lower_is_better"))
     if models is not None:
         data = data.select(models(data))
