@@ -13,7 +13,7 @@ import click
 from iqa_eval.errors import IQAEvalError, IQAEvalWarning
 
 __all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
-           "gmc_options", "parse_grid", "write_output"]
+           "gmc_options", "parse_grid", "write_output", "check_outputs", "safe_terminal_text"]
 
 
 def split_list(values) -> list:
@@ -128,50 +128,146 @@ def echo_notes(notes) -> None:
     for note in notes or ():
         if note not in seen:
             seen.add(note)
-            click.echo(f"note: {note}", err=True)
+            click.echo(safe_terminal_text(f"note: {note}"), err=True)
 
 
 def write_output(text: str, output) -> None:
-    """Write ``text`` to ``output`` (a path) or to stdout."""
+    """Write ``text`` to ``output`` (a path, atomically) or to stdout."""
     if output in (None, "-"):
-        click.echo(text.rstrip("\n"))
+        click.echo(safe_terminal_text(text.rstrip("\n")))
         return
-    try:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
-    except OSError as exc:
-        raise click.ClickException(f"{output}: cannot write ({exc.strerror})")
-    click.echo(f"wrote {output}", err=True)
+    from iqa_eval._atomic import atomic_write
+
+    atomic_write(output, text if text.endswith("\n") else text + "\n")
+    click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
+
+
+def check_outputs(outputs, inputs=()) -> None:
+    """Check output paths before any computation (directory exists and is writable, not an
+    input, not given twice): a bad one is an ``error:`` line before minutes of work."""
+    from iqa_eval._atomic import check_output_paths
+
+    check_output_paths(outputs, inputs=_input_files(inputs))
+
+
+def _input_files(inputs):
+    from pathlib import Path
+
+    out = []
+    for f in inputs or ():
+        p = Path(f)
+        out += list(p.iterdir()) if p.is_dir() else [p]
+    return out
+
+
+def safe_terminal_text(text: str) -> str:
+    """Control characters of user strings shown (``\\x1b``), never sent to the terminal."""
+    from iqa_eval._text import terminal_safe
+
+    return terminal_safe(text)
+
+
+def _debugging(debug: bool) -> bool:
+    import os
+
+    return debug or os.environ.get("IQA_EVAL_DEBUG", "") not in ("", "0")
 
 
 def command(func):
     """Run a command body with the package's error policy.
 
-    ``IQAEvalError`` -> ``error: <one line>`` and exit 2; warnings of this package are shown as
-    ``warning: <one line>`` (no source line, no traceback).
+    ``IQAEvalError`` (bad input, an output that cannot be written, too little memory) ->
+    ``error: <one line>`` and exit 2; an unexpected failure -> one ``error: internal error``
+    line and exit 1. ``--debug`` (or ``IQA_EVAL_DEBUG=1``) shows the traceback. Ctrl-C ->
+    staged outputs removed, ``interrupted`` and exit 130. Warnings of this package are shown
+    as ``warning: <one line>`` (no source line, no traceback). Adds ``--debug`` and
+    ``--progress/--no-progress`` to the command.
     """
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, debug=False, progress=True, max_memory=None, **kwargs):
+        import os
+        import traceback
         import warnings
+
+        from iqa_eval import _progress, _resources
+        from iqa_eval._atomic import exit_on_sigint
+        from iqa_eval._text import terminal_safe
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
             _WARNED.add(str(message))
-            click.echo(f"{prefix}: {message}", err=True)
+            click.echo(terminal_safe(f"{prefix}: {message}"), err=True)
+
+        def fail(message, status, exc=None):
+            if exc is not None and _debugging(debug):
+                traceback.print_exception(exc, file=sys.stderr)
+            click.echo(terminal_safe("error: " + " ".join(str(message).split())), err=True)
+            _exit(status)
 
         old = warnings.showwarning
+        old_sigint = exit_on_sigint()
         warnings.showwarning = show
         _WARNED.clear()
+        _progress.ENABLED = progress
         try:
+            _resources.set_limit(max_memory)
             with warnings.catch_warnings():
                 warnings.simplefilter("default", IQAEvalWarning)
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+            sys.stdout.flush()
+            return result
         except IQAEvalError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            fail(exc, 2, exc)
+        except MemoryError as exc:
+            fail("out of memory; use smaller --grid/--samples/--n-boot, or fewer rows", 2, exc)
+        except OSError as exc:   # stdout closed or full, a disk error while reading
+            if isinstance(exc, BrokenPipeError):
+                _exit(1, quiet=True)
+            where = getattr(exc, "filename", None) or "standard output"
+            fail(f"{where}: cannot write ({exc.strerror or type(exc).__name__})", 2, exc)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            _exit(130)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug: one line, the traceback only with --debug
+            fail(f"internal error ({type(exc).__name__}: {exc}); run with --debug for the traceback "
+                 "and please report it", 1, exc)
         finally:
             warnings.showwarning = old
+            _progress.ENABLED = True
+            _resources.set_limit(None)
+            if old_sigint is not None:
+                import signal
+                signal.signal(signal.SIGINT, old_sigint)
+    wrapper = click.option("--debug", is_flag=True, default=False,
+                           help="Show the traceback of an error (for bug reports).")(wrapper)
+    wrapper = click.option("--max-memory", default=None, metavar="SIZE",
+                           help="Memory the command may plan to use, e.g. 8G or 500M "
+                                "(default: the available memory).")(wrapper)
+    wrapper = click.option("--progress/--no-progress", default=True, show_default=True,
+                           help="Progress bar on stderr (only on a terminal, for runs over a "
+                                "second).")(wrapper)
     return wrapper
+
+
+def _exit(status: int, quiet: bool = False):
+    """Exit with ``status``; a closed or full stdout cannot turn this into a traceback."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if not quiet:
+        sys.exit(status)
+    # stdout is gone: silence the interpreter's final flush, which would fail again
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except Exception:
+        pass
+    sys.exit(status)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
-                      split_list)
+from ._common import (check_outputs, command, echo_notes, gmc_options, input_options,
+                      load_dataset_from_options, parse_grid, safe_terminal_text, split_list)
 
 
 def _per_image(values, data, file):
@@ -22,6 +22,8 @@ def _per_image(values, data, file):
 
 def _score_text(result) -> str:
     table = result.score_table()
+    first = next((c for c in table.columns if str(c).lower() == "srcc"), table.columns[0])
+    table = table.sort_values(first, ascending=False, kind="stable")   # best first
     width = max([len("model")] + [len(str(m)) for m in table.index])
     lines = ["GMC score (average surface height)",
              f"{'model':<{width}}  " + "  ".join(f"{c:>6}" for c in table.columns)]
@@ -60,12 +62,10 @@ def _score_text(result) -> str:
               help="Write point values (model, method, Q, Qd, value) to this CSV.")
 @click.option("--scores-out", type=click.Path(dir_okay=False), default=None,
               help="Write scores (model, method, gmc) to this CSV.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress bar on stderr for runs over a second.")
 @command
 def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, weight_plus, samples,
             sample_file, grid, seed, methods, ranks, backend, bw_method, grid_res, output,
-            points_out, scores_out, progress, **inputs):
+            points_out, scores_out, **inputs):
     """GMC correlation surfaces and scores of every model in FILES.
 
     \b
@@ -73,6 +73,8 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
+    from iqa_eval._atomic import OutputSet
+    from iqa_eval._text import neutralise_frame
     from iqa_eval.errors import InputError
     from iqa_eval.gmc import correlation_surfaces, read_std_file, read_weights_file
 
@@ -84,6 +86,13 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
     grid = parse_grid(grid)
+    if output and Path(output).suffix.lower() not in (".csv", ".html", ".png", ".pdf", ".svg"):
+        raise InputError("-o takes .csv, .html, .png, .pdf or .svg", file=str(output))
+    outs = [points_out, scores_out]
+    if output:
+        names = split_list(methods) or ("srcc", "plcc", "krcc")
+        outs += [t for _, t in _targets(output, [m.upper() for m in names])] if not output.lower().endswith(".csv") else [output]
+    check_outputs(outs, inputs["files"])
     data = load_dataset_from_options(inputs)
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
@@ -101,30 +110,66 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
         plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
-        progress=progress)
+        progress=True)   # the bar itself honours --no-progress and non-terminal stderr
     echo_notes(result.notes)     # a note already printed as a warning is not repeated
 
-    if points_out:
-        result.points.to_csv(points_out, index=False, float_format="%.17g")
-        click.echo(f"wrote {points_out}", err=True)
-    if scores_out:
-        result.scores.to_csv(scores_out, index=False)
-        click.echo(f"wrote {scores_out}", err=True)
-    if output:
-        _write_surface(result.surface, output)
-    click.echo(_score_text(result))
+    with OutputSet() as outputs:   # every output appears together, or none does
+        if points_out:
+            neutralise_frame(result.points).to_csv(outputs.stage(points_out), index=False,
+                                                   float_format="%.17g")
+        if scores_out:
+            neutralise_frame(ranked_scores(result.scores)).to_csv(outputs.stage(scores_out), index=False)
+        written = _write_surface(result.surface, output, outputs, contour=contour) if output else []
+    for path in [points_out, scores_out, *written]:
+        if path:
+            click.echo(f"wrote {safe_terminal_text(str(path))}", err=True)
+    click.echo(safe_terminal_text(_score_text(result)))
 
 
-def _write_surface(surface_df, output) -> None:
-    if Path(output).suffix.lower() != ".csv":
-        try:
-            from iqa_eval.plot import save_surface
-        except ImportError as exc:
-            echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
-        else:
-            save_surface(surface_df, output)
-            click.echo(f"wrote {output}", err=True)
-            return
+def ranked_scores(scores):
+    """GMC scores, best first: by the SRCC form's score (else the first form's), then name."""
+    import pandas as pd
+
+    table = scores.copy()
+    methods = list(dict.fromkeys(table["method"].astype(str)))
+    key_method = next((m for m in methods if m.lower() == "srcc"), methods[0])
+    key = table[table["method"].astype(str) == key_method].set_index("model")["gmc"]
+    table["_rank"] = table["model"].map(key).fillna(-float("inf"))
+    table["_order"] = pd.Categorical(table["method"].astype(str), categories=methods, ordered=True)
+    return (table.sort_values(["_rank", "model", "_order"], ascending=[False, True, True], kind="stable")
+            .drop(columns=["_rank", "_order"]).reset_index(drop=True))
+
+
+def _targets(output, methods):
+    """One file per GMC form when several were computed: ``x.png`` -> ``x_srcc.png``, ..."""
+    path = Path(output)
+    if len(methods) == 1:
+        return [(methods[0], path)]
+    return [(m, path.with_name(f"{path.stem}_{m.lower()}{path.suffix}")) for m in methods]
+
+
+def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
+    """Draw every computed form (one file per form when there are several); returns the paths."""
+    suffix = Path(output).suffix.lower()
+    if suffix == ".csv":
+        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    try:
+        from iqa_eval.plot import contour_map, save_figure, save_surface
+    except ImportError as exc:
         output = str(Path(output).with_suffix(".csv"))
-    surface_df.to_csv(output, index=False, float_format="%.17g")
-    click.echo(f"wrote {output}", err=True)
+        echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
+        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    methods = list(dict.fromkeys(surface_df["method"].astype(str)))
+    written = []
+    for method, target in _targets(output, methods):
+        if contour:
+            if suffix == ".html":
+                raise InputError("contour maps are static figures: use .png, .pdf or .svg with --contour",
+                                 file=str(output))
+            save_figure(contour_map(surface_df, method=method), outputs.stage(target))
+        else:
+            save_surface(surface_df, outputs.stage(target), method=method)
+        written.append(target)
+    return written

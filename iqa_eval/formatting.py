@@ -115,11 +115,10 @@ def _text_table(evaluation):
 def _markdown(evaluation):
     header, cells = _display_rows(evaluation)
 
-    def esc(s):
-        return s.replace("|", "\\|").replace("*", "\\*")
+    from ._text import markdown_safe
 
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(esc(c) for c in line) + " |" for line in cells]
+    out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(markdown_safe(c) for c in line) + " |" for line in cells]
     out += ["", "\\" + _legend(evaluation)]
     return "\n".join(out) + "\n"
 
@@ -195,7 +194,9 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     if fmt == "table":
         return _text_table(evaluation)
     if fmt == "csv":
-        return evaluation.table.to_csv(index=False)
+        from ._text import neutralise_frame
+
+        return neutralise_frame(evaluation.table).to_csv(index=False)
     if fmt == "json":
         return _json(evaluation)
     if fmt == "markdown":

@@ -15,7 +15,6 @@ a script body can never contain ``</script``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import math
 import re
@@ -267,37 +266,11 @@ def _comparison_section(comparisons, shown=()) -> str:
 
 
 # -- the page -------------------------------------------------------------------------
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
-
-
 def _page(title: str, body: str, *, with_plotly: bool) -> str:
     """Assemble a page: CSP with the hash of every inline script, plotly.js once if needed."""
-    head_scripts = ""
-    if with_plotly:
-        from plotly.offline import get_plotlyjs
+    from ._html import page
 
-        plotly_js = get_plotlyjs()
-        head_scripts = ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
-                        f"<script>{plotly_js}</script>")
-    text = (head_scripts + body).lower()
-    scripts = _SCRIPT.findall(head_scripts + body)
-    # A script body holding "</script" would end its element early (and "<!--" changes how
-    # the parser looks for the end): user strings must never get there. plotly's JSON
-    # encoder escapes '<', '>' and '/'; this check makes any regression fail loudly.
-    if text.count("<script") != text.count("</script") or any("<!--" in s for s in scripts):
-        raise AssertionError("internal error: unsafe text inside a generated <script> element")
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode()
-                      + "'" for s in dict.fromkeys(scripts))
-    # No 'unsafe-eval': surface traces (gl3d) need no code generation at run time; only the
-    # regl-based traces, which the report does not use, would (tested in headless Chromium).
-    csp = ("default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:; "
-           f"script-src {hashes}; worker-src blob:; connect-src 'none'; "
-           "form-action 'none'; base-uri 'none'")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style>{head_scripts}</head>"
-            f"<body>{body}</body></html>\n")
+    return page(title, body, with_plotly=with_plotly, css=_CSS)
 
 
 def _sources(dataset) -> str:
@@ -396,9 +369,7 @@ def write_comparison_page(path, comparison, *, title=None) -> Path:
 
 
 def _write(path, text: str) -> Path:
-    path = Path(path)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write ({exc.strerror})", file=str(path)) from None
-    return path
+    from ._atomic import atomic_write  # temp file + rename: never a half-written page
+
+    return atomic_write(path, text)
+
