@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+PRESET_NAMES = ("livec", "kadid10k", "pipal", "spaq")  # iqa_eval.gmc.presets.PRESETS (not imported at startup)
+
 from ._common import (check_outputs, command, echo_notes, gmc_options, input_options,
                       load_dataset_from_options, parse_grid, safe_terminal_text, split_list)
 
@@ -47,7 +49,7 @@ def _score_text(result) -> str:
               help="Sample points from a CSV/XLSX file with columns Q, Qd.")
 @click.option("--grid", default=None, metavar="NxM",
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin hypercube.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
               help="GMC forms, comma-separated or repeated: srcc, plcc, krcc [default: all three].")
 @click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense", show_default=True,
@@ -57,7 +59,18 @@ def _score_text(result) -> str:
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
               help="Surface grid resolution (grid-res x grid-res).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write the surfaces: .html (interactive), .png/.pdf/.svg, or .csv (the grid).")
+              help="Write the surfaces of every requested form: .html (one interactive page), "
+                   ".png/.pdf/.svg (one file per form when several: x_srcc.png, x_plcc.png, ...), "
+                   "or .csv (the grid).")
+@click.option("--contour", is_flag=True, default=False,
+              help="With -o x.png/pdf/svg: filled contour maps instead of 3D surfaces.")
+@click.option("--preset", type=click.Choice(list(PRESET_NAMES)), default=None,
+              help="A published configuration: livec, kadid10k (Gaussian regulator, the dataset's "
+                   "std column), pipal (LDS ks 5 sigma 2, Beta std phi 3), spaq (LDS ks 5 sigma 1, "
+                   "Beta std phi 3); plus 100. Options given explicitly override it (with a note).")
+@click.option("--lds-exact-counts", is_flag=True, default=False,
+              help="LDS: keep the smoothed histogram as floats (the reference, and published "
+                   "PIPAL/SPAQ numbers, truncate every bin to an integer; that is the default).")
 @click.option("--points-out", type=click.Path(dir_okay=False), default=None,
               help="Write point values (model, method, Q, Qd, value) to this CSV.")
 @click.option("--scores-out", type=click.Path(dir_okay=False), default=None,
@@ -65,7 +78,7 @@ def _score_text(result) -> str:
 @command
 def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, weight_plus, samples,
             sample_file, grid, seed, methods, ranks, backend, bw_method, grid_res, output,
-            points_out, scores_out, **inputs):
+            points_out, scores_out, contour, preset, lds_exact_counts, **inputs):
     """GMC correlation surfaces and scores of every model in FILES.
 
     \b
@@ -88,12 +101,21 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
     grid = parse_grid(grid)
     if output and Path(output).suffix.lower() not in (".csv", ".html", ".png", ".pdf", ".svg"):
         raise InputError("-o takes .csv, .html, .png, .pdf or .svg", file=str(output))
+    if contour and not (output and Path(output).suffix.lower() in (".png", ".pdf", ".svg")):
+        raise InputError("--contour draws static contour maps: give -o x.png, x.pdf or x.svg")
     outs = [points_out, scores_out]
     if output:
         names = split_list(methods) or ("srcc", "plcc", "krcc")
-        outs += [t for _, t in _targets(output, [m.upper() for m in names])] if not output.lower().endswith(".csv") else [output]
+        one_file = output.lower().endswith((".csv", ".html"))
+        outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
     data = load_dataset_from_options(inputs)
+    options = dict(regulator=regulator, ks=ks, sigma=sigma, std_phi=std_phi, std_scale=std_scale,
+                   weight_plus=weight_plus)
+    if preset:
+        data, options = _apply_preset(preset, data, options, std_file)
+    regulator, ks, sigma, std_phi, std_scale, weight_plus = (
+        options[k] for k in ("regulator", "ks", "sigma", "std_phi", "std_scale", "weight_plus"))
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
@@ -110,7 +132,7 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
         plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
-        progress=True)   # the bar itself honours --no-progress and non-terminal stderr
+        progress=True, lds_exact_counts=lds_exact_counts)   # the bar itself honours --no-progress and non-terminal stderr
     echo_notes(result.notes)     # a note already printed as a warning is not repeated
 
     with OutputSet() as outputs:   # every output appears together, or none does
@@ -124,6 +146,39 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         if path:
             click.echo(f"wrote {safe_terminal_text(str(path))}", err=True)
     click.echo(safe_terminal_text(_score_text(result)))
+
+
+def _apply_preset(name, data, options, std_file):
+    """Options of a published configuration; an option given on the command line wins (noted)."""
+    from iqa_eval.errors import InputError
+    from iqa_eval.gmc.presets import describe, preset
+
+    ctx = click.get_current_context()
+    conf = preset(name)
+    notes = [f"preset {describe(name)}"]
+    wanted = {"regulator": conf["regulator"], "std_scale": conf["std_scale"], "weight_plus": conf["plus"]}
+    for key in ("ks", "sigma", "std_phi"):
+        if key in conf:
+            wanted[key] = conf[key]
+    out = dict(options)
+    for key, value in wanted.items():
+        given = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+        if given and options[key] != value:
+            notes.append(f"--{key.replace('_', '-')} {options[key]} given: used instead of the preset's {value}")
+        else:
+            out[key] = value
+    if conf["std"] == "column":
+        if data.std is None and not std_file:
+            raise InputError(f"preset {name} uses the dataset's per-image std: give a std column "
+                             "(--std-col) or --std-file")
+    elif data.std is not None or std_file:
+        notes.append(f"preset {name} estimates the std from the Beta model (phi {conf['std_phi']:g}) as "
+                     f"the published run did; the std column {data.sources.get('std', ('', 'std'))[1]!r} "
+                     "is not used")
+        from dataclasses import replace as _replace
+        data = _replace(data, std=None)
+    echo_notes(notes)
+    return data, out
 
 
 def ranked_scores(scores):
@@ -149,7 +204,10 @@ def _targets(output, methods):
 
 
 def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
-    """Draw every computed form (one file per form when there are several); returns the paths."""
+    """Draw every computed form; returns the paths. Static figures: one file per form when
+    there are several (``x_srcc.png``, ...); HTML: one page with a figure per form."""
+    from iqa_eval._text import neutralise_frame
+
     suffix = Path(output).suffix.lower()
     if suffix == ".csv":
         neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
@@ -162,6 +220,15 @@ def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
         neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
         return [output]
     methods = list(dict.fromkeys(surface_df["method"].astype(str)))
+    if suffix == ".html" and not contour:
+        from iqa_eval._atomic import atomic_write
+        from iqa_eval._html import page
+        from iqa_eval.plot import plotly_div, surface_figure
+
+        body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
+                       for k, m in enumerate(methods))
+        atomic_write(outputs.stage(output), page("GMC surfaces", body, with_plotly=True))
+        return [output]
     written = []
     for method, target in _targets(output, methods):
         if contour:

@@ -221,6 +221,11 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "fisher", n_boot:
     (['good', 'poor'], [True, False])
     """
     _check_options(mapping, ci, n_boot, alpha, nan_policy)
+    from .dataset import Dataset
+
+    if not isinstance(dataset, Dataset):
+        raise InputError(f"evaluate takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
+                         f"load_dataset(files)), got {type(dataset).__name__}")
     if not dataset.models:
         raise InputError("no prediction columns to score")
     level = 1.0 - float(alpha)

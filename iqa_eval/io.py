@@ -11,6 +11,7 @@ Every problem is an :class:`~iqa_eval.errors.InputError` naming file, column and
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -61,15 +62,22 @@ def find_column(columns, candidates):
 
 
 def _sniff_delimiter(path: Path) -> str:
-    """Delimiter that splits the first lines into the same, largest number of fields
-    (fields parsed as CSV, so a quoted ``"a,b"`` header cell counts once)."""
+    """Delimiter that splits the first records into the same, largest number of fields
+    (records parsed as CSV, so a quoted ``"a,b"`` or a quoted line break counts once)."""
     with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        lines = [line for _, line in zip(range(20), fh) if line.strip()]
+        head = fh.read(1 << 16)
+    lines = [line for line in head.splitlines() if line.strip()][:20]
     if not lines:
         return ","
     best, best_fields = ",", 1
     for delim in _DELIMITERS:
-        counts = {len(next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])) for line in lines}
+        try:
+            records = [r for _, r in zip(range(21), csv.reader(io.StringIO(head), delimiter=delim)) if r]
+        except csv.Error:
+            continue
+        if len(records) > 20 or len(head) == (1 << 16):
+            records = records[:-1]  # the last one may be cut by the read
+        counts = {len(r) for r in records}
         if len(counts) == 1 and (n := counts.pop()) > best_fields:
             best, best_fields = delim, n
     if best_fields == 1 and len(lines[0].split()) > 1:
