@@ -47,7 +47,19 @@ def cli():
     """
 
 
+def _interrupted(signum, frame):
+    # Ctrl-C before a command runs (imports, option parsing): one line, exit 130, no
+    # traceback. Commands replace this with a handler that also removes staged outputs.
+    import os
+
+    os.write(2, b"interrupted\n")
+    os._exit(130)
+
+
 def main():
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupted)
     cli(prog_name="iqa-eval")
 
 

@@ -331,11 +331,13 @@ class Comparison:
         a, b = self.models
         lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
         g = self.global_tests
+        n_res = g.attrs.get("n_resamples")
         head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
         lines += [head, "-" * len(head)]
         for r in g.itertuples(index=False):
             lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
-                         f"{r.ci_high:>+9.4f}{format_p(r.p):>9}")
+                         f"{r.ci_high:>+9.4f}"
+                         f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
         lines.append("")
         nq, nqd = self.grid_shape
         lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
@@ -722,4 +724,5 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
         out[col] = out[col].astype(np.float64)
+    out.attrs["n_resamples"] = int(n_boot)  # the resolution of the bootstrap p-values
     return out, notes

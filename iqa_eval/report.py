@@ -255,10 +255,24 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
     return "".join(out)
 
 
-def _comparison_section(comparisons, shown=()) -> str:
+def _tied_models(evaluation) -> set:
+    table = getattr(evaluation, "table", None)
+    if not isinstance(table, pd.DataFrame) or "tied_with_best" not in table.columns:
+        return set()
+    return {str(m) for m, t in zip(table["model"], table["tied_with_best"]) if _truthy(t)}
+
+
+def _comparison_section(comparisons, shown=(), tied=None) -> str:
     if not comparisons:
         return ""
-    out = ['<section id="compare"><h2>Models tied with the best, compared</h2>']
+    # "tied with the best" only when every compared model is (models_to_compare falls back
+    # to the runner-up when none is)
+    others = {str(m) for c in comparisons for m in list(c.models)[1:]}
+    if tied is None or (others and others <= set(tied)):
+        heading = "Models tied with the best, compared"
+    else:
+        heading = "The best model compared with the runner-up (no model is statistically tied with it)"
+    out = [f'<section id="compare"><h2>{_e(heading)}</h2>']
     for k, comparison in enumerate(comparisons):
         out.append(_comparison_block(comparison, k, interactive=False, shown=shown))
     out.append("</section>")
@@ -339,7 +353,7 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
             _score_section(evaluation),
             _scatter_section(evaluation, dataset),
             _gmc_section(gmc_result, shown=top_notes),
-            _comparison_section(comparisons, shown=top_notes)]
+            _comparison_section(comparisons, shown=top_notes, tied=_tied_models(evaluation))]
     return _page(title, "".join(body), with_plotly=gmc_result is not None)
 
 

@@ -34,6 +34,15 @@ def _env():
     return env
 
 
+def _cli_in_process(*args):
+    from types import SimpleNamespace
+
+    from helpers import run_cli
+
+    code, out, err = run_cli(*args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], capture_output=True,
                           text=True, cwd=REPO, env=_env(), timeout=300, **kw)
@@ -194,10 +203,10 @@ def test_sigint_during_score_and_surface_never_crashes(tmp_path):
 
 # -- one error model -------------------------------------------------------------------
 def test_cli_errors_are_one_line_exit_2(tmp_path):
-    r = _cli("score", STUDY, "-o", tmp_path / "missing" / "s.csv")
+    r = _cli_in_process("score", STUDY, "-o", tmp_path / "missing" / "s.csv")
     assert (r.returncode, r.stderr) == (2, f"error: {tmp_path / 'missing' / 's.csv'}: cannot write: "
                                            f"directory {str(tmp_path / 'missing')!r} does not exist\n")
-    r = _cli("surface", STUDY, "--grid", "5x5", "--scores-out", STUDY)
+    r = _cli_in_process("surface", STUDY, "--grid", "5x5", "--scores-out", STUDY)
     assert r.returncode == 2 and "is one of the input files" in r.stderr and "Error:" not in r.stderr
     with open("/dev/full", "w") as full:
         r = subprocess.run([sys.executable, "-m", "cli.main", "score", str(STUDY), "--no-pairwise"],
@@ -205,9 +214,9 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
     assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith("error: standard output: cannot write")
     bad = tmp_path / "bad.csv"
     bad.write_text("mos,m\n1,0.1\n2, \n3,none\n4,-\n5,0.4\n6,0.6\n")
-    r = _cli("score", bad)
+    r = _cli_in_process("score", bad)
     assert (r.returncode, r.stderr) == (2, f"error: {bad}, column 'm', row 4: non-numeric value '-'\n")
-    r = _cli("score", bad, "--debug")
+    r = _cli_in_process("score", bad, "--debug")
     assert "Traceback" in r.stderr and r.stderr.splitlines()[-1].startswith("error:")
 
 
@@ -248,11 +257,11 @@ def test_memory_estimates_refuse_before_allocating():
 
 def test_huge_grid_is_a_clear_error_fast():
     t0 = time.perf_counter()
-    r = _cli("surface", STUDY, "--grid", "1000x1000")
+    r = _cli_in_process("surface", STUDY, "--grid", "1000x1000")
     assert r.returncode == 2 and time.perf_counter() - t0 < 60
     assert r.stderr.splitlines()[-1].startswith("error: GMC at 1,000,000 sample points for 1,500 images")
     assert "--max-memory" in r.stderr
-    r = _cli("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "1K")
+    r = _cli_in_process("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "1K")
     assert r.returncode == 2 and "200 bootstrap resamples" in r.stderr
 
 
@@ -274,14 +283,14 @@ def test_hostile_model_names_in_every_cli_output(tmp_path):
     df = df.rename(columns=hostile)[["image", "mos", "std", *hostile.values()]]
     src = tmp_path / "hostile.csv"
     df.to_csv(src, index=False)
-    r = _cli("score", src, "--format", "csv", "--no-pairwise")
+    r = _cli_in_process("score", src, "--format", "csv", "--no-pairwise")
     assert r.returncode == 0, r.stderr
     cells = pd.read_csv(pd.io.common.StringIO(r.stdout))["model"].tolist()
     assert all(not str(c).startswith(("=", "+", "-", "@")) for c in cells)
     assert "\x1b" not in r.stdout + r.stderr and "\\x1b[31m" in r.stdout
-    r = _cli("score", src, "--format", "markdown", "--no-pairwise")
+    r = _cli_in_process("score", src, "--format", "markdown", "--no-pairwise")
     assert "<b>" not in r.stdout and "&lt;b&gt;" in r.stdout
-    r = _cli("surface", src, "--grid", "4x4", "--method", "srcc", "--scores-out", tmp_path / "g.csv",
+    r = _cli_in_process("surface", src, "--grid", "4x4", "--method", "srcc", "--scores-out", tmp_path / "g.csv",
              "-o", tmp_path / "s.html")
     assert r.returncode == 0, r.stderr
     assert all(not str(c).startswith(("=", "+", "-", "@")) for c in pd.read_csv(tmp_path / "g.csv")["model"])
