@@ -477,6 +477,24 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             sources[name] = (str(t.path), col)
             if t is not base:
                 source_rows[name] = srow
+    for name, values in predictions.items():
+        if not np.isfinite(values).any():
+            file, col = sources[name]
+            raise InputError("no numeric value in this column (every cell is empty or missing"
+                             + (" after the join" if multi_file else "") + "); leave it out with --pred-cols",
+                             file=file, column=col)
+    for what, values, rows_of in (("std", std, source_rows.get("std")),
+                                  ("number-of-ratings", n_ratings, source_rows.get("n_ratings"))):
+        if values is None:
+            continue
+        low = 0.0 if what == "std" else 1.0
+        bad = np.flatnonzero(values < low)
+        if bad.size:
+            i = int(bad[0])
+            file, col = sources["std" if what == "std" else "n_ratings"]
+            row = int(rows_of[i]) if rows_of is not None else int(rows[i])
+            raise InputError(f"{what} must be >= {low:g}, got {float(values[i])!r}", file=file, column=col,
+                             row=row)
     if not predictions:
         raise InputError("no prediction column found (numeric columns other than MOS/std/key; use --pred-cols)",
                          file=base.path if len(tables) == 1 else None)

@@ -178,3 +178,16 @@ def test_workbooks_and_parquet(tmp_path):
     dec.to_parquet(tmp_path / "d.parquet")
     data = load_dataset(tmp_path / "d.parquet")
     np.testing.assert_allclose(data.predictions["model"], df["model"])
+
+
+def test_empty_column_and_negative_std_name_file_column_row(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("image,mos,std,empty,m\na,1,0.5,,0.1\nb,2,0.3,,0.5\nc,3,0.2,,0.2\nd,4,0.4,,0.9\n")
+    with pytest.raises(InputError, match=r"t\.csv, column 'empty': no numeric value in this column"):
+        load_dataset(path)
+    path.write_text("image,mos,sd,votes,m\na,1,0.5,9,0.1\nb,2,0.3,9,0.5\nc,3,-0.2,9,0.2\nd,4,0.4,0,0.9\n")
+    with pytest.raises(InputError, match=r"t\.csv, column 'sd', row 3: std must be >= 0, got -0\.2"):
+        load_dataset(path)
+    path.write_text("image,mos,sd,votes,m\na,1,0.5,9,0.1\nb,2,0.3,9,0.5\nc,3,0.2,9,0.2\nd,4,0.4,0,0.9\n")
+    with pytest.raises(InputError, match=r"t\.csv, column 'votes', row 4: number-of-ratings must be >= 1"):
+        load_dataset(path)
