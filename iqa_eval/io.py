@@ -205,14 +205,16 @@ def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
 class _Table:
     """One file's roles: which column is MOS, std, count, key and the predictions."""
 
-    def __init__(self, path, df, *, mos_col, pred_cols, std_col, nratings_col, key_col):
+    def __init__(self, path, df, *, mos_col, pred_cols, std_col, nratings_col, key_col, joined=True):
         self.path, self.df = Path(path), df
+        self._keys = {}
         cols = list(df.columns)
         self.mos = self._pick(mos_col, MOS_NAMES, "MOS")
         self.std = self._pick(std_col, STD_NAMES, "std")
         self.nratings = self._pick(nratings_col, NRATINGS_NAMES, "number-of-ratings")
         self.key = self._pick(key_col, KEY_NAMES, "key")
-        if self.key is not None and key_col is None and normalised_keys(df[self.key], unique=False) is None:
+        if self.key is not None and key_col is None and (
+                self.keys_of(self.key) is None if joined else pd.api.types.is_float_dtype(df[self.key])):
             self.key = None  # a named column that cannot identify images (fractions, empty cells)
         self.explicit_preds = bool(pred_cols)
         used = {self.mos, self.std, self.nratings, self.key}
@@ -230,6 +232,12 @@ class _Table:
         match = find_column(self.df.columns, [given])
         return match  # absence is checked by the caller, which knows whether it is required
 
+    def keys_of(self, col):
+        """``normalised_keys`` of a column (not checked for repeats), computed once."""
+        if col not in self._keys:
+            self._keys[col] = normalised_keys(self.df[col], unique=False)
+        return self._keys[col]
+
     def key_candidates(self) -> dict:
         """Columns that could identify images: unique strings or integers with no gaps
         (MOS, std and count excluded; so are explicitly chosen predictions)."""
@@ -240,8 +248,8 @@ class _Table:
                 continue
             if _norm(col) in _GENERIC_PREDICTIONS:
                 continue
-            keys = normalised_keys(self.df[col])
-            if keys is not None:
+            keys = self.keys_of(col)
+            if keys is not None and len(set(keys.tolist())) == len(keys):
                 out[col] = keys
         return out
 
@@ -256,24 +264,29 @@ def normalised_keys(col: pd.Series, *, unique: bool = True):
 
     Text is stripped; numeric ids are compared as numbers (``7``, ``7.0`` and ``"007"``
     are one key), so a column read as integers in one file and as floats in another still
-    joins. Non-integer numbers, empty cells and repeated values make no key.
+    joins. Non-integer numbers, empty cells and (with ``unique``) repeated values make no
+    key. Returns an object array of str.
     """
     if pd.api.types.is_bool_dtype(col) or col.isna().any():
         return None
     if pd.api.types.is_numeric_dtype(col):
         num = col.to_numpy(dtype=np.float64)
     else:
-        text = col.astype(str).str.strip()
-        if (text == "").any():
+        text = [str(v).strip() for v in col.tolist()]   # plain lists: fast for any string dtype
+        if any(t == "" for t in text):
             return None
-        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-        if np.isnan(num).any():
-            keys = text.to_numpy(dtype=object)
-            return keys if not unique or pd.Index(keys).is_unique else None
+        num = None
+        if all(_is_number(t) for t in text[:64]):
+            num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+            if np.isnan(num).any():
+                num = None
+        if num is None:
+            keys = np.array(text, dtype=object)
+            return keys if not unique or len(set(text)) == len(text) else None
     if not np.all(np.isfinite(num)) or np.any(num != np.round(num)):
         return None
-    keys = np.array([str(int(v)) for v in num], dtype=object)
-    return keys if not unique or pd.Index(keys).is_unique else None
+    keys = num.astype(np.int64).astype(str).astype(object)
+    return keys if not unique or len(set(keys.tolist())) == len(keys) else None
 
 
 def _looks_numeric(col: pd.Series) -> bool:
@@ -333,7 +346,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     frames = [read_table(p) for p in paths]
     read_notes += [n for df in frames for n in df.attrs.get("notes", ())]
     tables = [_Table(p, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
-                     nratings_col=nratings_col, key_col=key_col) for p, df in zip(paths, frames)]
+                     nratings_col=nratings_col, key_col=key_col, joined=len(frames) > 1)
+              for p, df in zip(paths, frames)]
 
     for t in tables:
         if key_col is not None and t.key is None and len(tables) == 1:
@@ -379,7 +393,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
     mos = numeric_column(base.df, base.mos, file=base.path)
     n = len(mos)
-    keys = base.df[base.key].astype(str).str.strip().to_numpy() if base.key is not None else None
+    keys = (np.array([str(v).strip() for v in base.df[base.key].tolist()], dtype=object)
+            if base.key is not None else None)
     rows = np.arange(1, n + 1)
     sources = {"mos": (str(base.path), base.mos)}
     source_rows = {}
@@ -389,7 +404,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     multi_file = len(tables) > 1
     if multi_file and base.key is not None:
         base_keys = _unique_keys(base)
-        index = pd.Index(base_keys)
+        index = pd.Index(base_keys, dtype=object)
         notes.append(f"{base.path}: sets the image order ({n} rows, key column {base.key!r}, "
                      f"MOS column {base.mos!r})")
     elif multi_file:
@@ -399,7 +414,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if t is base:
             pos = np.arange(n)
         elif t.key is not None and base.key is not None:
-            pos = pd.Index(_unique_keys(t)).get_indexer(index)
+            pos = pd.Index(_unique_keys(t), dtype=object).get_indexer(index)
             matched = int((pos >= 0).sum())
             if matched == 0:
                 raise InputError(f"no key matches an image of {base.path} column {base.key!r} "
@@ -509,16 +524,16 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
 def _unique_keys(t: _Table) -> np.ndarray:
     """The normalised keys of ``t``; a repeated key is an error naming both rows."""
-    keys = normalised_keys(t.df[t.key], unique=False)
+    keys = t.keys_of(t.key)
     if keys is None:
         raise InputError("cannot identify images (empty cells or fractional numbers)",
                          file=t.path, column=t.key)
-    first = {}
-    for i, k in enumerate(keys):
-        if k in first:
-            raise InputError(f"duplicate key {str(t.df[t.key].iloc[i])!r} in rows {first[k] + 1} and "
-                             f"{i + 1}", file=t.path, column=t.key, row=i + 1)
-        first[k] = i
+    seen = {}
+    for i, k in enumerate(keys.tolist()):
+        j = seen.setdefault(k, i)
+        if j != i:
+            raise InputError(f"duplicate key {str(t.df[t.key].iloc[i])!r} in rows {j + 1} and {i + 1}",
+                             file=t.path, column=t.key, row=i + 1)
     return keys
 
 
@@ -552,16 +567,16 @@ def _choose_keys(tables, base, *, key_col=None):
         for t in tables:
             t.key = None
         return base
-    base_keys = set(normalised_keys(base.df[base.key], unique=False))
+    base_keys = set(base.keys_of(base.key).tolist())
     for t in tables:
         if t is base:
             continue
-        if base.key in t.df.columns and normalised_keys(t.df[base.key], unique=False) is not None:
+        if base.key in t.df.columns and t.keys_of(base.key) is not None:
             t.use_key(base.key)
         elif t.key is None:
             best, best_n = None, 0
             for col, keys in candidates(t).items():
-                n_match = sum(k in base_keys for k in keys)
+                n_match = sum(k in base_keys for k in keys.tolist())
                 if n_match > best_n:
                     best, best_n = col, n_match
             if best is not None and 2 * best_n >= len(t.df):
