@@ -654,7 +654,11 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     """
     from ._progress import Progress
 
+    from ._resources import check_memory
+
     n = mos.size
+    check_memory(8.0 * n_boot * 2 * q.size, f"{n_boot:,} bootstrap resamples of a {q.size:,}-cell surface",
+                 hint="use fewer resamples (--n-boot) or a coarser --grid")
     out = np.empty((n_boot, 2, q.size))
     with Progress(n_boot, "bootstrap", enabled=progress) as bar:
         for b in range(n_boot):

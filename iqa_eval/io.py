@@ -116,6 +116,13 @@ def read_table(path) -> pd.DataFrame:
         raise InputError("no such file" if not path.exists() else "not a file", file=path)
     suffix = path.suffix.lower()
     notes = []
+    from ._resources import check_memory, format_size
+
+    # a parsed table takes about the file's size (numbers as float64, names as strings);
+    # parsing holds a few copies at once; compressed formats expand
+    factor = 10 if suffix in (".xlsx", ".xlsm", ".xls", ".parquet", ".pq") else 4
+    check_memory(factor * path.stat().st_size, f"reading {path.name} ({format_size(path.stat().st_size)})",
+                 hint="use a smaller file")
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
             sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)

@@ -296,3 +296,15 @@ def test_hostile_model_names_in_every_cli_output(tmp_path):
     assert all(not str(c).startswith(("=", "+", "-", "@")) for c in pd.read_csv(tmp_path / "g.csv")["model"])
     page = (tmp_path / "s.html").read_text()
     assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
+
+
+def test_input_size_is_checked_before_reading(tmp_path):
+    from iqa_eval.io import read_table
+
+    set_limit(4 * STUDY.stat().st_size - 1)
+    try:
+        with pytest.raises(ResourceError, match=r"reading simulated_study\.csv \(\d+\.\d KiB\) needs about"):
+            read_table(STUDY)
+    finally:
+        set_limit(None)
+    assert len(read_table(STUDY)) == 1500
