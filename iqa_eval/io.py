@@ -475,9 +475,10 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             if both.any() and np.any(other[both] != mos[both]):
                 diff = np.abs(other[both] - mos[both])
                 i = int(np.flatnonzero(both)[int(np.argmax(diff))])
-                notes.append(f"{t.path}: MOS column {t.mos!r} agrees with {base.path} {base.mos!r} only "
-                             f"within rounding (largest difference {float(diff.max()):.3g}, row "
-                             f"{int(pos[i]) + 1}); the values of {base.path} {base.mos!r} are used")
+                # one note per file: the rounding goes on the file's alignment note
+                notes[-1] += (f"; its MOS column {t.mos!r} agrees with {base.path} {base.mos!r} only "
+                              f"within rounding (largest difference {float(diff.max()):.3g}, row "
+                              f"{int(pos[i]) + 1}): the values of {base.path} {base.mos!r} are used")
         if std is None and t.std is not None:
             std, srow = column(t.std)
             sources["std"] = (str(t.path), t.std)

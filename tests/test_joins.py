@@ -191,3 +191,18 @@ def test_empty_column_and_negative_std_name_file_column_row(tmp_path):
     path.write_text("image,mos,sd,votes,m\na,1,0.5,9,0.1\nb,2,0.3,9,0.5\nc,3,0.2,9,0.2\nd,4,0.4,0,0.9\n")
     with pytest.raises(InputError, match=r"t\.csv, column 'votes', row 4: number-of-ratings must be >= 1"):
         load_dataset(path)
+
+
+def test_livec_metadata_with_pyiqa_files_one_note_each_and_shuffles_caught(shared_dir, tmp_path):
+    livec = shared_dir / "LIVEC"
+    files = [livec / "meta.csv", livec / "qalign.csv", livec / "niqe.csv"]
+    data = load_dataset(files)
+    for f in files:
+        assert sum(str(f) + ":" in n for n in data.notes) == 1, f
+    assert "only within rounding" in next(n for n in data.notes if "qalign.csv" in n)
+    q = pd.read_csv(livec / "qalign.csv")
+    expected = stats.spearmanr(q["Results Scores for CC"], pd.read_csv(livec / "meta.csv")["mos"]).statistic
+    assert _srocc(data, "qalign") == pytest.approx(expected, abs=1e-12)
+    q.sample(frac=1, random_state=5).to_csv(tmp_path / "qalign.csv", index=False)
+    with pytest.raises(InputError, match="MOS disagrees"):
+        load_dataset([livec / "meta.csv", tmp_path / "qalign.csv"])
