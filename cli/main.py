@@ -43,7 +43,8 @@ def cli():
     """Evaluate image quality assessment models against MOS.
 
     Every command reads CSV/TSV/XLSX/Parquet tables: one file with several prediction
-    columns, or one file per model (joined on an image-name column or by row order).
+    columns, or one file per model (joined on image names, or by row order checked by MOS;
+    see --join). A directory reads every table in it.
     """
 
 
