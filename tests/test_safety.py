@@ -148,13 +148,17 @@ def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
     assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler", "study.csv"]
 
 
-def _interrupt(args, *, wait_for=None, delay=0.0, timeout=120):
+def _interrupt(args, *, delay=0.0, timeout=120):
+    """Start ``iqa-eval ARGS``, wait until it has loaded numba's LLVM (it is computing, not
+    starting up), then ``delay`` seconds, then send a real SIGINT."""
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], cwd=REPO, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if wait_for is not None:
-        deadline = time.time() + timeout
-        while not wait_for() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.01)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if "llvmlite" in Path(f"/proc/{proc.pid}/maps").read_text():
+                break
+        time.sleep(0.02)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=timeout)
@@ -195,7 +199,7 @@ def test_sigint_during_score_and_surface_never_crashes(tmp_path):
     for args, out in (([big, "--ci", "bca", "--n-boot", "20000"], tmp_path / "s.json"),
                       ([STUDY, "--grid", "60x60"], tmp_path / "g.csv")):
         cmd = ["score", *args, "-o", out] if out.suffix == ".json" else ["surface", *args, "--scores-out", out]
-        rc, _, err = _interrupt(cmd, delay=2.5)
+        rc, _, err = _interrupt(cmd, delay=1.0)
         assert rc == 130, (rc, err)
         assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
         assert not out.exists() and _leftovers(tmp_path) == []
