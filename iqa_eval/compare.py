@@ -446,6 +446,11 @@ def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_r
 # --------------------------------------------------------------------------------------
 def check_model_pair(data, model_a, model_b):
     """InputError unless ``model_a`` and ``model_b`` are two different models of ``data``."""
+    from .dataset import Dataset
+
+    if not isinstance(data, Dataset):
+        raise InputError(f"compare_models takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
+                         f"load_dataset(files)), got {type(data).__name__}")
     for name in (model_a, model_b):
         if name not in data.predictions:
             raise InputError(f"unknown model {name!r}; available: "

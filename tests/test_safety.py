@@ -240,6 +240,10 @@ def test_library_api_raises_input_error():
     assert ev.table.loc[0, "n"] == 5
     with pytest.raises(InputError):
         plcc([[1, 2], [3, 4], [5, 6]], [1, 2, 3])
+    from iqa_eval import compare_models
+
+    with pytest.raises(InputError, match="compare_models takes a Dataset"):
+        compare_models({"a": [1, 2, 3], "b": [3, 2, 1]}, "a", "b")
 
 
 # -- resource guards -------------------------------------------------------------------
