@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-import re
 from pathlib import Path
 
 import numpy as np

@@ -72,7 +72,7 @@ def test_n_ratings_and_when_outlier_ratio_is_shown(small, tmp_path):
 
     from iqa_eval.mapping import fit_mapping
     df = pd.read_csv(small)
-    x = -df["distance"].to_numpy() if False else df["precise"].to_numpy()
+    x = df["precise"].to_numpy()
     fit = fit_mapping(x, df["mos"].to_numpy())
     eps = stats.t.ppf(0.975, 19) * df["std"].to_numpy() / math.sqrt(20)
     expected = np.mean(np.abs(df["mos"].to_numpy() - fit.predict(x)) > eps)
