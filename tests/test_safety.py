@@ -268,7 +268,7 @@ def test_huge_grid_is_a_clear_error_fast():
     assert r.returncode == 2 and time.perf_counter() - t0 < 60
     assert r.stderr.splitlines()[-1].startswith("error: GMC at 1,000,000 sample points for 1,500 images")
     assert "--max-memory" in r.stderr
-    r = _cli_in_process("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "1K")
+    r = _cli_in_process("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "2M")
     assert r.returncode == 2 and "200 bootstrap resamples" in r.stderr
 
 
