@@ -195,7 +195,8 @@ def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
     """A column as float64; empty cells become NaN, any other text is an error naming its row."""
     col = df[column]
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+        # a copy: a view would keep the table's whole 2-D block alive after reading
+        return np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
     values = pd.to_numeric(col, errors="coerce")
     text = col.astype("string").str.strip()
     bad = values.isna() & col.notna() & (text != "") & ~text.str.lower().isin(["nan", "na", "n/a", "null", "none", "inf", "-inf"])
