@@ -12,8 +12,8 @@ import click
 
 from iqa_eval.errors import IQAEvalError, IQAEvalWarning
 
-__all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
-           "gmc_options", "parse_grid", "write_output"]
+__all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
+           "split_list", "gmc_options", "parse_grid", "write_output", "check_outputs", "safe_terminal_text"]
 
 
 def split_list(values) -> list:
@@ -44,12 +44,18 @@ def parse_grid(text, option: str = "--grid"):
 
 
 _INPUT_OPTIONS = [
-    click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+    click.argument("files", nargs=-1, required=True, type=click.Path()),
     click.option("--mos-col", default=None, help="MOS column (default: auto-detect mos, dmos, 'Ground Truth Labels', ...)."),
     click.option("--pred-cols", multiple=True, help="Prediction columns, comma-separated or repeated (default: every other numeric column)."),
     click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
     click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
+    click.option("--n-ratings", "n_ratings_constant", type=click.IntRange(min=2), default=None, metavar="N",
+                 help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
+    click.option("--join", type=click.Choice(["auto", "key", "order"]), default="auto", show_default=True,
+                 help="How several files are aligned: by image name where files have one, else by row "
+                      "order checked by MOS (auto); names required (key); row order trusted (order). "
+                      "Each file's alignment is a note."),
     click.option("--nan-policy", type=click.Choice(["omit", "raise"]), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
@@ -113,7 +119,19 @@ def load_dataset_from_options(opts: dict, *, models=None):
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
-                        key_col=opts.get("key_col"))
+                        key_col=opts.get("key_col"), join=opts.get("join") or "auto")
+    if opts.get("n_ratings_constant") is not None:
+        import numpy as np
+        from dataclasses import replace
+
+        from iqa_eval.errors import InputError
+
+        if data.n_ratings is not None:
+            raise InputError(f"give the number of ratings either as a column ({data.source('n_ratings')[1]!r} "
+                             "was found; --nratings-col) or as --n-ratings N, not both")
+        k = int(opts["n_ratings_constant"])
+        data = replace(data, n_ratings=np.full(len(data), float(k)),
+                       sources={**data.sources, "n_ratings": ("--n-ratings", k)})
     lower = split_list(opts.get("lower_is_better"))
     if models is not None:
         data = data.select(models(data))
@@ -135,20 +153,49 @@ def echo_notes(notes) -> None:
     for note in notes or ():
         if note not in seen:
             seen.add(note)
-            click.echo(f"note: {note}", err=True)
+            click.echo(safe_terminal_text(f"note: {note}"), err=True)
 
 
 def write_output(text: str, output) -> None:
-    """Write ``text`` to ``output`` (a path) or to stdout."""
+    """Write ``text`` to ``output`` (a path, atomically) or to stdout."""
     if output in (None, "-"):
-        click.echo(text.rstrip("\n"))
+        click.echo(safe_terminal_text(text.rstrip("\n")))
         return
-    try:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
-    except OSError as exc:
-        raise click.ClickException(f"{output}: cannot write ({exc.strerror})")
-    click.echo(f"wrote {output}", err=True)
+    from iqa_eval._atomic import atomic_write
+
+    atomic_write(output, text if text.endswith("\n") else text + "\n")
+    click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
+
+
+def check_outputs(outputs, inputs=()) -> None:
+    """Check output paths before any computation (directory exists and is writable, not an
+    input, not given twice): a bad one is an ``error:`` line before minutes of work."""
+    from iqa_eval._atomic import check_output_paths
+
+    check_output_paths(outputs, inputs=_input_files(inputs))
+
+
+def _input_files(inputs):
+    from pathlib import Path
+
+    out = []
+    for f in inputs or ():
+        p = Path(f)
+        out += list(p.iterdir()) if p.is_dir() else [p]
+    return out
+
+
+def safe_terminal_text(text: str) -> str:
+    """Control characters of user strings shown (``\\x1b``), never sent to the terminal."""
+    from iqa_eval._text import terminal_safe
+
+    return terminal_safe(text)
+
+
+def _debugging(debug: bool) -> bool:
+    import os
+
+    return debug or os.environ.get("IQA_EVAL_DEBUG", "") not in ("", "0")
 
 
 def _engine_session(backend, scheduler):
@@ -171,33 +218,100 @@ def _engine_session(backend, scheduler):
 def command(func):
     """Run a command body with the package's error policy.
 
-    ``IQAEvalError`` -> ``error: <one line>`` and exit 2; warnings of this package are shown as
-    ``warning: <one line>`` (no source line, no traceback). A ``scheduler`` option (of
-    :func:`gmc_options`) is taken here: the body runs inside the engine's Dask session.
+    ``IQAEvalError`` (bad input, an output that cannot be written, too little memory) ->
+    ``error: <one line>`` and exit 2; an unexpected failure -> one ``error: internal error``
+    line and exit 1. ``--debug`` (or ``IQA_EVAL_DEBUG=1``) shows the traceback. Ctrl-C ->
+    staged outputs removed, ``interrupted`` and exit 130. Warnings of this package are shown
+    as ``warning: <one line>`` (no source line, no traceback). Adds ``--debug``,
+    ``--max-memory`` and ``--progress/--no-progress`` to the command. A ``scheduler`` option (of :func:`gmc_options`) is taken here: the body
+    runs inside the engine's Dask session.
     """
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, debug=False, progress=True, max_memory=None, **kwargs):
+        import os
+        import traceback
         import warnings
+
+        from iqa_eval import _progress, _resources
+        from iqa_eval._atomic import exit_on_sigint
+        from iqa_eval._text import terminal_safe
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
             _WARNED.add(str(message))
-            click.echo(f"{prefix}: {message}", err=True)
+            click.echo(terminal_safe(f"{prefix}: {message}"), err=True)
+
+        def fail(message, status, exc=None):
+            if exc is not None and _debugging(debug):
+                traceback.print_exception(exc, file=sys.stderr)
+            click.echo(terminal_safe("error: " + " ".join(str(message).split())), err=True)
+            _exit(status)
 
         old = warnings.showwarning
+        old_sigint = exit_on_sigint()
         warnings.showwarning = show
         _WARNED.clear()
         scheduler = kwargs.pop("scheduler", None)
+        _progress.ENABLED = progress
         try:
+            _resources.set_limit(max_memory)
             with warnings.catch_warnings(), _engine_session(kwargs.get("backend"), scheduler):
                 warnings.simplefilter("default", IQAEvalWarning)
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+            sys.stdout.flush()
+            return result
         except IQAEvalError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            fail(exc, 2, exc)
+        except MemoryError as exc:
+            fail("out of memory; use smaller --grid/--samples/--n-boot, or fewer rows", 2, exc)
+        except OSError as exc:   # stdout closed or full, a disk error while reading
+            if isinstance(exc, BrokenPipeError):
+                _exit(1, quiet=True)
+            where = getattr(exc, "filename", None) or "standard output"
+            fail(f"{where}: cannot write ({exc.strerror or type(exc).__name__})", 2, exc)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            _exit(130)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug: one line, the traceback only with --debug
+            fail(f"internal error ({type(exc).__name__}: {exc}); run with --debug for the traceback "
+                 "and please report it", 1, exc)
         finally:
             warnings.showwarning = old
+            _progress.ENABLED = True
+            _resources.set_limit(None)
+            if old_sigint is not None:
+                import signal
+                signal.signal(signal.SIGINT, old_sigint)
+    wrapper = click.option("--debug", is_flag=True, default=False,
+                           help="Show the traceback of an error (for bug reports).")(wrapper)
+    wrapper = click.option("--max-memory", default=None, metavar="SIZE",
+                           help="Memory the command may plan to use, e.g. 8G or 500M "
+                                "(default: the available memory).")(wrapper)
+    wrapper = click.option("--progress/--no-progress", default=True, show_default=True,
+                           help="Progress bar on stderr (only on a terminal, for runs over a "
+                                "second).")(wrapper)
     return wrapper
+
+
+def _exit(status: int, quiet: bool = False):
+    """Exit with ``status``; a closed or full stdout cannot turn this into a traceback."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if not quiet:
+        sys.exit(status)
+    # stdout is gone: silence the interpreter's final flush, which would fail again
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except Exception:
+        pass
+    sys.exit(status)

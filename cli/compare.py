@@ -5,8 +5,8 @@ import json
 
 import click
 
-from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
-                      split_list, write_output)
+from ._common import (check_outputs, command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
+                      safe_terminal_text, split_list, write_output)
 
 
 def _pick_models(data, names):
@@ -48,7 +48,7 @@ def _pick_models(data, names):
                    "Benjamini-Hochberg FDR, or none.")
 @click.option("--n-boot", type=click.IntRange(min=20), default=1000, show_default=True,
               help="Bootstrap resamples (--ci bootstrap, and the global KRCC test).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image regulator weights, one per line (overrides --regulator).")
 @click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense",
@@ -58,7 +58,8 @@ def _pick_models(data, names):
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write to FILE: .json (JSON), .html (self-contained page), else --format text.")
+              help="Write to FILE: .json (JSON), .html (self-contained page), .png/.pdf/.svg (the "
+                   "comparison figure: A, B and A - B with significant cells hatched), else --format text.")
 @command
 def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scale, std_phi,
             regulator, weights_file, ks, sigma, ranks, min_images, backend, fmt, output,
@@ -74,6 +75,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
     """
     from iqa_eval.compare import compare_models
 
+    check_outputs([output], inputs["files"])
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
     model_a, model_b = data.models
     weights = None
@@ -85,13 +87,18 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
                             std_scale=std_scale, std_phi=std_phi, regulator=regulator,
                             weights=weights, ks=ks, sigma=sigma, ranks=ranks,
                             min_images=min_images, nan_policy=inputs["nan_policy"],
-                            backend=backend, progress=True)
+                            backend=backend, progress=True)  # the bar honours --no-progress
     echo_notes(result.notes)
     suffix = str(output).lower().rsplit(".", 1)[-1] if output else ""
     if suffix == "html":
         from iqa_eval.report import write_comparison_page
         write_comparison_page(output, result)
-        click.echo(f"wrote {output}", err=True)
+        click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
+        return
+    if suffix in ("png", "pdf", "svg"):
+        from iqa_eval.plot import comparison_figure, save_figure
+        save_figure(comparison_figure(result), output)
+        click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return
     if fmt == "json" or suffix == "json":
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False)

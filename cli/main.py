@@ -44,11 +44,24 @@ def cli():
     """Evaluate image quality assessment models against MOS.
 
     Every command reads CSV/TSV/XLSX/Parquet tables: one file with several prediction
-    columns, or one file per model (joined on an image-name column or by row order).
+    columns, or one file per model (joined on image names, or by row order checked by MOS;
+    see --join). A directory reads every table in it.
     """
 
 
+def _interrupted(signum, frame):
+    # Ctrl-C before a command runs (imports, option parsing): one line, exit 130, no
+    # traceback. Commands replace this with a handler that also removes staged outputs.
+    import os
+
+    os.write(2, b"interrupted\n")
+    os._exit(130)
+
+
 def main():
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupted)
     cli(prog_name="iqa-eval")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
+from ._common import (check_outputs, command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
                       split_list)
 
 
@@ -18,7 +18,7 @@ from ._common import (command, echo_notes, gmc_options, input_options, load_data
               help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="1 - confidence level; level of every test.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--method", "methods", multiple=True, default=("srcc,plcc,krcc",), show_default=True,
               help="GMC forms to draw, comma-separated (srcc, plcc, krcc).")
 @click.option("--samples", type=click.IntRange(min=4), default=100, show_default=True,
@@ -54,6 +54,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, std_
 
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
+    check_outputs([output], inputs["files"])
     data = load_dataset_from_options(inputs)
     stages = 3 + 2 * max_compare
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import command, echo_notes, input_options, load_dataset_from_options, write_output
+from ._common import check_outputs, command, echo_notes, input_options, load_dataset_from_options, write_output
 
 
 @click.command()
@@ -17,7 +17,7 @@ from ._common import command, echo_notes, input_options, load_dataset_from_optio
               help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="1 - confidence level; significance level of the paired tests.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
@@ -38,6 +38,7 @@ def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, 
     from iqa_eval.evaluation import evaluate
     from iqa_eval.formatting import format_evaluation
 
+    check_outputs([output], inputs["files"])
     if krasula and fmt == "csv":  # checked before computing
         from iqa_eval.errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import click
 
-from ._common import command
+from ._common import check_outputs, command
 
 
 @click.command()
 @click.option("-n", "--n-images", type=click.IntRange(min=10), default=1500, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="CSV file to write (default: stdout).")
 @command
@@ -16,11 +16,14 @@ def simulate(n_images, seed, output):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
     from iqa_eval.datasets import simulate_study
 
+    from iqa_eval._atomic import atomic_write
+
+    check_outputs([output])
     df = simulate_study(n_images, seed=seed)
     if output == "-":
         click.echo(df.to_csv(index=False), nl=False)
     else:
-        df.to_csv(output, index=False)
+        atomic_write(output, df.to_csv(index=False))
         click.echo(f"wrote {output} ({len(df)} images; equal-SROCC pair: "
                    f"{', '.join(df.attrs['equal_srocc_pair'])}; lower-is-better: "
                    f"{', '.join(df.attrs['lower_is_better'])})", err=True)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
-                      split_list)
+PRESET_NAMES = ("livec", "kadid10k", "pipal", "spaq")  # iqa_eval.gmc.presets.PRESETS (not imported at startup)
+
+from ._common import (check_outputs, command, echo_notes, gmc_options, input_options,
+                      load_dataset_from_options, parse_grid, safe_terminal_text, split_list)
 
 
 def _per_image(values, data, file):
@@ -22,6 +24,8 @@ def _per_image(values, data, file):
 
 def _score_text(result) -> str:
     table = result.score_table()
+    first = next((c for c in table.columns if str(c).lower() == "srcc"), table.columns[0])
+    table = table.sort_values(first, ascending=False, kind="stable")   # best first
     width = max([len("model")] + [len(str(m)) for m in table.index])
     lines = ["GMC score (average surface height)",
              f"{'model':<{width}}  " + "  ".join(f"{c:>6}" for c in table.columns)]
@@ -45,7 +49,7 @@ def _score_text(result) -> str:
               help="Sample points from a CSV/XLSX file with columns Q, Qd.")
 @click.option("--grid", default=None, metavar="NxM",
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin hypercube.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
               help="GMC forms, comma-separated or repeated: srcc, plcc, krcc [default: all three].")
 @click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense", show_default=True,
@@ -55,17 +59,26 @@ def _score_text(result) -> str:
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
               help="Surface grid resolution (grid-res x grid-res).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write the surfaces: .html (interactive), .png/.pdf/.svg, or .csv (the grid).")
+              help="Write the surfaces of every requested form: .html (one interactive page), "
+                   ".png/.pdf/.svg (one file per form when several: x_srcc.png, x_plcc.png, ...), "
+                   "or .csv (the grid).")
+@click.option("--contour", is_flag=True, default=False,
+              help="With -o x.png/pdf/svg: filled contour maps instead of 3D surfaces.")
+@click.option("--preset", type=click.Choice(list(PRESET_NAMES)), default=None,
+              help="A published configuration: livec, kadid10k (Gaussian regulator, the dataset's "
+                   "std column), pipal (LDS ks 5 sigma 2, Beta std phi 3), spaq (LDS ks 5 sigma 1, "
+                   "Beta std phi 3); plus 100. Options given explicitly override it (with a note).")
+@click.option("--lds-exact-counts", is_flag=True, default=False,
+              help="LDS: keep the smoothed histogram as floats (the reference, and published "
+                   "PIPAL/SPAQ numbers, truncate every bin to an integer; that is the default).")
 @click.option("--points-out", type=click.Path(dir_okay=False), default=None,
               help="Write point values (model, method, Q, Qd, value) to this CSV.")
 @click.option("--scores-out", type=click.Path(dir_okay=False), default=None,
               help="Write scores (model, method, gmc) to this CSV.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress bar on stderr for runs over a second.")
 @command
 def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, weight_plus, samples,
             sample_file, grid, seed, methods, ranks, backend, bw_method, grid_res, output,
-            points_out, scores_out, progress, **inputs):
+            points_out, scores_out, contour, preset, lds_exact_counts, **inputs):
     """GMC correlation surfaces and scores of every model in FILES.
 
     \b
@@ -73,6 +86,8 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
+    from iqa_eval._atomic import OutputSet
+    from iqa_eval._text import neutralise_frame
     from iqa_eval.errors import InputError
     from iqa_eval.gmc import correlation_surfaces, read_std_file, read_weights_file
 
@@ -84,7 +99,23 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
     grid = parse_grid(grid)
+    if output and Path(output).suffix.lower() not in (".csv", ".html", ".png", ".pdf", ".svg"):
+        raise InputError("-o takes .csv, .html, .png, .pdf or .svg", file=str(output))
+    if contour and not (output and Path(output).suffix.lower() in (".png", ".pdf", ".svg")):
+        raise InputError("--contour draws static contour maps: give -o x.png, x.pdf or x.svg")
+    outs = [points_out, scores_out]
+    if output:
+        names = split_list(methods) or ("srcc", "plcc", "krcc")
+        one_file = output.lower().endswith((".csv", ".html"))
+        outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
+    check_outputs(outs, inputs["files"])
     data = load_dataset_from_options(inputs)
+    options = dict(regulator=regulator, ks=ks, sigma=sigma, std_phi=std_phi, std_scale=std_scale,
+                   weight_plus=weight_plus)
+    if preset:
+        data, options = _apply_preset(preset, data, options, std_file)
+    regulator, ks, sigma, std_phi, std_scale, weight_plus = (
+        options[k] for k in ("regulator", "ks", "sigma", "std_phi", "std_scale", "weight_plus"))
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
@@ -101,30 +132,111 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
         plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
-        progress=progress)
+        progress=True, lds_exact_counts=lds_exact_counts)   # the bar itself honours --no-progress and non-terminal stderr
     echo_notes(result.notes)     # a note already printed as a warning is not repeated
 
-    if points_out:
-        result.points.to_csv(points_out, index=False, float_format="%.17g")
-        click.echo(f"wrote {points_out}", err=True)
-    if scores_out:
-        result.scores.to_csv(scores_out, index=False)
-        click.echo(f"wrote {scores_out}", err=True)
-    if output:
-        _write_surface(result.surface, output)
-    click.echo(_score_text(result))
+    with OutputSet() as outputs:   # every output appears together, or none does
+        if points_out:
+            neutralise_frame(result.points).to_csv(outputs.stage(points_out), index=False,
+                                                   float_format="%.17g")
+        if scores_out:
+            neutralise_frame(ranked_scores(result.scores)).to_csv(outputs.stage(scores_out), index=False)
+        written = _write_surface(result.surface, output, outputs, contour=contour) if output else []
+    for path in [points_out, scores_out, *written]:
+        if path:
+            click.echo(f"wrote {safe_terminal_text(str(path))}", err=True)
+    click.echo(safe_terminal_text(_score_text(result)))
 
 
-def _write_surface(surface_df, output) -> None:
-    if Path(output).suffix.lower() != ".csv":
-        try:
-            from iqa_eval.plot import save_surface
-        except ImportError as exc:
-            echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
+def _apply_preset(name, data, options, std_file):
+    """Options of a published configuration; an option given on the command line wins (noted)."""
+    from iqa_eval.errors import InputError
+    from iqa_eval.gmc.presets import describe, preset
+
+    ctx = click.get_current_context()
+    conf = preset(name)
+    notes = [f"preset {describe(name)}"]
+    wanted = {"regulator": conf["regulator"], "std_scale": conf["std_scale"], "weight_plus": conf["plus"]}
+    for key in ("ks", "sigma", "std_phi"):
+        if key in conf:
+            wanted[key] = conf[key]
+    out = dict(options)
+    for key, value in wanted.items():
+        given = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+        if given and options[key] != value:
+            notes.append(f"--{key.replace('_', '-')} {options[key]} given: used instead of the preset's {value}")
         else:
-            save_surface(surface_df, output)
-            click.echo(f"wrote {output}", err=True)
-            return
+            out[key] = value
+    if conf["std"] == "column":
+        if data.std is None and not std_file:
+            raise InputError(f"preset {name} uses the dataset's per-image std: give a std column "
+                             "(--std-col) or --std-file")
+    elif data.std is not None or std_file:
+        notes.append(f"preset {name} estimates the std from the Beta model (phi {conf['std_phi']:g}) as "
+                     f"the published run did; the std column {data.sources.get('std', ('', 'std'))[1]!r} "
+                     "is not used")
+        from dataclasses import replace as _replace
+        data = _replace(data, std=None)
+    echo_notes(notes)
+    return data, out
+
+
+def ranked_scores(scores):
+    """GMC scores, best first: by the SRCC form's score (else the first form's), then name."""
+    import pandas as pd
+
+    table = scores.copy()
+    methods = list(dict.fromkeys(table["method"].astype(str)))
+    key_method = next((m for m in methods if m.lower() == "srcc"), methods[0])
+    key = table[table["method"].astype(str) == key_method].set_index("model")["gmc"]
+    table["_rank"] = table["model"].map(key).fillna(-float("inf"))
+    table["_order"] = pd.Categorical(table["method"].astype(str), categories=methods, ordered=True)
+    return (table.sort_values(["_rank", "model", "_order"], ascending=[False, True, True], kind="stable")
+            .drop(columns=["_rank", "_order"]).reset_index(drop=True))
+
+
+def _targets(output, methods):
+    """One file per GMC form when several were computed: ``x.png`` -> ``x_srcc.png``, ..."""
+    path = Path(output)
+    if len(methods) == 1:
+        return [(methods[0], path)]
+    return [(m, path.with_name(f"{path.stem}_{m.lower()}{path.suffix}")) for m in methods]
+
+
+def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
+    """Draw every computed form; returns the paths. Static figures: one file per form when
+    there are several (``x_srcc.png``, ...); HTML: one page with a figure per form."""
+    from iqa_eval._text import neutralise_frame
+
+    suffix = Path(output).suffix.lower()
+    if suffix == ".csv":
+        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    try:
+        from iqa_eval.plot import contour_map, save_figure, save_surface
+    except ImportError as exc:
         output = str(Path(output).with_suffix(".csv"))
-    surface_df.to_csv(output, index=False, float_format="%.17g")
-    click.echo(f"wrote {output}", err=True)
+        echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
+        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    methods = list(dict.fromkeys(surface_df["method"].astype(str)))
+    if suffix == ".html" and not contour:
+        from iqa_eval._atomic import atomic_write
+        from iqa_eval._html import page
+        from iqa_eval.plot import plotly_div, surface_figure
+
+        body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
+                       for k, m in enumerate(methods))
+        atomic_write(outputs.stage(output), page("GMC surfaces", body, with_plotly=True))
+        return [output]
+    written = []
+    for method, target in _targets(output, methods):
+        if contour:
+            if suffix == ".html":
+                raise InputError("contour maps are static figures: use .png, .pdf or .svg with --contour",
+                                 file=str(output))
+            save_figure(contour_map(surface_df, method=method), outputs.stage(target))
+        else:
+            save_surface(surface_df, outputs.stage(target), method=method)
+        written.append(target)
+    return written

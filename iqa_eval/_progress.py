@@ -4,21 +4,38 @@ from __future__ import annotations
 import sys
 import time
 
+#: Off for a whole command with ``--no-progress`` (set by the command line).
+ENABLED = True
+
+# The ETA is shown once this much of the work is done and this many seconds have passed:
+# earlier estimates are dominated by compilation and warm-up and mislead.
+_ETA_MIN_FRACTION = 0.05
+_ETA_MIN_SECONDS = 3.0
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
 
 class Progress:
     """Progress bar drawn on stderr only once a run has taken ``delay`` seconds.
 
     Use as a context manager and call :meth:`update` with the amount of work done.
-    Disabled (``enabled=False``) it costs one comparison per update.
+    Disabled (``enabled=False``, ``--no-progress``, or a stream that is not a terminal:
+    no ``\\r`` bars in log files) it costs one comparison per update. The ETA is shown
+    only once it means something (5% done and 3 s elapsed).
     """
 
     def __init__(self, total: float, label: str = "", *, enabled: bool = True,
                  delay: float = 1.0, stream=None):
         self.total = max(float(total), 1e-300)
         self.label = label
-        self.enabled = enabled
         self.delay = delay
         self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(enabled) and ENABLED and (stream is not None or _is_terminal(self.stream))
         self.done = 0.0
         self._start = time.perf_counter()
         self._last = 0.0
@@ -42,8 +59,13 @@ class Progress:
         width = 30
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
         elapsed = now - self._start
-        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
-        self.stream.write(f"\r{self.label} [{bar}] {100 * frac:5.1f}% {elapsed:6.1f}s eta {eta:5.1f}s")
+        if frac >= 1.0:
+            tail = "      done"
+        elif frac >= _ETA_MIN_FRACTION and elapsed >= _ETA_MIN_SECONDS:
+            tail = f" eta {elapsed * (1 - frac) / frac:5.0f}s"
+        else:
+            tail = " eta    ..."
+        self.stream.write(f"\r{self.label} [{bar}] {100 * frac:5.1f}% {elapsed:6.1f}s{tail}")
         self.stream.flush()
         self._drawn = True
 

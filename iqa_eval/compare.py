@@ -331,11 +331,13 @@ class Comparison:
         a, b = self.models
         lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
         g = self.global_tests
+        n_res = g.attrs.get("n_resamples")
         head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
         lines += [head, "-" * len(head)]
         for r in g.itertuples(index=False):
             lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
-                         f"{r.ci_high:>+9.4f}{format_p(r.p):>9}")
+                         f"{r.ci_high:>+9.4f}"
+                         f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
         lines.append("")
         nq, nqd = self.grid_shape
         lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
@@ -444,6 +446,11 @@ def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_r
 # --------------------------------------------------------------------------------------
 def check_model_pair(data, model_a, model_b):
     """InputError unless ``model_a`` and ``model_b`` are two different models of ``data``."""
+    from .dataset import Dataset
+
+    if not isinstance(data, Dataset):
+        raise InputError(f"compare_models takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
+                         f"load_dataset(files)), got {type(data).__name__}")
     for name in (model_a, model_b):
         if name not in data.predictions:
             raise InputError(f"unknown model {name!r}; available: "
@@ -654,7 +661,11 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     """
     from ._progress import Progress
 
+    from ._resources import check_memory
+
     n = mos.size
+    check_memory(8.0 * n_boot * 2 * q.size, f"{n_boot:,} bootstrap resamples of a {q.size:,}-cell surface",
+                 hint="use fewer resamples (--n-boot) or a coarser --grid")
     out = np.empty((n_boot, 2, q.size))
     with Progress(n_boot, "bootstrap", enabled=progress) as bar:
         for b in range(n_boot):
@@ -724,4 +735,5 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
         out[col] = out[col].astype(np.float64)
+    out.attrs["n_resamples"] = int(n_boot)  # the resolution of the bootstrap p-values
     return out, notes

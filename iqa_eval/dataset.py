@@ -57,7 +57,27 @@ class Dataset:
     flipped: tuple = ()
 
     def __post_init__(self):
+        # Lists, Series (NaN kept as missing values) and column vectors become 1-D float64
+        # arrays here, once; anything else is an InputError, never an error deep inside.
+        from ._validation import as_float_vector
+
+        if self.mos is None:
+            raise InputError("Dataset needs mos (one MOS value per image)")
+        if not isinstance(self.predictions, dict):
+            raise InputError("Dataset predictions must be a dict {model name: scores}, "
+                             f"got {type(self.predictions).__name__}")
+        object.__setattr__(self, "mos", as_float_vector(self.mos, name="mos"))
+        object.__setattr__(self, "predictions", {str(k) if not isinstance(k, str) else k:
+                                                 as_float_vector(v, name=f"predictions of {k!r}")
+                                                 for k, v in self.predictions.items()})
+        for attr in ("std", "n_ratings"):
+            if getattr(self, attr) is not None:
+                object.__setattr__(self, attr, as_float_vector(getattr(self, attr), name=attr))
         n = len(self.mos)
+        for attr in ("std", "n_ratings"):
+            v = getattr(self, attr)
+            if v is not None and len(v) != n:
+                raise InputError(f"{attr} has {len(v)} values for {n} MOS values")
         for name, values in self.predictions.items():
             if len(values) != n:
                 raise InputError(f"model {name!r} has {len(values)} values for {n} MOS values")

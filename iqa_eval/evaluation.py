@@ -221,6 +221,11 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "fisher", n_boot:
     (['good', 'poor'], [True, False])
     """
     _check_options(mapping, ci, n_boot, alpha, nan_policy)
+    from .dataset import Dataset
+
+    if not isinstance(dataset, Dataset):
+        raise InputError(f"evaluate takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
+                         f"load_dataset(files)), got {type(dataset).__name__}")
     if not dataset.models:
         raise InputError("no prediction columns to score")
     level = 1.0 - float(alpha)
@@ -228,6 +233,18 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "fisher", n_boot:
     mos_finite = np.isfinite(dataset.mos)
     shared_mos = {}  # rows mask bytes -> _Vector of MOS on those rows (ranked once)
     rows, fits, per_model = [], {}, {}
+    # P.1401's outlier ratio and RMSE* need the 95% interval of each MOS: the spread of
+    # the individual ratings AND their number. A std alone could be a standard error or a
+    # spread; it is not guessed.
+    per_rating = dataset.std is not None and dataset.n_ratings is not None
+    if per_rating:
+        std_src, n_src = dataset.source("std"), dataset.source("n_ratings")
+        notes.append("outlier ratio and RMSE*: threshold t(0.975, n-1) * std / sqrt(n), with std "
+                     f"{std_src[1]!r} read as the spread of the individual ratings and n from "
+                     f"{n_src[1] if n_src[0] != '--n-ratings' else '--n-ratings ' + str(n_src[1])}")
+    elif dataset.std is not None:
+        notes.append("outlier ratio and RMSE* not computed: they need the number of ratings per image "
+                     "with the std of the individual ratings (give --nratings-col or --n-ratings N)")
     for name in dataset.models:
         before = len(dataset.notes)
         data = dataset.complete([name], nan_policy=nan_policy)
@@ -239,7 +256,7 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "fisher", n_boot:
                                          n_boot=n_boot, seed=seed, rmse_dof=rmse_dof,
                                          nan_policy=nan_policy, notes=notes)
         row["mapping"] = fit.kind
-        if dataset.std is not None:
+        if per_rating:
             if fx is None:
                 row.update(outlier_ratio=np.nan, rmse_star=np.nan)
             else:

@@ -26,17 +26,31 @@ def _num(v, digits=4):
     return f"{v:.{digits}f}"
 
 
-def format_p(p) -> str:
-    """A p-value for people: 4 decimals, ``<1e-4`` below that, ``nan`` when undefined."""
+def format_p(p, *, n_resamples=None) -> str:
+    """A p-value for people: 4 decimals, ``<1e-4`` below that, ``nan`` when undefined.
+
+    A resampling p-value is shown with its resolution: as many decimals as ``n_resamples``
+    supports (3 for 1,000), and at its floor ``2 (0 + 1) / (B + 1)`` — no resample on the
+    other side of zero — as ``<=`` that floor rounded up (``<=0.002`` for 1,000 resamples).
+    """
     if p is None or not math.isfinite(p):
         return "nan"
+    if n_resamples:
+        b = int(n_resamples)
+        digits = max(1, math.ceil(math.log10(b)))
+        floor = 2.0 / (b + 1)
+        if p <= floor * (1 + 1e-9):
+            return f"<={math.ceil(floor * 10 ** digits) / 10 ** digits:.{digits}f}"
+        return f"{p:.{digits}f}"
     return "<1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
-def p_equals(name, p, *, space: str = "") -> str:
-    """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``)."""
-    text = format_p(p)
-    op, value = ("<", text[1:]) if text.startswith("<") else ("=", text)
+def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
+    """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``);
+    a resampling p-value with its resolution (``p_bootstrap<=0.002``)."""
+    text = format_p(p, n_resamples=n_resamples)
+    op, value = (text[:2], text[2:]) if text.startswith("<=") else (
+        ("<", text[1:]) if text.startswith("<") else ("=", text))
     return f"{name}{space}{op}{space}{value}"
 
 
@@ -91,7 +105,7 @@ def _pairwise_lines(evaluation):
         lo, hi = sorted((sign * r.ci_lo, sign * r.ci_hi))
         lines.append(f"  {best} - {other}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
                      f"{p_equals('p_williams', r.p_williams)}"
-                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap)}"))
+                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_boot'))}"))
     return lines
 
 
@@ -115,11 +129,10 @@ def _text_table(evaluation):
 def _markdown(evaluation):
     header, cells = _display_rows(evaluation)
 
-    def esc(s):
-        return s.replace("|", "\\|").replace("*", "\\*")
+    from ._text import markdown_safe
 
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(esc(c) for c in line) + " |" for line in cells]
+    out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(markdown_safe(c) for c in line) + " |" for line in cells]
     out += ["", "\\" + _legend(evaluation)]
     return "\n".join(out) + "\n"
 
@@ -195,7 +208,9 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     if fmt == "table":
         return _text_table(evaluation)
     if fmt == "csv":
-        return evaluation.table.to_csv(index=False)
+        from ._text import neutralise_frame
+
+        return neutralise_frame(evaluation.table).to_csv(index=False)
     if fmt == "json":
         return _json(evaluation)
     if fmt == "markdown":

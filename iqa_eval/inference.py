@@ -235,6 +235,11 @@ def bootstrap_distribution(kind: str, preds, mos, *, n_boot: int = 1000, seed: i
     p = np.atleast_2d(np.asarray(preds, dtype=np.float64))
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
+    from ._resources import check_memory
+
+    check_memory(8.0 * int(n_boot) * (p.shape[0] + 1) + 8.0 * 4_000_000,
+                 f"{int(n_boot):,} bootstrap resamples of {p.shape[0]} model(s)",
+                 hint="use fewer resamples (--n-boot)")
     out = np.empty((int(n_boot), p.shape[0]))
     start = 0
     if kind == "srocc":

@@ -10,7 +10,10 @@ Every problem is an :class:`~iqa_eval.errors.InputError` naming file, column and
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +22,10 @@ import pandas as pd
 from .dataset import Dataset
 from .errors import InputError
 
-__all__ = ["read_table", "load_dataset", "find_column", "MOS_NAMES", "STD_NAMES",
-           "NRATINGS_NAMES", "KEY_NAMES"]
+__all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
+           "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
+
+JOINS = ("auto", "key", "order")
 
 # Recognised column names, compared after lower-casing and dropping non-alphanumerics.
 MOS_NAMES = ("mos", "dmos", "groundtruthlabels", "groundtruth", "gt", "meanopinionscore",
@@ -57,19 +62,34 @@ def find_column(columns, candidates):
 
 
 def _sniff_delimiter(path: Path) -> str:
-    """Delimiter that splits the first lines into the same, largest number of fields."""
+    """Delimiter that splits the first records into the same, largest number of fields
+    (records parsed as CSV, so a quoted ``"a,b"`` or a quoted line break counts once)."""
     with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        lines = [line for _, line in zip(range(20), fh) if line.strip()]
+        head = fh.read(1 << 16)
+    lines = [line for line in head.splitlines() if line.strip()][:20]
     if not lines:
         return ","
     best, best_fields = ",", 1
     for delim in _DELIMITERS:
-        counts = {line.count(delim) for line in lines}
-        if len(counts) == 1 and (n := counts.pop() + 1) > best_fields:
+        try:
+            records = [r for _, r in zip(range(21), csv.reader(io.StringIO(head), delimiter=delim)) if r]
+        except csv.Error:
+            continue
+        if len(records) > 20 or len(head) == (1 << 16):
+            records = records[:-1]  # the last one may be cut by the read
+        counts = {len(r) for r in records}
+        if len(counts) == 1 and (n := counts.pop()) > best_fields:
             best, best_fields = delim, n
     if best_fields == 1 and len(lines[0].split()) > 1:
         return r"\s+"
     return best
+
+
+def _is_number(text) -> bool:
+    try:
+        return np.isfinite(float(str(text).strip()))
+    except ValueError:
+        return False
 
 
 def read_table(path) -> pd.DataFrame:
@@ -93,21 +113,41 @@ def read_table(path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError("no such file", file=path)
+        raise InputError("no such file" if not path.exists() else "not a file", file=path)
     suffix = path.suffix.lower()
+    notes = []
+    from ._resources import check_memory, format_size
+
+    # a parsed table takes about the file's size (numbers as float64, names as strings);
+    # parsing holds a few copies at once; compressed formats expand
+    factor = 10 if suffix in (".xlsx", ".xlsm", ".xls", ".parquet", ".pq") else 4
+    check_memory(factor * path.stat().st_size, f"reading {path.name} ({format_size(path.stat().st_size)})",
+                 hint="use a smaller file")
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            df = pd.read_excel(path)
+            sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+            names = list(sheets)
+            if not names:
+                raise InputError("workbook has no sheet", file=path)
+            used = next((n for n in names if sheets[n].dropna(how="all").shape[0]), names[0])
+            raw = sheets[used].dropna(how="all").dropna(axis=1, how="all")
+            if len(names) > 1:
+                notes.append(f"{path}: workbook has {len(names)} sheets; read sheet {used!r} only "
+                             f"(others: {', '.join(repr(n) for n in names if n != used)})")
+            header = [str(c).strip() for c in raw.iloc[0].tolist()] if len(raw) else []
+            df = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
+            df = df.apply(lambda c: pd.to_numeric(c) if _all_numeric(c) else c)
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
-        elif suffix == ".tsv":
-            df = pd.read_csv(path, sep="\t", encoding="utf-8-sig")
-        elif suffix in _TEXT_SUFFIXES:
+            header = list(df.columns)
+        elif suffix in (".tsv",) + _TEXT_SUFFIXES:
             if path.stat().st_size == 0:
                 raise InputError("empty file", file=path)
-            sep = _sniff_delimiter(path)
-            df = pd.read_csv(path, sep=sep, encoding="utf-8-sig",
-                             engine="python" if len(sep) > 1 else "c")
+            sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path)
+            engine = "python" if len(sep) > 1 else "c"
+            header = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine, header=None,
+                                 nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+            df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine)
         else:
             raise InputError(f"unsupported file type {suffix!r} (use CSV, TSV, XLSX or Parquet)", file=path)
     except InputError:
@@ -116,35 +156,54 @@ def read_table(path) -> pd.DataFrame:
         raise InputError("empty file", file=path) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
-    except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
+    except (pd.errors.ParserError, ValueError, OSError, ImportError, zipfile.BadZipFile, KeyError,
+            EOFError, TypeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot read table: {msg}", file=path) from None
+        raise InputError(f"cannot read table ({type(exc).__name__}: {msg})", file=path) from None
+    except Exception as exc:  # e.g. a truncated workbook or Parquet file: the reader's own errors
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise InputError(f"cannot read table ({type(exc).__name__}{': ' + msg if msg else ''})",
+                         file=path) from None
     if df.shape[1] == 0:
         raise InputError("no columns found", file=path)
+    header = [str(c).strip() for c in header]
+    numeric_names = [c for c in header if _is_number(c)]
+    if numeric_names:
+        raise InputError(f"the first line looks like data, not column names (e.g. {numeric_names[0]!r}): "
+                         "the file seems to have no header line; add one (e.g. image,mos,model)",
+                         file=path)
     if df.shape[0] == 0:
         raise InputError("no data rows (only a header)", file=path)
-    df.columns = [str(c).strip() for c in df.columns]
-    # pandas renames a repeated header 'x' to 'x.1': report it instead of guessing.
-    names = set(df.columns)
-    for col in df.columns:
-        m = re.fullmatch(r"(.*)\.(\d+)", col)
-        if (m and m.group(1) in names) or list(df.columns).count(col) > 1:
-            raise InputError("duplicate column name", file=path, column=m.group(1) if m else col)
-    return df.reset_index(drop=True)
+    seen = {}
+    for k, col in enumerate(header):
+        if col in seen:
+            raise InputError(f"duplicate column name (columns {seen[col] + 1} and {k + 1})",
+                             file=path, column=col)
+        seen[col] = k
+    df.columns = header
+    df = df.reset_index(drop=True)
+    df.attrs["notes"] = tuple(notes)
+    return df
+
+
+def _all_numeric(col: pd.Series) -> bool:
+    values = col.dropna()
+    return len(values) > 0 and pd.to_numeric(values, errors="coerce").notna().all()
 
 
 def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
     """A column as float64; empty cells become NaN, any other text is an error naming its row."""
     col = df[column]
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+        # a copy: a view would keep the table's whole 2-D block alive after reading
+        return np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
     values = pd.to_numeric(col, errors="coerce")
     text = col.astype("string").str.strip()
     bad = values.isna() & col.notna() & (text != "") & ~text.str.lower().isin(["nan", "na", "n/a", "null", "none", "inf", "-inf"])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy(dtype=bool))[0])
         raise InputError(f"non-numeric value {str(col.iloc[i])!r}", file=file, column=column, row=i + 1)
-    out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)  # writable copy
     low = text.str.lower().to_numpy(dtype=object)
     out[low == "inf"] = np.inf
     out[low == "-inf"] = -np.inf
@@ -154,15 +213,18 @@ def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
 class _Table:
     """One file's roles: which column is MOS, std, count, key and the predictions."""
 
-    def __init__(self, path, df, *, mos_col, pred_cols, std_col, nratings_col, key_col):
+    def __init__(self, path, df, *, mos_col, pred_cols, std_col, nratings_col, key_col, joined=True):
         self.path, self.df = Path(path), df
+        self._keys = {}
         cols = list(df.columns)
         self.mos = self._pick(mos_col, MOS_NAMES, "MOS")
         self.std = self._pick(std_col, STD_NAMES, "std")
         self.nratings = self._pick(nratings_col, NRATINGS_NAMES, "number-of-ratings")
         self.key = self._pick(key_col, KEY_NAMES, "key")
-        if self.key is not None and pd.api.types.is_float_dtype(df[self.key]):
-            self.key = None if key_col is None else self.key  # a float column is no image name
+        if self.key is not None and key_col is None and (
+                self.keys_of(self.key) is None if joined else pd.api.types.is_float_dtype(df[self.key])):
+            self.key = None  # a named column that cannot identify images (fractions, empty cells)
+        self.explicit_preds = bool(pred_cols)
         used = {self.mos, self.std, self.nratings, self.key}
         if pred_cols:
             self.preds = [c for c in pred_cols if c in cols]
@@ -177,6 +239,62 @@ class _Table:
             return given
         match = find_column(self.df.columns, [given])
         return match  # absence is checked by the caller, which knows whether it is required
+
+    def keys_of(self, col):
+        """``normalised_keys`` of a column (not checked for repeats), computed once."""
+        if col not in self._keys:
+            self._keys[col] = normalised_keys(self.df[col], unique=False)
+        return self._keys[col]
+
+    def key_candidates(self) -> dict:
+        """Columns that could identify images: unique strings or integers with no gaps
+        (MOS, std and count excluded; so are explicitly chosen predictions)."""
+        out = {}
+        skip = {self.mos, self.std, self.nratings}
+        for col in self.df.columns:
+            if col in skip or (self.explicit_preds and col in self.preds):
+                continue
+            if _norm(col) in _GENERIC_PREDICTIONS:
+                continue
+            keys = self.keys_of(col)
+            if keys is not None and len(set(keys.tolist())) == len(keys):
+                out[col] = keys
+        return out
+
+    def use_key(self, col) -> None:
+        """Make ``col`` this file's key: it is then no prediction."""
+        self.key = col
+        self.preds = [c for c in self.preds if c != col]
+
+
+def normalised_keys(col: pd.Series, *, unique: bool = True):
+    """Image identifiers comparable across files, or None when ``col`` cannot be a key.
+
+    Text is stripped; numeric ids are compared as numbers (``7``, ``7.0`` and ``"007"``
+    are one key), so a column read as integers in one file and as floats in another still
+    joins. Non-integer numbers, empty cells and (with ``unique``) repeated values make no
+    key. Returns an object array of str.
+    """
+    if pd.api.types.is_bool_dtype(col) or col.isna().any():
+        return None
+    if pd.api.types.is_numeric_dtype(col):
+        num = col.to_numpy(dtype=np.float64)
+    else:
+        text = [str(v).strip() for v in col.tolist()]   # plain lists: fast for any string dtype
+        if any(t == "" for t in text):
+            return None
+        num = None
+        if all(_is_number(t) for t in text[:64]):
+            num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+            if np.isnan(num).any():
+                num = None
+        if num is None:
+            keys = np.array(text, dtype=object)
+            return keys if not unique or len(set(text)) == len(text) else None
+    if not np.all(np.isfinite(num)) or np.any(num != np.round(num)):
+        return None
+    keys = num.astype(np.int64).astype(str).astype(object)
+    return keys if not unique or len(set(keys.tolist())) == len(keys) else None
 
 
 def _looks_numeric(col: pd.Series) -> bool:
@@ -197,7 +315,7 @@ def _mos_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
-                 key_col=None) -> Dataset:
+                 key_col=None, join: str = "auto") -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
 
     Parameters
@@ -207,6 +325,14 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         Column names; auto-detected (case-insensitive) when omitted.
     pred_cols : list of str, optional
         Prediction columns; default every numeric column that is not MOS, std, count or key.
+    join : {'auto', 'key', 'order'}, default 'auto'
+        How several files are aligned. ``'auto'``: by key where files have image names
+        (a named column such as ``image``/``img_name``, or a column of unique strings or
+        integers shared by name; numeric ids compared as numbers), otherwise by row order
+        checked by each file's MOS column. A file with neither key nor MOS next to keyed
+        files is an error. ``'key'``: every file must have a key. ``'order'``: row order,
+        trusted where a file has no MOS column. Every file's alignment is a note.
+    Directories are read as every table in them (sorted by name).
 
     Returns
     -------
@@ -223,9 +349,13 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise InputError("no input file given")
+    paths, read_notes = _expand_directories(paths)
     pred_cols = list(pred_cols) if pred_cols else None
-    tables = [_Table(p, read_table(p), mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
-                     nratings_col=nratings_col, key_col=key_col) for p in paths]
+    frames = [read_table(p) for p in paths]
+    read_notes += [n for df in frames for n in df.attrs.get("notes", ())]
+    tables = [_Table(p, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
+                     nratings_col=nratings_col, key_col=key_col, joined=len(frames) > 1)
+              for p, df in zip(paths, frames)]
 
     for t in tables:
         if key_col is not None and t.key is None and len(tables) == 1:
@@ -250,41 +380,79 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if given is not None and not any(getattr(t, attr) is not None for t in tables):
             raise InputError(f"{name} column not found", file=tables[0].path if len(tables) == 1 else None, column=given)
 
-    use_keys = all(t.key is not None for t in tables) and (len(tables) > 1 or key_col is not None)
-    if key_col is not None and len(tables) > 1 and not use_keys:
-        t = next(t for t in tables if t.key is None)
-        raise InputError(f"key column not found; columns are {list(t.df.columns)}", file=t.path, column=key_col)
+    if join not in JOINS:
+        raise InputError(f"join must be one of {', '.join(JOINS)}; got {join!r}")
+    if key_col is not None and len(tables) > 1 and join != "order":
+        for t in tables:
+            if t.key is None:
+                raise InputError(f"key column not found; columns are {list(t.df.columns)}",
+                                 file=t.path, column=key_col)
+    if len(tables) > 1 and join != "order":
+        base = _choose_keys(tables, base, key_col=key_col)
+        if join == "key":
+            for t in tables:
+                if t.key is None:
+                    raise InputError("--join key: no column here identifies the images of "
+                                     f"{base.path} (give --key-col)", file=t.path)
+    else:
+        for t in tables:
+            if len(tables) > 1 or key_col is None:
+                t.key = t.key if t is base else None
 
     mos = numeric_column(base.df, base.mos, file=base.path)
     n = len(mos)
-    keys = base.df[base.key].astype(str).to_numpy() if base.key is not None else None
-    if use_keys:
-        _check_unique_keys(base)
-        index = pd.Index(keys)
+    keys = (np.array([str(v).strip() for v in base.df[base.key].tolist()], dtype=object)
+            if base.key is not None else None)
     rows = np.arange(1, n + 1)
     sources = {"mos": (str(base.path), base.mos)}
     source_rows = {}
-    notes = []
+    notes = list(read_notes)
     predictions, std, n_ratings = {}, None, None
 
     multi_file = len(tables) > 1
+    if multi_file and base.key is not None:
+        base_keys = _unique_keys(base)
+        index = pd.Index(base_keys, dtype=object)
+        notes.append(f"{base.path}: sets the image order ({n} rows, key column {base.key!r}, "
+                     f"MOS column {base.mos!r})")
+    elif multi_file:
+        notes.append(f"{base.path}: sets the image order ({n} rows, MOS column {base.mos!r}; "
+                     "no image-name column)")
     for t in tables:
-        if use_keys and t is not base:
-            _check_unique_keys(t)
-            pos = pd.Index(t.df[t.key].astype(str).to_numpy()).get_indexer(index)
-            missing = int((pos < 0).sum())
-            extra = len(t.df) - int((pos >= 0).sum())
+        if t is base:
+            pos = np.arange(n)
+        elif t.key is not None and base.key is not None:
+            pos = pd.Index(_unique_keys(t), dtype=object).get_indexer(index)
+            matched = int((pos >= 0).sum())
+            if matched == 0:
+                raise InputError(f"no key matches an image of {base.path} column {base.key!r} "
+                                 f"(e.g. {str(t.df[t.key].iloc[0])!r} vs {str(keys[0])!r})",
+                                 file=t.path, column=t.key)
+            missing, extra = n - matched, len(t.df) - matched
+            how = (f"{t.path}: aligned by key column {t.key!r} to {base.path} {base.key!r}: "
+                   f"{matched} of {n} images matched")
             if missing:
-                notes.append(f"{t.path}: {missing} image(s) of {base.path} have no row here (their values are missing)")
+                how += f"; {missing} image(s) of {base.path} have no row here (their values are missing)"
             if extra:
-                notes.append(f"{t.path}: {extra} row(s) whose key is not in {base.path} were ignored")
-        elif t is not base:
+                how += f"; {extra} row(s) whose key is not in {base.path} were ignored"
+            notes.append(how)
+        else:
             if len(t.df) != n:
                 raise InputError(f"has {len(t.df)} rows but {base.path} has {n}; cannot join by row order "
                                  f"(give a key column with --key-col)", file=t.path)
+            if t.mos is None and base.key is not None and join != "order":
+                raise InputError(f"no column identifies the images of {base.path} (key column "
+                                 f"{base.key!r}) and no MOS column can check the row order; add an "
+                                 "image-name column, give --key-col, or --join order to trust the "
+                                 "row order", file=t.path)
             pos = np.arange(n)
-        else:
-            pos = np.arange(n)
+            if t.mos is not None:
+                notes.append(f"{t.path}: aligned by row order, checked: its MOS column {t.mos!r} "
+                             f"agrees with {base.path} {base.mos!r} row by row")
+            else:
+                why = "--join order" if join == "order" else "no file has an image-name column"
+                notes.append(f"{t.path}: aligned by row order, trusted ({why}; it has no MOS "
+                             "column to check the order against)")
 
         def column(col, _t=t, _pos=pos):
             values = numeric_column(_t.df, col, file=_t.path)
@@ -296,13 +464,22 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if t is not base and t.mos is not None:
             other, _ = column(t.mos)
             agree = _mos_agree(mos, other) | np.isnan(other)
+            by_key = t.key is not None and base.key is not None
             if not agree.all():
                 i = int(np.flatnonzero(~agree)[0])
-                how = "by key" if use_keys else "by row order"
+                how = "by key" if by_key else "by row order"
                 raise InputError(f"MOS disagrees with {base.path} column {base.mos!r} at the same image "
                                  f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
-                                 + ("" if use_keys else " (give a key column with --key-col)"),
+                                 + ("" if by_key else " (give a key column with --key-col)"),
                                  file=t.path, column=t.mos, row=int(pos[i]) + 1)
+            both = np.isfinite(other) & np.isfinite(mos)
+            if both.any() and np.any(other[both] != mos[both]):
+                diff = np.abs(other[both] - mos[both])
+                i = int(np.flatnonzero(both)[int(np.argmax(diff))])
+                # one note per file: the rounding goes on the file's alignment note
+                notes[-1] += (f"; its MOS column {t.mos!r} agrees with {base.path} {base.mos!r} only "
+                              f"within rounding (largest difference {float(diff.max()):.3g}, row "
+                              f"{int(pos[i]) + 1}): the values of {base.path} {base.mos!r} are used")
         if std is None and t.std is not None:
             std, srow = column(t.std)
             sources["std"] = (str(t.path), t.std)
@@ -324,6 +501,24 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             sources[name] = (str(t.path), col)
             if t is not base:
                 source_rows[name] = srow
+    for name, values in predictions.items():
+        if not np.isfinite(values).any():
+            file, col = sources[name]
+            raise InputError("no numeric value in this column (every cell is empty or missing"
+                             + (" after the join" if multi_file else "") + "); leave it out with --pred-cols",
+                             file=file, column=col)
+    for what, values, rows_of in (("std", std, source_rows.get("std")),
+                                  ("number-of-ratings", n_ratings, source_rows.get("n_ratings"))):
+        if values is None:
+            continue
+        low = 0.0 if what == "std" else 1.0
+        bad = np.flatnonzero(values < low)
+        if bad.size:
+            i = int(bad[0])
+            file, col = sources["std" if what == "std" else "n_ratings"]
+            row = int(rows_of[i]) if rows_of is not None else int(rows[i])
+            raise InputError(f"{what} must be >= {low:g}, got {float(values[i])!r}", file=file, column=col,
+                             row=row)
     if not predictions:
         raise InputError("no prediction column found (numeric columns other than MOS/std/key; use --pred-cols)",
                          file=base.path if len(tables) == 1 else None)
@@ -336,8 +531,83 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                    rows=rows, sources=sources, source_rows=source_rows, notes=tuple(notes))
 
 
-def _check_unique_keys(t: _Table) -> None:
-    dup = t.df[t.key].astype(str).duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(f"duplicate key {str(t.df[t.key].iloc[i])!r}", file=t.path, column=t.key, row=i + 1)
+def _unique_keys(t: _Table) -> np.ndarray:
+    """The normalised keys of ``t``; a repeated key is an error naming both rows."""
+    keys = t.keys_of(t.key)
+    if keys is None:
+        raise InputError("cannot identify images (empty cells or fractional numbers)",
+                         file=t.path, column=t.key)
+    seen = {}
+    for i, k in enumerate(keys.tolist()):
+        j = seen.setdefault(k, i)
+        if j != i:
+            raise InputError(f"duplicate key {str(t.df[t.key].iloc[i])!r} in rows {j + 1} and {i + 1}",
+                             file=t.path, column=t.key, row=i + 1)
+    return keys
+
+
+def _choose_keys(tables, base, *, key_col=None):
+    """Decide each file's key column; return the file that sets the image order.
+
+    A key is a named image-name column (``KEY_NAMES`` or ``key_col``) or, failing that, a
+    column of unique strings or integers shared by name with another file, or one whose
+    values are the other file's keys. Files with no such column get ``key = None`` and
+    are aligned by row order (checked by their MOS column where they have one).
+    """
+    if key_col is not None:
+        return base
+    cands = {id(t): None for t in tables}
+
+    def candidates(t):
+        if cands[id(t)] is None:
+            cands[id(t)] = t.key_candidates()
+        return cands[id(t)]
+
+    # The order-setting file: the first one with MOS and a key, named or shared.
+    with_mos = [t for t in tables if t.mos is not None]
+    for t in with_mos:
+        if t.key is None:
+            shared = [c for c in candidates(t)
+                      if any(u is not t and c in candidates(u) for u in tables)]
+            if shared:
+                t.use_key(shared[0])
+    base = next((t for t in with_mos if t.key is not None), base)
+    if base.key is None:
+        for t in tables:
+            t.key = None
+        return base
+    base_keys = set(base.keys_of(base.key).tolist())
+    for t in tables:
+        if t is base:
+            continue
+        if base.key in t.df.columns and t.keys_of(base.key) is not None:
+            t.use_key(base.key)
+        elif t.key is None:
+            best, best_n = None, 0
+            for col, keys in candidates(t).items():
+                n_match = sum(k in base_keys for k in keys.tolist())
+                if n_match > best_n:
+                    best, best_n = col, n_match
+            if best is not None and 2 * best_n >= len(t.df):
+                t.use_key(best)
+    return base
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
+
+
+def _expand_directories(paths):
+    """Replace each directory by the tables in it (sorted by name), with a note."""
+    out, notes = [], []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in TABLE_SUFFIXES
+                           and not f.name.startswith("."))
+            if not found:
+                raise InputError("directory holds no table (.csv, .tsv, .txt, .xlsx, .parquet)", file=p)
+            notes.append(f"{p}: read {len(found)} table(s): {', '.join(f.name for f in found)}")
+            out += found
+        else:
+            out.append(p)
+    return out, notes

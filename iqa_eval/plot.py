@@ -540,13 +540,19 @@ def save_figure(fig, path, **kwargs):
             raise InputError(f"an interactive figure is saved as .html, not {ext or 'no extension'}; for "
                              f"{', '.join(STATIC_EXTENSIONS)} draw the static figure (surface_3d, "
                              f"contour_map) or use save_surface", file=str(path))
-        fig.write_html(str(path), include_plotlyjs=True, full_html=True, div_id="iqa-eval-figure",
-                       config={"displaylogo": False, "responsive": True})
+        from ._atomic import atomic_write
+        from ._html import page  # the report's CSP on every HTML output
+
+        title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "iqa-eval figure"
+        atomic_write(path, page(str(title), plotly_div(fig, div_id="iqa-eval-figure"), with_plotly=True))
         return path
     if ext not in STATIC_EXTENSIONS:
         raise InputError(f"a static figure is saved as {', '.join(STATIC_EXTENSIONS)}, "
                          f"not {ext or 'no extension'}", file=str(path))
-    _savefig(fig, str(path), ext[1:], **kwargs)
+    from ._atomic import OutputSet
+
+    with OutputSet() as outputs:   # temp file + rename: a crash leaves the old file intact
+        _savefig(fig, str(outputs.stage(path)), ext[1:], **kwargs)
     return path
 
 

@@ -15,10 +15,8 @@ a script body can never contain ``</script``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -256,10 +254,24 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
     return "".join(out)
 
 
-def _comparison_section(comparisons, shown=()) -> str:
+def _tied_models(evaluation) -> set:
+    table = getattr(evaluation, "table", None)
+    if not isinstance(table, pd.DataFrame) or "tied_with_best" not in table.columns:
+        return set()
+    return {str(m) for m, t in zip(table["model"], table["tied_with_best"]) if _truthy(t)}
+
+
+def _comparison_section(comparisons, shown=(), tied=None) -> str:
     if not comparisons:
         return ""
-    out = ['<section id="compare"><h2>Models tied with the best, compared</h2>']
+    # "tied with the best" only when every compared model is (models_to_compare falls back
+    # to the runner-up when none is)
+    others = {str(m) for c in comparisons for m in list(c.models)[1:]}
+    if tied is None or (others and others <= set(tied)):
+        heading = "Models tied with the best, compared"
+    else:
+        heading = "The best model compared with the runner-up (no model is statistically tied with it)"
+    out = [f'<section id="compare"><h2>{_e(heading)}</h2>']
     for k, comparison in enumerate(comparisons):
         out.append(_comparison_block(comparison, k, interactive=False, shown=shown))
     out.append("</section>")
@@ -267,37 +279,11 @@ def _comparison_section(comparisons, shown=()) -> str:
 
 
 # -- the page -------------------------------------------------------------------------
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
-
-
 def _page(title: str, body: str, *, with_plotly: bool) -> str:
     """Assemble a page: CSP with the hash of every inline script, plotly.js once if needed."""
-    head_scripts = ""
-    if with_plotly:
-        from plotly.offline import get_plotlyjs
+    from ._html import page
 
-        plotly_js = get_plotlyjs()
-        head_scripts = ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
-                        f"<script>{plotly_js}</script>")
-    text = (head_scripts + body).lower()
-    scripts = _SCRIPT.findall(head_scripts + body)
-    # A script body holding "</script" would end its element early (and "<!--" changes how
-    # the parser looks for the end): user strings must never get there. plotly's JSON
-    # encoder escapes '<', '>' and '/'; this check makes any regression fail loudly.
-    if text.count("<script") != text.count("</script") or any("<!--" in s for s in scripts):
-        raise AssertionError("internal error: unsafe text inside a generated <script> element")
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode()
-                      + "'" for s in dict.fromkeys(scripts))
-    # No 'unsafe-eval': surface traces (gl3d) need no code generation at run time; only the
-    # regl-based traces, which the report does not use, would (tested in headless Chromium).
-    csp = ("default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:; "
-           f"script-src {hashes}; worker-src blob:; connect-src 'none'; "
-           "form-action 'none'; base-uri 'none'")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style>{head_scripts}</head>"
-            f"<body>{body}</body></html>\n")
+    return page(title, body, with_plotly=with_plotly, css=_CSS)
 
 
 def _sources(dataset) -> str:
@@ -366,7 +352,7 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
             _score_section(evaluation),
             _scatter_section(evaluation, dataset),
             _gmc_section(gmc_result, shown=top_notes),
-            _comparison_section(comparisons, shown=top_notes)]
+            _comparison_section(comparisons, shown=top_notes, tied=_tied_models(evaluation))]
     return _page(title, "".join(body), with_plotly=gmc_result is not None)
 
 
@@ -396,9 +382,7 @@ def write_comparison_page(path, comparison, *, title=None) -> Path:
 
 
 def _write(path, text: str) -> Path:
-    path = Path(path)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write ({exc.strerror})", file=str(path)) from None
-    return path
+    from ._atomic import atomic_write  # temp file + rename: never a half-written page
+
+    return atomic_write(path, text)
+

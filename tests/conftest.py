@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared next to the repository, or where IQA_EVAL_SHARED says (e.g. from a git worktree)
+# IQA_EVAL_SHARED: where ../shared is when the checkout is elsewhere (e.g. a git worktree).
 SHARED = Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared"))
 REFERENCE = SHARED / "data" / "gmc-reference"
 

@@ -121,7 +121,7 @@ def test_html_figure(small, tmp_path):
                          "-o", fig)
     assert code == 0, err
     text = fig.read_text()
-    assert "<html>" in text[:200] and "plotly" in text
+    assert "<html" in text[:200] and "plotly" in text and "Content-Security-Policy" in text[:300]
 
 
 @pytest.mark.parametrize("args, message", [

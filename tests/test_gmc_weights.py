@@ -58,7 +58,7 @@ def test_lds_matches_scipy_ndimage(ratings):
     smooth = ndimage.convolve1d(hist, weights=window, mode="constant")
     smooth *= hist.sum() / smooth.sum()
     expected = 10.0 * (1.0 / smooth[bins]).astype(np.float32).astype(np.float64)
-    got = distribution_weights(mos, regulator="lds", ks=ks, sigma=sigma)
+    got = distribution_weights(mos, regulator="lds", ks=ks, sigma=sigma, lds_exact_counts=True)
     np.testing.assert_array_equal(got, expected)
 
 
@@ -211,3 +211,58 @@ def test_input_errors(study):
         gmc_points(study["preds"], study["mos"], std=[1.0, 2.0, 3.0])
     with pytest.raises(InputError, match="weights must be finite"):
         gmc_points(study["preds"], study["mos"], std=study["std"], weights=-np.ones(120))
+
+
+def _reference_lds_weights(mos, ks, sigma, plus):
+    """The reference's LDS weights written out from gmc-reference.md, with plain loops:
+    integer bin counts, a zero-padded convolution whose result is truncated to integers
+    (an int histogram handed to convolve1d), rescaling to the total count, float32 1/density."""
+    lo, hi = min(mos), max(mos)
+    L = [100 * (v - lo) / (hi - lo) for v in mos]
+    n_bins = math.floor(max(L)) + 1
+    hist = [0] * n_bins
+    for v in L:
+        hist[math.floor(v)] += 1
+    half = ks // 2
+    # the window: a Gaussian-filtered unit impulse, divided by its maximum
+    impulse = np.zeros(ks)
+    impulse[half] = 1.0
+    window = ndimage.gaussian_filter1d(impulse, sigma=sigma)
+    window = [w / window.max() for w in window]
+    smoothed = []
+    for b in range(n_bins):
+        total = 0.0
+        for k in range(ks):
+            j = b + k - half
+            if 0 <= j < n_bins:
+                total += hist[j] * window[ks - 1 - k]
+        smoothed.append(float(int(total)))          # truncated toward zero
+    scale = sum(hist) / sum(smoothed)
+    smoothed = [v * scale for v in smoothed]
+    return np.array([plus * float(np.float32(1.0 / smoothed[math.floor(v)])) for v in L])
+
+
+@pytest.mark.parametrize("ks, sigma", [(5, 2.0), (5, 1.0), (3, 0.7)])
+def test_lds_truncates_the_smoothed_histogram_like_the_reference(ks, sigma):
+    """PIPAL-style (ks 5, sigma 2), SPAQ-style (ks 5, sigma 1) and one case of our own:
+    weights from MOS equal the reference computation exactly; the exact-count option
+    differs (so the test can tell the two apart)."""
+    rng = np.random.default_rng(11)
+    mos = np.round(np.concatenate([rng.normal(1450, 90, 400), rng.uniform(900, 1800, 40)]), 4)
+    expected = _reference_lds_weights(list(mos), ks, sigma, 100.0)
+    got = distribution_weights(mos, regulator="lds", ks=ks, sigma=sigma, plus=100.0)
+    np.testing.assert_array_equal(got, expected)
+    exact = distribution_weights(mos, regulator="lds", ks=ks, sigma=sigma, plus=100.0, lds_exact_counts=True)
+    assert np.max(np.abs(exact / got - 1)) > 1e-3
+
+
+def test_presets_are_the_documented_configurations():
+    from iqa_eval.gmc.presets import PRESETS, describe, preset
+
+    assert set(PRESETS) == {"livec", "kadid10k", "pipal", "spaq"}
+    assert preset("PIPAL") == {"std": "beta", "std_phi": 3.0, "regulator": "lds", "ks": 5, "sigma": 2.0,
+                               "std_scale": 1.0, "plus": 100.0}
+    assert preset("spaq")["sigma"] == 1.0 and preset("livec")["regulator"] == "gaussian"
+    assert "integer-truncated" in describe("pipal")
+    with pytest.raises(InputError, match="unknown preset"):
+        preset("tid2013")

@@ -98,7 +98,8 @@ class GMCInputs:
 
 def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=None,
                regulator: str = "auto", std_scale: float = 1.0, std_phi: float = 8.0,
-               ks: int = 5, sigma: float = 2.0, plus: float = 10.0) -> GMCInputs:
+               ks: int = 5, sigma: float = 2.0, plus: float = 10.0,
+               lds_exact_counts: bool = False) -> GMCInputs:
     """Resolve std, regulator weights and sample points (see :func:`gmc_points`).
 
     Returns a :class:`GMCInputs`: the arrays the engine takes, the configuration that
@@ -148,7 +149,7 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
     else:
         used = regulator if regulator != "auto" else ("gaussian" if std is not None else "lds")
         c = distribution_weights(l, std=s if used == "gaussian" else None, regulator=used,
-                                 ks=ks, sigma=sigma, plus=plus)
+                                 ks=ks, sigma=sigma, plus=plus, lds_exact_counts=lds_exact_counts)
 
     scaled = std_scale * s
     n_zero = int(np.count_nonzero(scaled == 0))
@@ -168,6 +169,7 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         pts = check_samples(samples)
         sample_source = f"{len(pts)} given points"
     config = dict(models=models, std=std_source, std_scale=float(std_scale), regulator=used,
+                  lds_counts="exact" if lds_exact_counts else "truncated",
                   ks=int(ks), sigma=float(sigma), plus=float(plus), samples=sample_source,
                   mos_range=(float(l.min()), float(l.max())))
     return GMCInputs(models, pred, l, s, scaled, c, pts, config, notes)
@@ -432,7 +434,8 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
                          std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5,
                          sigma: float = 2.0, plus: float = 10.0, ranks: str = "dense",
                          backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",
-                         progress: bool = False, client=None) -> GMCResult:
+                         progress: bool = False, lds_exact_counts: bool = False,
+                         client=None) -> GMCResult:
     """Points, surfaces and scores of every model and method in one call.
 
     Arguments as :func:`gmc_points` and :func:`gmc_surface`, plus
@@ -441,6 +444,9 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
         Evaluate GMC exactly at every node of a regular grid instead of sampling and
         regressing; the score integrates that grid (``samples``, ``grid_res`` and
         ``bw_method`` are then unused).
+    lds_exact_counts : bool, default False
+        LDS regulator: keep the smoothed histogram as floats instead of the reference's
+        integer truncation (see :func:`iqa_eval.gmc.weights.lds_density`).
 
     Examples
     --------
@@ -456,7 +462,7 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
         samples = regular_grid(mos if mos is not None else predictions.mos, grid)
     inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
                         regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
-                        sigma=sigma, plus=plus)
+                        sigma=sigma, plus=plus, lds_exact_counts=lds_exact_counts)
     points = _compute_points(inputs, methods, ranks, backend, progress, client)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)

@@ -190,7 +190,7 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
     >>> bool(0 < s.sw[0])
     True
     """
-    prob = _Problem(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks)
+    prob = _Problem(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks, row_sums=row_sums)
     name = _choose_backend(backend, prob.N)
     bar = Progress(1.0, "GMC pairs", enabled=bool(progress))
     with bar:
@@ -237,7 +237,7 @@ def _ranks(values, how):
 class _Problem:
     """Validated inputs, ranks, groups and the column layout of the sums."""
 
-    def __init__(self, pred, mos, scaled_std, c, Q, Qd, *, methods, ranks):
+    def __init__(self, pred, mos, scaled_std, c, Q, Qd, *, methods, ranks, row_sums=False):
         if isinstance(methods, str):
             methods = (methods,)
         methods = tuple(dict.fromkeys(str(m).lower() for m in methods))
@@ -278,6 +278,7 @@ class _Problem:
             raise InputError(f"c (regulator weights) has negative values; first at index "
                              f"{int(np.argmax(cw < 0))}")
         self.M, self.N, self.S = M, N, Q.size
+        _check_memory(M, N, Q.size, methods, row_sums)
         self.l, self.c, self.Q, self.Qd = l, cw, Q, Qd
         self.V = sd * sd
         do_s = "srcc" in methods
@@ -342,6 +343,21 @@ class _Problem:
 
 
 # --- backends -------------------------------------------------------------------------------------
+
+
+def _check_memory(M, N, S, methods, row_sums) -> None:
+    """Estimate the engine's largest arrays before allocating them: log a_i and its
+    per-group copies (3 x S x N), per-thread accumulators (threads x S x K) and, for
+    row sums, K x S x N."""
+    import os
+
+    from .._resources import check_memory
+
+    K = 1 + 2 * len(methods) + 2 * M * len(methods)
+    threads = os.cpu_count() or 1
+    nbytes = 8.0 * S * (3 * N + threads * K + (K * N if row_sums else 0))
+    check_memory(nbytes, f"GMC at {S:,} sample points for {N:,} images and {M} model(s)",
+                 hint="use fewer sample points (--grid, --samples)")
 
 
 def _cupy():

@@ -177,17 +177,31 @@ def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     return window / window.max()
 
 
-def lds_density(mos, *, ks: int = 5, sigma: float = 2.0) -> np.ndarray:
-    """Smoothed histogram of the integer MOS bins (LDS), rescaled to the same total count."""
+def lds_density(mos, *, ks: int = 5, sigma: float = 2.0, exact_counts: bool = False) -> np.ndarray:
+    """Smoothed histogram of the integer MOS bins (LDS), rescaled to the same total count.
+
+    By default every smoothed bin is truncated toward zero to an integer before the
+    rescaling, as the reference does (it convolves an integer histogram, and
+    ``convolve1d`` returns its input's dtype); published PIPAL/SPAQ weights depend on it
+    (up to 31% otherwise). ``exact_counts=True`` keeps the smoothed values as floats.
+    """
     l = check_mos(mos)
     _, bins, n_bins = _scaled_mos(l)
-    counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
-    smoothed = ndimage.convolve1d(counts, weights=lds_kernel_window(ks, sigma), mode="constant")
+    counts = np.bincount(bins, minlength=n_bins).astype(np.int64)
+    window = lds_kernel_window(ks, sigma)
+    if exact_counts:
+        smoothed = ndimage.convolve1d(counts.astype(np.float64), weights=window, mode="constant")
+    else:
+        smoothed = ndimage.convolve1d(counts, weights=window, mode="constant").astype(np.float64)
+    if smoothed.sum() <= 0:
+        raise InputError("every smoothed MOS bin truncates to 0 (too few images per bin for LDS); "
+                         "use the exact counts (--lds-exact-counts) or another regulator")
     return smoothed * (counts.sum() / smoothed.sum())
 
 
 def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
-                         sigma: float = 2.0, plus: float = 10.0) -> np.ndarray:
+                         sigma: float = 2.0, plus: float = 10.0,
+                         lds_exact_counts: bool = False) -> np.ndarray:
     """Per-image distribution-regulator weights ``c_i = plus / density(bin of image i)``.
 
     Images in crowded parts of the MOS scale get small weights, rare ones large
@@ -206,6 +220,9 @@ def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
     ks, sigma : LDS kernel size (odd) and width.
     plus : float, default 10.0
         Multiplier. It cancels out of every GMC form; the published runs used 100.
+    lds_exact_counts : bool, default False
+        LDS only: keep the smoothed histogram as floats instead of truncating every bin
+        to an integer as the reference does (see :func:`lds_density`).
 
     Returns
     -------
@@ -235,7 +252,7 @@ def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
             raise InputError("the Gaussian regulator needs per-image std values")
         density = gaussian_density(l, std)
     else:
-        density = lds_density(l, ks=ks, sigma=sigma)
+        density = lds_density(l, ks=ks, sigma=sigma, exact_counts=lds_exact_counts)
     _, bins, _ = _scaled_mos(l)
     d = density[bins]
     empty = d <= 0

@@ -1,0 +1,317 @@
+"""Write safety, the error model, resource guards and inert text (issue 7).
+
+Real parts: a real tmpfs that fills up, real SIGINTs sent to a real ``iqa-eval``
+process, real files. One patched write that fails half-way covers machines where a
+tmpfs cannot be mounted.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iqa_eval._atomic import OutputError, OutputSet, atomic_write, check_output_paths
+from iqa_eval._resources import ResourceError, check_memory, parse_size, set_limit
+from iqa_eval._text import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
+from iqa_eval.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+STUDY = REPO / "examples" / "simulated_study.csv"
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("IQA_EVAL_DEBUG", None)
+    return env
+
+
+def _cli_in_process(*args):
+    from types import SimpleNamespace
+
+    from helpers import run_cli
+
+    code, out, err = run_cli(*args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, env=_env(), timeout=300, **kw)
+
+
+def _leftovers(folder: Path):
+    return sorted(p.name for p in folder.iterdir() if ".part" in p.name)
+
+
+# -- atomic outputs --------------------------------------------------------------------
+def test_write_failing_half_way_keeps_the_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "scores.csv"
+    target.write_text("old,complete\n1,2\n")
+    real_open = open
+
+    class HalfDisk:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    def failing_open(path, mode="r", *a, **k):
+        fh = real_open(path, mode, *a, **k)
+        return HalfDisk(fh) if ".part" in str(path) and "w" in mode else fh
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    with pytest.raises(OutputError, match=r"scores\.csv: cannot write \(No space left on device\)"):
+        atomic_write(target, "new," * 10_000)
+    monkeypatch.undo()
+    assert target.read_text() == "old,complete\n1,2\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_output_set_is_all_or_nothing(tmp_path):
+    (tmp_path / "a.csv").write_text("old a\n")
+    with pytest.raises(RuntimeError):
+        with OutputSet() as outputs:
+            outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+            outputs.stage(tmp_path / "b.csv").write_text("new b\n")
+            raise RuntimeError("the second figure failed")
+    assert (tmp_path / "a.csv").read_text() == "old a\n" and not (tmp_path / "b.csv").exists()
+    assert _leftovers(tmp_path) == []
+    with OutputSet() as outputs:
+        outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+        outputs.stage(tmp_path / "b.csv").write_text("new b\n")
+    assert (tmp_path / "a.csv").read_text() == "new a\n" and (tmp_path / "b.csv").read_text() == "new b\n"
+
+
+def test_output_paths_checked_before_computing(tmp_path):
+    inp = tmp_path / "in.csv"
+    inp.write_text("x\n")
+    with pytest.raises(OutputError, match="does not exist"):
+        check_output_paths([tmp_path / "nope" / "o.csv"])
+    with pytest.raises(OutputError, match="is one of the input files"):
+        check_output_paths([tmp_path / "." / "in.csv"], inputs=[inp])
+    with pytest.raises(OutputError, match="given twice"):
+        check_output_paths([tmp_path / "o.csv", tmp_path / "o.csv"])
+    with pytest.raises(OutputError, match="is a directory"):
+        check_output_paths([tmp_path])
+    assert check_output_paths([None, "-", tmp_path / "ok.csv"]) == [tmp_path / "ok.csv"]
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 256 KiB tmpfs (needs root or a user namespace; skipped where neither works)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
+    out = small_tmpfs / "study.csv"
+    out.write_text("previous,file\n1,2\n")
+    r = _cli("simulate", "-n", "5000", "-o", out)      # ~600 KB: does not fit in 256 KiB
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [f"error: {out}: cannot write (No space left on device)"]
+    assert out.read_text() == "previous,file\n1,2\n"
+    assert _leftovers(small_tmpfs) == []
+    # surface with two outputs where only the first fits: neither appears
+    filler = small_tmpfs / "filler"
+    filler.write_bytes(b"0" * (256 * 1024 - 40 * 1024 - out.stat().st_size))
+    r = _cli("surface", STUDY, "--grid", "4x4", "--method", "srcc", "--points-out", small_tmpfs / "p.csv",
+             "-o", small_tmpfs / "big.svg", "--no-progress")
+    assert r.returncode == 2 and "No space left on device" in r.stderr
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler", "study.csv"]
+
+
+def _interrupt(args, *, delay=0.0, timeout=120):
+    """Start ``iqa-eval ARGS``, wait until it has loaded numba's LLVM (it is computing, not
+    starting up), then ``delay`` seconds, then send a real SIGINT."""
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], cwd=REPO, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if "llvmlite" in Path(f"/proc/{proc.pid}/maps").read_text():
+                break
+        time.sleep(0.02)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def test_sigint_while_a_large_output_is_written(tmp_path):
+    """SIGINT sent once the staged temp file is growing: exit 130, one line, previous file kept."""
+    out = tmp_path / "report.csv"
+    out.write_text("previous\n")
+    code = ("import sys, time, click\n"
+            "from cli._common import command\n"
+            "from iqa_eval._atomic import OutputSet\n"
+            "@click.command()\n@command\ndef slow():\n"
+            "    with OutputSet() as o:\n"
+            f"        with open(o.stage({str(out)!r}), 'w') as fh:\n"
+            "            for i in range(100000):\n"
+            "                fh.write('x' * 1000 + '\\n'); fh.flush(); time.sleep(0.001)\n"
+            "slow()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.stat().st_size > 50_000 for p in tmp_path.glob(".report.*")):
+        time.sleep(0.01)
+    assert any(tmp_path.glob(".report.*")), "the write never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == "interrupted\n"
+    assert out.read_text() == "previous\n" and _leftovers(tmp_path) == []
+
+
+def test_sigint_during_score_and_surface_never_crashes(tmp_path):
+    """Ctrl-C in the middle of numba work (bootstrap, parallel GMC kernels): exit 130 and one
+    line, never a segfault (-11) or a numba traceback; the output is not created."""
+    big = tmp_path / "big.csv"
+    pd.concat([pd.read_csv(STUDY)] * 4, ignore_index=True).assign(
+        image=lambda d: [f"i{k}" for k in range(len(d))]).to_csv(big, index=False)
+    for args, out in (([big, "--ci", "bca", "--n-boot", "20000"], tmp_path / "s.json"),
+                      ([STUDY, "--grid", "60x60"], tmp_path / "g.csv")):
+        cmd = ["score", *args, "-o", out] if out.suffix == ".json" else ["surface", *args, "--scores-out", out]
+        rc, _, err = _interrupt(cmd, delay=1.0)
+        assert rc == 130, (rc, err)
+        assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+        assert not out.exists() and _leftovers(tmp_path) == []
+
+
+# -- one error model -------------------------------------------------------------------
+def test_cli_errors_are_one_line_exit_2(tmp_path):
+    r = _cli_in_process("score", STUDY, "-o", tmp_path / "missing" / "s.csv")
+    assert (r.returncode, r.stderr) == (2, f"error: {tmp_path / 'missing' / 's.csv'}: cannot write: "
+                                           f"directory {str(tmp_path / 'missing')!r} does not exist\n")
+    r = _cli_in_process("surface", STUDY, "--grid", "5x5", "--scores-out", STUDY)
+    assert r.returncode == 2 and "is one of the input files" in r.stderr and "Error:" not in r.stderr
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "cli.main", "score", str(STUDY), "--no-pairwise"],
+                           stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, env=_env())
+    assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith("error: standard output: cannot write")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("mos,m\n1,0.1\n2, \n3,none\n4,-\n5,0.4\n6,0.6\n")
+    r = _cli_in_process("score", bad)
+    assert (r.returncode, r.stderr) == (2, f"error: {bad}, column 'm', row 4: non-numeric value '-'\n")
+    r = _cli_in_process("score", bad, "--debug")
+    assert "Traceback" in r.stderr and r.stderr.splitlines()[-1].startswith("error:")
+
+
+def test_library_api_raises_input_error():
+    from iqa_eval import Dataset, evaluate, plcc
+
+    with pytest.raises(InputError, match="evaluate takes a Dataset"):
+        evaluate({"a": [1, 2, 3, 4]})
+    with pytest.raises(InputError, match="one-dimensional"):
+        Dataset(mos=np.ones((4, 3)), predictions={"a": np.ones(4)})
+    with pytest.raises(InputError, match="needs mos"):
+        Dataset(mos=None, predictions={})
+    with pytest.raises(InputError, match="must be numeric"):
+        Dataset(mos=[1, 2, 3], predictions={"a": ["x", "y", "z"]})
+    q = pd.Series([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    ev = evaluate(Dataset(mos=[1, 2, 3, 4, 5, 7], predictions={"a": q}))   # a Series with NaN
+    assert ev.table.loc[0, "n"] == 5
+    with pytest.raises(InputError):
+        plcc([[1, 2], [3, 4], [5, 6]], [1, 2, 3])
+    from iqa_eval import compare_models
+
+    with pytest.raises(InputError, match="compare_models takes a Dataset"):
+        compare_models({"a": [1, 2, 3], "b": [3, 2, 1]}, "a", "b")
+
+
+# -- resource guards -------------------------------------------------------------------
+def test_memory_estimates_refuse_before_allocating():
+    assert parse_size("1.5G") == int(1.5 * 2**30) and parse_size("500 MB") == 500 * 2**20
+    with pytest.raises(InputError, match="--max-memory must be a size"):
+        parse_size("lots")
+    set_limit("1M")
+    try:
+        with pytest.raises(ResourceError, match=r"needs about 2\.0 MiB of memory, more than the 1\.0 MiB"):
+            check_memory(2 * 2**20, "a test array")
+        from iqa_eval.gmc.engine import gmc_values
+        mos = np.linspace(0, 1, 400)
+        with pytest.raises(ResourceError, match="GMC at 10,000 sample points for 400 images"):
+            gmc_values(mos[None], mos, np.full(400, 0.1), np.ones(400), np.zeros(10_000), np.zeros(10_000))
+    finally:
+        set_limit(None)
+
+
+def test_huge_grid_is_a_clear_error_fast():
+    t0 = time.perf_counter()
+    r = _cli_in_process("surface", STUDY, "--grid", "1000x1000")
+    assert r.returncode == 2 and time.perf_counter() - t0 < 60
+    assert r.stderr.splitlines()[-1].startswith("error: GMC at 1,000,000 sample points for 1,500 images")
+    assert "--max-memory" in r.stderr
+    r = _cli_in_process("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "2M")
+    assert r.returncode == 2 and "200 bootstrap resamples" in r.stderr
+
+
+# -- inert text ------------------------------------------------------------------------
+def test_spreadsheet_markdown_terminal_escaping():
+    assert [spreadsheet_safe(v) for v in ("=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", -0.5)] == \
+        ["'=1+1", "'+cmd", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", -0.5]
+    frame = neutralise_frame(pd.DataFrame({"model": ["=HYPERLINK(\"http://x\")", "fine"], "v": [-1.0, 2.0]}))
+    assert frame["model"].tolist() == ["'=HYPERLINK(\"http://x\")", "fine"] and frame["v"].tolist() == [-1.0, 2.0]
+    assert markdown_safe("<img src=x onerror=alert(1)>\n**b** | [l](j)") == \
+        "&lt;img src=x onerror=alert(1)&gt; \\*\\*b\\*\\* \\| \\[l\\](j)"
+    assert terminal_safe("a\x1b[2Jb\x07\r") == "a\\x1b[2Jb\\x07\\r"
+
+
+def test_hostile_model_names_in_every_cli_output(tmp_path):
+    df = pd.read_csv(STUDY).iloc[:200]
+    hostile = {"precise": "=cmd|' /C calc'!A0", "noisy": "-2+3", "saturating": "\x1b[31mred\x1b[0m",
+               "distance": "<b>x</b>\nnew"}
+    df = df.rename(columns=hostile)[["image", "mos", "std", *hostile.values()]]
+    src = tmp_path / "hostile.csv"
+    df.to_csv(src, index=False)
+    r = _cli_in_process("score", src, "--format", "csv", "--no-pairwise")
+    assert r.returncode == 0, r.stderr
+    cells = pd.read_csv(pd.io.common.StringIO(r.stdout))["model"].tolist()
+    assert all(not str(c).startswith(("=", "+", "-", "@")) for c in cells)
+    assert "\x1b" not in r.stdout + r.stderr and "\\x1b[31m" in r.stdout
+    r = _cli_in_process("score", src, "--format", "markdown", "--no-pairwise")
+    assert "<b>" not in r.stdout and "&lt;b&gt;" in r.stdout
+    r = _cli_in_process("surface", src, "--grid", "4x4", "--method", "srcc", "--scores-out", tmp_path / "g.csv",
+             "-o", tmp_path / "s.html")
+    assert r.returncode == 0, r.stderr
+    assert all(not str(c).startswith(("=", "+", "-", "@")) for c in pd.read_csv(tmp_path / "g.csv")["model"])
+    page = (tmp_path / "s.html").read_text()
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
+
+
+def test_input_size_is_checked_before_reading(tmp_path):
+    from iqa_eval.io import read_table
+
+    set_limit(4 * STUDY.stat().st_size - 1)
+    try:
+        with pytest.raises(ResourceError, match=r"reading simulated_study\.csv \(\d+\.\d KiB\) needs about"):
+            read_table(STUDY)
+    finally:
+        set_limit(None)
+    assert len(read_table(STUDY)) == 1500
