@@ -233,11 +233,18 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path):
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
     try:
+        # stderr is not a terminal, so no progress bar tells when tasks run: wait for the
+        # LocalCluster's worker processes, then give the first tasks a moment to start
         deadline = time.monotonic() + 90
-        while not any("GMC pairs" in ln for ln in err) and time.monotonic() < deadline:
-            time.sleep(0.05)   # the bar shows once tasks have been finishing for a second
+        children = []
+        while proc.poll() is None and time.monotonic() < deadline:
+            children = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                        if "multiprocessing" in " ".join(c.cmdline()) or "spawn" in " ".join(c.cmdline())]
+            if len(children) >= 2:
+                break
+            time.sleep(0.05)
+        time.sleep(2.0)
         assert proc.poll() is None, "".join(err)
-        children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 2          # the LocalCluster's worker processes
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
