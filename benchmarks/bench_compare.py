@@ -142,7 +142,7 @@ def main():
     if not args.quick:
         folder, (a, b) = SETS["KADID-10k"]
         files = [REF / folder / "meta.csv"] + [REF / folder / f"{m}.csv" for m in (a, b)]
-        cmd = [sys.executable, "-m", "cli.main", "compare", *map(str, files), "--models",
+        cmd = [sys.executable, "-m", "iqa_eval.cli", "compare", *map(str, files), "--models",
                f"{a},{b}", "--format", "json", "-o", os.devnull]
         with Timer() as t:
             proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from iqa_eval.errors import IQAEvalError, IQAEvalWarning
+from ..errors import IQAEvalError, IQAEvalWarning
 
 __all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
            "gmc_options", "parse_grid", "write_output"]
@@ -31,8 +31,8 @@ def parse_grid(text, option: str = "--grid"):
     the library's one check. Called in the command body (not as a click callback) so that a bad
     value is one ``error:`` line naming the option, like every other input error.
     """
-    from iqa_eval.errors import InputError
-    from iqa_eval.gmc.sampling import grid_shape
+    from ..errors import InputError
+    from ..gmc.sampling import grid_shape
 
     if text is None:
         return None
@@ -97,7 +97,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
     ``compare`` compares); the others are left out before orientation, so that nothing is
     said about models the command does not use.
     """
-    from iqa_eval.io import load_dataset
+    from ..io import load_dataset
 
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,

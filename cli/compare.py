@@ -10,7 +10,7 @@ from ._common import (command, echo_notes, gmc_options, input_options, load_data
 
 
 def _pick_models(data, names):
-    from iqa_eval.errors import InputError
+    from ..errors import InputError
 
     models = split_list(names)
     if not models:
@@ -21,7 +21,7 @@ def _pick_models(data, names):
     if len(models) != 2:
         raise InputError(f"--models takes exactly two models A,B; got {len(models)}: "
                          f"{', '.join(models)}")
-    from iqa_eval.compare import check_model_pair
+    from ..compare import check_model_pair
 
     check_model_pair(data, *models)
     return models
@@ -72,13 +72,13 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
       iqa-eval compare meta.csv a.csv b.csv --method krcc --format json -o cmp.json
       iqa-eval compare preds.csv -m dbcnn,hyperiqa -o compare.html
     """
-    from iqa_eval.compare import compare_models
+    from ..compare import compare_models
 
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
     model_a, model_b = data.models
     weights = None
     if weights_file is not None:
-        from iqa_eval.gmc.weights import read_weights_file
+        from ..gmc.weights import read_weights_file
         weights = read_weights_file(weights_file)
     result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
                             alpha=alpha, ci=ci, adjust=adjust, n_boot=n_boot, seed=seed,
@@ -89,7 +89,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
     echo_notes(result.notes)
     suffix = str(output).lower().rsplit(".", 1)[-1] if output else ""
     if suffix == "html":
-        from iqa_eval.report import write_comparison_page
+        from ..report import write_comparison_page
         write_comparison_page(output, result)
         click.echo(f"wrote {output}", err=True)
         return

@@ -46,11 +46,11 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, std_
     """
     from pathlib import Path
 
-    from iqa_eval._progress import Progress
-    from iqa_eval.compare import compare_models
-    from iqa_eval.evaluation import evaluate
-    from iqa_eval.gmc import correlation_surfaces
-    from iqa_eval.report import models_to_compare, write_report
+    from .._progress import Progress
+    from ..compare import compare_models
+    from ..evaluation import evaluate
+    from ..gmc import correlation_surfaces
+    from ..report import models_to_compare, write_report
 
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]

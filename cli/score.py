@@ -33,8 +33,8 @@ def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, 
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
     """
-    from iqa_eval.evaluation import evaluate
-    from iqa_eval.formatting import format_evaluation
+    from ..evaluation import evaluate
+    from ..formatting import format_evaluation
 
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed,

@@ -12,7 +12,7 @@ from ._common import (command, echo_notes, gmc_options, input_options, load_data
 
 def _per_image(values, data, file):
     """Values from a one-per-line file, checked to have one per row of the input table."""
-    from iqa_eval.errors import InputError
+    from ..errors import InputError
 
     if len(values) != len(data):
         raise InputError(f"has {len(values)} values but the input has {len(data)} rows "
@@ -73,8 +73,8 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
-    from iqa_eval.errors import InputError
-    from iqa_eval.gmc import correlation_surfaces, read_std_file, read_weights_file
+    from ..errors import InputError
+    from ..gmc import correlation_surfaces, read_std_file, read_weights_file
 
     chosen = [name for name, v in (("--samples", samples), ("--sample-file", sample_file),
                                    ("--grid", grid)) if v is not None]
@@ -118,7 +118,7 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
 def _write_surface(surface_df, output) -> None:
     if Path(output).suffix.lower() != ".csv":
         try:
-            from iqa_eval.plot import save_surface
+            from ..plot import save_surface
         except ImportError as exc:
             echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
         else:

@@ -6,7 +6,7 @@ def run_cli(*args):
     """Run ``iqa-eval ARGS...`` in-process -> (exit code, stdout, stderr)."""
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from iqa_eval.cli.main import cli
 
     result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

@@ -188,7 +188,7 @@ def _check_cli_page(browser, tmp_path, seed, models, command, options, n_surface
     src = tmp_path / "study.csv"
     df.rename(columns={models[-1]: EVIL}).to_csv(src, index=False)
     out = tmp_path / f"{command}.html"
-    done = subprocess.run([sys.executable, "-m", "cli.main", command, str(src), "-o", str(out),
+    done = subprocess.run([sys.executable, "-m", "iqa_eval.cli", command, str(src), "-o", str(out),
                            *options],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr

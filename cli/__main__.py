@@ -1,0 +1,4 @@
+"""``python -m iqa_eval.cli ...`` runs the ``iqa-eval`` command."""
+from .main import main
+
+main()
