@@ -12,8 +12,42 @@ import click
 
 from ..errors import IQAEvalError, IQAEvalWarning
 
+from ..options import BACKENDS, CLI_ALIASES, NAN_POLICIES, Interval
+
 __all__ = ["input_options", "load_dataset_from_options", "command", "echo_notes", "split_list",
-           "gmc_options", "parse_grid", "write_output"]
+           "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output", "Choice"]
+
+
+class Choice(click.Choice):
+    """``click.Choice`` over one of the library's tuples of allowed values (iqa_eval.options).
+
+    ``aliases`` maps earlier spellings to current ones (``options.CLI_ALIASES``): they are
+    accepted, not listed, so old scripts keep working while help shows one vocabulary.
+    """
+
+    def __init__(self, values, aliases=None, case_sensitive: bool = True):
+        super().__init__([str(v) for v in values], case_sensitive=case_sensitive)
+        self.aliases = dict(aliases or {})
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.lower() in self.aliases:
+            value = self.aliases[value.lower()]
+        return super().convert(value, param, ctx)
+
+
+def gmc_methods(values) -> list:
+    """GMC method names from repeated/comma-separated option values, old spellings mapped."""
+    aliases = CLI_ALIASES["method"]
+    return [aliases.get(m.lower(), m) for m in split_list(values)]
+
+
+def _click_type(rule):
+    """The click type of an option from its library rule (a tuple of values or an Interval)."""
+    if isinstance(rule, Interval):
+        cls = click.IntRange if rule.integral else click.FloatRange
+        return cls(min=rule.low, max=rule.high, min_open=rule.closed in ("right", "neither"),
+                   max_open=rule.closed in ("left", "neither"))
+    return Choice(rule)
 
 
 def split_list(values) -> list:
@@ -50,7 +84,7 @@ _INPUT_OPTIONS = [
     click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
     click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
-    click.option("--nan-policy", type=click.Choice(["omit", "raise"]), default="omit", show_default=True,
+    click.option("--nan-policy", type=Choice([p for p in NAN_POLICIES if p != "propagate"]), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
                  help="Model whose scores fall as quality rises (negated before evaluation). Repeatable."),
@@ -59,28 +93,33 @@ _INPUT_OPTIONS = [
 ]
 
 
-_GMC_OPTIONS = [
-    click.option("--std-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-                 help="k: the granularity modulator of GMC uses k * (per-image MOS std)."),
-    click.option("--std-phi", type=click.FloatRange(min=0, min_open=True), default=8.0, show_default=True,
-                 help="Beta-model precision used to estimate the std when FILES have no std column."),
-    click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]), default="auto",
-                 show_default=True, help="Distribution regulator: auto = Gaussian when a std was given, "
-                                         "LDS when it was estimated."),
-    click.option("--ks", type=click.IntRange(min=1), default=5, show_default=True, help="LDS kernel size (odd)."),
-    click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
-                 help="LDS kernel width."),
-    click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy"]), default="auto",
-                 show_default=True, help="GMC engine backend (auto: numba on CPU, CuPy for large sets "
-                                         "when importable)."),
-]
+def _gmc_option_decorators():
+    """``--std-scale``, ``--regulator``, ... generated from the fields of GMCOptions, and ``--backend``."""
+    from ..gmc.options import GMCOptions
+
+    out = [click.option("--" + f.name.replace("_", "-"), f.name, type=_click_type(f.metadata["rule"]),
+                        default=f.default, show_default=True, help=f.metadata["help"])
+           for f in GMCOptions.cli_fields()]
+    out.append(click.option("--backend", type=Choice(BACKENDS), default="auto", show_default=True,
+                            help="GMC engine backend (auto: numba on CPU, CuPy for large sets when "
+                                 "importable)."))
+    return out
 
 
 def gmc_options(func):
-    """Add the GMC options shared by surface, compare and report (std, regulator, backend)."""
-    for decorator in reversed(_GMC_OPTIONS):
+    """Add the GMC options shared by surface, compare and report (GMCOptions' fields, backend)."""
+    for decorator in reversed(_gmc_option_decorators()):
         func = decorator(func)
     return func
+
+
+def gmc_options_from(params: dict, **more):
+    """Pop the GMCOptions fields that :func:`gmc_options` added from a command's ``params``
+    and build the options (``more``: fields set by other options of the command)."""
+    from ..gmc.options import GMCOptions
+
+    values = {f.name: params.pop(f.name) for f in GMCOptions.cli_fields() if f.name in params}
+    return GMCOptions(**values, **more)
 
 
 def input_options(func):
@@ -113,6 +152,21 @@ def load_dataset_from_options(opts: dict, *, models=None):
     return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
 
 
+#: Library parameter names in library messages -> the options that set them here. The library
+#: speaks its own vocabulary (it does not know this command line exists); the CLI translates.
+_OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-better", "mos_col": "--mos-col",
+                 "key_col": "--key-col", "pred_cols": "--pred-cols", "std_col": "--std-col",
+                 "nratings_col": "--nratings-col"}
+
+
+def cli_words(text: str) -> str:
+    """A library message with its parameter names replaced by this command line's options."""
+    text = str(text)
+    for word, flag in _OPTION_WORDS.items():
+        text = text.replace(word, flag)
+    return text
+
+
 #: Messages already printed as ``warning:`` lines by :func:`command` in this invocation.
 _WARNED: set = set()
 
@@ -122,6 +176,7 @@ def echo_notes(notes) -> None:
     same message was already printed as a warning)."""
     seen = set(_WARNED)
     for note in notes or ():
+        note = cli_words(note)
         if note not in seen:
             seen.add(note)
             click.echo(f"note: {note}", err=True)
@@ -152,7 +207,8 @@ def command(func):
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
-            _WARNED.add(str(message))
+            message = cli_words(message)
+            _WARNED.add(message)
             click.echo(f"{prefix}: {message}", err=True)
 
         old = warnings.showwarning
@@ -163,7 +219,7 @@ def command(func):
                 warnings.simplefilter("default", IQAEvalWarning)
                 return func(*args, **kwargs)
         except IQAEvalError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {cli_words(exc)}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import click
 
-from ._common import command, echo_notes, input_options, load_dataset_from_options, write_output
+from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS
+from ._common import Choice, command, echo_notes, input_options, load_dataset_from_options, write_output
 
 
 @click.command()
 @input_options
-@click.option("--mapping", type=click.Choice(["logistic4", "logistic5", "poly3", "linear", "none"]),
+@click.option("--mapping", type=Choice(MAPPINGS),
               default="logistic4", show_default=True,
               help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
-@click.option("--ci", "ci", type=click.Choice(["fisher", "percentile", "bca"]), default="fisher",
-              show_default=True, help="Confidence intervals: Fisher z (Bonett-Wright) or bootstrap.")
-@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True,
+@click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
+              show_default=True, help="Confidence intervals: analytic (Fisher z, Bonett-Wright) or "
+                                      "bootstrap (percentile, bca).")
+@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="1 - confidence level; significance level of the paired tests.")
@@ -25,7 +27,7 @@ from ._common import command, echo_notes, input_options, load_dataset_from_optio
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @command
-def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -37,7 +39,7 @@ def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, 
     from ..formatting import format_evaluation
 
     data = load_dataset_from_options(inputs)
-    result = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed,
+    result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise)
     echo_notes(result.notes)
     write_output(format_evaluation(result, fmt), output)

@@ -14,7 +14,7 @@ from ._common import command
 @command
 def simulate(n_images, seed, output):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
-    from ..datasets import simulate_study
+    from ..simulation import simulate_study
 
     df = simulate_study(n_images, seed=seed)
     if output == "-":

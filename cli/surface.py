@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
-                      split_list)
+from ..options import BANDWIDTH_METHODS, GMC_METHODS
+from ._common import (Choice, command, echo_notes, gmc_methods, gmc_options, gmc_options_from, input_options,
+                      load_dataset_from_options, parse_grid)
 
 
 def _per_image(values, data, file):
@@ -47,10 +48,8 @@ def _score_text(result) -> str:
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
-              help="GMC forms, comma-separated or repeated: srcc, plcc, krcc [default: all three].")
-@click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense", show_default=True,
-              help="Ranks of the SRCC form (dense reproduces published values).")
-@click.option("--bw-method", type=click.Choice(["cv_ls", "aic"]), default="cv_ls", show_default=True,
+              help="GMC forms, comma-separated or repeated: srocc, plcc, krcc [default: all three].")
+@click.option("--bw-method", type=Choice(BANDWIDTH_METHODS), default="cv_ls", show_default=True,
               help="Bandwidth selection of the kernel-regression surface.")
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
               help="Surface grid resolution (grid-res x grid-res).")
@@ -63,9 +62,8 @@ def _score_text(result) -> str:
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on stderr for runs over a second.")
 @command
-def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, weight_plus, samples,
-            sample_file, grid, seed, methods, ranks, backend, bw_method, grid_res, output,
-            points_out, scores_out, progress, **inputs):
+def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, seed, methods, backend,
+            bw_method, grid_res, output, points_out, scores_out, progress, **inputs):
     """GMC correlation surfaces and scores of every model in FILES.
 
     \b
@@ -84,6 +82,8 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
     grid = parse_grid(grid)
+    options = gmc_options_from(inputs, plus=weight_plus,
+                               samples=sample_file if sample_file else (samples or 100))
     data = load_dataset_from_options(inputs)
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
@@ -97,10 +97,8 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         weights = [weights[r] for r in data.rows.tolist()]
 
     result = correlation_surfaces(
-        data, std=None, samples=sample_file if sample_file else (samples or 100), seed=seed,
-        grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
-        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
-        plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
+        data, std=None, seed=seed, grid=grid, methods=gmc_methods(methods) or GMC_METHODS,
+        weights=weights, options=options, backend=backend, grid_res=grid_res, bw_method=bw_method,
         progress=progress)
     echo_notes(result.notes)     # a note already printed as a warning is not repeated
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .errors import InputError
+from ._optional import require
+from .errors import InputError, MissingDependencyError
 
 __all__ = ["read_table", "load_dataset", "find_column", "MOS_NAMES", "STD_NAMES",
            "NRATINGS_NAMES", "KEY_NAMES"]
@@ -90,6 +91,11 @@ def read_table(path) -> pd.DataFrame:
     ------
     InputError
         Missing, unreadable or empty file, or a file with no columns.
+
+    Examples
+    --------
+    >>> read_table("examples/simulated_study.csv").columns[:3].tolist()
+    ['image', 'mos', 'std']
     """
     path = Path(path)
     if not path.is_file():
@@ -97,8 +103,10 @@ def read_table(path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
+            require("openpyxl", "XLSX files")
             df = pd.read_excel(path)
         elif suffix in (".parquet", ".pq"):
+            require("pyarrow", "Parquet files")
             df = pd.read_parquet(path)
         elif suffix == ".tsv":
             df = pd.read_csv(path, sep="\t", encoding="utf-8-sig")
@@ -110,7 +118,7 @@ def read_table(path) -> pd.DataFrame:
                              engine="python" if len(sep) > 1 else "c")
         else:
             raise InputError(f"unsupported file type {suffix!r} (use CSV, TSV, XLSX or Parquet)", file=path)
-    except InputError:
+    except (InputError, MissingDependencyError):
         raise
     except pd.errors.EmptyDataError:
         raise InputError("empty file", file=path) from None
@@ -196,13 +204,46 @@ def _mos_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return both_nan | np.isclose(a, b, rtol=1e-5, atol=1e-6 * scale)
 
 
+def as_dataset(data) -> Dataset:
+    """``data`` itself when it is a :class:`Dataset`; a DataFrame is read like a table file
+    (:func:`load_dataset`) and oriented (:meth:`Dataset.oriented`, each flip a note).
+
+    Parameters
+    ----------
+    data : Dataset or pandas.DataFrame
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"mos": [1.0, 2.0, 3.0, 4.0], "model": [0.1, 0.3, 0.2, 0.9]})
+    >>> as_dataset(frame).models
+    ['model']
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return load_dataset(data).oriented()
+    raise InputError(f"expected a Dataset or a pandas DataFrame, got {type(data).__name__}")
+
+
+def _named_table(source, k):
+    """(name, DataFrame) of a path (read) or of an in-memory table."""
+    if isinstance(source, pd.DataFrame):
+        return f"<DataFrame {k + 1}>", source
+    return source, read_table(source)
+
+
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
                  key_col=None) -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
 
     Parameters
     ----------
-    paths : path or list of paths
+    paths : path, DataFrame or a list of them
+        Table files, or tables already in memory (named ``<DataFrame k>`` in messages).
     mos_col, std_col, nratings_col, key_col : str, optional
         Column names; auto-detected (case-insensitive) when omitted.
     pred_cols : list of str, optional
@@ -220,12 +261,12 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     >>> data.models  # doctest: +SKIP
     ['sharp', 'fine', ...]
     """
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    paths = [paths] if isinstance(paths, (str, Path, pd.DataFrame)) else list(paths)
     if not paths:
         raise InputError("no input file given")
     pred_cols = list(pred_cols) if pred_cols else None
-    tables = [_Table(p, read_table(p), mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
-                     nratings_col=nratings_col, key_col=key_col) for p in paths]
+    tables = [_Table(*_named_table(p, k), mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
+                     nratings_col=nratings_col, key_col=key_col) for k, p in enumerate(paths)]
 
     for t in tables:
         if key_col is not None and t.key is None and len(tables) == 1:
@@ -233,7 +274,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     base = next((t for t in tables if t.mos is not None), None)
     if base is None:
         t = tables[0]
-        what = f"MOS column {mos_col!r} not found" if mos_col else "no MOS column found (looked for mos, dmos, 'Ground Truth Labels', ...; use --mos-col)"
+        what = f"MOS column {mos_col!r} not found" if mos_col else "no MOS column found (looked for mos, dmos, 'Ground Truth Labels', ...; name it with mos_col)"
         raise InputError(f"{what}; columns are {list(t.df.columns)}", file=t.path)
     if mos_col is not None:
         for t in tables:
@@ -281,7 +322,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         elif t is not base:
             if len(t.df) != n:
                 raise InputError(f"has {len(t.df)} rows but {base.path} has {n}; cannot join by row order "
-                                 f"(give a key column with --key-col)", file=t.path)
+                                 f"(name a key column with key_col)", file=t.path)
             pos = np.arange(n)
         else:
             pos = np.arange(n)
@@ -301,7 +342,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                 how = "by key" if use_keys else "by row order"
                 raise InputError(f"MOS disagrees with {base.path} column {base.mos!r} at the same image "
                                  f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
-                                 + ("" if use_keys else " (give a key column with --key-col)"),
+                                 + ("" if use_keys else " (name a key column with key_col)"),
                                  file=t.path, column=t.mos, row=int(pos[i]) + 1)
         if std is None and t.std is not None:
             std, srow = column(t.std)
@@ -325,7 +366,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             if t is not base:
                 source_rows[name] = srow
     if not predictions:
-        raise InputError("no prediction column found (numeric columns other than MOS/std/key; use --pred-cols)",
+        raise InputError("no prediction column found (numeric columns other than MOS/std/key; name them with pred_cols)",
                          file=base.path if len(tables) == 1 else None)
     if n < 3:
         raise InputError(f"only {n} data row(s); at least 3 are needed", file=base.path)

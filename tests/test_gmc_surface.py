@@ -59,8 +59,8 @@ def test_bandwidth_and_grid_equal_kernelreg(noisy):
 
 
 def test_livec_bandwidths_equal_kernelreg(shared_dir):
-    golden = pd.read_csv(shared_dir / "LIVEC" / "golden_points.csv")
-    for model, method in (("clipiqa", "KRCC"), ("niqe", "SRCC")):
+    golden = pd.read_csv(shared_dir / "LIVEC" / "golden_points.csv").replace({"method": {"SRCC": "SROCC"}})
+    for model, method in (("clipiqa", "KRCC"), ("niqe", "SROCC")):
         g = golden[(golden.model == model) & (golden.method == method)]
         kr = _kernel_reg(g.value, g.Q, g.Qd, "cv_ls")
         bw = select_bandwidth(np.column_stack([g.Q, g.Qd]), g.value.to_numpy())
@@ -107,10 +107,10 @@ def study():
 
 
 def test_points_table(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srcc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srocc"])
     assert list(pts.columns) == ["model", "method", "Q", "Qd", "value"]
-    assert list(dict.fromkeys(zip(pts.model, pts.method))) == [("x", "KRCC"), ("x", "SRCC"),
-                                                                ("y", "KRCC"), ("y", "SRCC")]
+    assert list(dict.fromkeys(zip(pts.model, pts.method))) == [("x", "KRCC"), ("x", "SROCC"),
+                                                                ("y", "KRCC"), ("y", "SROCC")]
     assert len(pts) == 2 * 2 * 7 and np.isfinite(pts.value).all()
     assert ((pts.value > -1) & (pts.value <= 1)).all()
 
@@ -132,7 +132,7 @@ def test_grid_mode_integrates_the_exact_grid(study):
 
 
 def test_surface_from_points_matches_kernel_surface(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=40, methods=["srcc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=40, methods=["srocc"])
     lo, hi = study["mos"].min(), study["mos"].max()
     surf = gmc_surface(pts, mos_range=(lo, hi), grid_res=12)
     rows = pts[pts.model == "x"]
@@ -144,7 +144,7 @@ def test_surface_from_points_matches_kernel_surface(study):
 
 
 def test_undefined_points_are_left_out_with_a_note(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=30, methods=["srcc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=30, methods=["srocc"])
     holed = pts.copy()
     holed.loc[[0, 5], "value"] = np.nan
     lo, hi = study["mos"].min(), study["mos"].max()
@@ -156,7 +156,7 @@ def test_undefined_points_are_left_out_with_a_note(study):
 
 
 def test_grid_required_without_regression(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=9, methods=["srcc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=9, methods=["srocc"])
     with pytest.raises(InputError, match="regular grid"):
         gmc_surface(pts, mos_range=(10, 90), bw_method=None)
     with pytest.raises(InputError, match="bandwidth method"):
@@ -165,11 +165,11 @@ def test_grid_required_without_regression(study):
 
 def test_dataset_input(study):
     data = Dataset(mos=study["mos"], predictions=study["preds"], std=study["std"], notes=("dropped 0 rows",))
-    res = correlation_surfaces(data, samples=10, grid_res=8, methods=["srcc"])
+    res = correlation_surfaces(data, samples=10, grid_res=8, methods=["srocc"])
     ref = correlation_surfaces(study["preds"], study["mos"], std=study["std"], samples=10, grid_res=8,
-                               methods=["srcc"])
+                               methods=["srocc"])
     pd.testing.assert_frame_equal(res.scores, ref.scores)
     assert "dropped 0 rows" in res.notes
     table = res.score_table()
-    assert list(table.index) == ["x", "y"] and list(table.columns) == ["SRCC"]
+    assert list(table.index) == ["x", "y"] and list(table.columns) == ["SROCC"]
     assert gmc_score(res.surface, decimals=None).gmc.round(4).tolist() == res.scores.gmc.tolist()

@@ -7,8 +7,8 @@ Three steps, each usable alone::
     scores  = gmc_score(surface)                                 # model, method, gmc
 
 or all at once with :func:`correlation_surfaces`, which returns a :class:`GMCResult`.
-Method names are lower-case in arguments (``'srcc'``) and upper-case in tables
-(``'SRCC'``), as in the reference files.
+Method names are lower-case in arguments (``'srocc'``) and upper-case in tables
+(``'SROCC'``); the reference files spell the rank form 'SRCC'.
 """
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ import pandas as pd
 
 from .._validation import as_float_vector
 from ..errors import InputError, warn
+from ..options import GMC_METHODS, check_choice
 from . import engine
-from .sampling import check_samples, latin_hypercube, read_sample_file, regular_grid
-from .surface import BW_METHODS, average_height, kernel_surface
+from .options import GMCOptions
+from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
+from .surface import BW_METHODS, average_height, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -39,9 +41,7 @@ def _method_list(methods) -> list:
         methods = [methods]
     out = []
     for m in methods:
-        name = str(m).strip().lower()
-        if name not in engine.METHODS:
-            raise InputError(f"unknown GMC method {m!r}; choose from {', '.join(engine.METHODS)}")
+        name = check_choice("GMC method", str(m).strip().lower(), GMC_METHODS)
         if name not in out:
             out.append(name)
     if not out:
@@ -96,17 +96,27 @@ class GMCInputs:
     notes: list = field(default_factory=list)
 
 
-def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=None,
-               regulator: str = "auto", std_scale: float = 1.0, std_phi: float = 8.0,
-               ks: int = 5, sigma: float = 2.0, plus: float = 10.0) -> GMCInputs:
+def gmc_inputs(predictions, mos=None, *, std=None, weights=None, seed=0,
+               options: GMCOptions | None = None, **option_values) -> GMCInputs:
     """Resolve std, regulator weights and sample points (see :func:`gmc_points`).
 
-    Returns a :class:`GMCInputs`: the arrays the engine takes, the configuration that
-    produced them and the notes (e.g. a std estimated from the Beta model).
+    Parameters
+    ----------
+    predictions, mos, std, weights, seed
+        As in :func:`gmc_points`.
+    options : GMCOptions, optional
+        std, regulator and sampling options; ``**option_values`` (GMCOptions field names,
+        e.g. ``std_scale=2``) replace single fields.
+
+    Returns
+    -------
+    GMCInputs
+        The arrays the engine takes, the configuration that produced them and the notes
+        (e.g. a std estimated from the Beta model).
 
     Examples
     --------
-    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval.simulation import simulate_study
     >>> df = simulate_study(100, seed=0)
     >>> gin = gmc_inputs({"precise": df["precise"]}, df["mos"], std=df["std"], samples=8)
     >>> gin.pred.shape, len(gin.samples), gin.config["regulator"]
@@ -114,6 +124,9 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
     """
     from ..dataset import Dataset
 
+    o = GMCOptions.resolve(options, option_values)
+    samples, regulator, std_scale, std_phi = o.samples, o.regulator, o.std_scale, o.std_phi
+    ks, sigma, plus = o.ks, o.sigma, o.plus
     notes = []
     if isinstance(predictions, Dataset):
         data = predictions
@@ -130,8 +143,6 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         raise InputError(f"GMC needs at least 3 images, got {l.size}")
     models, pred = _model_matrix(predictions, l.size)
 
-    if not (np.isfinite(std_scale) and std_scale > 0):
-        raise InputError(f"std scale must be a finite number > 0, got {std_scale!r}")
     if std is None:
         s = beta_std(l, phi=std_phi)
         std_source = f"beta(phi={std_phi:g})"
@@ -140,8 +151,6 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         s = check_per_image(std, l.size, name="std")
         std_source = "given"
 
-    if regulator not in REGULATORS:
-        raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
     if weights is not None:
         c = check_per_image(weights, l.size, name="weights")
         used = "given"
@@ -196,11 +205,9 @@ def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress) -> pd.
     return _tidy(inputs.models, methods, Q, Qd, values)
 
 
-def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
-               methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
-               std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5, sigma: float = 2.0,
-               plus: float = 10.0, ranks: str = "dense", backend: str = "auto",
-               progress: bool = False) -> pd.DataFrame:
+def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
+               methods=GMC_METHODS, options: GMCOptions | None = None, backend: str = "auto",
+               progress: bool = False, **option_values) -> pd.DataFrame:
     """GMC value of every model and method at every sample point.
 
     Parameters
@@ -212,21 +219,20 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     std : array-like of shape (N,), optional
         Per-image MOS std. When None, estimated from the Beta model with ``std_phi`` (a note
         says so).
-    samples : int, DataFrame with columns Q, Qd, (S, 2) array or path, default 100
-        An int draws that many Latin-hypercube points with ``seed``; a path is read with
-        :func:`~iqa_eval.gmc.sampling.read_sample_file`.
-    methods : sequence of {'srcc', 'plcc', 'krcc'}
     weights : array-like of shape (N,), optional
-        Distribution-regulator weights; override ``regulator``.
-    regulator : {'auto', 'gaussian', 'lds', 'none'}
-        'auto': Gaussian when ``std`` was given, LDS when it was estimated.
-    std_scale : float, default 1.0
-        ``k``: the modulator uses ``k * std``.
-    std_phi : float, default 8.0
-        Beta-model precision when ``std`` is None.
-    ks, sigma, plus : regulator options (see :func:`~iqa_eval.gmc.weights.distribution_weights`).
-    ranks : {'dense', 'average'}
-        Ranks of the SRCC form; 'dense' reproduces published values.
+        Distribution-regulator weights; override ``options.regulator``.
+    seed : int, default 0
+        Seed of the Latin-hypercube sample points.
+    methods : sequence of {'srocc', 'plcc', 'krcc'}
+    options : GMCOptions, optional
+        ``samples`` (an int draws that many Latin-hypercube points with ``seed``; a path is
+        read with :func:`~iqa_eval.gmc.sampling.read_sample_file`; or a DataFrame with
+        columns Q, Qd), ``std_scale``, ``std_phi`` (Beta-model precision when ``std`` is
+        None), ``regulator``, ``ks``, ``sigma``, ``plus`` and ``ranks``; see
+        :class:`GMCOptions`.
+    **option_values
+        GMCOptions fields given as keywords (``samples=50, std_scale=2``): replace those of
+        ``options``.
     backend : {'auto', 'numba', 'numpy', 'cupy'}
     progress : bool
         Progress bar on stderr for long runs.
@@ -241,14 +247,13 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     >>> import numpy as np
     >>> mos = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     >>> pts = gmc_points({"a": mos ** 2}, mos, std=np.ones(5), samples=[[3.0, 1.0]],
-    ...                  methods=["srcc"])
+    ...                  methods=["srocc"])
     >>> round(float(pts.value.iloc[0]), 12)
     1.0
     """
-    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
-                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
-                        sigma=sigma, plus=plus)
-    points = _compute_points(inputs, methods, ranks, backend, progress)
+    options = GMCOptions.resolve(options, option_values)
+    inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
+    points = _compute_points(inputs, methods, options.ranks, backend, progress)
     points.attrs["notes"] = list(inputs.notes)
     return points
 
@@ -267,24 +272,6 @@ def _check_points(points) -> pd.DataFrame:
     return points
 
 
-def _grid_of(rows: pd.DataFrame):
-    """(q, qd, z[q, qd]) of rows that form a complete regular grid, else InputError."""
-    q = np.unique(rows["Q"].to_numpy(dtype=np.float64))
-    qd = np.unique(rows["Qd"].to_numpy(dtype=np.float64))
-    if len(rows) != q.size * qd.size or q.size < 2 or qd.size < 2:
-        raise InputError(f"values do not form a regular grid ({len(rows)} rows for {q.size} Q x "
-                         f"{qd.size} Qd values)")
-    i = np.searchsorted(q, rows["Q"].to_numpy(dtype=np.float64))
-    j = np.searchsorted(qd, rows["Qd"].to_numpy(dtype=np.float64))
-    z = np.full((q.size, qd.size), np.nan)
-    seen = np.zeros(z.shape, dtype=bool)
-    seen[i, j] = True
-    if not seen.all():
-        raise InputError("values do not form a regular grid: some (Q, Qd) nodes repeat")
-    z[i, j] = rows["value"].to_numpy(dtype=np.float64)
-    return q, qd, z
-
-
 def _surfaces(points, mos_range, grid_res, bw_method):
     """(surface table, bandwidth table, notes)."""
     points = _check_points(points)
@@ -296,7 +283,7 @@ def _surfaces(points, mos_range, grid_res, bw_method):
     frames, bws, notes = [], [], []
     for (model, method), rows in points.groupby(["model", "method"], sort=False):
         if bw_method is None:                  # exact grid: the points are the surface
-            q, qd, z = _grid_of(rows)
+            q, qd, z = grid_values(rows)
             n_nan = int(np.isnan(z).sum())
             if n_nan:
                 notes.append(f"{model} {method}: {n_nan} undefined grid value(s) (all weights 0) "
@@ -311,8 +298,7 @@ def _surfaces(points, mos_range, grid_res, bw_method):
             good = rows[ok]
             if len(good) < 3:
                 notes.append(f"{model} {method}: fewer than 3 defined point values; surface set to 0")
-                q = np.linspace(lo, hi, int(grid_res))
-                qd = np.linspace(0.0, hi - lo, int(grid_res))
+                q, qd = grid_axes((lo, hi), (0.0, hi - lo), grid_res)
                 z, bw = np.zeros((q.size, qd.size)), (np.nan, np.nan)
             else:
                 q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
@@ -346,10 +332,10 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
 
     Examples
     --------
-    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval.simulation import simulate_study
     >>> df = simulate_study(200, seed=0)
     >>> points = gmc_points({"precise": df["precise"]}, df["mos"], std=df["std"],
-    ...                     samples=30, methods=["srcc"])
+    ...                     samples=30, methods=["srocc"])
     >>> surf = gmc_surface(points, mos_range=(df["mos"].min(), df["mos"].max()), grid_res=10)
     >>> len(surf), list(surf.columns)
     (100, ['model', 'method', 'Q', 'Qd', 'value'])
@@ -376,7 +362,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"model": "a", "method": "SRCC", "Q": [0, 0, 1, 1],
+    >>> s = pd.DataFrame({"model": "a", "method": "SROCC", "Q": [0, 0, 1, 1],
     ...                   "Qd": [0, 1, 0, 1], "value": [0.5, 0.7, 0.7, 0.9]})
     >>> float(gmc_score(s).gmc.iloc[0])
     0.7
@@ -384,7 +370,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     surface = _check_points(surface)
     rows = []
     for (model, method), grid in surface.groupby(["model", "method"], sort=False):
-        q, qd, z = _grid_of(grid)
+        q, qd, z = grid_values(grid)
         h = average_height(q, qd, np.nan_to_num(z, nan=0.0))
         rows.append({"model": model, "method": method,
                      "gmc": h if decimals is None else round(h, int(decimals))})
@@ -425,20 +411,26 @@ class GMCResult:
         return table.loc[list(dict.fromkeys(self.scores.model)), list(dict.fromkeys(self.scores.method))]
 
 
-def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0, grid=None,
-                         methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
-                         std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5,
-                         sigma: float = 2.0, plus: float = 10.0, ranks: str = "dense",
+def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=0, grid=None,
+                         methods=GMC_METHODS, options: GMCOptions | None = None,
                          backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",
-                         progress: bool = False) -> GMCResult:
+                         progress: bool = False, **option_values) -> GMCResult:
     """Points, surfaces and scores of every model and method in one call.
 
-    Arguments as :func:`gmc_points` and :func:`gmc_surface`, plus
-
+    Parameters
+    ----------
+    predictions, mos, std, weights, seed, methods, options, backend, progress, **option_values
+        As in :func:`gmc_points`.
     grid : (nq, nqd), optional
         Evaluate GMC exactly at every node of a regular grid instead of sampling and
-        regressing; the score integrates that grid (``samples``, ``grid_res`` and
+        regressing; the score integrates that grid (``options.samples``, ``grid_res`` and
         ``bw_method`` are then unused).
+    grid_res, bw_method
+        As in :func:`gmc_surface`.
+
+    Returns
+    -------
+    GMCResult
 
     Examples
     --------
@@ -446,15 +438,16 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
     >>> rng = np.random.default_rng(0)
     >>> mos = rng.uniform(1, 5, 60)
     >>> res = correlation_surfaces({"m": mos + rng.normal(0, 0.3, 60)}, mos, std=np.full(60, 0.5),
-    ...                            grid=(5, 5), methods=["srcc"])
+    ...                            grid=(5, 5), methods=["srocc"])
     >>> list(res.scores.columns)
     ['model', 'method', 'gmc']
     """
+    options = GMCOptions.resolve(options, option_values)
+    ranks = options.ranks
     if grid is not None:
-        samples = regular_grid(mos if mos is not None else predictions.mos, grid)
-    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
-                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
-                        sigma=sigma, plus=plus)
+        options = GMCOptions.resolve(options, {"samples": regular_grid(
+            mos if mos is not None else predictions.mos, grid)})
+    inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
     points = _compute_points(inputs, methods, ranks, backend, progress)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import optimize
 
 from ..errors import InputError
+from ..options import BANDWIDTH_METHODS
 
 __all__ = [
     "BW_METHODS",
@@ -22,12 +23,12 @@ __all__ = [
     "local_linear",
     "cv_ls_loss",
     "select_bandwidth",
-    "surface_grid",
+    "grid_axes",
     "kernel_surface",
     "average_height",
 ]
 
-BW_METHODS = ("cv_ls", "aic")
+BW_METHODS = BANDWIDTH_METHODS  # declared once, in iqa_eval.options
 _CHUNK = 2048  # prediction points per vectorised block
 _GAUSS_C = 1.0 / np.sqrt(2 * np.pi)
 _LOO_BUDGET = 1 << 20  # (fold, point) pairs per leave-one-out block
@@ -178,12 +179,15 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
         return np.asarray(optimize.fmin(_LeaveOneOut(x, y).loss, x0=h0, maxiter=1e3,
                                         maxfun=1e3, disp=0), dtype=np.float64)
     if method == "aic":
-        from statsmodels.nonparametric.kernel_regression import KernelReg
+        from .._optional import require
+
+        KernelReg = require("statsmodels.nonparametric.kernel_regression",
+                            "the 'aic' bandwidth method").KernelReg
         return np.asarray(KernelReg(y, x, var_type="cc", reg_type="ll", bw="aic").bw)
     raise InputError(f"bandwidth method must be one of {', '.join(BW_METHODS)}; got {method!r}")
 
 
-def surface_grid(q_range, qd_range, grid_res: int = 100):
+def grid_axes(q_range, qd_range, grid_res: int = 100):
     """The evaluation grid: ``linspace`` of ``grid_res`` nodes over each range."""
     if int(grid_res) != grid_res or grid_res < 2:
         raise InputError(f"grid resolution must be an integer >= 2, got {grid_res!r}")
@@ -218,7 +222,7 @@ def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw=
         bw = np.asarray(bw, dtype=np.float64).reshape(-1)
         if bw.size != 2 or not np.all(np.isfinite(bw)) or np.any(bw == 0):
             raise InputError(f"bandwidth must be two finite non-zero numbers, got {bw!r}")
-    q_axis, qd_axis = surface_grid(q_range, qd_range, grid_res)
+    q_axis, qd_axis = grid_axes(q_range, qd_range, grid_res)
     qq, dd = np.meshgrid(q_axis, qd_axis, indexing="ij")
     z = local_linear(bw, x, y, np.column_stack([qq.ravel(), dd.ravel()])).reshape(qq.shape)
     return q_axis, qd_axis, np.nan_to_num(z, nan=0.0), bw

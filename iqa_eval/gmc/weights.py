@@ -14,6 +14,7 @@ from scipy import ndimage
 
 from .._validation import as_float_vector
 from ..errors import InputError, warn
+from ..options import REGULATORS
 
 __all__ = [
     "REGULATORS",
@@ -23,7 +24,7 @@ __all__ = [
     "read_weights_file",
 ]
 
-REGULATORS = ("auto", "gaussian", "lds", "none")
+# REGULATORS: declared once, in iqa_eval.options
 
 # Added to the scaled std in the Gaussian density, as the reference does, so that an
 # image with std 0 does not divide by zero (it then only counts in its own bin).
@@ -111,10 +112,28 @@ def _read_one_per_line(path, what: str) -> np.ndarray:
 
 
 def read_std_file(path) -> np.ndarray:
-    """Read per-image MOS standard deviations, one value per line (blank lines skipped).
+    r"""Read per-image MOS standard deviations, one value per line (blank lines skipped).
 
-    Raises :class:`InputError` naming the file and line for a value that is not a
-    finite number >= 0.
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    ndarray of shape (N,)
+
+    Raises
+    ------
+    InputError
+        Naming the file and line of a value that is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "std.txt"
+    >>> _ = path.write_text("0.5\n\n0.7\n")
+    >>> read_std_file(path).tolist()
+    [0.5, 0.7]
     """
     s = _read_one_per_line(path, "std")
     neg = np.flatnonzero(s < 0)
@@ -124,9 +143,24 @@ def read_std_file(path) -> np.ndarray:
 
 
 def read_weights_file(path) -> np.ndarray:
-    """Read per-image distribution-regulator weights ``c``, one value per line.
+    r"""Read per-image distribution-regulator weights ``c``, one value per line.
 
-    Weights must be finite and >= 0 (an image with weight 0 is left out of every sum).
+    Parameters
+    ----------
+    path : str or Path
+        Weights must be finite and >= 0 (an image with weight 0 is left out of every sum).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "weights.txt"
+    >>> _ = path.write_text("1\n0.25\n")
+    >>> read_weights_file(path).tolist()
+    [1.0, 0.25]
     """
     c = _read_one_per_line(path, "weight")
     neg = np.flatnonzero(c < 0)
