@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _GAUSS_C = 1.0 / math.sqrt(2.0 * math.pi)
 #: |det M| above this fraction of M00 M11 M22 (the Hadamard bound of a PSD matrix): solved in
@@ -33,14 +33,14 @@ def _first_of_solve(m00, m01, m02, m11, m12, m22, v0, v1, v2):
     return P[0, 0] * v0 + P[0, 1] * v1 + P[0, 2] * v2
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def local_linear_at(x, y, bw0, bw1, at, out):
     """Local-linear estimate at every row of ``at`` (P, 2) from points ``x`` (S, 2), values ``y``."""
     n = x.shape[0]
     s0 = bw0 ** 2 * 2.0
     s1 = bw1 ** 2 * 2.0
     scale = bw0 * bw1 * n
-    for p in range(at.shape[0]):
+    for p in prange(at.shape[0]):             # grid points are independent
         m00 = m01 = m02 = m11 = m12 = m22 = v0 = v1 = v2 = 0.0
         for j in range(n):
             d0 = x[j, 0] - at[p, 0]

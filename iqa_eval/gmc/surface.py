@@ -6,16 +6,17 @@ KernelReg loops in Python over every prediction point and every leave-one-out fo
 this module computes the same estimator with the same formulas, vectorised over
 points (chunked, so memory stays O(chunk * S)), and selects the bandwidth by
 minimising the same least-squares cross-validation objective with the same
-optimiser (``scipy.optimize.fmin`` from the same normal-reference start). The tests
+optimiser (``scipy.optimize.fmin``'s Nelder–Mead, step for step, from the same
+normal-reference start). The tests
 compare bandwidths and grids against KernelReg itself.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from ..errors import InputError
 from ..options import BANDWIDTH_METHODS
+from ._nelder_mead import fmin
 from ._surface_kernels import WELL_CONDITIONED, weighted_middle_sums
 
 __all__ = [
@@ -188,8 +189,8 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if method == "cv_ls":
         h0 = normal_reference_bandwidth(x)
-        return np.asarray(optimize.fmin(_LeaveOneOut(x, y).loss, x0=h0, maxiter=1e3,
-                                        maxfun=1e3, disp=0), dtype=np.float64)
+        return np.asarray(fmin(_LeaveOneOut(x, y).loss, h0, maxiter=1e3, maxfun=1e3),
+                          dtype=np.float64)
     if method == "aic":
         from .._optional import require
 

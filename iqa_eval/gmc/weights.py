@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from .._validation import as_float_vector
 from ..errors import InputError, warn
@@ -207,6 +206,8 @@ def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     half = (int(ks) - 1) // 2
     impulse = np.zeros(int(ks))
     impulse[half] = 1.0
+    from scipy import ndimage  # only the LDS regulator needs it (a tenth of a second to import)
+
     window = ndimage.gaussian_filter1d(impulse, sigma=sigma)
     return window / window.max()
 
@@ -216,6 +217,8 @@ def lds_density(mos, *, ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     l = check_mos(mos)
     _, bins, n_bins = _scaled_mos(l)
     counts = np.bincount(bins, minlength=n_bins).astype(np.float64)
+    from scipy import ndimage
+
     smoothed = ndimage.convolve1d(counts, weights=lds_kernel_window(ks, sigma), mode="constant")
     return smoothed * (counts.sum() / smoothed.sum())
 
