@@ -86,7 +86,7 @@ def test_regulator_choices(ratings):
         distribution_weights(mos, regulator="uniform")
     with pytest.raises(InputError, match="ks"):
         distribution_weights(mos, regulator="lds", ks=4)
-    with pytest.raises(InputError, match="std must be finite"):
+    with pytest.raises(InputError, match="std has 1 non-finite values"):
         distribution_weights(mos, std=np.r_[std[:-1], np.nan])
 
 
@@ -209,5 +209,5 @@ def test_input_errors(study):
         gmc_points(study["preds"], study["mos"], std=study["std"], methods=["pearson"])
     with pytest.raises(InputError, match="std has 3 values"):
         gmc_points(study["preds"], study["mos"], std=[1.0, 2.0, 3.0])
-    with pytest.raises(InputError, match="weights must be finite"):
+    with pytest.raises(InputError, match="weights must be >= 0"):
         gmc_points(study["preds"], study["mos"], std=study["std"], weights=-np.ones(120))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_vector
+from .._validation import finite_vector
 from ..errors import InputError, warn
 from ..options import GMC_METHODS, check_choice
 from . import engine
@@ -69,13 +69,8 @@ def _model_matrix(predictions, n=None):
         raise InputError("no predictions given")
     names, rows = [], []
     for name, values in items:
-        v = as_float_vector(values, name=f"predictions of {name!r}")
-        if n is not None and v.size != n:
-            raise InputError(f"model {name!r} has {v.size} predictions for {n} MOS values")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            raise InputError(f"model {name!r} has {bad.size} non-finite prediction(s), first at index "
-                             f"{int(bad[0])}; drop incomplete rows first (Dataset.complete)")
+        v = finite_vector(values, name=f"model {name!r}", n=n, noun="predictions",
+                          hint="drop incomplete rows first (Dataset.complete)")
         names.append(name)
         rows.append(v)
     return names, np.ascontiguousarray(np.vstack(rows))

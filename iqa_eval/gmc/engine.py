@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._progress import Progress
-from .._validation import as_float_vector
+from .._validation import finite_vector
 from ..errors import InputError
 from ..options import BACKENDS, GMC_METHODS, RANKS
 
@@ -200,15 +200,8 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
 
 
 def _vector(values, name, n=None):
-    """A finite float64 vector (of n values when n is given), or InputError."""
-    arr = as_float_vector(values, name=name)
-    if n is not None and arr.size != n:
-        raise InputError(f"{name} has {arr.size} values but there are {n} images")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise InputError(f"{name} has {int(bad.sum())} non-finite value(s); "
-                         f"first at index {int(np.flatnonzero(bad)[0])}")
-    return arr
+    """A finite float64 vector (of n values when n is given), or InputError (the API's one check)."""
+    return finite_vector(values, name=name, n=n)
 
 
 def _ranks(values, how):

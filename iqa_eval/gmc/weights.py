@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_float_vector
+from .._validation import as_float_vector, finite_vector
 from ..errors import InputError, warn
 from ..options import REGULATORS
 
@@ -45,14 +45,7 @@ def check_mos(mos) -> np.ndarray:
 
 def check_per_image(values, n: int, *, name: str = "std") -> np.ndarray:
     """Per-image values (std or regulator weights): n finite numbers >= 0."""
-    v = as_float_vector(values, name=name)
-    if v.size != n:
-        raise InputError(f"{name} has {v.size} values for {n} MOS values")
-    bad = ~np.isfinite(v) | (v < 0)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{name} must be finite and >= 0; index {first} is {v[first]!r}")
-    return v
+    return finite_vector(values, name=name, n=n, nonnegative=True)
 
 
 def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
