@@ -7,7 +7,7 @@ for one pure-Python routine. This is that routine, step for step: SciPy's
 ``_minimize_neldermead`` (scipy 1.10–1.17, BSD-3-Clause, Copyright (c) 2001-2002 Enthought,
 Inc. and 2003-2024 SciPy Developers) for the settings ``fmin`` uses (no bounds, no adaptive
 parameters, the default initial simplex), with the same floating-point operations in the same
-order, so it visits the same points and returns the same minimiser. ``tests/test_gmc_surface.py``
+order, so it visits the same points and returns the same minimiser. ``tests/test_gmc_kernel_regression.py``
 compares it with ``scipy.optimize.fmin`` itself.
 """
 from __future__ import annotations

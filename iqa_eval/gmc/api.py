@@ -24,7 +24,7 @@ from ..options import GMC_METHODS, check_choice
 from . import engine
 from .options import GMCOptions
 from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
-from .surface import BW_METHODS, average_height, grid_axes, kernel_surface
+from .kernel_regression import BW_METHODS, average_height, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -76,7 +76,7 @@ def _model_matrix(predictions, n=None):
     return names, np.ascontiguousarray(np.vstack(rows))
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GMCInputs:
     """Everything the engine needs, resolved from the user's options, with notes."""
 
@@ -375,7 +375,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
 # --- one call ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GMCResult:
     """GMC of several models: point values, surfaces, scores, with the settings and notes.
 

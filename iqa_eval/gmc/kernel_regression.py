@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..options import BANDWIDTH_METHODS
 from ._nelder_mead import fmin
-from ._surface_kernels import WELL_CONDITIONED, weighted_middle_sums
+from ._regression_kernels import WELL_CONDITIONED, weighted_middle_sums
 
 __all__ = [
     "BW_METHODS",
@@ -123,7 +123,7 @@ def local_linear(bw, x, y, at) -> np.ndarray:
     -------
     (P,) estimates (0 where every kernel weight underflows, as KernelReg's pinv gives).
     """
-    from ._surface_kernels import local_linear_at
+    from ._regression_kernels import local_linear_at
 
     x = np.ascontiguousarray(_as_points(x))
     at = np.ascontiguousarray(_as_points(at))

@@ -1,4 +1,4 @@
-"""numba kernel of the local-linear surface: the grid evaluation of :func:`iqa_eval.gmc.surface.local_linear`.
+"""numba kernel of the local-linear surface: the grid evaluation of :func:`iqa_eval.gmc.kernel_regression.local_linear`.
 
 Plain loops over grid points and sample points, float64 accumulation; the 3 x 3 solve is the
 same closed form (with the same pseudo-inverse fallback) as the vectorised leave-one-out path.

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 
 from iqa_eval.errors import InputError
-from iqa_eval.gmc.surface import (average_height, cv_ls_loss, kernel_surface, local_linear,
+from iqa_eval.gmc.kernel_regression import (average_height, cv_ls_loss, kernel_surface, local_linear,
                                   select_bandwidth)
 
 
@@ -178,11 +178,11 @@ def test_dataset_input(study):
     assert gmc_score(res.surface, decimals=None).gmc.round(4).tolist() == res.scores.gmc.tolist()
 
 
-def test_surface_kernels_match_numpy():
+def test_regression_kernels_match_numpy():
     # the jitted sums are numpy's middle-axis reduction bit for bit; the cofactor solve is the
     # pseudo-inverse's first row to rounding, and hands singular systems to the pseudo-inverse
-    from iqa_eval.gmc._surface_kernels import weighted_middle_sums
-    from iqa_eval.gmc.surface import _first_of_solve
+    from iqa_eval.gmc._regression_kernels import weighted_middle_sums
+    from iqa_eval.gmc.kernel_regression import _first_of_solve
 
     rng = np.random.default_rng(3)
     dx, w = rng.normal(size=(40, 37, 2)) * 20, rng.random((40, 37)) * 1e-3
