@@ -167,9 +167,9 @@ class Dataset:
         """
         from . import _kernels as K  # the data layer sits below metrics: SROCC from the kernels
 
-        def srocc_of(x, y):  # = iqa_eval.metrics.srocc(x, y).statistic (same kernels, same order)
-            rx = K.average_ranks(np.ascontiguousarray(x, dtype=np.float64))
-            ry = K.average_ranks(np.ascontiguousarray(y, dtype=np.float64))
+        def srocc_of(x, y):  # = iqa_eval.metrics.srocc(x, y).statistic (the same kernels, same order)
+            x, y = (np.ascontiguousarray(v, dtype=np.float64) for v in (x, y))
+            rx, ry = K.rank_data(x, np.argsort(x))[0], K.rank_data(y, np.argsort(y))[0]
             return float(K.weighted_pearson(rx, ry, np.ones(rx.size)))
 
         lower = list(lower_is_better)

@@ -217,3 +217,18 @@ def test_vendored_nelder_mead_is_scipys_fmin():
         ref = optimize.fmin(lambda v: seen_scipy.append(v.copy()) or func(v), x0, disp=0, **kw)
         np.testing.assert_array_equal(ours, ref)
         np.testing.assert_array_equal(np.array(seen_ours), np.array(seen_scipy))
+
+
+def test_grid_kernel_is_local_linear_at_every_node():
+    # kernel_surface's tensor-grid kernel gives, bit for bit, local_linear at each node
+    from iqa_eval.gmc._regression_kernels import local_linear_grid
+
+    rng = np.random.default_rng(8)
+    x = np.column_stack([rng.uniform(0, 100, 70), rng.uniform(0, 100, 70)])
+    y = 0.5 + 0.002 * x[:, 0] + rng.normal(0, 0.02, 70)
+    qa, da = np.linspace(0, 100, 9), np.linspace(0, 100, 7)
+    z = np.empty((9, 7))
+    local_linear_grid(x, y, 12.0, 30.0, qa, da, z)
+    qq, dd = np.meshgrid(qa, da, indexing="ij")
+    np.testing.assert_array_equal(z, local_linear([12.0, 30.0], x, y,
+                                                  np.column_stack([qq.ravel(), dd.ravel()])).reshape(9, 7))

@@ -235,9 +235,13 @@ def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw=
         bw = np.asarray(bw, dtype=np.float64).reshape(-1)
         if bw.size != 2 or not np.all(np.isfinite(bw)) or np.any(bw == 0):
             raise InputError(f"bandwidth must be two finite non-zero numbers, got {bw!r}")
+    from ._regression_kernels import local_linear_grid
+
     q_axis, qd_axis = grid_axes(q_range, qd_range, grid_res)
-    qq, dd = np.meshgrid(q_axis, qd_axis, indexing="ij")
-    z = local_linear(bw, x, y, np.column_stack([qq.ravel(), dd.ravel()])).reshape(qq.shape)
+    z = np.empty((q_axis.size, qd_axis.size))
+    # = local_linear at every (q_axis[i], qd_axis[j]), the kernel's two factors computed per axis
+    local_linear_grid(np.ascontiguousarray(x), np.ascontiguousarray(y), float(bw[0]), float(bw[1]),
+                      q_axis, qd_axis, z)
     return q_axis, qd_axis, np.nan_to_num(z, nan=0.0), bw
 
 
