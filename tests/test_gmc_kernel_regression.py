@@ -232,3 +232,23 @@ def test_grid_kernel_is_local_linear_at_every_node():
     qq, dd = np.meshgrid(qa, da, indexing="ij")
     np.testing.assert_array_equal(z, local_linear([12.0, 30.0], x, y,
                                                   np.column_stack([qq.ravel(), dd.ravel()])).reshape(9, 7))
+
+
+def test_surfaces_searched_side_by_side_equal_one_by_one():
+    # gmc_surface runs the bandwidth searches in threads: the same bandwidths and grids as
+    # kernel_surface called on each model and method alone
+    from iqa_eval.gmc import gmc_points, gmc_surface
+    from iqa_eval.simulation import simulate_study
+
+    df = simulate_study(150, seed=4)
+    pts = gmc_points({m: df[m] for m in ("precise", "noisy")}, df["mos"], std=df["std"], samples=25,
+                     methods=["srocc", "krcc"])
+    lo, hi = float(df["mos"].min()), float(df["mos"].max())
+    surf = gmc_surface(pts, mos_range=(lo, hi), grid_res=6)
+    for (model, method), rows in pts.groupby(["model", "method"], sort=False):
+        _, _, z, bw = kernel_surface(rows.Q, rows.Qd, rows.value, q_range=(lo, hi),
+                                     qd_range=(0.0, hi - lo), grid_res=6)
+        got = surf.attrs["bandwidths"].set_index(["model", "method"]).loc[(model, method)]
+        np.testing.assert_array_equal([got.bw_Q, got.bw_Qd], bw)
+        part = surf[(surf.model == model) & (surf.method == method)]
+        np.testing.assert_array_equal(part.value.to_numpy().reshape(6, 6), z)

@@ -59,7 +59,7 @@ def local_linear_at(x, y, bw0, bw1, at, out):
         out[p] = _first_of_solve(m00, m01, m02, m11, m12, m22, v0, v1, v2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def weighted_middle_sums(dx, w):
     """``(dx * w[:, :, None]).sum(axis=1)`` for ``dx`` (P, S, 2), ``w`` (P, S), in numpy's order.
 

@@ -267,6 +267,32 @@ def _check_points(points) -> pd.DataFrame:
     return points
 
 
+def _search_bandwidths(groups, bw_method) -> dict:
+    """Cross-validated bandwidths of every surface, the searches run side by side on the cores.
+
+    Each search is independent and deterministic (the same bandwidths as one after the
+    other); its numpy and numba steps release the GIL, so two threads keep two cores busy.
+    """
+    if bw_method != "cv_ls":
+        return {}
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .kernel_regression import select_bandwidth
+
+    jobs = {}
+    for key, rows in groups:
+        good = rows[np.isfinite(rows["value"].to_numpy(dtype=np.float64))]
+        if len(good) >= 3:
+            jobs[key] = (np.column_stack([good["Q"].to_numpy(dtype=np.float64),
+                                          good["Qd"].to_numpy(dtype=np.float64)]),
+                         good["value"].to_numpy(dtype=np.float64))
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        found = pool.map(lambda job: select_bandwidth(*job, method="cv_ls"), jobs.values())
+        return dict(zip(jobs, found))
+
+
 def _surfaces(points, mos_range, grid_res, bw_method):
     """(surface table, bandwidth table, notes)."""
     points = _check_points(points)
@@ -276,7 +302,9 @@ def _surfaces(points, mos_range, grid_res, bw_method):
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InputError(f"mos_range must be (min, max) with max > min, got {mos_range!r}")
     frames, bws, notes = [], [], []
-    for (model, method), rows in points.groupby(["model", "method"], sort=False):
+    groups = list(points.groupby(["model", "method"], sort=False))
+    searched = _search_bandwidths(groups, bw_method)
+    for (model, method), rows in groups:
         if bw_method is None:                  # exact grid: the points are the surface
             q, qd, z = grid_values(rows)
             n_nan = int(np.isnan(z).sum())
@@ -298,7 +326,8 @@ def _surfaces(points, mos_range, grid_res, bw_method):
             else:
                 q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
                                               q_range=(lo, hi), qd_range=(0.0, hi - lo),
-                                              grid_res=grid_res, bw=bw_method)
+                                              grid_res=grid_res,
+                                              bw=searched.get((model, method), bw_method))
         qq, dd = np.meshgrid(q, qd, indexing="ij")
         frames.append(pd.DataFrame({"model": model, "method": method, "Q": qq.ravel(),
                                     "Qd": dd.ravel(), "value": z.ravel()}))
