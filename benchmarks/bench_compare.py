@@ -3,7 +3,7 @@
 For each set (read from ../shared with the package's own reader, as ``iqa-eval compare`` does):
 
 1. the first call on a tiny set (numba compile or cache load), reported separately;
-2. ``compare_models`` with the defaults (SRCC form, 20 x 20 grid, analytic CIs, max-|t| band),
+2. ``compare_models`` with the defaults (SROCC form, 20 x 20 grid, analytic CIs, max-|t| band),
    whole call, split into its parts: the engine pass with per-image row sums, the influence
    values and the band, the global paired tests;
 3. the same for the PLCC and KRCC forms;
@@ -64,9 +64,9 @@ def warm_up():
                                          "b": mos + rng.normal(size=50)},
                    std=np.full(50, 0.5))
     with Timer() as t:
-        for method in ("srcc", "plcc", "krcc"):
-            compare_models(data, "a", "b", method=method, grid=(3, 3), n_boot=50)
-        compare_models(data, "a", "b", grid=(3, 3), ci="bootstrap", n_boot=20)
+        for method in ("srocc", "plcc", "krcc"):
+            compare_models(data, "a", "b", method=method, grid=(3, 3), n_resamples=50)
+        compare_models(data, "a", "b", grid=(3, 3), ci="percentile", n_resamples=20)
     return t
 
 
@@ -94,8 +94,8 @@ def parts(data, a, b, method):
     return gin, q, qd, t_rows, t_tot, t_infl
 
 
-def bootstrap_projection(gin, q, qd, method, n_timed, n_boot=1000):
-    """Seconds per paired-bootstrap resample (one engine pass each), scaled to n_boot."""
+def bootstrap_projection(gin, q, qd, method, n_timed, n_resamples=1000):
+    """Seconds per paired-bootstrap resample (one engine pass each), scaled to n_resamples."""
     from iqa_eval.gmc.engine import pair_sums
 
     rng = np.random.default_rng(0)
@@ -106,12 +106,12 @@ def bootstrap_projection(gin, q, qd, method, n_timed, n_boot=1000):
             k = m > 0
             pair_sums(gin.pred[:, k], gin.mos[k], gin.scaled_std[k], gin.c[k] * m[k], q, qd,
                       methods=(method,)).values()
-    return t.wall / n_timed * n_boot, t.cpu / n_timed * n_boot
+    return t.wall / n_timed * n_resamples, t.cpu / n_timed * n_resamples
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="LIVEC only, SRCC only")
+    ap.add_argument("--quick", action="store_true", help="LIVEC only, SROCC only")
     args = ap.parse_args()
     from iqa_eval.compare import compare_models
 
@@ -120,7 +120,7 @@ def main():
     t = warm_up()
     print(f"first calls (numba compile or cache load, tiny set): {t.wall:.1f} s wall\n")
     sets = {"LIVEC": SETS["LIVEC"]} if args.quick else SETS
-    methods = ("srcc",) if args.quick else ("srcc", "plcc", "krcc")
+    methods = ("srocc",) if args.quick else ("srocc", "plcc", "krcc")
     for name, (folder, (a, b)) in sets.items():
         data = load(folder, (a, b))
         print(f"== {name}: {len(data)} images, {a} (A) vs {b} (B), 20 x 20 grid, analytic CIs")
@@ -142,7 +142,7 @@ def main():
     if not args.quick:
         folder, (a, b) = SETS["KADID-10k"]
         files = [REF / folder / "meta.csv"] + [REF / folder / f"{m}.csv" for m in (a, b)]
-        cmd = [sys.executable, "-m", "cli.main", "compare", *map(str, files), "--models",
+        cmd = [sys.executable, "-m", "iqa_eval.cli", "compare", *map(str, files), "--models",
                f"{a},{b}", "--format", "json", "-o", os.devnull]
         with Timer() as t:
             proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)

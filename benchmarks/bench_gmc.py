@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 KADID = (Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared")) / "data" / "gmc-reference"
          / "kadid10k")
 KADID_MODELS = ("DeepWSD", "dists", "lpips", "ms_ssim", "psnr", "ssim")
-METHODS = ("srcc", "plcc", "krcc")
+METHODS = ("srocc", "plcc", "krcc")
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def authors_point(p, l, s, c, Q, Qd, method):
     """One GMC value the way the reference implementation computes it: a Python loop over row
     offsets i, numpy over j > i, every weight recomputed and all N^2/2 of them kept."""
     n = l.size
-    x_all, y_all = (_dense_ranks(p), _dense_ranks(l)) if method == "srcc" else (p, l)
+    x_all, y_all = (_dense_ranks(p), _dense_ranks(l)) if method == "srocc" else (p, l)
     ws, xs, ys = [], [], []
     with np.errstate(divide="ignore", invalid="ignore"):
         for i in range(n - 1):
@@ -230,7 +230,7 @@ def run_cli(pred, mos, std, tmp):
     path = Path(tmp) / "kadid10k_all_models.csv"  # a temporary join of the shared files
     table.to_csv(path, index=False)
     cmd = [exe, "surface", str(path), "--mos-col", "mos", "--std-col", "std",
-           "--samples", "100", "--seed", "0", "--method", "srcc,plcc,krcc",
+           "--samples", "100", "--seed", "0", "--method", "srocc,plcc,krcc",
            "--scores-out", str(Path(tmp) / "scores.csv"), "--no-progress"]
     subprocess.run(cmd, capture_output=True, text=True)  # untimed: fills numba's cache
     t0 = time.perf_counter()

@@ -113,7 +113,7 @@ def bench_process(rows: int, repeats: int):
     return first_ours, float(np.median(t_ours)), float(np.median(t_base)), t_ours, t_base, diffs, fit_gap
 
 
-def bench_bootstrap(n: int = 10_000, n_boot: int = 1000):
+def bench_bootstrap(n: int = 10_000, n_resamples: int = 1000):
     from scipy import stats
 
     from iqa_eval.inference import _resample_chunks, bootstrap_distribution
@@ -122,13 +122,13 @@ def bench_bootstrap(n: int = 10_000, n_boot: int = 1000):
     y = np.round(rng.normal(size=n), 2)
     x = y + rng.normal(size=n)
     t0 = time.perf_counter()
-    bootstrap_distribution("srocc", x[:50], y[:50], n_boot=2, seed=0)  # compile / load cache
+    bootstrap_distribution("srocc", x[:50], y[:50], n_resamples=2, seed=0)  # compile / load cache
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ours = bootstrap_distribution("srocc", x, y, n_boot=n_boot, seed=0)[:, 0]
+    ours = bootstrap_distribution("srocc", x, y, n_resamples=n_resamples, seed=0)[:, 0]
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
-    idx = np.concatenate(list(_resample_chunks(n, n_boot, 0)))  # the same resamples
+    idx = np.concatenate(list(_resample_chunks(n, n_resamples, 0)))  # the same resamples
     ref = np.array([stats.spearmanr(x[i], y[i])[0] for i in idx])
     t_ref = time.perf_counter() - t0
     return compile_s, t_ours, t_ref, float(np.max(np.abs(ours - ref)))

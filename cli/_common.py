@@ -10,10 +10,45 @@ import sys
 
 import click
 
-from iqa_eval.errors import IQAEvalError, IQAEvalWarning
+from ..errors import IQAEvalError, IQAEvalWarning
+
+from ..options import BACKENDS, CLI_ALIASES, NAN_POLICIES, Interval
 
 __all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
-           "split_list", "gmc_options", "parse_grid", "write_output", "check_outputs", "safe_terminal_text"]
+           "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
+           "check_outputs", "safe_terminal_text", "Choice"]
+
+
+class Choice(click.Choice):
+    """``click.Choice`` over one of the library's tuples of allowed values (iqa_eval.options).
+
+    ``aliases`` maps earlier spellings to current ones (``options.CLI_ALIASES``): they are
+    accepted, not listed, so old scripts keep working while help shows one vocabulary.
+    """
+
+    def __init__(self, values, aliases=None, case_sensitive: bool = True):
+        super().__init__([str(v) for v in values], case_sensitive=case_sensitive)
+        self.aliases = dict(aliases or {})
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.lower() in self.aliases:
+            value = self.aliases[value.lower()]
+        return super().convert(value, param, ctx)
+
+
+def gmc_methods(values) -> list:
+    """GMC method names from repeated/comma-separated option values, old spellings mapped."""
+    aliases = CLI_ALIASES["method"]
+    return [aliases.get(m.lower(), m) for m in split_list(values)]
+
+
+def _click_type(rule):
+    """The click type of an option from its library rule (a tuple of values or an Interval)."""
+    if isinstance(rule, Interval):
+        cls = click.IntRange if rule.integral else click.FloatRange
+        return cls(min=rule.low, max=rule.high, min_open=rule.closed in ("right", "neither"),
+                   max_open=rule.closed in ("left", "neither"))
+    return Choice(rule)
 
 
 def split_list(values) -> list:
@@ -31,8 +66,8 @@ def parse_grid(text, option: str = "--grid"):
     the library's one check. Called in the command body (not as a click callback) so that a bad
     value is one ``error:`` line naming the option, like every other input error.
     """
-    from iqa_eval.errors import InputError
-    from iqa_eval.gmc.sampling import grid_shape
+    from ..errors import InputError
+    from ..gmc.sampling import grid_shape
 
     if text is None:
         return None
@@ -56,7 +91,7 @@ _INPUT_OPTIONS = [
                  help="How several files are aligned: by image name where files have one, else by row "
                       "order checked by MOS (auto); names required (key); row order trusted (order). "
                       "Each file's alignment is a note."),
-    click.option("--nan-policy", type=click.Choice(["omit", "raise"]), default="omit", show_default=True,
+    click.option("--nan-policy", type=Choice([p for p in NAN_POLICIES if p != "propagate"]), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
                  help="Model whose scores fall as quality rises (negated before evaluation). Repeatable."),
@@ -65,32 +100,37 @@ _INPUT_OPTIONS = [
 ]
 
 
-_GMC_OPTIONS = [
-    click.option("--std-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-                 help="k: the granularity modulator of GMC uses k * (per-image MOS std)."),
-    click.option("--std-phi", type=click.FloatRange(min=0, min_open=True), default=8.0, show_default=True,
-                 help="Beta-model precision used to estimate the std when FILES have no std column."),
-    click.option("--regulator", type=click.Choice(["auto", "gaussian", "lds", "none"]), default="auto",
-                 show_default=True, help="Distribution regulator: auto = Gaussian when a std was given, "
-                                         "LDS when it was estimated."),
-    click.option("--ks", type=click.IntRange(min=1), default=5, show_default=True, help="LDS kernel size (odd)."),
-    click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
-                 help="LDS kernel width."),
-    click.option("--backend", type=click.Choice(["auto", "numba", "numpy", "cupy", "dask"]), default="auto",
-                 show_default=True, help="GMC engine backend (auto: numba on CPU, CuPy for large sets "
-                                         "when importable; dask: on a Dask cluster, see --scheduler)."),
-    click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDRESS",
-                 help="--backend dask: address of a running Dask scheduler (tcp://HOST:PORT) "
-                      "[env DASK_SCHEDULER_ADDRESS]; without it a LocalCluster sized to this "
-                      "machine is started and closed on exit."),
-]
+def _gmc_option_decorators():
+    """``--std-scale``, ``--regulator``, ... generated from the fields of GMCOptions, and ``--backend``."""
+    from ..gmc.options import GMCOptions
+
+    out = [click.option("--" + f.name.replace("_", "-"), f.name, type=_click_type(f.metadata["rule"]),
+                        default=f.default, show_default=True, help=f.metadata["help"])
+           for f in GMCOptions.cli_fields()]
+    out.append(click.option("--backend", type=Choice(BACKENDS), default="auto", show_default=True,
+                            help="GMC engine backend (auto: numba on CPU, CuPy for large sets when "
+                                 "importable; dask: on a Dask cluster, see --scheduler)."))
+    out.append(click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDRESS",
+                            help="--backend dask: address of a running Dask scheduler (tcp://HOST:PORT) "
+                                 "[env DASK_SCHEDULER_ADDRESS]; without it a LocalCluster sized to this "
+                                 "machine is started and closed on exit."))
+    return out
 
 
 def gmc_options(func):
-    """Add the GMC options shared by surface, compare and report (std, regulator, backend)."""
-    for decorator in reversed(_GMC_OPTIONS):
+    """Add the GMC options shared by surface, compare and report (GMCOptions' fields, backend)."""
+    for decorator in reversed(_gmc_option_decorators()):
         func = decorator(func)
     return func
+
+
+def gmc_options_from(params: dict, **more):
+    """Pop the GMCOptions fields that :func:`gmc_options` added from a command's ``params``
+    and build the options (``more``: fields set by other options of the command)."""
+    from ..gmc.options import GMCOptions
+
+    values = {f.name: params.pop(f.name) for f in GMCOptions.cli_fields() if f.name in params}
+    return GMCOptions(**values, **more)
 
 
 def input_options(func):
@@ -114,7 +154,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
     ``compare`` compares); the others are left out before orientation, so that nothing is
     said about models the command does not use.
     """
-    from iqa_eval.io import load_dataset
+    from ..io import load_dataset
 
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
@@ -142,6 +182,23 @@ def load_dataset_from_options(opts: dict, *, models=None):
     return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
 
 
+#: Library parameter names in library messages -> the options that set them here. The library
+#: speaks its own vocabulary (it does not know this command line exists); the CLI translates.
+_OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-better", "mos_col": "--mos-col",
+                 "key_col": "--key-col", "pred_cols": "--pred-cols", "std_col": "--std-col",
+                 "nratings_col": "--nratings-col", "join='order'": "--join order", "join='key'": "--join key",
+                 "lds_exact_counts=True": "--lds-exact-counts", "n_resamples": "--n-resamples",
+                 "max_memory": "--max-memory"}
+
+
+def cli_words(text: str) -> str:
+    """A library message with its parameter names replaced by this command line's options."""
+    text = str(text)
+    for word, flag in _OPTION_WORDS.items():
+        text = text.replace(word, flag)
+    return text
+
+
 #: Messages already printed as ``warning:`` lines by :func:`command` in this invocation.
 _WARNED: set = set()
 
@@ -151,6 +208,7 @@ def echo_notes(notes) -> None:
     same message was already printed as a warning)."""
     seen = set(_WARNED)
     for note in notes or ():
+        note = cli_words(note)
         if note not in seen:
             seen.add(note)
             click.echo(safe_terminal_text(f"note: {note}"), err=True)
@@ -238,13 +296,14 @@ def command(func):
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__
-            _WARNED.add(str(message))
+            message = cli_words(message)
+            _WARNED.add(message)
             click.echo(terminal_safe(f"{prefix}: {message}"), err=True)
 
         def fail(message, status, exc=None):
             if exc is not None and _debugging(debug):
                 traceback.print_exception(exc, file=sys.stderr)
-            click.echo(terminal_safe("error: " + " ".join(str(message).split())), err=True)
+            click.echo(terminal_safe("error: " + " ".join(cli_words(message).split())), err=True)
             _exit(status)
 
         old = warnings.showwarning
@@ -263,7 +322,7 @@ def command(func):
         except IQAEvalError as exc:
             fail(exc, 2, exc)
         except MemoryError as exc:
-            fail("out of memory; use smaller --grid/--samples/--n-boot, or fewer rows", 2, exc)
+            fail("out of memory; use smaller --grid/--samples/--n-resamples, or fewer rows", 2, exc)
         except OSError as exc:   # stdout closed or full, a disk error while reading
             if isinstance(exc, BrokenPipeError):
                 _exit(1, quiet=True)

@@ -5,12 +5,14 @@ import json
 
 import click
 
-from ._common import (check_outputs, command, echo_notes, gmc_options, input_options, load_dataset_from_options, parse_grid,
-                      safe_terminal_text, split_list, write_output)
+from ..options import ADJUSTMENTS, CLI_ALIASES, COMPARE_CI_METHODS, GMC_METHODS
+from ._common import (Choice, check_outputs, command, echo_notes, gmc_options, gmc_options_from, input_options,
+                      load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
+                      write_output)
 
 
 def _pick_models(data, names):
-    from iqa_eval.errors import InputError
+    from ..errors import InputError
 
     models = split_list(names)
     if not models:
@@ -21,7 +23,7 @@ def _pick_models(data, names):
     if len(models) != 2:
         raise InputError(f"--models takes exactly two models A,B; got {len(models)}: "
                          f"{', '.join(models)}")
-    from iqa_eval.compare import check_model_pair
+    from ..compare import check_model_pair
 
     check_model_pair(data, *models)
     return models
@@ -33,26 +35,25 @@ def _pick_models(data, names):
 @click.option("--models", "-m", "model_names", multiple=True, metavar="A,B",
               help="The two models to compare, A then B (differences are A - B). "
                    "Default: the only two models in FILES.")
-@click.option("--method", type=click.Choice(["srcc", "plcc", "krcc"], case_sensitive=False),
-              default="srcc", show_default=True, help="GMC form of the difference surface.")
+@click.option("--method", type=Choice(GMC_METHODS, CLI_ALIASES["method"], case_sensitive=False),
+              default="srocc", show_default=True, help="GMC form of the difference surface.")
 @click.option("--grid", "grid", default="20x20", show_default=True, metavar="NxM",
               help="Regular grid of N MOS levels x M |dMOS| values; GMC exact at every node.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level; intervals have coverage 1 - alpha.")
-@click.option("--ci", type=click.Choice(["analytic", "bootstrap"]), default="analytic",
+@click.option("--ci", type=Choice(COMPARE_CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
               show_default=True,
-              help="Cell uncertainty: influence values (one engine pass) or a paired bootstrap.")
-@click.option("--adjust", type=click.Choice(["maxt", "fdr", "none"]), default="maxt",
+              help="Cell uncertainty: influence values (one engine pass) or a paired bootstrap "
+                   "(percentile).")
+@click.option("--adjust", type=Choice(ADJUSTMENTS), default="maxt",
               show_default=True,
               help="Multiple comparisons over cells: simultaneous max-|t| band, "
                    "Benjamini-Hochberg FDR, or none.")
-@click.option("--n-boot", type=click.IntRange(min=20), default=1000, show_default=True,
-              help="Bootstrap resamples (--ci bootstrap, and the global KRCC test).")
+@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=20), default=1000, show_default=True,
+              help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image regulator weights, one per line (overrides --regulator).")
-@click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense",
-              show_default=True, help="Ranks of the SRCC form (dense = reference).")
 @click.option("--min-images", type=float, default=10.0, show_default=True,
               help="Cells with fewer effective images carrying weight are shown, not tested.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -61,9 +62,8 @@ def _pick_models(data, names):
               help="Write to FILE: .json (JSON), .html (self-contained page), .png/.pdf/.svg (the "
                    "comparison figure: A, B and A - B with significant cells hatched), else --format text.")
 @command
-def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scale, std_phi,
-            regulator, weights_file, ks, sigma, ranks, min_images, backend, fmt, output,
-            **inputs):
+def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, weights_file, min_images,
+            backend, fmt, output, **inputs):
     """Compare two models on the same images: global paired tests and the GMC
     difference surface A - B with a confidence interval per cell.
 
@@ -73,25 +73,25 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
       iqa-eval compare meta.csv a.csv b.csv --method krcc --format json -o cmp.json
       iqa-eval compare preds.csv -m dbcnn,hyperiqa -o compare.html
     """
-    from iqa_eval.compare import compare_models
+    from ..compare import compare_models
+    from ..formatting import format_comparison
 
     check_outputs([output], inputs["files"])
+    options = gmc_options_from(inputs)
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
     model_a, model_b = data.models
     weights = None
     if weights_file is not None:
-        from iqa_eval.gmc.weights import read_weights_file
+        from ..gmc.weights import read_weights_file
         weights = read_weights_file(weights_file)
     result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
-                            alpha=alpha, ci=ci, adjust=adjust, n_boot=n_boot, seed=seed,
-                            std_scale=std_scale, std_phi=std_phi, regulator=regulator,
-                            weights=weights, ks=ks, sigma=sigma, ranks=ranks,
-                            min_images=min_images, nan_policy=inputs["nan_policy"],
+                            alpha=alpha, ci=ci, adjust=adjust, n_resamples=n_resamples, seed=seed,
+                            options=options, weights=weights, min_images=min_images, nan_policy=inputs["nan_policy"],
                             backend=backend, progress=True)  # the bar honours --no-progress
     echo_notes(result.notes)
     suffix = str(output).lower().rsplit(".", 1)[-1] if output else ""
     if suffix == "html":
-        from iqa_eval.report import write_comparison_page
+        from ..report import write_comparison_page
         write_comparison_page(output, result)
         click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return
@@ -103,5 +103,5 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_boot, seed, std_scal
     if fmt == "json" or suffix == "json":
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False)
     else:
-        text = result.to_text()
+        text = format_comparison(result)
     write_output(text, output)

@@ -25,9 +25,9 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         try:
-            module = importlib.import_module(f"cli.{name}")
+            module = importlib.import_module(f".{name}", __package__)
         except ModuleNotFoundError as exc:
-            if exc.name == f"cli.{name}":
+            if exc.name == f"{__package__}.{name}":
                 return None
             raise
         return getattr(module, name)

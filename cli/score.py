@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import click
 
-from ._common import check_outputs, command, echo_notes, input_options, load_dataset_from_options, write_output
+from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS
+from ._common import (Choice, check_outputs, command, echo_notes, input_options, load_dataset_from_options,
+                      write_output)
 
 
 @click.command()
 @input_options
-@click.option("--mapping", type=click.Choice(["logistic4", "logistic5", "poly3", "linear", "none"]),
+@click.option("--mapping", type=Choice(MAPPINGS),
               default="logistic4", show_default=True,
               help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
-@click.option("--ci", "ci", type=click.Choice(["fisher", "percentile", "bca"]), default="fisher",
-              show_default=True, help="Confidence intervals: Fisher z (Bonett-Wright) or bootstrap.")
-@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True,
+@click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
+              show_default=True, help="Confidence intervals: analytic (Fisher z, Bonett-Wright) or "
+                                      "bootstrap (percentile, bca).")
+@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="1 - confidence level; significance level of the paired tests.")
@@ -27,7 +30,7 @@ from ._common import check_outputs, command, echo_notes, input_options, load_dat
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @command
-def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -35,15 +38,15 @@ def score(fmt, output, mapping, ci, n_boot, alpha, seed, rmse_dof, no_pairwise, 
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
     """
-    from iqa_eval.evaluation import evaluate
-    from iqa_eval.formatting import format_evaluation
+    from ..evaluation import evaluate
+    from ..formatting import format_evaluation
 
     check_outputs([output], inputs["files"])
     if krasula and fmt == "csv":  # checked before computing
-        from iqa_eval.errors import InputError
+        from ..errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
     data = load_dataset_from_options(inputs)
-    result = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed,
+    result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise)
     text = format_evaluation(result, fmt)
     if krasula:

@@ -14,7 +14,7 @@ from ._common import check_outputs, command
 @command
 def simulate(n_images, seed, output):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
-    from iqa_eval.datasets import simulate_study
+    from ..simulation import simulate_study
 
     from iqa_eval._atomic import atomic_write
 

@@ -8,13 +8,14 @@ import click
 
 PRESET_NAMES = ("livec", "kadid10k", "pipal", "spaq")  # iqa_eval.gmc.presets.PRESETS (not imported at startup)
 
-from ._common import (check_outputs, command, echo_notes, gmc_options, input_options,
-                      load_dataset_from_options, parse_grid, safe_terminal_text, split_list)
+from ..options import BANDWIDTH_METHODS, GMC_METHODS
+from ._common import (Choice, check_outputs, command, echo_notes, gmc_methods, gmc_options, gmc_options_from,
+                      input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
 
 
 def _per_image(values, data, file):
     """Values from a one-per-line file, checked to have one per row of the input table."""
-    from iqa_eval.errors import InputError
+    from ..errors import InputError
 
     if len(values) != len(data):
         raise InputError(f"has {len(values)} values but the input has {len(data)} rows "
@@ -24,7 +25,7 @@ def _per_image(values, data, file):
 
 def _score_text(result) -> str:
     table = result.score_table()
-    first = next((c for c in table.columns if str(c).lower() == "srcc"), table.columns[0])
+    first = next((c for c in table.columns if str(c).lower() == "srocc"), table.columns[0])
     table = table.sort_values(first, ascending=False, kind="stable")   # best first
     width = max([len("model")] + [len(str(m)) for m in table.index])
     lines = ["GMC score (average surface height)",
@@ -51,16 +52,14 @@ def _score_text(result) -> str:
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
-              help="GMC forms, comma-separated or repeated: srcc, plcc, krcc [default: all three].")
-@click.option("--ranks", type=click.Choice(["dense", "average"]), default="dense", show_default=True,
-              help="Ranks of the SRCC form (dense reproduces published values).")
-@click.option("--bw-method", type=click.Choice(["cv_ls", "aic"]), default="cv_ls", show_default=True,
+              help="GMC forms, comma-separated or repeated: srocc, plcc, krcc [default: all three].")
+@click.option("--bw-method", type=Choice(BANDWIDTH_METHODS), default="cv_ls", show_default=True,
               help="Bandwidth selection of the kernel-regression surface.")
 @click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
               help="Surface grid resolution (grid-res x grid-res).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the surfaces of every requested form: .html (one interactive page), "
-                   ".png/.pdf/.svg (one file per form when several: x_srcc.png, x_plcc.png, ...), "
+                   ".png/.pdf/.svg (one file per form when several: x_srocc.png, x_plcc.png, ...), "
                    "or .csv (the grid).")
 @click.option("--contour", is_flag=True, default=False,
               help="With -o x.png/pdf/svg: filled contour maps instead of 3D surfaces.")
@@ -76,9 +75,9 @@ def _score_text(result) -> str:
 @click.option("--scores-out", type=click.Path(dir_okay=False), default=None,
               help="Write scores (model, method, gmc) to this CSV.")
 @command
-def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, weight_plus, samples,
-            sample_file, grid, seed, methods, ranks, backend, bw_method, grid_res, output,
-            points_out, scores_out, contour, preset, lds_exact_counts, **inputs):
+def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, seed, methods, backend,
+            bw_method, grid_res, output, points_out, scores_out, contour, preset, lds_exact_counts,
+            **inputs):
     """GMC correlation surfaces and scores of every model in FILES.
 
     \b
@@ -86,10 +85,10 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
-    from iqa_eval._atomic import OutputSet
-    from iqa_eval._text import neutralise_frame
-    from iqa_eval.errors import InputError
-    from iqa_eval.gmc import correlation_surfaces, read_std_file, read_weights_file
+    from .._atomic import OutputSet
+    from .._text import neutralise_frame
+    from ..errors import InputError
+    from ..gmc import correlation_surfaces, read_std_file, read_weights_file
 
     chosen = [name for name, v in (("--samples", samples), ("--sample-file", sample_file),
                                    ("--grid", grid)) if v is not None]
@@ -105,17 +104,15 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         raise InputError("--contour draws static contour maps: give -o x.png, x.pdf or x.svg")
     outs = [points_out, scores_out]
     if output:
-        names = split_list(methods) or ("srcc", "plcc", "krcc")
+        names = gmc_methods(methods) or GMC_METHODS
         one_file = output.lower().endswith((".csv", ".html"))
         outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
+    options = gmc_options_from(inputs, plus=weight_plus, lds_exact_counts=lds_exact_counts,
+                               samples=sample_file if sample_file else (samples or 100))
     data = load_dataset_from_options(inputs)
-    options = dict(regulator=regulator, ks=ks, sigma=sigma, std_phi=std_phi, std_scale=std_scale,
-                   weight_plus=weight_plus)
     if preset:
         data, options = _apply_preset(preset, data, options, std_file)
-    regulator, ks, sigma, std_phi, std_scale, weight_plus = (
-        options[k] for k in ("regulator", "ks", "sigma", "std_phi", "std_scale", "weight_plus"))
     if std_file:
         std = _per_image(read_std_file(std_file), data, std_file)
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
@@ -128,11 +125,9 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
         weights = [weights[r] for r in data.rows.tolist()]
 
     result = correlation_surfaces(
-        data, std=None, samples=sample_file if sample_file else (samples or 100), seed=seed,
-        grid=grid, methods=split_list(methods) or ("srcc", "plcc", "krcc"), weights=weights,
-        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma,
-        plus=weight_plus, ranks=ranks, backend=backend, grid_res=grid_res, bw_method=bw_method,
-        progress=True, lds_exact_counts=lds_exact_counts)   # the bar itself honours --no-progress and non-terminal stderr
+        data, std=None, seed=seed, grid=grid, methods=gmc_methods(methods) or GMC_METHODS,
+        weights=weights, options=options, backend=backend, grid_res=grid_res, bw_method=bw_method,
+        progress=True)   # the bar itself honours --no-progress and non-terminal stderr
     echo_notes(result.notes)     # a note already printed as a warning is not repeated
 
     with OutputSet() as outputs:   # every output appears together, or none does
@@ -149,24 +144,28 @@ def surface(std_file, std_phi, std_scale, weights_file, regulator, ks, sigma, we
 
 
 def _apply_preset(name, data, options, std_file):
-    """Options of a published configuration; an option given on the command line wins (noted)."""
-    from iqa_eval.errors import InputError
-    from iqa_eval.gmc.presets import describe, preset
+    """GMCOptions of a published configuration; an option given on the command line wins (noted)."""
+    from ..errors import InputError
+    from ..gmc.presets import describe, preset
 
     ctx = click.get_current_context()
     conf = preset(name)
     notes = [f"preset {describe(name)}"]
-    wanted = {"regulator": conf["regulator"], "std_scale": conf["std_scale"], "weight_plus": conf["plus"]}
+    # command-line parameter -> GMCOptions field
+    wanted = {"regulator": ("regulator", conf["regulator"]), "std_scale": ("std_scale", conf["std_scale"]),
+              "weight_plus": ("plus", conf["plus"])}
     for key in ("ks", "sigma", "std_phi"):
         if key in conf:
-            wanted[key] = conf[key]
-    out = dict(options)
-    for key, value in wanted.items():
-        given = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
-        if given and options[key] != value:
-            notes.append(f"--{key.replace('_', '-')} {options[key]} given: used instead of the preset's {value}")
+            wanted[key] = (key, conf[key])
+    changes = {}
+    for param, (field, value) in wanted.items():
+        given = ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
+        current = getattr(options, field)
+        if given and current != value:
+            notes.append(f"--{param.replace('_', '-')} {current} given: used instead of the preset's {value}")
         else:
-            out[key] = value
+            changes[field] = value
+    out = replace(options, **changes)
     if conf["std"] == "column":
         if data.std is None and not std_file:
             raise InputError(f"preset {name} uses the dataset's per-image std: give a std column "
@@ -182,12 +181,12 @@ def _apply_preset(name, data, options, std_file):
 
 
 def ranked_scores(scores):
-    """GMC scores, best first: by the SRCC form's score (else the first form's), then name."""
+    """GMC scores, best first: by the SROCC form's score (else the first form's), then name."""
     import pandas as pd
 
     table = scores.copy()
     methods = list(dict.fromkeys(table["method"].astype(str)))
-    key_method = next((m for m in methods if m.lower() == "srcc"), methods[0])
+    key_method = next((m for m in methods if m.lower() == "srocc"), methods[0])
     key = table[table["method"].astype(str) == key_method].set_index("model")["gmc"]
     table["_rank"] = table["model"].map(key).fillna(-float("inf"))
     table["_order"] = pd.Categorical(table["method"].astype(str), categories=methods, ordered=True)
@@ -196,7 +195,7 @@ def ranked_scores(scores):
 
 
 def _targets(output, methods):
-    """One file per GMC form when several were computed: ``x.png`` -> ``x_srcc.png``, ..."""
+    """One file per GMC form when several were computed: ``x.png`` -> ``x_srocc.png``, ..."""
     path = Path(output)
     if len(methods) == 1:
         return [(methods[0], path)]
@@ -205,15 +204,16 @@ def _targets(output, methods):
 
 def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
     """Draw every computed form; returns the paths. Static figures: one file per form when
-    there are several (``x_srcc.png``, ...); HTML: one page with a figure per form."""
-    from iqa_eval._text import neutralise_frame
+    there are several (``x_srocc.png``, ...); HTML: one page with a figure per form."""
+    from .._text import neutralise_frame
+    from ..errors import InputError
 
     suffix = Path(output).suffix.lower()
     if suffix == ".csv":
         neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
         return [output]
     try:
-        from iqa_eval.plot import contour_map, save_figure, save_surface
+        from ..plot import contour_map, save_figure, save_surface
     except ImportError as exc:
         output = str(Path(output).with_suffix(".csv"))
         echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
@@ -221,9 +221,9 @@ def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
         return [output]
     methods = list(dict.fromkeys(surface_df["method"].astype(str)))
     if suffix == ".html" and not contour:
-        from iqa_eval._atomic import atomic_write
-        from iqa_eval._html import page
-        from iqa_eval.plot import plotly_div, surface_figure
+        from .._atomic import atomic_write
+        from .._html import page
+        from ..plot import plotly_div, surface_figure
 
         body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
                        for k, m in enumerate(methods))

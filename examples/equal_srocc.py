@@ -1,6 +1,6 @@
 """Two models with the same global SROCC, told apart by their GMC surfaces.
 
-The project's simulated study (:func:`iqa_eval.datasets.simulate_study`) builds two models
+The project's simulated study (:func:`iqa_eval.simulation.simulate_study`) builds two models
 whose global SROCC is equal within 1e-3 but whose errors differ in kind:
 
 - ``high_end``: error that shrinks with quality, so it ranks high-quality images well;
@@ -29,12 +29,8 @@ import argparse
 import time
 from pathlib import Path
 
-from iqa_eval import plot
-from iqa_eval.compare import compare_models
-from iqa_eval.dataset import Dataset
-from iqa_eval.datasets import simulate_study
-from iqa_eval.gmc import correlation_surfaces
-from iqa_eval.metrics import srocc
+from iqa_eval import (compare_models, correlation_surfaces, Dataset, format_comparison, plot,
+                      simulate_study, srocc)
 from iqa_eval.report import write_comparison_page
 
 
@@ -57,16 +53,16 @@ def main(argv=None):
     print()
 
     start = time.perf_counter()
-    comparison = compare_models(data, a, b, method="srcc", grid=(20, 20), seed=args.seed)
-    print(comparison.to_text())
+    comparison = compare_models(data, a, b, method="srocc", grid=(20, 20), seed=args.seed)
+    print(format_comparison(comparison))
     print(f"\n(compare took {time.perf_counter() - start:.1f} s)")
 
-    surfaces = correlation_surfaces(data, methods=["srcc"], samples=100, seed=args.seed)
+    surfaces = correlation_surfaces(data, methods=["srocc"], samples=100, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     written = [
         plot.save_figure(plot.comparison_figure(comparison), args.out / "equal_srocc_comparison.png"),
-        plot.save_figure(plot.contour_map(surfaces.surface, method="srcc",
-                                          title=f"GMC maps (SRCC) of {a} and {b}"),
+        plot.save_figure(plot.contour_map(surfaces.surface, method="srocc",
+                                          title=f"GMC maps (SROCC) of {a} and {b}"),
                          args.out / "equal_srocc_surfaces.png"),
     ]
     if not args.no_html:

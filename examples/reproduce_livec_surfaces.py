@@ -7,9 +7,9 @@ repository, or ``--data DIR``): each model's predictions and MOS, the per-image 
 :mod:`iqa_eval.gmc` API, prints the scores beside the published ``golden_heights.csv``, and
 writes the figures:
 
-- ``livec_surfaces.html``: interactive 3D surfaces of every model (SRCC), offline page;
-- ``livec_surfaces_srcc.png``: the same surfaces as static 3D panels;
-- ``livec_contours_srcc.png``: filled contour maps (MOS across, |ΔMOS| up);
+- ``livec_surfaces.html``: interactive 3D surfaces of every model (SROCC), offline page;
+- ``livec_surfaces_srocc.png``: the same surfaces as static 3D panels;
+- ``livec_contours_srocc.png``: filled contour maps (MOS across, |ΔMOS| up);
 - ``livec_difference_clipiqa+_topiq_nr.png``: difference map of two models with close scores.
 
 Run from the repository root::
@@ -33,6 +33,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 def load_livec(base: Path):
     """Predictions (dict), MOS, std, published weights and sample points of LIVEC."""
     golden = pd.read_csv(base / "golden_heights.csv")
+    golden["method"] = golden["method"].replace({"SRCC": "SROCC"})  # the reference's spelling
     models = list(dict.fromkeys(golden["model"]))
     preds, mos = {}, None
     for model in models:
@@ -75,15 +76,15 @@ def main(argv=None):
 
     args.out.mkdir(parents=True, exist_ok=True)
     written = [
-        plot.save_figure(plot.surface_figure(surface, method="srcc",
-                                             title="LIVEC: GMC surfaces (SRCC)"),
+        plot.save_figure(plot.surface_figure(surface, method="srocc",
+                                             title="LIVEC: GMC surfaces (SROCC)"),
                          args.out / "livec_surfaces.html"),
-        plot.save_figure(plot.surface_3d(surface, method="srcc", title="LIVEC: GMC surfaces (SRCC)"),
-                         args.out / "livec_surfaces_srcc.png"),
-        plot.save_figure(plot.contour_map(surface, method="srcc", title="LIVEC: GMC maps (SRCC)"),
-                         args.out / "livec_contours_srcc.png"),
-        # two models whose GMC SRCC scores are close (0.7478 vs 0.7434) but whose surfaces differ
-        plot.save_figure(plot.difference_map(surface, "clipiqa+", "topiq_nr", method="srcc"),
+        plot.save_figure(plot.surface_3d(surface, method="srocc", title="LIVEC: GMC surfaces (SROCC)"),
+                         args.out / "livec_surfaces_srocc.png"),
+        plot.save_figure(plot.contour_map(surface, method="srocc", title="LIVEC: GMC maps (SROCC)"),
+                         args.out / "livec_contours_srocc.png"),
+        # two models whose GMC SROCC scores are close (0.7478 vs 0.7434) but whose surfaces differ
+        plot.save_figure(plot.difference_map(surface, "clipiqa+", "topiq_nr", method="srocc"),
                          args.out / "livec_difference_clipiqa+_topiq_nr.png"),
     ]
     for path in written:

@@ -20,8 +20,9 @@ def page(title: str, body: str, *, with_plotly: bool, css: str = "") -> str:
     """A complete HTML document around ``body`` with the package's CSP."""
     head_scripts = ""
     if with_plotly:
-        from plotly.offline import get_plotlyjs
+        from ._optional import require
 
+        get_plotlyjs = require("plotly.offline", "interactive HTML pages").get_plotlyjs
         plotly_js = get_plotlyjs()
         head_scripts = ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
                         f"<script>{plotly_js}</script>")

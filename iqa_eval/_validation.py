@@ -21,6 +21,37 @@ def as_float_vector(values, *, name: str = "values") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def finite_vector(values, *, name: str, n: int | None = None, nonnegative: bool = False,
+                  noun: str = "values", hint: str = "") -> np.ndarray:
+    """The one check of a per-image vector: numeric, 1-D, ``n`` long, finite (and ``>= 0``).
+
+    Every GMC entry point (the API's predictions, std and weights, the engine's arrays)
+    validates through this, so a bad value reads the same wherever it is caught: the name,
+    the count and the first bad index, and ``hint`` (what to do) when given.
+
+    Examples
+    --------
+    >>> finite_vector([1.0, 2.0], name="std", n=2).tolist()
+    [1.0, 2.0]
+    >>> finite_vector([1.0, float("nan")], name="std")
+    Traceback (most recent call last):
+    ...
+    iqa_eval.errors.InputError: std has 1 non-finite values, first at index 1
+    """
+    arr = as_float_vector(values, name=name)
+    tail = f"; {hint}" if hint else ""
+    if n is not None and arr.size != n:
+        raise InputError(f"{name} has {arr.size} {noun} for {n} images")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{name} has {int(bad.sum())} non-finite {noun}, first at index "
+                         f"{int(np.flatnonzero(bad)[0])}{tail}")
+    if nonnegative and (arr < 0).any():
+        first = int(np.flatnonzero(arr < 0)[0])
+        raise InputError(f"{name} must be >= 0; index {first} is {arr[first]!r}")
+    return arr
+
+
 def check_paired(pred, mos, *extra, nan_policy: str = "propagate", min_size: int = 3,
                  names=("pred", "mos")):
     """Validate two paired score vectors once, as every metric needs.

@@ -29,15 +29,12 @@ import pandas as pd
 from scipy import special
 
 from .errors import InputError
-from .formatting import format_p, p_equals
+from .options import ADJUSTMENTS, COMPARE_CI_METHODS, GMC_METHODS, Interval, validate_params
 
-__all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se",
-           "METHODS", "CI_KINDS", "ADJUSTMENTS"]
+__all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
-METHODS = ("srcc", "plcc", "krcc")
-CI_KINDS = ("analytic", "bootstrap")
-ADJUSTMENTS = ("maxt", "fdr", "none")
-GLOBAL_METRICS = ("srocc", "plcc", "krcc")
+METHODS = GMC_METHODS             # the names this module used before options.py held them
+GLOBAL_METRICS = GMC_METHODS
 
 # A cell whose difference has a standard error below this fraction of the models' own
 # standard errors is degenerate (the models agree there up to rounding): not tested.
@@ -59,7 +56,7 @@ def gmc_influence(sums, method: str, n_images: int):
         for ``method``: totals ``sw (S,)``, ``ssign (M, S)``, ``sxy[m]``/``sxx[m]`` ``(M, S)``,
         ``syy[m] (S,)`` and ``rows[key]`` with a trailing image axis (``rows[key][..., i] =
         sum_{j != i} w_ij t_ij``).
-    method : {'srcc', 'plcc', 'krcc'}
+    method : {'srocc', 'plcc', 'krcc'}
     n_images : int
         Number of images N the sums run over.
 
@@ -69,7 +66,7 @@ def gmc_influence(sums, method: str, n_images: int):
         GMC value per model and cell (NaN where a denominator is 0).
     influence : ndarray of shape (M, S, N)
         ``psi_i`` with ``value - E[value] ~ mean_i psi_i``; ``sum_i psi_i = 0``. For the
-        PLCC/SRCC form ``r = Txy / sqrt(Txx Tyy)``::
+        PLCC/SROCC form ``r = Txy / sqrt(Txx Tyy)``::
 
             psi_i = N * (Rxy_i / sqrt(Txx Tyy) - r/2 * (Rxx_i / Txx + Ryy_i / Tyy))
 
@@ -77,7 +74,7 @@ def gmc_influence(sums, method: str, n_images: int):
 
     Notes
     -----
-    Ranks (SRCC form) and the distribution-regulator weights are treated as fixed data;
+    Ranks (SROCC form) and the distribution-regulator weights are treated as fixed data;
     see ``docs/compare.md`` for the derivation and what that approximation means.
 
     Examples
@@ -105,7 +102,7 @@ def gmc_influence(sums, method: str, n_images: int):
                 np.multiply(rw, values[m][:, None], out=influence[m])
                 np.subtract(rs[m], influence[m], out=influence[m])
                 influence[m] *= (n / tw)[:, None]
-        elif method in ("srcc", "plcc"):
+        elif method in ("srocc", "plcc"):
             txy = np.asarray(sums.sxy[method], dtype=np.float64)         # (M, S)
             txx = np.asarray(sums.sxx[method], dtype=np.float64)         # (M, S)
             tyy = np.asarray(sums.syy[method], dtype=np.float64)         # (S,)
@@ -272,18 +269,16 @@ class Comparison:
     models : list of str
         ``[A, B]``; every difference is A - B.
     method : str
-        GMC form of the surface (``'srcc'``, ``'plcc'`` or ``'krcc'``).
+        GMC form of the surface (``'srocc'``, ``'plcc'`` or ``'krcc'``).
     global_tests : DataFrame
         One row per metric (``srocc``, ``plcc``, ``krcc``) with columns ``metric, A, B,
         diff, ci_low, ci_high, p, test``.
     cells : DataFrame
-        One row per grid node (Q slowest): ``Q, Qd, A, B, diff, lo, hi, significant`` and
+        One row per grid node (Q slowest): ``Q, Qd, A, B, diff, ci_low, ci_high, significant`` and
         ``se, se_A, se_B, p, p_adj, n_eff, tested``.
     grid_shape : (int, int)
         ``(nq, nqd)``; ``cells[col].to_numpy().reshape(grid_shape)`` is a surface.
     alpha, ci, adjust : the settings used; ``critical_value`` the band's multiplier of ``se``.
-    summary : str
-        Plain-language summary computed from the numbers above.
     notes : tuple of str
         Recoveries (rows dropped, models flipped, cells not tested and why).
     """
@@ -298,7 +293,6 @@ class Comparison:
     adjust: str
     critical_value: float
     n_images: int
-    summary: str = ""
     notes: tuple = field(default_factory=tuple)
 
     @property
@@ -316,129 +310,15 @@ class Comparison:
         for row in self.global_tests.itertuples(index=False):
             glob[row.metric] = {"A": _json_float(row.A), "B": _json_float(row.B),
                                 "diff": _json_float(row.diff),
-                                "ci": [_json_float(row.ci_low), _json_float(row.ci_high)],
+                                "ci_low": _json_float(row.ci_low), "ci_high": _json_float(row.ci_high),
                                 "p": _json_float(row.p)}
         cells = [{"Q": _json_float(c.Q), "Qd": _json_float(c.Qd), "A": _json_float(c.A),
-                  "B": _json_float(c.B), "diff": _json_float(c.diff), "lo": _json_float(c.lo),
-                  "hi": _json_float(c.hi), "significant": bool(c.significant)}
+                  "B": _json_float(c.B), "diff": _json_float(c.diff), "ci_low": _json_float(c.ci_low),
+                  "ci_high": _json_float(c.ci_high), "significant": bool(c.significant)}
                  for c in self.cells.itertuples(index=False)]
         return {"models": list(self.models), "global": glob,
                 "surface": {"method": self.method, "cells": cells,
                             "significant_fraction": self.significant_fraction}}
-
-    def to_text(self) -> str:
-        """Terminal table: global tests, the surface's significant cells, the summary."""
-        a, b = self.models
-        lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
-        g = self.global_tests
-        n_res = g.attrs.get("n_resamples")
-        head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
-        lines += [head, "-" * len(head)]
-        for r in g.itertuples(index=False):
-            lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
-                         f"{r.ci_high:>+9.4f}"
-                         f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
-        lines.append("")
-        nq, nqd = self.grid_shape
-        lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
-                     f"({_adjust_label(self.adjust, self.alpha)}, {self.ci} CIs):")
-        lines.append(_sign_map(self))
-        lines.append("")
-        lines.append(self.summary)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-def _adjust_label(adjust: str, alpha: float) -> str:
-    level = f"{100 * (1 - alpha):g}%"
-    return {"maxt": f"{level} simultaneous band, max-|t|",
-            "fdr": f"Benjamini-Hochberg FDR {alpha:g}, {level} FCR intervals",
-            "none": f"{level} per-cell intervals, no multiplicity adjustment"}[adjust]
-
-
-def _sign_map(comp: Comparison) -> str:
-    """Character map of the difference: rows = Q (high at top), columns = |dMOS|."""
-    sig = comp.surface("significant")
-    diff = comp.surface("diff")
-    tested = comp.surface("tested")
-    q = comp.surface("Q")[:, 0]
-    qd = comp.surface("Qd")[0]
-    lines = [f"  rows: MOS (Q) from {q[-1]:.4g} (top) to {q[0]:.4g}; columns: |dMOS| from "
-             f"{qd[0]:.4g} to {qd[-1]:.4g}",
-             "  A = A significantly ahead, B = B significantly ahead, . = no significant "
-             "difference, blank = not tested"]
-    for i in range(len(q) - 1, -1, -1):
-        row = []
-        for j in range(len(qd)):
-            if sig[i, j]:
-                row.append("A" if diff[i, j] > 0 else "B")
-            else:
-                row.append("." if tested[i, j] else " ")
-        lines.append(f"  {q[i]:>9.4g} |{''.join(row)}|")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------
-# Plain-language summary
-# --------------------------------------------------------------------------------------
-def _thirds(value, lo, hi, labels):
-    if hi <= lo:
-        return labels[1]
-    k = int(np.clip((value - lo) / (hi - lo) * 3.0, 0, 2.999))
-    return labels[k]
-
-
-def _region(cells, q_range, qd_range) -> str:
-    """Where a set of cells lies, in words and numbers."""
-    q_words = sorted({_thirds(v, *q_range, ("low", "middle", "high")) for v in cells.Q},
-                     key=("low", "middle", "high").index)
-    d_words = sorted({_thirds(v, *qd_range, ("small", "medium", "large")) for v in cells.Qd},
-                     key=("small", "medium", "large").index)
-    return (f"MOS {_span(cells.Q)} ({'/'.join(q_words)} quality) and "
-            f"|dMOS| {_span(cells.Qd)} ({'/'.join(d_words)} differences)")
-
-
-def _span(values) -> str:
-    lo, hi = float(np.min(values)), float(np.max(values))
-    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
-
-
-def _summarize(models, method, global_tests, cells, alpha, adjust, q_range, qd_range) -> str:
-    a, b = models
-    out = []
-    level = f"{100 * (1 - alpha):g}%"
-    for r in global_tests.itertuples(index=False):
-        if not np.isfinite(r.diff):
-            continue
-        verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
-        out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
-                   f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"{p_equals('p', r.p, space=' ')}): {verdict}.")
-    n = len(cells)
-    tested = cells[cells.tested]
-    sig = cells[cells.significant]
-    a_cells, b_cells = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
-    label = _adjust_label(adjust, alpha)
-    if sig.empty:
-        out.append(f"GMC {method.upper()} surface: no cell of the {n}-cell grid differs "
-                   f"significantly ({label}).")
-    else:
-        out.append(f"GMC {method.upper()} surface ({label}): {len(sig)} of {n} cells "
-                   f"({100 * len(sig) / n:.1f}%) differ significantly.")
-        for name, part in ((a, a_cells), (b, b_cells)):
-            if len(part):
-                best = part.loc[part["diff"].abs().idxmax()]
-                out.append(f"{name} is ahead in {len(part)} cells, at "
-                           f"{_region(part, q_range, qd_range)}; largest gap "
-                           f"{abs(best['diff']):.3f} at MOS {best.Q:.4g}, |dMOS| {best.Qd:.4g}.")
-            else:
-                out.append(f"{name} is not significantly ahead anywhere.")
-    if len(tested) < n:
-        out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
-                   f"there, or the models agree exactly).")
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -478,13 +358,15 @@ def _complete(dataset, model_a, model_b, nan_policy, weights):
     return data, c[keep]
 
 
-def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
+@validate_params({"method": GMC_METHODS, "ci": COMPARE_CI_METHODS, "adjust": ADJUSTMENTS,
+                  "alpha": Interval(0, 1, closed="neither"),
+                  "n_resamples": Interval(20, None, integral=True)})
+def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc",
                    grid=(20, 20), alpha: float = 0.05, ci: str = "analytic",
-                   adjust: str = "maxt", n_boot: int = 1000, seed: int = 0,
-                   std_scale: float = 1.0, std_phi: float = 8.0, regulator: str = "auto",
-                   weights=None, ks: int = 5, sigma: float = 2.0, ranks: str = "dense",
-                   min_images: float = 10.0, nan_policy: str = "omit",
-                   backend: str = "auto", progress: bool = False, client=None) -> Comparison:
+                   adjust: str = "maxt", n_resamples: int = 1000, seed: int = 0,
+                   options=None, weights=None, min_images: float = 10.0,
+                   nan_policy: str = "omit", backend: str = "auto", progress: bool = False, client=None,
+                   **option_values) -> Comparison:
     """Compare two models: paired global tests and the GMC difference surface A - B.
 
     Parameters
@@ -494,31 +376,32 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         :func:`iqa_eval.io.load_dataset` followed by ``.oriented()``.
     model_a, model_b : str
         The two models; differences are A - B.
-    method : {'srcc', 'plcc', 'krcc'}, default 'srcc'
+    method : {'srocc', 'plcc', 'krcc'}, default 'srocc'
         GMC form of the surface.
     grid : int or (int, int), default (20, 20)
         Regular grid ``(nq, nqd)`` over ``[min MOS, max MOS] x [0, MOS range]``; GMC is
         evaluated exactly at every node.
     alpha : float, default 0.05
         Level of the tests; intervals have coverage ``1 - alpha``.
-    ci : {'analytic', 'bootstrap'}, default 'analytic'
+    ci : {'analytic', 'percentile'} or CIMethod, default 'analytic'
         ``'analytic'``: one pass of the GMC engine with per-image row sums (Hoeffding
-        projection + delta method). ``'bootstrap'``: ``n_boot`` paired resamples of the
+        projection + delta method). ``'percentile'``: ``n_resamples`` paired resamples of the
         images (the same resample for both models), one engine pass each.
     adjust : {'maxt', 'fdr', 'none'}, default 'maxt'
         Multiple-comparison handling over the cells. ``'maxt'``: a simultaneous band from
         the joint distribution of max |t| over cells (controls the familywise error, uses
         the correlation between neighbouring cells); ``'fdr'``: Benjamini–Hochberg with
         false-coverage-rate intervals; ``'none'``: per-cell tests.
-    n_boot : int, default 1000
-        Bootstrap resamples (``ci='bootstrap'``, and the global paired bootstrap).
+    n_resamples : int, default 1000
+        Bootstrap resamples (``ci='percentile'``, and the global paired bootstrap).
     seed : int, default 0
         Seed of every random draw (bootstrap resamples, the max-|t| reference draws).
-    std_scale, std_phi, regulator, weights, ks, sigma, ranks
-        GMC options as in :mod:`iqa_eval.gmc`: std multiplier ``k``; Beta-model precision
-        used when the data has no std column; distribution regulator
-        (``'auto'|'gaussian'|'lds'|'none'``) or explicit per-image ``weights``; LDS kernel;
-        ``'dense'`` (reference) or ``'average'`` ranks for the SRCC form.
+    options : GMCOptions, optional
+        GMC's std, regulator and rank options (:class:`iqa_eval.gmc.GMCOptions`; its
+        ``samples`` is not used: the surface is the regular ``grid``). ``**option_values``
+        (GMCOptions field names such as ``std_scale=2``) replace single fields.
+    weights : array-like of shape (N,), optional
+        Explicit per-image regulator weights (override ``options.regulator``).
     min_images : float, default 10
         Cells whose Kish effective number of images (from the pair-weight row sums) is
         below this are reported but not tested: their interval is NaN.
@@ -538,27 +421,25 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
-    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval import Dataset, simulate_study
+    >>> from iqa_eval.formatting import summarize_comparison
     >>> df = simulate_study(1500, seed=0)
     >>> data = Dataset(mos=df["mos"].to_numpy(), std=df["std"].to_numpy(),
     ...                predictions={m: df[m].to_numpy() for m in ("high_end", "fine_grain")})
     >>> comp = compare_models(data, "high_end", "fine_grain", grid=(10, 10))
-    >>> print(comp.summary.splitlines()[0])
+    >>> summary = summarize_comparison(comp)
+    >>> print(summary.splitlines()[0])
     Global SROCC: high_end 0.9474, fine_grain 0.9474, difference +0.0000 (95% CI ...): not significant.
-    >>> print(comp.summary.splitlines()[4])  # doctest: +ELLIPSIS
+    >>> print(summary.splitlines()[4])  # doctest: +ELLIPSIS
     high_end is ahead in 15 cells, at MOS 3.982-4.8 (high quality) and ...
     """
-    if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if ci not in CI_KINDS:
-        raise InputError(f"ci must be one of {', '.join(CI_KINDS)}; got {ci!r}")
-    if adjust not in ADJUSTMENTS:
-        raise InputError(f"adjust must be one of {', '.join(ADJUSTMENTS)}; got {adjust!r}")
-    if not (0.0 < alpha < 1.0):
-        raise InputError(f"alpha must lie in (0, 1); got {alpha!r}")
-    if int(n_boot) != n_boot or n_boot < 20:
-        raise InputError(f"n_boot must be an integer >= 20; got {n_boot!r}")
+    from .gmc.options import GMCOptions
+    from .io import as_dataset
+
+    gmc_options = GMCOptions.resolve(options, option_values)
+    ranks = gmc_options.ranks
+    ci = str(ci)
+    dataset = as_dataset(dataset)
     check_model_pair(dataset, model_a, model_b)
     from .gmc.api import gmc_inputs
     from .gmc.engine import pair_sums
@@ -569,8 +450,8 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
     data, weights = _complete(dataset, model_a, model_b, nan_policy, weights)
     nodes = regular_grid(data.mos, shape=shape)
     gin = gmc_inputs({model_a: data.predictions[model_a], model_b: data.predictions[model_b]},
-                     data.mos, std=data.std, samples=nodes, weights=weights, regulator=regulator,
-                     std_scale=std_scale, std_phi=std_phi, ks=ks, sigma=sigma)
+                     data.mos, std=data.std, weights=weights,
+                     options=GMCOptions.resolve(gmc_options, {"samples": nodes}))
     notes = list(data.notes) + list(gin.notes)
     mos, pred, scaled_std, c = gin.mos, gin.pred, gin.scaled_std, gin.c
     n = mos.size
@@ -596,7 +477,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
         se = influence_se(psi_d)
     else:
         reps = _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, method=method,
-                                 ranks=ranks, backend=backend, client=client, n_boot=int(n_boot), rng=rng,
+                                 ranks=ranks, backend=backend, client=client, n_resamples=int(n_resamples), rng=rng,
                                  progress=progress)
         boot_d = reps[:, 0] - reps[:, 1]
         se_a, se_b = np.nanstd(reps[:, 0], axis=0, ddof=1), np.nanstd(reps[:, 1], axis=0, ddof=1)
@@ -612,7 +493,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
     t = diff[idx] / se[idx]
     if ci == "analytic" and adjust == "maxt" and idx.size:
         crit, p_t, padj_t = _adjust(t, adjust, alpha, psi=psi_d[idx], rng=rng)
-    elif ci == "bootstrap" and adjust == "maxt" and idx.size:
+    elif ci == "percentile" and adjust == "maxt" and idx.size:
         bt = (boot_d[:, idx] - diff[idx]) / se[idx]
         crit, p_t, padj_t = _adjust(t, adjust, alpha, boot_t=bt)
     else:
@@ -628,7 +509,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
     significant = tested & ((lo > 0) | (hi < 0))
 
     cells = pd.DataFrame({"Q": q, "Qd": qd, "A": values[0], "B": values[1], "diff": diff,
-                          "lo": lo, "hi": hi, "significant": significant, "se": se,
+                          "ci_low": lo, "ci_high": hi, "significant": significant, "se": se,
                           "se_A": se_a, "se_B": se_b, "p": p, "p_adj": p_adj, "n_eff": n_eff,
                           "tested": tested})
     n_unsupported = int((finite & ~supported).sum())
@@ -637,21 +518,17 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srcc",
                      "effective images carrying weight: shown, not tested")
 
     global_tests, more = _global_tests(data, model_a, model_b, alpha=alpha, ci=ci,
-                                       n_boot=int(n_boot), seed=seed)
+                                       n_resamples=int(n_resamples), seed=seed)
     notes += more
-    q_range = (float(mos.min()), float(mos.max()))
-    qd_range = (0.0, q_range[1] - q_range[0])
-    summary = _summarize([model_a, model_b], method, global_tests, cells, alpha, adjust,
-                         q_range, qd_range)
     return Comparison(models=[model_a, model_b], method=method, global_tests=global_tests,
                       cells=cells, grid_shape=shape, alpha=float(alpha), ci=ci, adjust=adjust,
-                      critical_value=float(crit), n_images=int(n), summary=summary,
+                      critical_value=float(crit), n_images=int(n),
                       notes=tuple(notes))
 
 
 def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ranks, backend,
-                      client, n_boot, rng, progress):
-    """GMC values of both models on ``n_boot`` paired resamples of the images, (B, 2, S).
+                      client, n_resamples, rng, progress):
+    """GMC values of both models on ``n_resamples`` paired resamples of the images, (B, 2, S).
 
     A resample is drawn as multiplicities ``m_i`` (multinomial, same for both models).
     Its pair sums are the sums over pairs of distinct draws: the images with ``m_i > 0``
@@ -660,15 +537,16 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     real sample contains). Ranks are recomputed on each resample.
     """
     from ._progress import Progress
-
     from ._resources import check_memory
 
     n = mos.size
-    check_memory(8.0 * n_boot * 2 * q.size, f"{n_boot:,} bootstrap resamples of a {q.size:,}-cell surface",
-                 hint="use fewer resamples (--n-boot) or a coarser --grid")
-    out = np.empty((n_boot, 2, q.size))
-    with Progress(n_boot, "bootstrap", enabled=progress) as bar:
-        for b in range(n_boot):
+
+    check_memory(8.0 * n_resamples * 2 * q.size,
+                 f"{n_resamples:,} bootstrap resamples of a {q.size:,}-cell surface",
+                 hint="use fewer resamples (n_resamples) or a coarser grid")
+    out = np.empty((n_resamples, 2, q.size))
+    with Progress(n_resamples, "bootstrap", enabled=progress) as bar:
+        for b in range(n_resamples):
             m = np.bincount(rng.integers(0, n, n), minlength=n)
             keep = m > 0
             sums = pair_sums(pred[:, keep], mos[keep], scaled_std[keep], c[keep] * m[keep], q, qd,
@@ -679,12 +557,12 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     return out
 
 
-def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
+def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests.
 
     SROCC and PLCC come from :func:`iqa_eval.evaluation.evaluate` (the numbers
     ``iqa-eval score`` prints): Williams' test with Zou's interval (``ci='analytic'``) or the
-    paired bootstrap (``ci='bootstrap'``). KRCC, which ``evaluate`` does not test pairwise:
+    paired bootstrap (``ci='percentile'``). KRCC, which ``evaluate`` does not test pairwise:
     the paired bootstrap of :func:`iqa_eval.inference.bootstrap_distribution` (percentile
     interval, two-sided bootstrap p-value with the +1 correction), whatever ``ci``.
 
@@ -698,11 +576,11 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
 
     from dataclasses import replace
 
-    boot = ci == "bootstrap"
+    boot = ci == "percentile"
     # std and rating counts only feed evaluate's outlier ratio and RMSE*, not used here
     pair = replace(data.select([model_a, model_b]), std=None, n_ratings=None)
-    ev = evaluate(pair, ci="percentile" if boot else "fisher",
-                  n_boot=n_boot, alpha=alpha, seed=seed, pairwise=True)
+    ev = evaluate(pair, ci="percentile" if boot else "analytic",
+                  n_resamples=n_resamples, alpha=alpha, seed=seed, pairwise=True)
     table = ev.table.set_index("model")
     notes = [n for n in ev.notes if n not in data.notes]
     rows = []
@@ -712,7 +590,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
         if len(pair):
             r = pair.iloc[0]
             sign = 1.0 if r["model_a"] == model_a else -1.0     # evaluate orders pairs by SROCC
-            lo, hi = sorted((sign * r["ci_lo"], sign * r["ci_hi"]))
+            lo, hi = sorted((sign * r["ci_low"], sign * r["ci_high"]))
             p = r["p_bootstrap"] if boot else r["p_williams"]
         else:
             lo = hi = p = np.nan
@@ -725,7 +603,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     if np.isfinite(k_a - k_b):
         x = data.prediction_matrix([model_a, model_b])
         interval, p, boot_notes = paired_bootstrap_difference(
-            "krcc", x[0], x[1], data.mos, n_boot=n_boot, seed=seed, confidence_level=1 - alpha)
+            "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
         lo, hi = interval.low, interval.high
         notes += [f"KRCC test: {n}" for n in boot_notes]
     else:
@@ -735,5 +613,5 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_boot, seed):
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
         out[col] = out[col].astype(np.float64)
-    out.attrs["n_resamples"] = int(n_boot)  # the resolution of the bootstrap p-values
+    out.attrs["n_resamples"] = int(n_resamples)  # the resolution of the bootstrap p-values
     return out, notes

@@ -185,12 +185,17 @@ class Dataset:
             When True (default) also negate any other model whose SROCC with MOS (over
             its complete rows) is negative. When False only ``lower_is_better`` is applied.
         """
-        from .metrics import srocc  # local: metrics import nothing from here
+        from . import _kernels as K  # the data layer sits below metrics: SROCC from the kernels
+
+        def srocc_of(x, y):  # = iqa_eval.metrics.srocc(x, y).statistic (the same kernels, same order)
+            x, y = (np.ascontiguousarray(v, dtype=np.float64) for v in (x, y))
+            rx, ry = K.rank_data(x, np.argsort(x))[0], K.rank_data(y, np.argsort(y))[0]
+            return float(K.weighted_pearson(rx, ry, np.ones(rx.size)))
 
         lower = list(lower_is_better)
         unknown = [m for m in lower if m not in self.predictions]
         if unknown:
-            raise InputError(f"--lower-is-better names unknown model(s) {', '.join(map(repr, unknown))}; "
+            raise InputError(f"lower_is_better names unknown model(s) {', '.join(map(repr, unknown))}; "
                              f"available: {', '.join(map(repr, self.models))}")
         preds = dict(self.predictions)
         flipped = list(self.flipped)
@@ -203,10 +208,10 @@ class Dataset:
                 # constant scores have no direction (their metrics warn later, naming the model)
                 if ok.sum() < 3 or np.ptp(values[ok]) == 0 or np.ptp(self.mos[ok]) == 0:
                     continue
-                rho = srocc(values[ok], self.mos[ok]).statistic
+                rho = srocc_of(values[ok], self.mos[ok])
                 if not (rho < 0):
                     continue
-                reason = f"SROCC with MOS is {rho:.4f} < 0; use --no-flip to keep it"
+                reason = f"SROCC with MOS is {rho:.4f} < 0; pass flip=False to keep it"
             else:
                 continue
             preds[name] = -values

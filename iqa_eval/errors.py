@@ -51,3 +51,7 @@ class IQAEvalWarning(UserWarning):
 
 def warn(message: str, stacklevel: int = 3) -> None:
     warnings.warn(" ".join(str(message).split()), IQAEvalWarning, stacklevel=stacklevel)
+
+
+class MissingDependencyError(IQAEvalError, ImportError):
+    """An optional dependency is not installed; the message names the pip extra that brings it."""

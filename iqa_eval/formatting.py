@@ -55,7 +55,7 @@ def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
 
 
 def _with_ci(row, key):
-    lo, hi = row.get(f"{key}_lo"), row.get(f"{key}_hi")
+    lo, hi = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
     return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
 
 
@@ -102,10 +102,10 @@ def _pairwise_lines(evaluation):
     lines = [f"SROCC against the best ({best}), same images, {100 * level:g}% CI of the difference:"]
     for r in rows.itertuples():
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
-        lo, hi = sorted((sign * r.ci_lo, sign * r.ci_hi))
+        lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
         lines.append(f"  {best} - {other}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
                      f"{p_equals('p_williams', r.p_williams)}"
-                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_boot'))}"))
+                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_resamples'))}"))
     return lines
 
 
@@ -216,3 +216,157 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     if fmt == "markdown":
         return _markdown(evaluation)
     return _latex(evaluation)
+
+
+# ---- comparisons ---------------------------------------------------------------------------
+def format_comparison(comparison) -> str:
+    """Terminal text of a :class:`~iqa_eval.compare.Comparison`: the global tests, a map of the
+    surface's significant cells and the plain-language summary (``iqa-eval compare``).
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`iqa_eval.compare_models`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from iqa_eval import compare_models, simulate_study
+    >>> comp = compare_models(simulate_study(300, seed=0), "high_end", "fine_grain", grid=(4, 4))
+    >>> format_comparison(comp).splitlines()[0]
+    'Comparison of high_end (A) and fine_grain (B) on 300 images'
+    """
+    self = comparison
+    a, b = self.models
+    lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
+    g = self.global_tests
+    n_res = g.attrs.get("n_resamples")
+    head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
+    lines += [head, "-" * len(head)]
+    for r in g.itertuples(index=False):
+        lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
+                     f"{r.ci_high:>+9.4f}"
+                     f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
+    lines.append("")
+    nq, nqd = self.grid_shape
+    lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
+                 f"({_adjust_label(self.adjust, self.alpha)}, "
+                 f"{'bootstrap' if self.ci == 'percentile' else self.ci} CIs):")
+    lines.append(_sign_map(self))
+    lines.append("")
+    lines.append(summarize_comparison(self))
+    return "\n".join(lines)
+
+
+def _adjust_label(adjust: str, alpha: float) -> str:
+    level = f"{100 * (1 - alpha):g}%"
+    return {"maxt": f"{level} simultaneous band, max-|t|",
+            "fdr": f"Benjamini-Hochberg FDR {alpha:g}, {level} FCR intervals",
+            "none": f"{level} per-cell intervals, no multiplicity adjustment"}[adjust]
+
+
+def _sign_map(comp) -> str:
+    """Character map of the difference: rows = Q (high at top), columns = |dMOS|."""
+    sig = comp.surface("significant")
+    diff = comp.surface("diff")
+    tested = comp.surface("tested")
+    q = comp.surface("Q")[:, 0]
+    qd = comp.surface("Qd")[0]
+    lines = [f"  rows: MOS (Q) from {q[-1]:.4g} (top) to {q[0]:.4g}; columns: |dMOS| from "
+             f"{qd[0]:.4g} to {qd[-1]:.4g}",
+             "  A = A significantly ahead, B = B significantly ahead, . = no significant "
+             "difference, blank = not tested"]
+    for i in range(len(q) - 1, -1, -1):
+        row = []
+        for j in range(len(qd)):
+            if sig[i, j]:
+                row.append("A" if diff[i, j] > 0 else "B")
+            else:
+                row.append("." if tested[i, j] else " ")
+        lines.append(f"  {q[i]:>9.4g} |{''.join(row)}|")
+    return "\n".join(lines)
+
+
+def _thirds(value, lo, hi, labels):
+    if hi <= lo:
+        return labels[1]
+    k = int(np.clip((value - lo) / (hi - lo) * 3.0, 0, 2.999))
+    return labels[k]
+
+
+def _region(cells, q_range, qd_range) -> str:
+    """Where a set of cells lies, in words and numbers."""
+    q_words = sorted({_thirds(v, *q_range, ("low", "middle", "high")) for v in cells.Q},
+                     key=("low", "middle", "high").index)
+    d_words = sorted({_thirds(v, *qd_range, ("small", "medium", "large")) for v in cells.Qd},
+                     key=("small", "medium", "large").index)
+    return (f"MOS {_span(cells.Q)} ({'/'.join(q_words)} quality) and "
+            f"|dMOS| {_span(cells.Qd)} ({'/'.join(d_words)} differences)")
+
+
+def _span(values) -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
+
+
+def summarize_comparison(comparison) -> str:
+    """Plain-language summary of a :class:`~iqa_eval.compare.Comparison`, from its numbers.
+
+    Parameters
+    ----------
+    comparison : Comparison
+
+    Returns
+    -------
+    str
+        One line per global metric, one for the surface, one per model that is ahead.
+
+    Examples
+    --------
+    >>> from iqa_eval import compare_models, simulate_study
+    >>> comp = compare_models(simulate_study(300, seed=0), "high_end", "fine_grain", grid=(4, 4))
+    >>> summarize_comparison(comp).splitlines()[0].startswith("Global SROCC: high_end")
+    True
+    """
+    c = comparison
+    models, method, global_tests, cells, alpha, adjust = (c.models, c.method, c.global_tests, c.cells,
+                                                          c.alpha, c.adjust)
+    # the grid spans [min MOS, max MOS] x [0, MOS range], its edges included
+    q_range = (float(cells.Q.min()), float(cells.Q.max()))
+    qd_range = (0.0, float(cells.Qd.max()))
+    a, b = models
+    out = []
+    level = f"{100 * (1 - alpha):g}%"
+    for r in global_tests.itertuples(index=False):
+        if not np.isfinite(r.diff):
+            continue
+        verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
+        out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
+                   f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
+                   f"{p_equals('p', r.p, space=' ')}): {verdict}.")
+    n = len(cells)
+    tested = cells[cells.tested]
+    sig = cells[cells.significant]
+    a_cells, b_cells = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+    label = _adjust_label(adjust, alpha)
+    if sig.empty:
+        out.append(f"GMC {method.upper()} surface: no cell of the {n}-cell grid differs "
+                   f"significantly ({label}).")
+    else:
+        out.append(f"GMC {method.upper()} surface ({label}): {len(sig)} of {n} cells "
+                   f"({100 * len(sig) / n:.1f}%) differ significantly.")
+        for name, part in ((a, a_cells), (b, b_cells)):
+            if len(part):
+                best = part.loc[part["diff"].abs().idxmax()]
+                out.append(f"{name} is ahead in {len(part)} cells, at "
+                           f"{_region(part, q_range, qd_range)}; largest gap "
+                           f"{abs(best['diff']):.3f} at MOS {best.Q:.4g}, |dMOS| {best.Qd:.4g}.")
+            else:
+                out.append(f"{name} is not significantly ahead anywhere.")
+    if len(tested) < n:
+        out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
+                   f"there, or the models agree exactly).")
+    return "\n".join(out)

@@ -25,6 +25,7 @@ from scipy import special
 
 from . import _kernels as K
 from .errors import InputError
+from .options import CI_METHODS, CIMethod, check_choice
 
 __all__ = [
     "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
-CI_METHODS = ("fisher", "percentile", "bca")
 _CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
 _NAN_CI = ConfidenceInterval(np.nan, np.nan)
 
@@ -47,15 +47,13 @@ def _check_level(confidence_level):
 
 
 def _check_method(method):
-    if method not in CI_METHODS:
-        raise InputError(f"ci method must be one of {CI_METHODS}, got {method!r}")
-    return method
+    return check_choice("ci method", method, CIMethod)
 
 
 # ---- result objects -------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class CorrelationResult:
-    """A correlation between predictions and MOS, scipy style.
+    """A correlation between predictions and MOS, scipy style: ``statistic, pvalue = result``.
 
     Attributes
     ----------
@@ -82,7 +80,17 @@ class CorrelationResult:
     _x: np.ndarray = field(default=None, repr=False)
     _y: np.ndarray = field(default=None, repr=False)
 
-    def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "fisher",
+    def __iter__(self):
+        # unpacks like scipy's results: ``statistic, pvalue = srocc(x, y)``
+        return iter((self.statistic, self.pvalue))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index):
+        return (self.statistic, self.pvalue)[index]
+
+    def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "analytic",
                             n_resamples: int = 1000, seed: int = 0) -> ConfidenceInterval:
         """Confidence interval for the coefficient.
 
@@ -90,20 +98,20 @@ class CorrelationResult:
         ----------
         confidence_level : float
             Two-sided coverage, default 0.95.
-        method : {'fisher', 'percentile', 'bca'}
-            Fisher z with Bonett–Wright variances (default), or a seeded bootstrap
+        method : {'analytic', 'percentile', 'bca'}
+            Fisher z with Bonett–Wright variances (``'analytic'``, default), or a seeded bootstrap
             of the pairs. For ``plcc`` the fitted mapping is held fixed.
         n_resamples, seed : int
-            Bootstrap size and seed (ignored by ``'fisher'``).
+            Bootstrap size and seed (ignored by ``'analytic'``).
         """
-        _check_method(method)
+        method = _check_method(method)
         kind = "plcc" if self.method == "plcc_raw" else self.method
-        if method == "fisher":
+        if method == "analytic":
             return fisher_ci(self.statistic, self.n, kind=kind, confidence_level=confidence_level)
         if self._x is None or not np.isfinite(self.statistic):
             return _NAN_CI
         ci, _ = bootstrap_ci(kind, self._x, self._y, method=method, confidence_level=confidence_level,
-                             n_boot=n_resamples, seed=seed)
+                             n_resamples=n_resamples, seed=seed)
         return ci
 
 
@@ -176,6 +184,21 @@ def fisher_variance(r, n, *, kind: str):
 def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceInterval:
     """Fisher-z confidence interval ``tanh(atanh(r) ± z_{1-a/2} * sqrt(var))``.
 
+    Parameters
+    ----------
+    r : float
+        The coefficient.
+    n : int
+        Number of pairs.
+    kind : {'srocc', 'krcc', 'plcc', 'plcc_raw'}
+        Chooses the Bonett–Wright variance (:func:`fisher_variance`).
+    confidence_level : float, default 0.95
+
+    Returns
+    -------
+    ConfidenceInterval
+        ``(low, high)``; NaNs when ``n`` is too small or ``r`` undefined.
+
     Examples
     --------
     >>> ci = fisher_ci(0.8, 50, kind="plcc")
@@ -192,13 +215,13 @@ def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceI
 
 
 # ---- bootstrap -------------------------------------------------------------------------
-def _resample_chunks(n: int, n_boot: int, seed: int, max_cells: int = 4_000_000):
+def _resample_chunks(n: int, n_resamples: int, seed: int, max_cells: int = 4_000_000):
     """Yield (B_chunk, n) index arrays; the same seed always gives the same resamples."""
     rng = np.random.default_rng(seed)
-    rows = max(1, min(n_boot, max_cells // max(n, 1)))
+    rows = max(1, min(n_resamples, max_cells // max(n, 1)))
     done = 0
-    while done < n_boot:
-        b = min(rows, n_boot - done)
+    while done < n_resamples:
+        b = min(rows, n_resamples - done)
         yield rng.integers(0, n, size=(b, n))
         done += b
 
@@ -212,8 +235,8 @@ def _rank_tables(columns):
     return orders, ties
 
 
-def bootstrap_distribution(kind: str, preds, mos, *, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
-    """Coefficient of every prediction column with MOS on ``n_boot`` paired resamples.
+def bootstrap_distribution(kind: str, preds, mos, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Coefficient of every prediction column with MOS on ``n_resamples`` paired resamples.
 
     Parameters
     ----------
@@ -222,31 +245,31 @@ def bootstrap_distribution(kind: str, preds, mos, *, n_boot: int = 1000, seed: i
         Prediction vectors of one or more models on the same images. Every model sees
         the *same* resampled images, so differences between models are paired.
     mos : array of shape (n,)
-    n_boot, seed : int
+    n_resamples, seed : int
 
     Returns
     -------
-    ndarray of shape (n_boot, m)
+    ndarray of shape (n_resamples, m)
     """
     if kind not in ("srocc", "plcc", "krcc"):
         raise InputError(f"bootstrap kind must be 'srocc', 'plcc' or 'krcc', got {kind!r}")
-    if int(n_boot) < 1:
-        raise InputError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if int(n_resamples) < 1:
+        raise InputError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     p = np.atleast_2d(np.asarray(preds, dtype=np.float64))
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
     from ._resources import check_memory
 
-    check_memory(8.0 * int(n_boot) * (p.shape[0] + 1) + 8.0 * 4_000_000,
-                 f"{int(n_boot):,} bootstrap resamples of {p.shape[0]} model(s)",
-                 hint="use fewer resamples (--n-boot)")
-    out = np.empty((int(n_boot), p.shape[0]))
+    check_memory(8.0 * int(n_resamples) * (p.shape[0] + 1) + 8.0 * 4_000_000,
+                 f"{int(n_resamples):,} bootstrap resamples of {p.shape[0]} model(s)",
+                 hint="use fewer resamples (n_resamples)")
+    out = np.empty((int(n_resamples), p.shape[0]))
     start = 0
     if kind == "srocc":
         orders, ties = _rank_tables([y] + list(p))
     elif kind == "plcc":
         values = np.ascontiguousarray(np.vstack([y[None, :], p]))
-    for idx in _resample_chunks(n, int(n_boot), seed):
+    for idx in _resample_chunks(n, int(n_resamples), seed):
         part = out[start:start + idx.shape[0]]
         if kind == "srocc":
             K.bootstrap_rank_pearson(orders, ties, idx, part)
@@ -315,25 +338,42 @@ def _interval_from_distribution(theta_hat, dist, *, method, level, jack=None):
 
 
 def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence_level: float = 0.95,
-                 n_boot: int = 1000, seed: int = 0):
+                 n_resamples: int = 1000, seed: int = 0):
     """Percentile or BCa bootstrap interval of one correlation.
 
     BCa's acceleration comes from the jackknife: leave-one-out for n <= 1000, else
     200 leave-a-group-out values over a seeded random split (stated in the notes).
 
+    Parameters
+    ----------
+    kind : {'srocc', 'plcc', 'krcc'}
+    pred, mos : array-like of shape (n,)
+        Finite values.
+    method : {'percentile', 'bca'}
+    confidence_level : float, default 0.95
+    n_resamples, seed : int
+
     Returns
     -------
     ci : ConfidenceInterval
     notes : list of str
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q = rng.normal(size=100)
+    >>> ci, notes = bootstrap_ci("srocc", q + rng.normal(size=100), q, n_resamples=200)
+    >>> bool(ci.low < ci.high), notes
+    (True, [])
     """
-    _check_method(method)
+    method = _check_method(method)
     level = _check_level(confidence_level)
-    if method == "fisher":
+    if method == "analytic":
         raise InputError("bootstrap_ci takes method 'percentile' or 'bca'")
     x = np.ascontiguousarray(pred, dtype=np.float64)
     y = np.ascontiguousarray(mos, dtype=np.float64)
     theta = _statistic(kind, x, y)
-    dist = bootstrap_distribution(kind, x, y, n_boot=n_boot, seed=seed)[:, 0]
+    dist = bootstrap_distribution(kind, x, y, n_resamples=n_resamples, seed=seed)[:, 0]
     notes = []
     bad = ~np.isfinite(dist)
     if bad.any():
@@ -417,8 +457,8 @@ class PairedComparison:
     notes: tuple = ()
 
 
-def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str = "fisher",
-                         confidence_level: float = 0.95, n_boot: int = 1000, seed: int = 0,
+def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str = "analytic",
+                         confidence_level: float = 0.95, n_resamples: int = 1000, seed: int = 0,
                          _ranks=None) -> PairedComparison:
     """Is model A's correlation with MOS different from model B's on the same images?
 
@@ -430,12 +470,20 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
         SROCC applies Williams' test to the rank correlations. KRCC has no closed-form
         test of dependent coefficients here: it needs a bootstrap ``ci`` and its
         ``p_williams`` is NaN.
-    ci : {'fisher', 'percentile', 'bca'}
-        ``'fisher'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
+    ci : {'analytic', 'percentile', 'bca'}
+        ``'analytic'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
         (``p_bootstrap`` is NaN). Otherwise a paired bootstrap of the difference
         (same resampled images for both models) gives the interval (percentile;
         'bca' also uses percentile for the difference) and ``p_bootstrap``
         = ``min(1, 2 * min(P*(diff <= 0), P*(diff >= 0)))`` with the +1 correction.
+    confidence_level : float, default 0.95
+    n_resamples, seed : int
+        Bootstrap size and seed (bootstrap ``ci`` only).
+
+    Returns
+    -------
+    PairedComparison
+        ``diff = A - B``, its ``confidence_interval``, ``p_williams`` and ``p_bootstrap``.
 
     Examples
     --------
@@ -447,18 +495,17 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     """
     if metric not in ("srocc", "plcc", "krcc"):
         raise InputError(f"metric must be 'srocc', 'plcc' or 'krcc', got {metric!r}")
-    _check_method(ci)
+    ci = _check_method(ci)
     a = np.ascontiguousarray(pred_a, dtype=np.float64)
     b = np.ascontiguousarray(pred_b, dtype=np.float64)
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
     if metric == "krcc":
-        if ci == "fisher":
+        if ci == "analytic":
             raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
-        from .metrics import krcc
-        k_a, k_b = krcc(a, y).statistic, krcc(b, y).statistic
+        k_a, k_b = _statistic("krcc", a, y), _statistic("krcc", b, y)
         interval, p_b, notes = paired_bootstrap_difference(
-            "krcc", a, b, y, n_boot=n_boot, seed=seed, confidence_level=confidence_level)
+            "krcc", a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
         return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), interval,
                                 np.nan, p_b, tuple(notes))
     if _ranks is not None:
@@ -475,20 +522,20 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     r_ab = K.weighted_pearson(a_, b_, ones)
     _, p_w = williams_test(r_a, r_b, r_ab, n)
     notes = []
-    if ci == "fisher":
+    if ci == "analytic":
         interval = zou_difference_ci(r_a, r_b, r_ab,
                                      fisher_ci(r_a, n, kind=metric, confidence_level=confidence_level),
                                      fisher_ci(r_b, n, kind=metric, confidence_level=confidence_level))
         p_b = np.nan
     else:
         interval, p_b, boot_notes = paired_bootstrap_difference(
-            metric, a, b, y, n_boot=n_boot, seed=seed, confidence_level=confidence_level)
+            metric, a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
         notes += boot_notes
     return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval,
                             float(p_w), p_b, tuple(notes))
 
 
-def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_boot: int = 1000, seed: int = 0,
+def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: int = 1000, seed: int = 0,
                                 confidence_level: float = 0.95):
     """Percentile interval and two-sided p-value of ``stat(A) - stat(B)`` on the same images.
 
@@ -507,13 +554,13 @@ def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_boot: int =
     >>> rng = np.random.default_rng(0)
     >>> q = rng.normal(size=300)
     >>> ci, p, notes = paired_bootstrap_difference("krcc", q + rng.normal(size=300),
-    ...                                            q + 2 * rng.normal(size=300), q, n_boot=200)
+    ...                                            q + 2 * rng.normal(size=300), q, n_resamples=200)
     >>> bool(ci.low > 0), p < 0.05
     (True, True)
     """
     level = _check_level(confidence_level)
     x = np.vstack([np.asarray(pred_a, dtype=np.float64), np.asarray(pred_b, dtype=np.float64)])
-    dist = bootstrap_distribution(kind, x, mos, n_boot=n_boot, seed=seed)
+    dist = bootstrap_distribution(kind, x, mos, n_resamples=n_resamples, seed=seed)
     diff = dist[:, 0] - dist[:, 1]
     ok = np.isfinite(diff)
     notes = [f"{int((~ok).sum())} undefined bootstrap resamples left out"] if not ok.all() else []

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .errors import InputError
+from ._optional import require
+from .errors import InputError, MissingDependencyError
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
            "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
@@ -110,6 +111,11 @@ def read_table(path) -> pd.DataFrame:
     ------
     InputError
         Missing, unreadable or empty file, or a file with no columns.
+
+    Examples
+    --------
+    >>> read_table("examples/simulated_study.csv").columns[:3].tolist()
+    ['image', 'mos', 'std']
     """
     path = Path(path)
     if not path.is_file():
@@ -125,6 +131,7 @@ def read_table(path) -> pd.DataFrame:
                  hint="use a smaller file")
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
+            require("openpyxl", "XLSX files")
             sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
             names = list(sheets)
             if not names:
@@ -138,6 +145,7 @@ def read_table(path) -> pd.DataFrame:
             df = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
             df = df.apply(lambda c: pd.to_numeric(c) if _all_numeric(c) else c)
         elif suffix in (".parquet", ".pq"):
+            require("pyarrow", "Parquet files")
             df = pd.read_parquet(path)
             header = list(df.columns)
         elif suffix in (".tsv",) + _TEXT_SUFFIXES:
@@ -150,7 +158,7 @@ def read_table(path) -> pd.DataFrame:
             df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine)
         else:
             raise InputError(f"unsupported file type {suffix!r} (use CSV, TSV, XLSX or Parquet)", file=path)
-    except InputError:
+    except (InputError, MissingDependencyError):
         raise
     except pd.errors.EmptyDataError:
         raise InputError("empty file", file=path) from None
@@ -314,13 +322,46 @@ def _mos_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return both_nan | np.isclose(a, b, rtol=1e-5, atol=1e-6 * scale)
 
 
+def as_dataset(data) -> Dataset:
+    """``data`` itself when it is a :class:`Dataset`; a DataFrame is read like a table file
+    (:func:`load_dataset`) and oriented (:meth:`Dataset.oriented`, each flip a note).
+
+    Parameters
+    ----------
+    data : Dataset or pandas.DataFrame
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"mos": [1.0, 2.0, 3.0, 4.0], "model": [0.1, 0.3, 0.2, 0.9]})
+    >>> as_dataset(frame).models
+    ['model']
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return load_dataset(data).oriented()
+    raise InputError(f"expected a Dataset or a pandas DataFrame, got {type(data).__name__}")
+
+
+def _named_table(source, k):
+    """(name, DataFrame) of a path (read) or of an in-memory table."""
+    if isinstance(source, pd.DataFrame):
+        return f"<DataFrame {k + 1}>", source
+    return source, read_table(source)
+
+
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
                  key_col=None, join: str = "auto") -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
 
     Parameters
     ----------
-    paths : path or list of paths
+    paths : path, DataFrame or a list of them
+        Table files, or tables already in memory (named ``<DataFrame k>`` in messages).
     mos_col, std_col, nratings_col, key_col : str, optional
         Column names; auto-detected (case-insensitive) when omitted.
     pred_cols : list of str, optional
@@ -346,16 +387,16 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     >>> data.models  # doctest: +SKIP
     ['sharp', 'fine', ...]
     """
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    paths = [paths] if isinstance(paths, (str, Path, pd.DataFrame)) else list(paths)
     if not paths:
         raise InputError("no input file given")
     paths, read_notes = _expand_directories(paths)
     pred_cols = list(pred_cols) if pred_cols else None
-    frames = [read_table(p) for p in paths]
-    read_notes += [n for df in frames for n in df.attrs.get("notes", ())]
-    tables = [_Table(p, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
-                     nratings_col=nratings_col, key_col=key_col, joined=len(frames) > 1)
-              for p, df in zip(paths, frames)]
+    named = [_named_table(p, k) for k, p in enumerate(paths)]
+    read_notes += [n for _, df in named for n in df.attrs.get("notes", ())]
+    tables = [_Table(name, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
+                     nratings_col=nratings_col, key_col=key_col, joined=len(named) > 1)
+              for name, df in named]
 
     for t in tables:
         if key_col is not None and t.key is None and len(tables) == 1:
@@ -363,7 +404,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     base = next((t for t in tables if t.mos is not None), None)
     if base is None:
         t = tables[0]
-        what = f"MOS column {mos_col!r} not found" if mos_col else "no MOS column found (looked for mos, dmos, 'Ground Truth Labels', ...; use --mos-col)"
+        what = f"MOS column {mos_col!r} not found" if mos_col else "no MOS column found (looked for mos, dmos, 'Ground Truth Labels', ...; name it with mos_col)"
         raise InputError(f"{what}; columns are {list(t.df.columns)}", file=t.path)
     if mos_col is not None:
         for t in tables:
@@ -392,8 +433,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if join == "key":
             for t in tables:
                 if t.key is None:
-                    raise InputError("--join key: no column here identifies the images of "
-                                     f"{base.path} (give --key-col)", file=t.path)
+                    raise InputError("join='key': no column here identifies the images of "
+                                     f"{base.path} (name one with key_col)", file=t.path)
     else:
         for t in tables:
             if len(tables) > 1 or key_col is None:
@@ -439,18 +480,18 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         else:
             if len(t.df) != n:
                 raise InputError(f"has {len(t.df)} rows but {base.path} has {n}; cannot join by row order "
-                                 f"(give a key column with --key-col)", file=t.path)
+                                 f"(name a key column with key_col)", file=t.path)
             if t.mos is None and base.key is not None and join != "order":
                 raise InputError(f"no column identifies the images of {base.path} (key column "
                                  f"{base.key!r}) and no MOS column can check the row order; add an "
-                                 "image-name column, give --key-col, or --join order to trust the "
-                                 "row order", file=t.path)
+                                 "image-name column, name one with key_col, or join='order' to trust "
+                                 "the row order", file=t.path)
             pos = np.arange(n)
             if t.mos is not None:
                 notes.append(f"{t.path}: aligned by row order, checked: its MOS column {t.mos!r} "
                              f"agrees with {base.path} {base.mos!r} row by row")
             else:
-                why = "--join order" if join == "order" else "no file has an image-name column"
+                why = "join='order'" if join == "order" else "no file has an image-name column"
                 notes.append(f"{t.path}: aligned by row order, trusted ({why}; it has no MOS "
                              "column to check the order against)")
 
@@ -470,7 +511,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                 how = "by key" if by_key else "by row order"
                 raise InputError(f"MOS disagrees with {base.path} column {base.mos!r} at the same image "
                                  f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
-                                 + ("" if by_key else " (give a key column with --key-col)"),
+                                 + ("" if by_key else " (name a key column with key_col)"),
                                  file=t.path, column=t.mos, row=int(pos[i]) + 1)
             both = np.isfinite(other) & np.isfinite(mos)
             if both.any() and np.any(other[both] != mos[both]):
@@ -505,7 +546,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if not np.isfinite(values).any():
             file, col = sources[name]
             raise InputError("no numeric value in this column (every cell is empty or missing"
-                             + (" after the join" if multi_file else "") + "); leave it out with --pred-cols",
+                             + (" after the join" if multi_file else "") + "); leave it out with pred_cols",
                              file=file, column=col)
     for what, values, rows_of in (("std", std, source_rows.get("std")),
                                   ("number-of-ratings", n_ratings, source_rows.get("n_ratings"))):
@@ -520,7 +561,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             raise InputError(f"{what} must be >= {low:g}, got {float(values[i])!r}", file=file, column=col,
                              row=row)
     if not predictions:
-        raise InputError("no prediction column found (numeric columns other than MOS/std/key; use --pred-cols)",
+        raise InputError("no prediction column found (numeric columns other than MOS/std/key; name them with pred_cols)",
                          file=base.path if len(tables) == 1 else None)
     if n < 3:
         raise InputError(f"only {n} data row(s); at least 3 are needed", file=base.path)
@@ -600,6 +641,9 @@ def _expand_directories(paths):
     """Replace each directory by the tables in it (sorted by name), with a note."""
     out, notes = [], []
     for p in paths:
+        if isinstance(p, pd.DataFrame):   # a table already in memory
+            out.append(p)
+            continue
         p = Path(p)
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in TABLE_SUFFIXES

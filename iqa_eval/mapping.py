@@ -48,10 +48,11 @@ from scipy import special  # scipy.optimize is imported only by the 5PL and poly
 
 from . import _kernels as K
 from ._validation import check_paired
+from .options import MAPPINGS
 
 __all__ = ["MappingFit", "fit_mapping", "MAPPING_KINDS", "N_PARAMS"]
 
-MAPPING_KINDS = ("logistic4", "logistic5", "poly3", "linear", "none")
+MAPPING_KINDS = MAPPINGS  # declared once, in iqa_eval.options
 N_PARAMS = {"logistic5": 5, "logistic4": 4, "poly3": 4, "linear": 2, "none": 0}
 _FALLBACK = {"logistic5": "logistic4", "logistic4": "poly3", "poly3": "linear", "linear": "none"}
 _SUBSAMPLE = 20_000

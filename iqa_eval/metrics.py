@@ -39,6 +39,10 @@ __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", 
 
 
 # ---- shared steps ------------------------------------------------------------------------
+# ``check_constant``, ``t_pvalue``, ``pearson``, ``ranked``, ``kendall_from_ranks``,
+# ``error_dof`` and ``root_mean_square`` are the steps of the metrics below; they are not in
+# ``__all__`` but are this module's interface to :mod:`iqa_eval.evaluation`, which scores many
+# models at once from the same steps (so each number is computed by one piece of code).
 def _prepare(pred, mos, *extra, nan_policy, names=("pred", "mos")):
     """Validate; return (arrays, notes, propagated_nan)."""
     *arrays, dropped = check_paired(pred, mos, *extra, nan_policy=nan_policy, names=names)
@@ -51,7 +55,7 @@ def _prepare(pred, mos, *extra, nan_policy, names=("pred", "mos")):
     return arrays, notes, propagated
 
 
-def _degenerate(x, y, what, notes) -> bool:
+def check_constant(x, y, what, notes) -> bool:
     """True (with a warning and a note) when predictions or MOS are constant."""
     for values, name in ((x, "predictions"), (y, "MOS")):
         if values.size and np.all(values == values[0]):
@@ -62,7 +66,7 @@ def _degenerate(x, y, what, notes) -> bool:
     return False
 
 
-def _t_pvalue(r, n):
+def t_pvalue(r, n):
     """Two-sided p-value of r under H0: rho = 0 (t with n-2 dof, as scipy)."""
     if not np.isfinite(r) or n <= 2:
         return np.nan
@@ -82,7 +86,7 @@ def _writable(a):
     return a if a.flags.writeable else a.copy()
 
 
-def _pearson(x, y):
+def pearson(x, y):
     return float(K.weighted_pearson(_writable(x), _writable(y), np.ones(x.size)))
 
 
@@ -91,7 +95,7 @@ _RANK_MEMO_MIN = 50_000  # below this, ranking is cheaper than hashing and bookk
 _RANK_MEMO_MAX = 8_000_000  # elements kept in total (sort orders: about 64 MB)
 
 
-def _ranked(values):
+def ranked(values):
     """(sort order, average ranks, dense ranks) of a finite vector.
 
     Ranking (an O(n log n) argsort) dominates the cost of SROCC and KRCC on large
@@ -122,7 +126,7 @@ def _ranked(values):
     return order, avg, dense
 
 
-def _kendall_from_ranks(x, order_x, dense_y):
+def kendall_from_ranks(x, order_x, dense_y):
     """tau-b and its p-value (scipy's method='auto') from x's sort order and y's dense ranks."""
     n = x.size
     s, n0, n1, n2, x0, x1, y0, y1 = K.kendall_from_order(x, order_x, dense_y)
@@ -165,10 +169,10 @@ def srocc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     0.8
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
-    if nan or _degenerate(x, y, "SROCC", notes):
+    if nan or check_constant(x, y, "SROCC", notes):
         return _nan_result("srocc", x.size, notes)
-    r = _pearson(_ranked(x)[1], _ranked(y)[1])
-    return CorrelationResult(r, _t_pvalue(r, x.size), x.size, "srocc", tuple(notes), None, x, y)
+    r = pearson(ranked(x)[1], ranked(y)[1])
+    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "srocc", tuple(notes), None, x, y)
 
 
 def _kendall_exact_p(n, c):
@@ -217,9 +221,9 @@ def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     0.6
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
-    if nan or _degenerate(x, y, "KRCC", notes):
+    if nan or check_constant(x, y, "KRCC", notes):
         return _nan_result("krcc", x.size, notes)
-    tau, p = _kendall_from_ranks(x, _ranked(x)[0], _ranked(y)[2])
+    tau, p = kendall_from_ranks(x, ranked(x)[0], ranked(y)[2])
     return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y)
 
 
@@ -228,16 +232,25 @@ def plcc_raw(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
 
     Equal to :func:`scipy.stats.pearsonr`, p-value from the t distribution.
 
+    Parameters
+    ----------
+    pred, mos : array-like of shape (n,)
+    nan_policy : {'propagate', 'omit', 'raise'}
+
+    Returns
+    -------
+    CorrelationResult
+
     Examples
     --------
     >>> round(plcc_raw([1, 2, 3, 4], [1, 3, 2, 4]).statistic, 3)
     0.8
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
-    if nan or _degenerate(x, y, "PLCC", notes):
+    if nan or check_constant(x, y, "PLCC", notes):
         return _nan_result("plcc_raw", x.size, notes)
-    r = _pearson(x, y)
-    return CorrelationResult(r, _t_pvalue(r, x.size), x.size, "plcc_raw", tuple(notes), None, x, y)
+    r = pearson(x, y)
+    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "plcc_raw", tuple(notes), None, x, y)
 
 
 # ---- metrics after a mapping ---------------------------------------------------------------
@@ -255,7 +268,7 @@ def _mapped(pred, mos, *extra, mapping, nan_policy, seed, what, names=("pred", "
     """Shared front half of the mapped metrics: (arrays, fitted values, fit, notes, ok)."""
     arrays, notes, nan = _prepare(pred, mos, *extra, nan_policy=nan_policy, names=names)
     x, y = arrays[0], arrays[1]
-    if nan or _degenerate(x, y, what, notes):
+    if nan or check_constant(x, y, what, notes):
         return arrays, None, None, notes, False
     fit = _resolve_mapping(x, y, mapping, seed)
     notes.extend(fit.notes)
@@ -295,8 +308,18 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
         notes.append("mapped predictions are constant; PLCC is undefined (NaN)")
         warn(notes[-1])
         return _nan_result("plcc", x.size, notes, fit)
-    r = _pearson(fx, y)
-    return CorrelationResult(r, _t_pvalue(r, x.size), x.size, "plcc", tuple(notes), fit, fx, y)
+    r = pearson(fx, y)
+    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "plcc", tuple(notes), fit, fx, y)
+
+
+def error_dof(n, fit, dof_correction: bool):
+    """Denominator of RMSE and RMSE*: ``n - d`` (ITU-T P.1401, ``d`` mapping parameters) or ``n``."""
+    return n - fit.n_params if dof_correction else n
+
+
+def root_mean_square(errors, dof) -> float:
+    """``sqrt(sum(e²) / dof)``; NaN when ``dof <= 0``."""
+    return float(np.sqrt(np.dot(errors, errors) / dof)) if dof > 0 else np.nan
 
 
 def _error_result(method, value, n, dof, notes, fit):
@@ -311,6 +334,22 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     (``d`` = number of mapping parameters: 4 for logistic4 and poly3, 5 for
     logistic5, 2 for linear, 0 for none), else ``sqrt(mean(e²))``.
 
+    Parameters
+    ----------
+    pred, mos : array-like of shape (n,)
+    mapping : str or MappingFit, default 'logistic4'
+        As in :func:`plcc`.
+    dof_correction : bool, default False
+        Divide by ``n - d`` (ITU-T P.1401) instead of ``n``.
+    nan_policy : {'propagate', 'omit', 'raise'}
+    seed : int
+        Passed to the mapping fit.
+
+    Returns
+    -------
+    ErrorResult
+        ``confidence_interval()`` is the chi-square interval of P.1401.
+
     Examples
     --------
     >>> round(rmse([1, 2, 3, 4], [1, 2, 3, 5], mapping="none").statistic, 4)
@@ -319,18 +358,28 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     (x, y), fx, fit, notes, ok = _mapped(pred, mos, mapping=mapping, nan_policy=nan_policy,
                                          seed=seed, what="RMSE")
     n = x.size
-    dof = n - fit.n_params if (ok and dof_correction) else n
+    dof = error_dof(n, fit, dof_correction) if ok else n
     if not ok:
         return _error_result("rmse", np.nan, n, dof, notes, fit)
     if dof <= 0:
         notes.append(f"RMSE undefined: n - d = {n} - {fit.n_params} <= 0")
         return _error_result("rmse", np.nan, n, dof, notes, fit)
-    e = y - fx
-    return _error_result("rmse", np.sqrt(np.dot(e, e) / dof), n, dof, notes, fit)
+    return _error_result("rmse", root_mean_square(y - fx, dof), n, dof, notes, fit)
 
 
 def mae(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Mean absolute error between MOS and mapped predictions.
+
+    Parameters
+    ----------
+    pred, mos : array-like of shape (n,)
+    mapping : str or MappingFit, default 'logistic4'
+    nan_policy : {'propagate', 'omit', 'raise'}
+    seed : int
+
+    Returns
+    -------
+    ErrorResult
 
     Examples
     --------
@@ -369,6 +418,20 @@ def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_po
     (``std`` is the std of the individual ratings), and ``eps = 2 * std`` when it is
     not (``std`` is then read as the MOS's standard error; a note says so).
 
+    Parameters
+    ----------
+    pred, mos, std : array-like of shape (n,)
+    n_ratings : array-like of shape (n,), optional
+        Number of ratings behind each MOS.
+    mapping : str or MappingFit, default 'logistic4'
+    nan_policy : {'propagate', 'omit', 'raise'}
+    seed : int
+
+    Returns
+    -------
+    ErrorResult
+        ``confidence_interval()`` is the Wilson score interval.
+
     Examples
     --------
     >>> outlier_ratio([1, 2, 3, 4], [1, 2, 3, 5], [0.2, 0.2, 0.2, 0.2], mapping="none").statistic
@@ -393,6 +456,19 @@ def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correc
     :func:`outlier_ratio`; then ``sqrt(sum(e*²) / (n - d))`` with
     ``dof_correction=True`` (P.1401's form) or ``/ n`` otherwise.
 
+    Parameters
+    ----------
+    pred, mos, std : array-like of shape (n,)
+    n_ratings : array-like of shape (n,), optional
+    mapping : str or MappingFit, default 'logistic4'
+    dof_correction : bool, default False
+    nan_policy : {'propagate', 'omit', 'raise'}
+    seed : int
+
+    Returns
+    -------
+    ErrorResult
+
     Examples
     --------
     >>> rmse_star([1, 2, 3, 4], [1, 2, 3, 5], [0.25] * 4, mapping="none").statistic
@@ -403,9 +479,9 @@ def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correc
                                          what="RMSE*", names=("pred", "mos", "std", "n_ratings"))
     x, y = arrays[0], arrays[1]
     n = x.size
-    dof = n - fit.n_params if (ok and dof_correction) else n
+    dof = error_dof(n, fit, dof_correction) if ok else n
     if not ok or dof <= 0:
         return _error_result("rmse_star", np.nan, n, dof, notes, fit)
     eps = _ci95_halfwidth(arrays[2], arrays[3] if n_ratings is not None else None, notes)
     e = np.maximum(0.0, np.abs(y - fx) - eps)
-    return _error_result("rmse_star", np.sqrt(np.dot(e, e) / dof), n, dof, notes, fit)
+    return _error_result("rmse_star", root_mean_square(e, dof), n, dof, notes, fit)

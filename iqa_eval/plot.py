@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._optional import require
 from .errors import InputError
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
-    "scatter_figure", "save_figure", "save_surface", "surface_grid", "plotly_div", "png_bytes",
+    "scatter_figure", "save_figure", "save_surface", "plotly_div", "png_bytes",
 ]
 
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
@@ -66,9 +67,9 @@ def _select(surface, method, models):
     surface = _check_surface(surface)
     methods = list(dict.fromkeys(surface["method"].astype(str)))
     if method is None:
-        # One figure shows one method: SRCC (the headline GMC form) when present.
+        # One figure shows one method: SROCC (the headline GMC form) when present.
         lowered = [m.lower() for m in methods]
-        method = methods[lowered.index("srcc")] if "srcc" in lowered else methods[0]
+        method = methods[lowered.index("srocc")] if "srocc" in lowered else methods[0]
     else:
         match = [m for m in methods if m.lower() == str(method).lower()]
         if not match:
@@ -90,30 +91,17 @@ def _select(surface, method, models):
 def _model_grids(surface, method, models):
     """(method, models, [(q, qd, z) per model], (lo, hi) shared by all of them)."""
     rows, method, models = _select(surface, method, models)
-    grids = [surface_grid(rows[rows["model"].astype(str) == m]) for m in models]
+    grids = [_drawing_grid(rows[rows["model"].astype(str) == m]) for m in models]
     return method, models, grids, _value_limits([z for _, _, z in grids])
 
 
-def surface_grid(rows: pd.DataFrame, value: str = "value"):
-    """Pivot tidy rows of ONE surface into ``(q, qd, Z)`` with ``Z[j, i]`` at ``(q[i], qd[j])``.
+def _drawing_grid(rows: pd.DataFrame, value: str = "value"):
+    """``(q, qd, Z)`` of ONE surface with ``Z[j, i]`` at ``(q[i], qd[j])`` (rows = Qd, as images
+    are drawn): :func:`iqa_eval.gmc.sampling.grid_values` transposed."""
+    from .gmc.sampling import grid_values
 
-    Raises :class:`InputError` unless the rows form a complete regular grid (each
-    ``(Q, Qd)`` node exactly once).
-    """
-    q = np.unique(rows["Q"].to_numpy(dtype=np.float64))
-    qd = np.unique(rows["Qd"].to_numpy(dtype=np.float64))
-    if len(rows) != q.size * qd.size:
-        raise InputError(f"surface is not a regular grid: {len(rows)} rows for {q.size} Q values x "
-                         f"{qd.size} Qd values")
-    z = np.full((qd.size, q.size), np.nan)
-    i = np.searchsorted(q, rows["Q"].to_numpy(dtype=np.float64))
-    j = np.searchsorted(qd, rows["Qd"].to_numpy(dtype=np.float64))
-    seen = np.zeros(z.shape, dtype=bool)
-    seen[j, i] = True
-    if not seen.all():
-        raise InputError("surface is not a regular grid: some (Q, Qd) nodes repeat and others are missing")
-    z[j, i] = rows[value].to_numpy(dtype=np.float64)
-    return q, qd, z
+    q, qd, z = grid_values(rows, value)
+    return q, qd, z.T
 
 
 def _t(text) -> str:
@@ -157,12 +145,12 @@ def surface_figure(surface, *, method=None, models=None, title=None):
         Tidy grid surface with columns ``model, method, Q, Qd, value`` (from
         :func:`iqa_eval.gmc.gmc_surface`).
     method : str, optional
-        Which correlation form to draw (``'srcc'``, ``'plcc'``, ``'krcc'``, any case).
-        Default: ``'srcc'`` when present, else the first in the table.
+        Which correlation form to draw (``'srocc'``, ``'plcc'``, ``'krcc'``, any case).
+        Default: ``'srocc'`` when present, else the first in the table.
     models : list of str, optional
         Models to draw, in legend order; default all.
     title : str, optional
-        Figure title; default ``"GMC surface (SRCC)"``.
+        Figure title; default ``"GMC surface (SROCC)"``.
 
     Returns
     -------
@@ -173,10 +161,10 @@ def surface_figure(surface, *, method=None, models=None, title=None):
 
     Examples
     --------
-    >>> fig = surface_figure(result.surface, method="srcc")       # doctest: +SKIP
+    >>> fig = surface_figure(result.surface, method="srocc")       # doctest: +SKIP
     >>> save_figure(fig, "surface.html")                          # doctest: +SKIP
     """
-    import plotly.graph_objects as go
+    go = require("plotly.graph_objects", "interactive figures")
 
     method, models, grids, (lo, hi) = _model_grids(surface, method, models)
     label = _label(method)
@@ -208,6 +196,7 @@ def surface_figure(surface, *, method=None, models=None, title=None):
 
 # -- static (matplotlib) ------------------------------------------------------------
 def _figure(n_panels: int, *, ncols: int = 4, size=(3.6, 3.2), subplot_kw=None):
+    require("matplotlib", "static figures")
     from matplotlib.figure import Figure
 
     ncols = max(1, min(ncols, n_panels))
@@ -296,7 +285,7 @@ def _cells_grid(cells, column):
     missing = [c for c in need if c not in cells.columns]
     if missing:
         raise InputError(f"comparison cells lack column(s) {', '.join(missing)}")
-    return surface_grid(cells.assign(value=cells[column].astype(np.float64)))
+    return _drawing_grid(cells.assign(value=cells[column].astype(np.float64)))
 
 
 def _ticks(n: int = 6):
@@ -370,8 +359,8 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
         label = _label(method or "gmc")
     else:
         rows, method, _ = _select(surface, method, [model_a, model_b])
-        q, qd, za = surface_grid(rows[rows["model"].astype(str) == model_a])
-        _, _, zb = surface_grid(rows[rows["model"].astype(str) == model_b])
+        q, qd, za = _drawing_grid(rows[rows["model"].astype(str) == model_a])
+        _, _, zb = _drawing_grid(rows[rows["model"].astype(str) == model_b])
         diff = za - zb
         label = _label(method)
     sig = None

@@ -17,15 +17,18 @@ from __future__ import annotations
 import base64
 import html
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .formatting import summarize_comparison
+from .options import GMC_METHODS
 
-__all__ = ["report_html", "write_report", "comparison_page", "write_comparison_page",
-           "models_to_compare"]
+__all__ = ["build_report", "Report", "report_html", "write_report", "comparison_page",
+           "write_comparison_page", "models_to_compare"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1320px;
@@ -163,8 +166,8 @@ def _score_section(evaluation) -> str:
             cells.append(f"<td>{_cell(r['n'])}</td>")
         for m in metrics:
             ci = ""
-            if f"{m}_lo" in table.columns and f"{m}_hi" in table.columns:
-                ci = f'<br><span class="ci">[{_num(r[f"{m}_lo"], 3)}, {_num(r[f"{m}_hi"], 3)}]</span>'
+            if f"{m}_ci_low" in table.columns and f"{m}_ci_high" in table.columns:
+                ci = f'<br><span class="ci">[{_num(r[f"{m}_ci_low"], 3)}, {_num(r[f"{m}_ci_high"], 3)}]</span>'
             cells.append(f"<td>{_num(r[m])}{ci}</td>")
         if "mapping" in table.columns:
             cells.append(f'<td class="name">{_e(r["mapping"])}</td>')
@@ -230,7 +233,7 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
 
     a, b = (str(m) for m in comparison.models)
     out = [f"<h3>{_e(a)} (A) vs {_e(b)} (B)</h3>"]
-    summary = getattr(comparison, "summary", "")
+    summary = summarize_comparison(comparison) if hasattr(comparison, "adjust") else ""
     if summary:
         out.append(f'<div class="summary">{_e(summary)}</div>')
     tests = getattr(comparison, "global_tests", None)
@@ -361,6 +364,121 @@ def write_report(path, *, evaluation, gmc_result=None, comparison=None, dataset=
     """Write :func:`report_html` to ``path`` (UTF-8); returns the path."""
     return _write(path, report_html(evaluation=evaluation, gmc_result=gmc_result,
                                     comparison=comparison, dataset=dataset, title=title))
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`build_report` computed: the parts of the page, and every note once.
+
+    Attributes
+    ----------
+    evaluation : Evaluation
+    gmc_result : GMCResult
+    comparisons : tuple of Comparison
+    dataset : Dataset
+    notes : tuple of str
+    """
+
+    evaluation: object
+    gmc_result: object
+    comparisons: tuple
+    dataset: object
+    notes: tuple = ()
+
+    def html(self, *, title: str = "IQA evaluation report") -> str:
+        """The page (:func:`report_html`) of these results."""
+        return report_html(evaluation=self.evaluation, gmc_result=self.gmc_result,
+                           comparison=list(self.comparisons), dataset=self.dataset, title=title)
+
+    def write(self, path, *, title: str = "IQA evaluation report") -> Path:
+        """Write :meth:`html` to ``path``; returns the path."""
+        return _write(path, self.html(title=title))
+
+
+def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, seed: int = 0,
+                 methods=GMC_METHODS, grid_res: int = 100, compare_method: str = "srocc",
+                 compare_grid=(20, 20), max_compare: int = 3, options=None, backend: str = "auto",
+                 nan_policy: str = "omit", progress: bool = False) -> Report:
+    """Compute everything a report shows: scores, GMC surfaces of every model, and comparisons of
+    the best model with the models tied with it.
+
+    Parameters
+    ----------
+    dataset : Dataset or pandas.DataFrame
+        Oriented data (a DataFrame is read and oriented as by :func:`iqa_eval.evaluate`).
+    mapping : {'logistic4', 'logistic5', 'poly3', 'linear', 'none'}, default 'logistic4'
+    alpha : float, default 0.05
+        Level of every test; intervals have coverage ``1 - alpha``.
+    seed : int, default 0
+        Seed of every random draw (the GMC sample points, the comparisons' reference draws).
+    methods : sequence of {'srocc', 'plcc', 'krcc'}
+        GMC forms drawn.
+    grid_res : int, default 100
+        Resolution of the GMC surfaces.
+    compare_method : {'srocc', 'plcc', 'krcc'}, default 'srocc'
+        GMC form of the comparisons.
+    compare_grid : int or (int, int), default (20, 20)
+        Grid of the comparisons' difference surfaces.
+    max_compare : int, default 3
+        Most comparisons of the best model with models tied with it (0: none).
+    options : GMCOptions, optional
+        GMC's std, regulator, rank and sampling options (``options.samples`` points per surface).
+    backend : str, default 'auto'
+        GMC engine backend.
+    nan_policy : {'omit', 'raise'}
+    progress : bool, default False
+        Progress bar on stderr.
+
+    Returns
+    -------
+    Report
+        ``.write(path, title=...)`` writes the page.
+
+    Examples
+    --------
+    >>> from iqa_eval import simulate_study
+    >>> rep = build_report(simulate_study(200, seed=0)[["mos", "std", "precise", "noisy"]],
+    ...                    options=None, max_compare=1, grid_res=10, compare_grid=(5, 5))
+    >>> list(rep.evaluation.table["model"]), len(rep.comparisons) <= 1
+    (['precise', 'noisy'], True)
+    """
+    from ._progress import Progress
+    from .compare import compare_models
+    from .evaluation import evaluate
+    from .gmc import correlation_surfaces
+    from .gmc.options import GMCOptions
+    from .io import as_dataset
+
+    data = as_dataset(dataset)
+    options = GMCOptions.resolve(options)
+    max_compare = int(max_compare)
+    stages = 3 + 2 * max_compare
+
+    def stage(name):  # fixed width: the bar is redrawn in place with '\r'
+        return f"report: {name:<12}"
+
+    with Progress(stages, stage("scores"), enabled=progress) as bar:
+        evaluation = evaluate(data, mapping=mapping, alpha=alpha, seed=seed, nan_policy=nan_policy)
+        bar.label = stage("GMC surfaces")
+        bar.update(1)
+        # one GMC pass serves every model: it needs the rows where all of them are present
+        complete = data.complete(nan_policy=nan_policy, need_std=False)
+        gmc = correlation_surfaces(complete, methods=methods, seed=seed, grid_res=grid_res,
+                                   options=options, backend=backend)
+        bar.label = stage("comparisons")
+        bar.update(1)
+        comparisons = []
+        for a, b in models_to_compare(evaluation.table, max_pairs=max_compare) if max_compare else []:
+            comparisons.append(compare_models(data, a, b, method=compare_method, grid=compare_grid,
+                                              alpha=alpha, seed=seed, options=options,
+                                              nan_policy=nan_policy, backend=backend))
+            bar.update(2)
+        bar.label = stage("page")
+        bar.update(2 * (max_compare - len(comparisons)) + 1)
+    notes = list(evaluation.notes) + list(gmc.notes)
+    for comparison in comparisons:
+        notes += list(comparison.notes)
+    return Report(evaluation, gmc, tuple(comparisons), data, tuple(dict.fromkeys(notes)))
 
 
 def comparison_page(comparison, *, title=None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# IQA_EVAL_SHARED: where ../shared is when the checkout is elsewhere (e.g. a git worktree).
+# ../shared next to the repository; IQA_EVAL_SHARED points elsewhere (e.g. from a git worktree)
 SHARED = Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared"))
 REFERENCE = SHARED / "data" / "gmc-reference"
 

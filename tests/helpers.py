@@ -6,7 +6,7 @@ def run_cli(*args):
     """Run ``iqa-eval ARGS...`` in-process -> (exit code, stdout, stderr)."""
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from iqa_eval.cli.main import cli
 
     result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -14,7 +14,7 @@ def run_cli(*args):
 
 def write_simulated_study(directory, n_images: int, seed: int):
     """Write ``simulate_study(n_images, seed)`` to ``directory/study.csv`` and return the path."""
-    from iqa_eval.datasets import simulate_study
+    from iqa_eval.simulation import simulate_study
 
     path = directory / "study.csv"
     simulate_study(n_images, seed=seed).to_csv(path, index=False)

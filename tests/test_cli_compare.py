@@ -9,7 +9,7 @@ import pytest
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.datasets import simulate_study
+from iqa_eval.simulation import simulate_study
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,13 @@ def test_json_has_the_documented_schema_and_matches_the_library(study):
     assert doc["models"] == ["high_end", "fine_grain"]
     assert set(doc["global"]) == {"srocc", "plcc", "krcc"}
     for entry in doc["global"].values():
-        assert set(entry) == {"A", "B", "diff", "ci", "p"}
-        lo, hi = entry["ci"]
+        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "p"}
+        lo, hi = entry["ci_low"], entry["ci_high"]
         assert lo <= hi and 0 <= entry["p"] <= 1
     surf = doc["surface"]
-    assert set(surf) == {"method", "cells", "significant_fraction"} and surf["method"] == "srcc"
+    assert set(surf) == {"method", "cells", "significant_fraction"} and surf["method"] == "srocc"
     assert len(surf["cells"]) == 20
-    keys = {"Q", "Qd", "A", "B", "diff", "lo", "hi", "significant"}
+    keys = {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant"}
     assert all(set(c) == keys for c in surf["cells"])
     frac = np.mean([c["significant"] for c in surf["cells"]])
     assert surf["significant_fraction"] == pytest.approx(frac)

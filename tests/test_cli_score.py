@@ -10,7 +10,7 @@ from scipy import stats
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.datasets import simulate_study
+from iqa_eval.simulation import simulate_study
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_json_output_matches_scipy_and_flips_distance(study):
         assert row["srocc"] == pytest.approx(stats.spearmanr(sign * df[name], df["mos"])[0], abs=1e-12)
         assert row["krcc"] == pytest.approx(stats.kendalltau(sign * df[name], df["mos"])[0], abs=1e-12)
         assert row["plcc_raw"] == pytest.approx(stats.pearsonr(sign * df[name], df["mos"])[0], abs=1e-12)
-        for key in ("n", "plcc", "rmse", "srocc_lo", "srocc_hi", "mapping"):
+        for key in ("n", "plcc", "rmse", "srocc_ci_low", "srocc_ci_high", "mapping"):
             assert key in row
     assert "note: model 'distance' flipped" in err
     assert rows["distance"]["flipped"] is True

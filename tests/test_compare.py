@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from iqa_eval.compare import gmc_influence, influence_se
+from iqa_eval.formatting import summarize_comparison
 
 
 # --------------------------------------------------------------------------------------
@@ -38,11 +39,11 @@ class RefSums:
         return out
 
 
-def naive_pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=("srcc", "plcc", "krcc"),
+def naive_pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=("srocc", "plcc", "krcc"),
                     ranks=None):
     """Full-matrix sums: rows[key][..., s, i] = sum_{j != i} w_ij t_ij; totals = rows.sum/2.
 
-    ``ranks`` (M+1, N), if given, replaces the dense ranks of (pred, mos) in the SRCC form
+    ``ranks`` (M+1, N), if given, replaces the dense ranks of (pred, mos) in the SROCC form
     (used to hold ranks fixed in leave-one-out checks).
     """
     pred = np.atleast_2d(np.asarray(pred, float))
@@ -62,7 +63,7 @@ def naive_pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=("srcc", "plcc", "k
     v = k[:, None] ** 2 + k[None, :] ** 2
     off = ~np.eye(N, dtype=bool)
     rows = {key: [] for key in ("sw", "ssign", "sxy:plcc", "sxx:plcc", "syy:plcc",
-                                "sxy:srcc", "sxx:srcc", "syy:srcc")}
+                                "sxy:srocc", "sxx:srocc", "syy:srocc")}
     for s in range(S):
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.where(k > 0, np.exp(-(Q[s] - mos) ** 2 / (2 * k ** 2)), 0.0)
@@ -73,18 +74,18 @@ def naive_pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=("srcc", "plcc", "k
         rows["sxy:plcc"].append((w[None] * x * y[None]).sum(2))
         rows["sxx:plcc"].append((w[None] * x * x).sum(2))
         rows["syy:plcc"].append((w * y * y).sum(1))
-        rows["sxy:srcc"].append((w[None] * rx * ry[None]).sum(2))
-        rows["sxx:srcc"].append((w[None] * rx * rx).sum(2))
-        rows["syy:srcc"].append((w * ry * ry).sum(1))
+        rows["sxy:srocc"].append((w[None] * rx * ry[None]).sum(2))
+        rows["sxx:srocc"].append((w[None] * rx * rx).sum(2))
+        rows["syy:srocc"].append((w * ry * ry).sum(1))
     out = {}
     for key, val in rows.items():
         arr = np.array(val)                          # (S, N) or (S, M, N)
         out[key] = arr if arr.ndim == 2 else arr.transpose(1, 0, 2)
     tot = {key: val.sum(-1) / 2 for key, val in out.items()}
     return RefSums(sw=tot["sw"], ssign=tot["ssign"],
-                   sxy={m: tot[f"sxy:{m}"] for m in ("plcc", "srcc")},
-                   sxx={m: tot[f"sxx:{m}"] for m in ("plcc", "srcc")},
-                   syy={m: tot[f"syy:{m}"] for m in ("plcc", "srcc")}, rows=out)
+                   sxy={m: tot[f"sxy:{m}"] for m in ("plcc", "srocc")},
+                   sxx={m: tot[f"sxx:{m}"] for m in ("plcc", "srocc")},
+                   syy={m: tot[f"syy:{m}"] for m in ("plcc", "srocc")}, rows=out)
 
 
 def toy_study(n, seed):
@@ -105,7 +106,7 @@ CELLS_QD = np.array([0.3, 0.8, 0.5, 1.2])
 # --------------------------------------------------------------------------------------
 # Influence values
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["srcc", "plcc", "krcc"])
+@pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
 def test_influence_values_sum_to_zero_and_values_match(method):
     mos, std, pred = toy_study(80, 1)
     c = np.ones(mos.size)
@@ -117,7 +118,7 @@ def test_influence_values_sum_to_zero_and_values_match(method):
     np.testing.assert_allclose(psi.sum(-1) / scale, 0.0, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["srcc", "plcc", "krcc"])
+@pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
 def test_influence_matches_exact_leave_one_out(method):
     """psi_i against the jackknife pseudo-values (N-1)(r - r_(-i)), computed from scratch.
 
@@ -148,7 +149,7 @@ def test_influence_of_zero_weight_images_is_zero():
     mos, std, pred = toy_study(50, 4)
     std[:5] = 0.0                                          # zero std: zero weight (reference rule)
     sums = naive_pair_sums(pred, mos, std, np.ones(50), CELLS_Q, CELLS_QD)
-    for method in ("srcc", "plcc", "krcc"):
+    for method in ("srocc", "plcc", "krcc"):
         _, psi = gmc_influence(sums, method, 50)
         assert np.all(psi[..., :5] == 0.0)
 
@@ -157,13 +158,13 @@ def test_empty_cell_gives_nan_not_error():
     mos, std, pred = toy_study(30, 5)
     far = np.array([3.0, 500.0])                           # Q far outside: weights underflow to 0
     sums = naive_pair_sums(pred, mos, std, np.ones(30), far, np.array([0.5, 0.5]))
-    for method in ("srcc", "plcc", "krcc"):
+    for method in ("srocc", "plcc", "krcc"):
         values, psi = gmc_influence(sums, method, 30)
         assert np.all(np.isfinite(values[:, 0])) and np.all(np.isnan(values[:, 1]))
         assert np.all(np.isnan(psi[:, 1]))
 
 
-def paired_bootstrap(pred, mos, std, c, Q, Qd, n_boot, seed):
+def paired_bootstrap(pred, mos, std, c, Q, Qd, n_resamples, seed):
     """Textbook paired bootstrap: resample image indices, recompute both models from scratch.
 
     Written independently of the library's multiplicity trick: the resample is
@@ -172,8 +173,8 @@ def paired_bootstrap(pred, mos, std, c, Q, Qd, n_boot, seed):
     """
     rng = np.random.default_rng(seed)
     n = mos.size
-    reps = {m: np.empty((n_boot, 2, len(Q))) for m in ("srcc", "plcc", "krcc")}
-    for b in range(n_boot):
+    reps = {m: np.empty((n_resamples, 2, len(Q))) for m in ("srocc", "plcc", "krcc")}
+    for b in range(n_resamples):
         idx = rng.integers(0, n, n)
         values = naive_pair_sums_excluding(pred[:, idx], mos[idx], std[idx], c[idx], Q, Qd,
                                            idx).values()
@@ -194,14 +195,14 @@ def naive_pair_sums_excluding(pred, mos, std, c, Q, Qd, ids):
     v = std[:, None] ** 2 + std[None, :] ** 2
     other = ids[:, None] != ids[None, :]
     sw, ssign = [], []
-    sxy, sxx, syy = {"plcc": [], "srcc": []}, {"plcc": [], "srcc": []}, {"plcc": [], "srcc": []}
+    sxy, sxx, syy = {"plcc": [], "srocc": []}, {"plcc": [], "srocc": []}, {"plcc": [], "srocc": []}
     for s in range(len(Q)):
         a = np.exp(-(Q[s] - mos) ** 2 / (2 * std ** 2))
         b = np.exp(-(Qd[s] - np.abs(y)) ** 2 / (2 * v))
         w = a[:, None] * a[None, :] * b * c[:, None] * c[None, :] * other
         sw.append(w.sum() / 2)
         ssign.append((w[None] * np.sign(x) * np.sign(y)[None]).sum((1, 2)) / 2)
-        for key, xx, yy in (("plcc", x, y), ("srcc", rx, ry)):
+        for key, xx, yy in (("plcc", x, y), ("srocc", rx, ry)):
             sxy[key].append((w[None] * xx * yy[None]).sum((1, 2)) / 2)
             sxx[key].append((w[None] * xx * xx).sum((1, 2)) / 2)
             syy[key].append((w * yy * yy).sum() / 2)
@@ -221,7 +222,7 @@ def bootstrap_study():
     return n, sums, reps
 
 
-@pytest.mark.parametrize("method", ["srcc", "plcc", "krcc"])
+@pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
 def test_analytic_se_of_difference_agrees_with_paired_bootstrap(method, bootstrap_study):
     """The analytic SE of A - B is within 20% of a 400-resample paired bootstrap (N = 200).
 
@@ -241,7 +242,7 @@ def test_analytic_se_of_difference_agrees_with_paired_bootstrap(method, bootstra
 # --------------------------------------------------------------------------------------
 # The engine's row sums follow the contract the influence values are written against
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["srcc", "plcc", "krcc"])
+@pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
 def test_engine_row_sums_give_the_same_influence_as_the_naive_reference(method):
     from iqa_eval.gmc.engine import pair_sums
 
@@ -271,7 +272,7 @@ def test_bootstrap_multiplicity_weights_equal_the_materialised_resample():
                                     idx).values()
     eng = pair_sums(pred[:, keep], mos[keep], std[keep], c[keep] * m[keep], CELLS_Q, CELLS_QD,
                     backend="numpy").values()
-    for method in ("srcc", "plcc", "krcc"):
+    for method in ("srocc", "plcc", "krcc"):
         np.testing.assert_allclose(eng[method], ref[method], rtol=1e-10)
 
 
@@ -309,7 +310,7 @@ def test_maxt_critical_value_between_pointwise_and_bonferroni():
 # --------------------------------------------------------------------------------------
 def study_dataset(n, seed=0, models=("high_end", "fine_grain")):
     from iqa_eval.dataset import Dataset
-    from iqa_eval.datasets import simulate_study
+    from iqa_eval.simulation import simulate_study
 
     df = simulate_study(n, seed=seed)
     return Dataset(mos=df["mos"].to_numpy(float),
@@ -323,7 +324,7 @@ def equal_srocc_comparison():
 
     data, df = study_dataset(1500)
     a, b = df.attrs["equal_srocc_pair"]
-    return compare_models(data, a, b, method="srcc", grid=(10, 10)), data
+    return compare_models(data, a, b, method="srocc", grid=(10, 10)), data
 
 
 def test_equal_srocc_pair_global_tie_but_surface_differs(equal_srocc_comparison):
@@ -342,15 +343,16 @@ def test_equal_srocc_pair_global_tie_but_surface_differs(equal_srocc_comparison)
     assert (b_ahead.Q < mid).all()                          # B ahead only at low quality
     lowest = cells[cells.Q == cells.Q.min()]                # B's gap is widest at small |dMOS|
     assert lowest.loc[lowest["diff"].idxmin(), "Qd"] == cells.Qd.min()
-    assert "high_end is ahead" in comp.summary and "(high quality)" in comp.summary
+    summary = summarize_comparison(comp)
+    assert "high_end is ahead" in summary and "(high quality)" in summary
     assert comp.significant_fraction == pytest.approx(len(sig) / len(cells))
 
 
 def test_band_and_significance_are_consistent(equal_srocc_comparison):
     comp, _ = equal_srocc_comparison
     c = comp.cells[comp.cells.tested]
-    np.testing.assert_allclose(c.hi - c["diff"], comp.critical_value * c.se, rtol=1e-12)
-    np.testing.assert_array_equal(c.significant, (c.lo > 0) | (c.hi < 0))
+    np.testing.assert_allclose(c.ci_high - c["diff"], comp.critical_value * c.se, rtol=1e-12)
+    np.testing.assert_array_equal(c.significant, (c.ci_low > 0) | (c.ci_high < 0))
     np.testing.assert_array_equal(c.significant, c.p_adj <= 0.05 + 1e-3)  # MC-quantile vs p
     np.testing.assert_allclose(c.se ** 2 <= c.se_A ** 2 + c.se_B ** 2 + 2 * c.se_A * c.se_B, True)
 
@@ -362,14 +364,14 @@ def test_identical_predictions_have_no_significant_cell():
     data, _ = study_dataset(300)
     x = data.predictions["high_end"]
     twin = Dataset(mos=data.mos, predictions={"a": x, "b": x.copy()}, std=data.std)
-    for method in ("srcc", "krcc"):
+    for method in ("srocc", "krcc"):
         comp = compare_models(twin, "a", "b", method=method, grid=(6, 6))
         cells = comp.cells
         ok = cells["A"].notna()
         assert (cells.loc[ok, "diff"] == 0.0).all()
         assert not cells.significant.any() and comp.significant_fraction == 0.0
-        assert (cells.lo[cells.lo.notna()] == 0).all() and (cells.hi[cells.hi.notna()] == 0).all()
-        assert "no cell" in comp.summary
+        assert (cells.ci_low[cells.ci_low.notna()] == 0).all() and (cells.ci_high[cells.ci_high.notna()] == 0).all()
+        assert "no cell" in summarize_comparison(comp)
         g = comp.global_tests.set_index("metric")
         assert (g["diff"] == 0).all() and (g["p"] > 0.5).all()
 
@@ -381,7 +383,7 @@ def test_analytic_and_library_bootstrap_agree():
     data, _ = study_dataset(250, seed=3)
     kw = dict(method="plcc", grid=(4, 4), adjust="none")
     ana = compare_models(data, "high_end", "fine_grain", **kw)
-    boot = compare_models(data, "high_end", "fine_grain", ci="bootstrap", n_boot=300, **kw)
+    boot = compare_models(data, "high_end", "fine_grain", ci="percentile", n_resamples=300, **kw)
     ca, cb = ana.cells, boot.cells
     np.testing.assert_allclose(ca["diff"], cb["diff"], rtol=1e-12)
     both = (ca.tested & cb.tested & (ca.n_eff > 40)).to_numpy()
@@ -398,12 +400,12 @@ def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
     assert d["models"] == ["high_end", "fine_grain"]
     assert set(d["global"]) == {"srocc", "plcc", "krcc"}
     for entry in d["global"].values():
-        assert set(entry) == {"A", "B", "diff", "ci", "p"} and len(entry["ci"]) == 2
+        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "p"}
         assert entry["diff"] == pytest.approx(entry["A"] - entry["B"])
     assert set(d["surface"]) == {"method", "cells", "significant_fraction"}
-    assert d["surface"]["method"] == "srcc" and len(d["surface"]["cells"]) == 100
+    assert d["surface"]["method"] == "srocc" and len(d["surface"]["cells"]) == 100
     for cell in d["surface"]["cells"]:
-        assert set(cell) == {"Q", "Qd", "A", "B", "diff", "lo", "hi", "significant"}
+        assert set(cell) == {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant"}
         assert isinstance(cell["significant"], bool)
     assert d["surface"]["significant_fraction"] == pytest.approx(comp.significant_fraction)
 
@@ -426,7 +428,7 @@ def test_bad_model_names_are_one_line_input_errors(a, b, message):
     (dict(method="spearman"), "method must be one of"),
     (dict(ci="jackknife"), "ci must be one of"),
     (dict(adjust="holm"), "adjust must be one of"),
-    (dict(alpha=1.5), "alpha must lie"),
+    (dict(alpha=1.5), "alpha must be a number > 0 and < 1"),
     (dict(grid=(1, 5)), "grid"),
     (dict(weights=[1.0, 2.0]), "weights have 2 values"),
 ])
@@ -526,7 +528,7 @@ def test_livec_comparison_matches_the_surface_api_on_the_same_grid(shared_dir):
     folder = shared_dir / "LIVEC"
     data = load_dataset([folder / "meta.csv", folder / "qalign.csv",
                          folder / "clipiqa.csv"]).oriented()
-    for method in ("srcc", "krcc"):
+    for method in ("srocc", "krcc"):
         comp = compare_models(data, "qalign", "clipiqa", method=method, grid=(6, 5))
         ref = correlation_surfaces(data, methods=[method], grid=(6, 5)).points
         for col, model in (("A", "qalign"), ("B", "clipiqa")):

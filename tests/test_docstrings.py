@@ -32,3 +32,35 @@ def test_the_metric_and_gmc_functions_show_an_example():
             if inspect.isfunction(obj) and ">>> " not in (obj.__doc__ or ""):
                 missing.append(f"{name}.{attr}")
     assert not missing, missing
+
+
+def test_every_public_function_has_parameters_returns_and_an_example():
+    # numpydoc sections for every function of the curated API (iqa_eval.__all__, iqa_eval.gmc.__all__)
+    import inspect
+
+    import iqa_eval.gmc
+
+    missing = []
+    for package in (iqa_eval, iqa_eval.gmc):
+        for attr in package.__all__:
+            obj = getattr(package, attr)
+            if not inspect.isfunction(obj):
+                continue
+            doc = inspect.getdoc(obj) or ""
+            lacks = [s for s in ("Parameters\n---", "Returns\n---", "Examples\n---") if s not in doc]
+            if lacks:
+                missing.append(f"{package.__name__}.{attr}: {', '.join(s.split()[0] for s in lacks)}")
+    assert not missing, missing
+
+
+def test_results_unpack_like_scipy():
+    from scipy import stats
+
+    x, y = [1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5]
+    for ours, ref in ((iqa_eval.srocc, stats.spearmanr), (iqa_eval.krcc, stats.kendalltau),
+                      (iqa_eval.plcc_raw, stats.pearsonr)):
+        statistic, pvalue = ours(x, y)
+        ref_statistic, ref_pvalue = ref(x, y)
+        assert statistic == pytest.approx(ref_statistic, abs=1e-12)
+        assert pvalue == pytest.approx(ref_pvalue, abs=1e-12)
+        assert ours(x, y).confidence_interval().low < statistic

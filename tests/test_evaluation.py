@@ -10,7 +10,7 @@ import pytest
 import scipy.stats as st
 
 from iqa_eval.dataset import Dataset
-from iqa_eval.datasets import simulate_study
+from iqa_eval.simulation import simulate_study
 from iqa_eval.errors import InputError, IQAEvalWarning
 from iqa_eval.evaluation import evaluate
 from iqa_eval.inference import williams_test
@@ -42,13 +42,13 @@ def test_rows_equal_scipy_and_sorted():
         f = fit.predict(x)
         assert row["plcc"] == pytest.approx(st.pearsonr(f, y)[0], abs=1e-12)
         assert row["rmse"] == pytest.approx(np.sqrt(np.mean((y - f) ** 2)), rel=1e-10)
-        assert row["srocc_lo"] < row["srocc"] < row["srocc_hi"]
+        assert row["srocc_ci_low"] < row["srocc"] < row["srocc_ci_high"]
         assert row["mapping"] == "logistic4" and row["n"] == 400
         assert 0 <= row["outlier_ratio"] <= 1 and row["rmse_star"] >= 0
     assert t.set_index("model").loc["distance", "flipped"]
     assert not t.set_index("model").loc["precise", "flipped"]
-    assert {"model", "n", "srocc", "srocc_lo", "srocc_hi", "krcc", "krcc_lo", "krcc_hi", "plcc_raw", "plcc",
-            "plcc_lo", "plcc_hi", "rmse", "mae", "mapping", "tied_with_best", "flipped"} <= set(t.columns)
+    assert {"model", "n", "srocc", "srocc_ci_low", "srocc_ci_high", "krcc", "krcc_ci_low", "krcc_ci_high", "plcc_raw", "plcc",
+            "plcc_ci_low", "plcc_ci_high", "rmse", "mae", "mapping", "tied_with_best", "flipped"} <= set(t.columns)
 
 
 def test_pairwise_williams_and_tie_rule():
@@ -100,13 +100,13 @@ def test_nan_rows_dropped_per_model_with_notes():
 
 def test_bootstrap_settings_are_seeded():
     data = _dataset(200).oriented().select(["precise", "noisy", "fine_grain"])
-    a = evaluate(data, ci="percentile", n_boot=200, seed=1)
-    b = evaluate(data, ci="percentile", n_boot=200, seed=1)
-    c = evaluate(data, ci="bca", n_boot=200, seed=1)
+    a = evaluate(data, ci="percentile", n_resamples=200, seed=1)
+    b = evaluate(data, ci="percentile", n_resamples=200, seed=1)
+    c = evaluate(data, ci="bca", n_resamples=200, seed=1)
     pd.testing.assert_frame_equal(a.table, b.table)
     pd.testing.assert_frame_equal(a.pairwise, b.pairwise)
     assert a.pairwise["p_bootstrap"].notna().all()
-    assert not np.allclose(a.table["srocc_lo"], c.table["srocc_lo"])
+    assert not np.allclose(a.table["srocc_ci_low"], c.table["srocc_ci_low"])
     assert "bootstrap" in a.settings["tie_rule"]
 
 
@@ -131,7 +131,7 @@ def test_fallback_is_reported():
 
 
 @pytest.mark.parametrize("kwargs, match", [({"mapping": "cubic"}, "mapping"), ({"ci": "boot"}, "ci"),
-                                           ({"alpha": 1.5}, "alpha"), ({"n_boot": 0}, "n_boot"),
+                                           ({"alpha": 1.5}, "alpha"), ({"n_resamples": 0}, "n_resamples"),
                                            ({"nan_policy": "propagate"}, "nan_policy")])
 def test_bad_options(kwargs, match):
     with pytest.raises(InputError, match=match):

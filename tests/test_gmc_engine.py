@@ -28,8 +28,8 @@ def naive_sums(pred, mos, sstd, c, Q, Qd, ranks="dense"):
     M, N = pred.shape
     S = len(Q)
     rows = {k: np.zeros((M, S, N)) for k in
-            ("ssign", "sxy:plcc", "sxx:plcc", "sxy:srcc", "sxx:srcc")}
-    rows.update({k: np.zeros((S, N)) for k in ("sw", "syy:plcc", "syy:srcc")})
+            ("ssign", "sxy:plcc", "sxx:plcc", "sxy:srocc", "sxx:srocc")}
+    rows.update({k: np.zeros((S, N)) for k in ("sw", "syy:plcc", "syy:srocc")})
     y = mos[:, None] - mos[None, :]
     rl = naive_ranks(mos, ranks)
     ry = rl[:, None] - rl[None, :]
@@ -47,7 +47,7 @@ def naive_sums(pred, mos, sstd, c, Q, Qd, ranks="dense"):
                     w[i, j] = a[i] * a[j] * b * c[i] * c[j]
         rows["sw"][s] = w.sum(1)
         rows["syy:plcc"][s] = (w * y * y).sum(1)
-        rows["syy:srcc"][s] = (w * ry * ry).sum(1)
+        rows["syy:srocc"][s] = (w * ry * ry).sum(1)
         for m in range(M):
             x = pred[m][:, None] - pred[m][None, :]
             rp = naive_ranks(pred[m], ranks)
@@ -55,8 +55,8 @@ def naive_sums(pred, mos, sstd, c, Q, Qd, ranks="dense"):
             rows["ssign"][m, s] = (w * np.sign(x) * np.sign(y)).sum(1)
             rows["sxy:plcc"][m, s] = (w * x * y).sum(1)
             rows["sxx:plcc"][m, s] = (w * x * x).sum(1)
-            rows["sxy:srcc"][m, s] = (w * rx * ry).sum(1)
-            rows["sxx:srcc"][m, s] = (w * rx * rx).sum(1)
+            rows["sxy:srocc"][m, s] = (w * rx * ry).sum(1)
+            rows["sxx:srocc"][m, s] = (w * rx * rx).sum(1)
     return rows
 
 
@@ -64,7 +64,7 @@ def naive_values(rows):
     tot = {k: v.sum(-1) / 2 for k, v in rows.items()}
     out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        for method in ("plcc", "srcc"):
+        for method in ("plcc", "srocc"):
             den = np.sqrt(tot[f"sxx:{method}"] * tot[f"syy:{method}"])
             out[method] = np.where(den > 0, tot[f"sxy:{method}"] / den, np.nan)
         out["krcc"] = np.where(tot["sw"] > 0, tot["ssign"] / tot["sw"], np.nan)
@@ -106,7 +106,7 @@ def check_totals(ps, ref, methods):
         assert_close(ps.ssign, tot["ssign"], "ssign")
     else:
         assert ps.ssign is None
-    for method in ("plcc", "srcc"):
+    for method in ("plcc", "srocc"):
         if method in methods:
             for key in ("sxy", "sxx", "syy"):
                 assert_close(getattr(ps, key)[method], tot[f"{key}:{method}"], f"{key}:{method}")
@@ -193,14 +193,14 @@ def test_constant_predictions(backend):
     pred[0] = 3.0
     check_against_naive(pred, mos, sstd, c, Q, Qd, backend=backend)
     values = gmc_values(pred, mos, sstd, c, Q, Qd, backend=backend)
-    assert np.isnan(values["plcc"][0]).all() and np.isnan(values["srcc"][0]).all()
+    assert np.isnan(values["plcc"][0]).all() and np.isnan(values["srocc"][0]).all()
     assert np.all(values["krcc"][0] == 0)  # ties: no numerator, full denominator
     assert np.isfinite(values["plcc"][1]).all()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("methods", (("krcc",), ("srcc",), ("plcc",), ("plcc", "krcc"),
-                                     ("KRCC", "srcc")))
+@pytest.mark.parametrize("methods", (("krcc",), ("srocc",), ("plcc",), ("plcc", "krcc"),
+                                     ("KRCC", "srocc")))
 def test_method_subsets(backend, methods):
     rng = np.random.default_rng(9)
     case = random_case(rng, 12, rounded=True)
@@ -275,7 +275,7 @@ def test_backends_agree_mid_size():
     assert_close(a.sw, b.sw, "sw")
     for m in METHODS:
         assert_close(a.values()[m], b.values()[m], m)
-    for method in ("plcc", "srcc"):
+    for method in ("plcc", "srocc"):
         assert_close(a.sxy[method], b.sxy[method], method)
 
 
@@ -352,7 +352,7 @@ def test_bad_inputs_raise_input_error(change, message):
 
 
 @pytest.mark.parametrize("option, message", [
-    (dict(methods=("srcc", "pearson")), "methods"), (dict(methods=()), "methods"),
+    (dict(methods=("srocc", "pearson")), "methods"), (dict(methods=()), "methods"),
     (dict(ranks="min"), "ranks"), (dict(backend="gpu"), "backend"),
 ])
 def test_bad_options_raise_input_error(option, message):

@@ -2,7 +2,7 @@
 
 Settings found empirically (and asserted here): predictions and MOS from each model file
 ('Results Scores for CC', 'Ground Truth Labels'), per-image std from meta.csv's std column,
-std scale 1, SRCC with dense ranks; the published regulator weights weights.txt are the
+std scale 1, SROCC with dense ranks; the published regulator weights weights.txt are the
 Gaussian regulator of meta.csv (mos, std) with plus = 100 (see test_gmc_weights.py).
 """
 from __future__ import annotations
@@ -14,19 +14,19 @@ import pytest
 from iqa_eval.gmc import (correlation_surfaces, gmc_points, gmc_score, gmc_surface,
                           read_sample_file, read_weights_file)
 
-# Four rows of golden_points.csv (one sample point, SRCC, four models) differ from our values by
+# Four rows of golden_points.csv (one sample point, SROCC, four models) differ from our values by
 # exactly 0.004-0.007 while the other 2,096 agree to ~1e-15. The independent implementation
 # below (the reference formulas written plainly over all N^2/2 pairs) gives OUR values there,
 # and these four rows are the only ones whose Q/Qd are written with 15 instead of 17
 # significant digits: they were edited after the run. They are checked against the plain
 # implementation instead; every other row must match the file to 1e-9.
-GOLDEN_DEFECTS = {("clipiqa+", "SRCC", 84), ("clipiqa", "SRCC", 84),
-                  ("qualiclip", "SRCC", 84), ("topiq_nr", "SRCC", 84)}
+GOLDEN_DEFECTS = {("clipiqa+", "SROCC", 84), ("clipiqa", "SROCC", 84),
+                  ("qualiclip", "SROCC", 84), ("topiq_nr", "SROCC", 84)}
 
 
 def _plain_gmc(p, l, s, c, Q, Qd, method):
     """The reference definition, written plainly (full pair matrix; fine for N = 1162)."""
-    if method == "SRCC":   # dense ranks: index in the sorted unique values
+    if method == "SROCC":   # dense ranks: index in the sorted unique values
         p = np.unique(p, return_inverse=True)[1].astype(float)
         l_r = np.unique(l, return_inverse=True)[1].astype(float)
     else:
@@ -40,10 +40,17 @@ def _plain_gmc(p, l, s, c, Q, Qd, method):
     return np.sum(w * x * y) / np.sqrt(np.sum(w * y * y) * np.sum(w * x * x))
 
 
+def _read_reference(path):
+    """A published table, with the reference's method label 'SRCC' in this package's spelling."""
+    table = pd.read_csv(path)
+    table["method"] = table["method"].replace({"SRCC": "SROCC"})
+    return table
+
+
 @pytest.fixture(scope="module")
 def livec(shared_dir):
     base = shared_dir / "LIVEC"
-    golden = pd.read_csv(base / "golden_points.csv")
+    golden = _read_reference(base / "golden_points.csv")
     models = list(dict.fromkeys(golden.model))
     preds, mos = {}, None
     for m in models:
@@ -53,7 +60,7 @@ def livec(shared_dir):
             mos = f["Ground Truth Labels"].to_numpy()
         np.testing.assert_allclose(f["Ground Truth Labels"].to_numpy(), mos, rtol=1e-14)
     meta = pd.read_csv(base / "meta.csv")
-    return dict(base=base, golden=golden, heights=pd.read_csv(base / "golden_heights.csv"),
+    return dict(base=base, golden=golden, heights=_read_reference(base / "golden_heights.csv"),
                 preds=preds, mos=mos, std=meta["std"].to_numpy(),
                 weights=read_weights_file(base / "weights.txt"),
                 samples=read_sample_file(base / "samples.csv"))
@@ -120,7 +127,7 @@ def test_heights_from_our_points(livec):
     merged = _check_heights(res.surface, livec["heights"])
     # golden_heights.csv agrees with the EDITED golden points: the four surfaces that contain an
     # edited point are where our (correct) points land furthest from the published score, at
-    # the 2e-4 bound after rounding (topiq_nr SRCC: 0.7434 vs 0.7436). Every other surface is
+    # the 2e-4 bound after rounding (topiq_nr SROCC: 0.7434 vs 0.7436). Every other surface is
     # within 1e-4.
     edited = merged[["model", "method"]].apply(tuple, axis=1).isin({(m, k) for m, k, _ in GOLDEN_DEFECTS})
     assert np.abs(merged.gmc - merged.avg_height)[~edited].max() <= 1e-4 + 1e-12

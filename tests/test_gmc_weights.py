@@ -86,7 +86,7 @@ def test_regulator_choices(ratings):
         distribution_weights(mos, regulator="uniform")
     with pytest.raises(InputError, match="ks"):
         distribution_weights(mos, regulator="lds", ks=4)
-    with pytest.raises(InputError, match="std must be finite"):
+    with pytest.raises(InputError, match="std has 1 non-finite values"):
         distribution_weights(mos, std=np.r_[std[:-1], np.nan])
 
 
@@ -177,7 +177,7 @@ def test_given_std_uses_gaussian_and_warns_for_zeros(study):
 
 
 def test_std_scale_and_plus(study):
-    kw = dict(samples=15, methods=["srcc", "plcc", "krcc"])
+    kw = dict(samples=15, methods=["srocc", "plcc", "krcc"])
     w = distribution_weights(study["mos"], std=study["std"])
     a = gmc_points(study["preds"], study["mos"], std=study["std"], std_scale=2.0, weights=w, **kw)
     b = gmc_points(study["preds"], study["mos"], std=2.0 * study["std"], weights=w, **kw)
@@ -189,7 +189,7 @@ def test_std_scale_and_plus(study):
 
 
 def test_ranks_option(study):
-    kw = dict(std=study["std"], samples=10, methods=["srcc"])
+    kw = dict(std=study["std"], samples=10, methods=["srocc"])
     dense = gmc_points(study["preds"], study["mos"], **kw)
     average = gmc_points(study["preds"], study["mos"], ranks="average", **kw)
     assert not np.allclose(dense.value, average.value, rtol=1e-6)   # MOS and 'b' have ties
@@ -205,11 +205,11 @@ def test_input_errors(study):
         gmc_points(bad, study["mos"], std=study["std"])
     with pytest.raises(InputError, match="has 119 predictions"):
         gmc_points({"a": study["mos"][1:]}, study["mos"], std=study["std"])
-    with pytest.raises(InputError, match="unknown GMC method"):
+    with pytest.raises(InputError, match="GMC method must be one of"):
         gmc_points(study["preds"], study["mos"], std=study["std"], methods=["pearson"])
     with pytest.raises(InputError, match="std has 3 values"):
         gmc_points(study["preds"], study["mos"], std=[1.0, 2.0, 3.0])
-    with pytest.raises(InputError, match="weights must be finite"):
+    with pytest.raises(InputError, match="weights must be >= 0"):
         gmc_points(study["preds"], study["mos"], std=study["std"], weights=-np.ones(120))
 
 

@@ -58,7 +58,7 @@ def test_fisher_coverage_sanity():
 def test_bootstrap_kernels_equal_naive_resampling(kind):
     x, y = _data(57, seed=3)
     x = np.round(x, 1)  # ties
-    dist = I.bootstrap_distribution(kind, x, y, n_boot=40, seed=5)
+    dist = I.bootstrap_distribution(kind, x, y, n_resamples=40, seed=5)
     ref_fn = {"srocc": st.spearmanr, "plcc": st.pearsonr, "krcc": st.kendalltau}[kind]
     rng = np.random.default_rng(5)
     idx = rng.integers(0, x.size, size=(40, x.size))  # the same draws, written plainly
@@ -73,7 +73,7 @@ def test_bootstrap_is_seeded_and_reproducible():
     c = M.srocc(x, y).confidence_interval(method="percentile", seed=4)
     assert a == b and a != c
     # chunking of resamples does not change the draws
-    d1 = I.bootstrap_distribution("srocc", x, y, n_boot=50, seed=1)
+    d1 = I.bootstrap_distribution("srocc", x, y, n_resamples=50, seed=1)
     d2 = np.concatenate(list(I._resample_chunks(80, 50, 1, max_cells=80 * 7)))
     ref = [st.spearmanr(x[i], y[i])[0] for i in d2]
     assert d1[:, 0] == pytest.approx(ref, abs=1e-12)
@@ -83,13 +83,13 @@ def test_bootstrap_is_seeded_and_reproducible():
                                         ("srocc", lambda x, y: st.spearmanr(x, y)[0])])
 def test_bca_close_to_scipy_bootstrap(kind, stat):
     x, y = _data(40, seed=2)
-    ours, _ = I.bootstrap_ci(kind, x, y, method="bca", n_boot=4000, seed=0)
+    ours, _ = I.bootstrap_ci(kind, x, y, method="bca", n_resamples=4000, seed=0)
     ref = st.bootstrap((x, y), stat, paired=True, vectorized=False, method="BCa", n_resamples=4000,
                        random_state=np.random.default_rng(1)).confidence_interval
     # different random draws: agree within Monte Carlo error
     assert ours.low == pytest.approx(ref.low, abs=0.03)
     assert ours.high == pytest.approx(ref.high, abs=0.03)
-    perc, _ = I.bootstrap_ci(kind, x, y, method="percentile", n_boot=4000, seed=0)
+    perc, _ = I.bootstrap_ci(kind, x, y, method="percentile", n_resamples=4000, seed=0)
     assert perc != ours
 
 
@@ -131,29 +131,29 @@ def test_compare_correlations_uses_ranks_for_srocc():
     assert res.p_williams < 0.01 and math.isnan(res.p_bootstrap)
     lo, hi = res.confidence_interval
     assert lo < res.diff < hi and lo > 0
-    boot = I.compare_correlations(a, b, q, metric="srocc", ci="percentile", n_boot=500, seed=0)
+    boot = I.compare_correlations(a, b, q, metric="srocc", ci="percentile", n_resamples=500, seed=0)
     assert boot.p_bootstrap < 0.01 and boot.confidence_interval.low > 0
     # same model twice: no difference
-    same = I.compare_correlations(a, a, q, ci="percentile", n_boot=200)
+    same = I.compare_correlations(a, a, q, ci="percentile", n_resamples=200)
     assert same.diff == 0 and same.p_williams == 1.0 and same.p_bootstrap == 1.0
 
 
-def _check_plain_paired_bootstrap(res, stat, a, b, q, n_boot, seed):
+def _check_plain_paired_bootstrap(res, stat, a, b, q, n_resamples, seed):
     """``res`` equals a paired bootstrap written plainly: the same resampled images for both
     models, scipy's coefficient on each, percentile interval, +1-corrected two-sided p."""
-    idx = np.concatenate(list(I._resample_chunks(q.size, n_boot, seed)))
+    idx = np.concatenate(list(I._resample_chunks(q.size, n_resamples, seed)))
     diffs = np.array([stat(a[i], q[i])[0] - stat(b[i], q[i])[0] for i in idx])
     assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
         tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
     tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
-    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / (n_boot + 1)))
+    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / (n_resamples + 1)))
 
 
 def test_paired_bootstrap_uses_the_same_images_for_both_models():
     rng = np.random.default_rng(6)
     q = rng.normal(size=100)
     a, b = q + rng.normal(size=100), q + rng.normal(size=100)
-    res = I.compare_correlations(a, b, q, ci="percentile", n_boot=300, seed=2)
+    res = I.compare_correlations(a, b, q, ci="percentile", n_resamples=300, seed=2)
     _check_plain_paired_bootstrap(res, st.spearmanr, a, b, q, 300, 2)
 
 
@@ -161,7 +161,7 @@ def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
     rng = np.random.default_rng(8)
     q = rng.normal(size=90)
     a, b = np.round(q + rng.normal(size=90), 1), q + 1.5 * rng.normal(size=90)   # ties in a
-    res = I.compare_correlations(a, b, q, metric="krcc", ci="percentile", n_boot=200, seed=3)
+    res = I.compare_correlations(a, b, q, metric="krcc", ci="percentile", n_resamples=200, seed=3)
     assert res.statistic_a == pytest.approx(st.kendalltau(a, q)[0], abs=1e-12)
     assert res.diff == pytest.approx(st.kendalltau(a, q)[0] - st.kendalltau(b, q)[0], abs=1e-12)
     assert math.isnan(res.p_williams)

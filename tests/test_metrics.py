@@ -196,7 +196,7 @@ def test_rank_memo_follows_the_values():
     y = x + rng.normal(size=x.size)
     first = M.srocc(x, y).statistic
     assert M.srocc(x, y).statistic == first  # served from the memo
-    assert M._ranked(x)[0] is M._ranked(x.copy())[0]  # keyed by content, not identity (the sort order is kept)
+    assert M.ranked(x)[0] is M.ranked(x.copy())[0]  # keyed by content, not identity (the sort order is kept)
     x[:100] = -x[:100]  # same array object, new values: a new ranking
     assert M.srocc(x, y).statistic == pytest.approx(st.spearmanr(x, y)[0], abs=1e-12)
     assert M.krcc(x, y).statistic == pytest.approx(st.kendalltau(x, y)[0], abs=1e-12)

@@ -16,7 +16,7 @@ from iqa_eval.errors import InputError
 EVIL = "<img src=x onerror=alert(1)></script>"
 
 
-def make_surface(models=("a", "b"), methods=("srcc", "plcc"), nq=7, nqd=5, seed=0):
+def make_surface(models=("a", "b"), methods=("srocc", "plcc"), nq=7, nqd=5, seed=0):
     """Tidy grid surface with known values, rows shuffled (as a join may leave them)."""
     rng = np.random.default_rng(seed)
     q = np.linspace(10.0, 90.0, nq)
@@ -51,24 +51,28 @@ class LinearFit:
 
 
 # -- the grid -------------------------------------------------------------------------
-def test_surface_grid_places_every_value_at_its_node():
+def test_grid_values_places_every_value_at_its_node():
+    from iqa_eval.gmc.sampling import grid_values
+
     s = make_surface()
     rows = s[(s.model == "b") & (s.method == "plcc")]
-    q, qd, z = plot.surface_grid(rows)
-    assert z.shape == (qd.size, q.size) == (5, 7)
+    q, qd, z = grid_values(rows)
+    assert z.shape == (q.size, qd.size) == (7, 5)
     for i in range(q.size):
         for j in range(qd.size):
-            assert z[j, i] == value_at(s, "b", "plcc", q[i], qd[j])
+            assert z[i, j] == value_at(s, "b", "plcc", q[i], qd[j])
 
 
-def test_surface_grid_rejects_irregular_rows():
+def test_grid_values_rejects_irregular_rows():
+    from iqa_eval.gmc.sampling import grid_values
+
     s = make_surface()
-    rows = s[(s.model == "a") & (s.method == "srcc")]
+    rows = s[(s.model == "a") & (s.method == "srocc")]
     with pytest.raises(InputError, match="regular grid"):
-        plot.surface_grid(rows.iloc[1:])
+        grid_values(rows.iloc[1:])
     dup = pd.concat([rows.iloc[1:], rows.iloc[[1]]])  # one node twice, one missing
     with pytest.raises(InputError, match="regular grid"):
-        plot.surface_grid(dup)
+        grid_values(dup)
 
 
 def test_bad_surface_input_is_an_input_error():
@@ -106,10 +110,10 @@ def test_surface_figure_draws_each_model_with_its_values_and_labels():
     assert scene.zaxis.title.text == "PLCC"
 
 
-def test_surface_figure_defaults_to_srcc_and_escapes_names():
-    s = make_surface(models=("a", EVIL), methods=("plcc", "srcc"))
+def test_surface_figure_defaults_to_srocc_and_escapes_names():
+    s = make_surface(models=("a", EVIL), methods=("plcc", "srocc"))
     fig = plot.surface_figure(s)
-    assert fig.layout.scene.zaxis.title.text == "SRCC"
+    assert fig.layout.scene.zaxis.title.text == "SROCC"
     # plotly.js renders names as pseudo-HTML: the escaped name displays literally
     assert "&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;" in [t.name for t in fig.data]
 
@@ -163,7 +167,7 @@ def test_save_surface_picks_the_figure_for_the_extension(tmp_path):
 
 @pytest.mark.parametrize("draw", [plot.surface_3d, plot.contour_map])
 def test_panels_fill_a_partial_last_row(tmp_path, draw):
-    s = make_surface(models=tuple("abcde"), methods=("srcc",))  # 5 panels on a 4-wide layout
+    s = make_surface(models=tuple("abcde"), methods=("srocc",))  # 5 panels on a 4-wide layout
     fig = draw(s)
     titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
     assert titles == list("abcde")
@@ -172,7 +176,7 @@ def test_panels_fill_a_partial_last_row(tmp_path, draw):
 
 def test_dollar_signs_in_names_are_literal_text(tmp_path):
     names = ("bad $^$ name", "a$b")  # "$^$" is a mathtext parse error if not escaped
-    fig = plot.contour_map(make_surface(models=names, methods=("srcc",)))
+    fig = plot.contour_map(make_surface(models=names, methods=("srocc",)))
     plot.save_figure(fig, tmp_path / "d.png")
     titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
     assert titles == sorted(n.replace("$", r"\$") for n in names)
@@ -180,16 +184,16 @@ def test_dollar_signs_in_names_are_literal_text(tmp_path):
 
 def test_surface_3d_and_contour_panels_share_one_scale():
     s = make_surface(models=("a", "b", "c"))
-    fig = plot.surface_3d(s, method="srcc")
+    fig = plot.surface_3d(s, method="srocc")
     panels = [ax for ax in fig.axes if hasattr(ax, "get_zlim")]
     assert sorted(ax.get_title() for ax in panels) == ["a", "b", "c"]
-    lo, hi = s[s.method == "srcc"].value.min(), s[s.method == "srcc"].value.max()
+    lo, hi = s[s.method == "srocc"].value.min(), s[s.method == "srocc"].value.max()
     for ax in panels:
-        assert ax.get_xlabel() == "MOS" and ax.get_ylabel() == "|ΔMOS|" and ax.get_zlabel() == "SRCC"
+        assert ax.get_xlabel() == "MOS" and ax.get_ylabel() == "|ΔMOS|" and ax.get_zlabel() == "SROCC"
         assert ax.get_zlim() == pytest.approx((lo, hi))
         # the drawn surface's colour range is the shared one
         assert ax.collections[0].norm.vmin == pytest.approx(lo)
-    fig = plot.contour_map(s, method="srcc", levels=8)
+    fig = plot.contour_map(s, method="srocc", levels=8)
     maps = [ax for ax in fig.axes if ax.get_title() in ("a", "b", "c")]
     assert len(maps) == 3
     for ax in maps:
@@ -204,7 +208,7 @@ def _filled(ax):
 
 
 def test_difference_map_is_centred_at_zero_and_hatches_significant_cells():
-    s = make_surface(models=("a", "b"), methods=("srcc",))
+    s = make_surface(models=("a", "b"), methods=("srocc",))
     sa = s[s.model == "a"].sort_values(["Qd", "Q"])
     sb = s[s.model == "b"].sort_values(["Qd", "Q"])
     diff = sa.value.to_numpy() - sb.value.to_numpy()  # constant -0.1 by construction
@@ -229,7 +233,7 @@ def test_difference_map_is_centred_at_zero_and_hatches_significant_cells():
 
 
 def test_difference_map_hatches_a_coarser_comparison_grid():
-    s = make_surface(models=("a", "b"), methods=("srcc",), nq=9, nqd=7)
+    s = make_surface(models=("a", "b"), methods=("srocc",), nq=9, nqd=7)
     q, qd = np.meshgrid([10.0, 50.0, 90.0], [0.0, 80.0])  # 3 x 2 comparison cells, same rectangle
     cells = pd.DataFrame({"Q": q.ravel(), "Qd": qd.ravel(), "significant": q.ravel() < 30})
     fig = plot.difference_map(s, "a", "b", cells=cells)
@@ -240,7 +244,7 @@ def test_difference_map_hatches_a_coarser_comparison_grid():
 
 
 def test_difference_map_of_identical_models_is_flat_zero():
-    s = make_surface(models=("a",), methods=("srcc",))
+    s = make_surface(models=("a",), methods=("srocc",))
     twin = s.assign(model="b")
     fig = plot.difference_map(pd.concat([s, twin]), "a", "b")
     main = _filled(fig.axes[0])[0]
@@ -248,14 +252,14 @@ def test_difference_map_of_identical_models_is_flat_zero():
 
 
 def test_comparison_figure_has_a_b_and_difference():
-    s = make_surface(models=("a", "b"), methods=("srcc",))
+    s = make_surface(models=("a", "b"), methods=("srocc",))
     sa = s[s.model == "a"].sort_values(["Qd", "Q"])
     sb = s[s.model == "b"].sort_values(["Qd", "Q"])
     cells = pd.DataFrame({"Q": sa.Q.to_numpy(), "Qd": sa.Qd.to_numpy(), "A": sa.value.to_numpy(),
                           "B": sb.value.to_numpy()})
     cells["diff"] = cells.A - cells.B
     cells["significant"] = False
-    fig = plot.comparison_figure(SimpleNamespace(models=["a", "b"], cells=cells, method="srcc"))
+    fig = plot.comparison_figure(SimpleNamespace(models=["a", "b"], cells=cells, method="srocc"))
     titles = [ax.get_title() for ax in fig.axes]
     assert "A: a" in titles and "B: b" in titles and "A - B (hatched: significant)" in titles
 
@@ -333,7 +337,7 @@ def test_livec_example_reproduces_the_published_scores(shared_dir, tmp_path, cap
     assert len(table) == len(golden) == 21
     assert table["difference"].abs().max() <= 2e-4 + 1e-9
     assert "within the 2e-4 rounding tolerance" in capsys.readouterr().out
-    for name in ("livec_surfaces.html", "livec_surfaces_srcc.png", "livec_contours_srcc.png",
+    for name in ("livec_surfaces.html", "livec_surfaces_srocc.png", "livec_contours_srocc.png",
                  "livec_difference_clipiqa+_topiq_nr.png"):
         assert (tmp_path / name).stat().st_size > 10_000
 

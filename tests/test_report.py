@@ -44,9 +44,9 @@ def fake_inputs(models=("precise", EVIL, "noisy"), n=80, seed=0, tied=(0, 1)):
     sources["mos"] = (f"{EVIL}.csv", "mos")
     data = Dataset(mos=mos, predictions=preds, sources=sources, flipped=(models[-1],),
                    notes=(f"dropped 1 row(s) with NaN/inf/empty prediction in column {EVIL!r}",))
-    rows = [dict(model=m, n=n, srocc=0.9 - 0.05 * k, srocc_lo=0.85 - 0.05 * k, srocc_hi=0.93 - 0.05 * k,
-                 krcc=0.7 - 0.05 * k, plcc=0.9 - 0.04 * k, plcc_lo=0.86 - 0.04 * k,
-                 plcc_hi=0.93 - 0.04 * k, rmse=0.3 + 0.1 * k, mapping="logistic4",
+    rows = [dict(model=m, n=n, srocc=0.9 - 0.05 * k, srocc_ci_low=0.85 - 0.05 * k, srocc_ci_high=0.93 - 0.05 * k,
+                 krcc=0.7 - 0.05 * k, plcc=0.9 - 0.04 * k, plcc_ci_low=0.86 - 0.04 * k,
+                 plcc_ci_high=0.93 - 0.04 * k, rmse=0.3 + 0.1 * k, mapping="logistic4",
                  tied_with_best=k in tied, flipped=(k == len(models) - 1)) for k, m in enumerate(models)]
     evaluation = SimpleNamespace(
         table=pd.DataFrame(rows),
@@ -55,7 +55,7 @@ def fake_inputs(models=("precise", EVIL, "noisy"), n=80, seed=0, tied=(0, 1)):
     q, qd = np.meshgrid(np.linspace(1, 5, 12), np.linspace(0, 4, 9))
     frames = [pd.DataFrame({"model": m, "method": method, "Q": q.ravel(), "Qd": qd.ravel(),
                             "value": (0.4 + 0.1 * k + 0.1 * np.sin(q) + 0.05 * qd).ravel()})
-              for k, m in enumerate(models) for method in ("srcc", "plcc")]
+              for k, m in enumerate(models) for method in ("srocc", "plcc")]
     surface = pd.concat(frames, ignore_index=True)
     scores = surface.groupby(["model", "method"], sort=False)["value"].mean().rename("gmc").reset_index()
     gmc = SimpleNamespace(points=None, surface=surface, scores=scores, notes=[f"gmc note {EVIL}"])
@@ -63,15 +63,15 @@ def fake_inputs(models=("precise", EVIL, "noisy"), n=80, seed=0, tied=(0, 1)):
     a, b = 0.6 + 0.1 * np.sin(qc), 0.6 + 0.02 * qdc
     cells = pd.DataFrame({"Q": qc.ravel(), "Qd": qdc.ravel(), "A": a.ravel(), "B": b.ravel()})
     cells["diff"] = cells.A - cells.B
-    cells["lo"], cells["hi"] = cells["diff"] - 0.05, cells["diff"] + 0.05
-    cells["significant"] = (cells.lo > 0) | (cells.hi < 0)
+    cells["ci_low"], cells["ci_high"] = cells["diff"] - 0.05, cells["diff"] + 0.05
+    cells["significant"] = (cells.ci_low > 0) | (cells.ci_high < 0)
+    cells["tested"] = True
     tests = pd.DataFrame({"metric": ["srocc", "plcc", "krcc"], "A": [0.9, 0.9, 0.7], "B": [0.85, 0.86, 0.66],
                           "diff": [0.05, 0.04, 0.04], "ci_low": [-0.01, -0.02, -0.01],
                           "ci_high": [0.1, 0.1, 0.09], "p": [0.1234, 0.2, 1e-6],
                           "test": ["williams", "williams", "bootstrap"]})
-    comparison = SimpleNamespace(models=[models[0], models[1]], method="srcc", global_tests=tests,
-                                 cells=cells, n_images=n, summary=f"A is ahead at high MOS {EVIL}",
-                                 notes=())
+    comparison = SimpleNamespace(models=[models[0], models[1]], method="srocc", global_tests=tests,
+                                 cells=cells, n_images=n, alpha=0.05, adjust="maxt", notes=())
     return data, evaluation, gmc, comparison
 
 
@@ -132,7 +132,7 @@ def test_user_strings_are_escaped_everywhere():
     rest = outside_scripts(text)
     assert f"<title>Report {escaped}</title>" in text
     assert f'<td class="name">{escaped}</td>' in rest          # score table
-    assert f"A is ahead at high MOS {escaped}" in rest        # comparison summary
+    assert f"Global SROCC: precise 0.9000, {escaped} 0.8500" in rest   # comparison summary
     assert f"gmc note {escaped}" in rest and f"fit note for {escaped}" in rest
     assert f"<b>mos</b>: {html.escape(EVIL + '.csv')}" in rest  # input file names
     # inside the plotly JSON the name is HTML-escaped (plotly.js shows it literally) and
@@ -169,7 +169,7 @@ def test_score_table_marks_best_and_ties_and_shows_cis():
 
 def test_missing_values_print_as_a_dash_not_nan():
     data, evaluation, gmc, comparison = fake_inputs()
-    evaluation.table.loc[2, ["srocc", "srocc_lo", "srocc_hi"]] = np.nan
+    evaluation.table.loc[2, ["srocc", "srocc_ci_low", "srocc_ci_high"]] = np.nan
     text = report.report_html(evaluation=evaluation)
     third = _score_rows(text)[2][1]
     assert "nan" not in third.lower() and "&ndash;" in third
@@ -195,7 +195,7 @@ def test_gmc_scores_table_holds_the_given_scores():
     section = text.split('id="gmc"')[1]
     for row in gmc.scores.itertuples():
         assert f"{row.gmc:.4f}" in section
-    assert "<th>SRCC</th>" in section.replace(' class=""', "")
+    assert "<th>SROCC</th>" in section.replace(' class=""', "")
 
 
 def test_comparison_section_shows_tests_summary_and_figure():
@@ -268,7 +268,7 @@ def test_models_to_compare_falls_back_to_the_top_two():
 # -- the command (end to end) ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def study_csv(tmp_path_factory):
-    from iqa_eval.datasets import simulate_study
+    from iqa_eval.simulation import simulate_study
 
     df = simulate_study(200, seed=4)
     df = df[["image", "mos", "std", "precise", "noisy", "distance"]].rename(columns={"noisy": EVIL})
@@ -281,7 +281,7 @@ def study_csv(tmp_path_factory):
 def test_cli_report_writes_the_page(study_csv, tmp_path):
     out = tmp_path / "r.html"
     code, stdout, stderr = run_cli("report", study_csv, "-o", out, "--samples", "30", "--grid-res", "25",
-                                   "--compare-grid", "6x6", "--method", "srcc")
+                                   "--compare-grid", "6x6", "--method", "srocc")
     assert code == 0, stderr
     assert f"wrote {out}" in stderr
     assert "note: dropped 1 row(s)" in stderr            # the NaN in 'precise', said once

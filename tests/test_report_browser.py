@@ -182,13 +182,13 @@ def test_comparison_page_renders_offline(browser, tmp_path):
 def _check_cli_page(browser, tmp_path, seed, models, command, options, n_surfaces, selector):
     """Write a CSV whose last model is named like a script, run ``iqa-eval COMMAND`` as a real
     process, open the page it wrote offline, and check it like every other page."""
-    from iqa_eval.datasets import simulate_study
+    from iqa_eval.simulation import simulate_study
 
     df = simulate_study(n_images=150, seed=seed)[["image", "mos", "std", *models]]
     src = tmp_path / "study.csv"
     df.rename(columns={models[-1]: EVIL}).to_csv(src, index=False)
     out = tmp_path / f"{command}.html"
-    done = subprocess.run([sys.executable, "-m", "cli.main", command, str(src), "-o", str(out),
+    done = subprocess.run([sys.executable, "-m", "iqa_eval.cli", command, str(src), "-o", str(out),
                            *options],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr

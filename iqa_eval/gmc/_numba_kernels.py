@@ -100,7 +100,7 @@ def exp_array(x, out):
 # distinct images inside group g.
 #
 # Rows of Tt (columns of the sums; layout from engine._Problem): 0 = sum c_i c_j (-> sum w);
-# lay[0], lay[1] = sum c c y^2 (plcc) and sum c c ry^2 (srcc); lay[2 + q] + m = the q-th model
+# lay[0], lay[1] = sum c c y^2 (plcc) and sum c c ry^2 (srocc); lay[2 + q] + m = the q-th model
 # sum of model m, q in (c c x y, c c x^2, c c rx ry, c c rx^2, c c sign(x) sign(y)).
 # Absent sums have lay = -1.
 

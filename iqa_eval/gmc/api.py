@@ -7,8 +7,8 @@ Three steps, each usable alone::
     scores  = gmc_score(surface)                                 # model, method, gmc
 
 or all at once with :func:`correlation_surfaces`, which returns a :class:`GMCResult`.
-Method names are lower-case in arguments (``'srcc'``) and upper-case in tables
-(``'SRCC'``), as in the reference files.
+Method names are lower-case in arguments (``'srocc'``) and upper-case in tables
+(``'SROCC'``); the reference files spell the rank form 'SRCC'.
 """
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_vector
+from .._validation import finite_vector
 from ..errors import InputError, warn
+from ..options import GMC_METHODS, check_choice
 from . import engine
-from .sampling import check_samples, latin_hypercube, read_sample_file, regular_grid
-from .surface import BW_METHODS, average_height, kernel_surface
+from .options import GMCOptions
+from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
+from .kernel_regression import BW_METHODS, average_height, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -39,9 +41,7 @@ def _method_list(methods) -> list:
         methods = [methods]
     out = []
     for m in methods:
-        name = str(m).strip().lower()
-        if name not in engine.METHODS:
-            raise InputError(f"unknown GMC method {m!r}; choose from {', '.join(engine.METHODS)}")
+        name = check_choice("GMC method", str(m).strip().lower(), GMC_METHODS)
         if name not in out:
             out.append(name)
     if not out:
@@ -69,19 +69,14 @@ def _model_matrix(predictions, n=None):
         raise InputError("no predictions given")
     names, rows = [], []
     for name, values in items:
-        v = as_float_vector(values, name=f"predictions of {name!r}")
-        if n is not None and v.size != n:
-            raise InputError(f"model {name!r} has {v.size} predictions for {n} MOS values")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            raise InputError(f"model {name!r} has {bad.size} non-finite prediction(s), first at index "
-                             f"{int(bad[0])}; drop incomplete rows first (Dataset.complete)")
+        v = finite_vector(values, name=f"model {name!r}", n=n, noun="predictions",
+                          hint="drop incomplete rows first (Dataset.complete)")
         names.append(name)
         rows.append(v)
     return names, np.ascontiguousarray(np.vstack(rows))
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GMCInputs:
     """Everything the engine needs, resolved from the user's options, with notes."""
 
@@ -96,18 +91,27 @@ class GMCInputs:
     notes: list = field(default_factory=list)
 
 
-def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=None,
-               regulator: str = "auto", std_scale: float = 1.0, std_phi: float = 8.0,
-               ks: int = 5, sigma: float = 2.0, plus: float = 10.0,
-               lds_exact_counts: bool = False) -> GMCInputs:
+def gmc_inputs(predictions, mos=None, *, std=None, weights=None, seed=0,
+               options: GMCOptions | None = None, **option_values) -> GMCInputs:
     """Resolve std, regulator weights and sample points (see :func:`gmc_points`).
 
-    Returns a :class:`GMCInputs`: the arrays the engine takes, the configuration that
-    produced them and the notes (e.g. a std estimated from the Beta model).
+    Parameters
+    ----------
+    predictions, mos, std, weights, seed
+        As in :func:`gmc_points`.
+    options : GMCOptions, optional
+        std, regulator and sampling options; ``**option_values`` (GMCOptions field names,
+        e.g. ``std_scale=2``) replace single fields.
+
+    Returns
+    -------
+    GMCInputs
+        The arrays the engine takes, the configuration that produced them and the notes
+        (e.g. a std estimated from the Beta model).
 
     Examples
     --------
-    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval.simulation import simulate_study
     >>> df = simulate_study(100, seed=0)
     >>> gin = gmc_inputs({"precise": df["precise"]}, df["mos"], std=df["std"], samples=8)
     >>> gin.pred.shape, len(gin.samples), gin.config["regulator"]
@@ -115,6 +119,9 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
     """
     from ..dataset import Dataset
 
+    o = GMCOptions.resolve(options, option_values)
+    samples, regulator, std_scale, std_phi = o.samples, o.regulator, o.std_scale, o.std_phi
+    ks, sigma, plus, lds_exact_counts = o.ks, o.sigma, o.plus, o.lds_exact_counts
     notes = []
     if isinstance(predictions, Dataset):
         data = predictions
@@ -131,8 +138,6 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         raise InputError(f"GMC needs at least 3 images, got {l.size}")
     models, pred = _model_matrix(predictions, l.size)
 
-    if not (np.isfinite(std_scale) and std_scale > 0):
-        raise InputError(f"std scale must be a finite number > 0, got {std_scale!r}")
     if std is None:
         s = beta_std(l, phi=std_phi)
         std_source = f"beta(phi={std_phi:g})"
@@ -141,8 +146,6 @@ def gmc_inputs(predictions, mos=None, *, std=None, samples=100, seed=0, weights=
         s = check_per_image(std, l.size, name="std")
         std_source = "given"
 
-    if regulator not in REGULATORS:
-        raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
     if weights is not None:
         c = check_per_image(weights, l.size, name="weights")
         used = "given"
@@ -198,11 +201,9 @@ def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress, client
     return _tidy(inputs.models, methods, Q, Qd, values)
 
 
-def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
-               methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
-               std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5, sigma: float = 2.0,
-               plus: float = 10.0, ranks: str = "dense", backend: str = "auto",
-               progress: bool = False, client=None) -> pd.DataFrame:
+def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
+               methods=GMC_METHODS, options: GMCOptions | None = None, backend: str = "auto",
+               progress: bool = False, client=None, **option_values) -> pd.DataFrame:
     """GMC value of every model and method at every sample point.
 
     Parameters
@@ -214,21 +215,20 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     std : array-like of shape (N,), optional
         Per-image MOS std. When None, estimated from the Beta model with ``std_phi`` (a note
         says so).
-    samples : int, DataFrame with columns Q, Qd, (S, 2) array or path, default 100
-        An int draws that many Latin-hypercube points with ``seed``; a path is read with
-        :func:`~iqa_eval.gmc.sampling.read_sample_file`.
-    methods : sequence of {'srcc', 'plcc', 'krcc'}
     weights : array-like of shape (N,), optional
-        Distribution-regulator weights; override ``regulator``.
-    regulator : {'auto', 'gaussian', 'lds', 'none'}
-        'auto': Gaussian when ``std`` was given, LDS when it was estimated.
-    std_scale : float, default 1.0
-        ``k``: the modulator uses ``k * std``.
-    std_phi : float, default 8.0
-        Beta-model precision when ``std`` is None.
-    ks, sigma, plus : regulator options (see :func:`~iqa_eval.gmc.weights.distribution_weights`).
-    ranks : {'dense', 'average'}
-        Ranks of the SRCC form; 'dense' reproduces published values.
+        Distribution-regulator weights; override ``options.regulator``.
+    seed : int, default 0
+        Seed of the Latin-hypercube sample points.
+    methods : sequence of {'srocc', 'plcc', 'krcc'}
+    options : GMCOptions, optional
+        ``samples`` (an int draws that many Latin-hypercube points with ``seed``; a path is
+        read with :func:`~iqa_eval.gmc.sampling.read_sample_file`; or a DataFrame with
+        columns Q, Qd), ``std_scale``, ``std_phi`` (Beta-model precision when ``std`` is
+        None), ``regulator``, ``ks``, ``sigma``, ``plus`` and ``ranks``; see
+        :class:`GMCOptions`.
+    **option_values
+        GMCOptions fields given as keywords (``samples=50, std_scale=2``): replace those of
+        ``options``.
     backend : {'auto', 'numba', 'numpy', 'cupy', 'dask'}
     progress : bool
         Progress bar on stderr for long runs.
@@ -245,14 +245,13 @@ def gmc_points(predictions, mos=None, *, std=None, samples=100, seed=0,
     >>> import numpy as np
     >>> mos = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     >>> pts = gmc_points({"a": mos ** 2}, mos, std=np.ones(5), samples=[[3.0, 1.0]],
-    ...                  methods=["srcc"])
+    ...                  methods=["srocc"])
     >>> round(float(pts.value.iloc[0]), 12)
     1.0
     """
-    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
-                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
-                        sigma=sigma, plus=plus)
-    points = _compute_points(inputs, methods, ranks, backend, progress, client)
+    options = GMCOptions.resolve(options, option_values)
+    inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
+    points = _compute_points(inputs, methods, options.ranks, backend, progress, client)
     points.attrs["notes"] = list(inputs.notes)
     return points
 
@@ -271,22 +270,30 @@ def _check_points(points) -> pd.DataFrame:
     return points
 
 
-def _grid_of(rows: pd.DataFrame):
-    """(q, qd, z[q, qd]) of rows that form a complete regular grid, else InputError."""
-    q = np.unique(rows["Q"].to_numpy(dtype=np.float64))
-    qd = np.unique(rows["Qd"].to_numpy(dtype=np.float64))
-    if len(rows) != q.size * qd.size or q.size < 2 or qd.size < 2:
-        raise InputError(f"values do not form a regular grid ({len(rows)} rows for {q.size} Q x "
-                         f"{qd.size} Qd values)")
-    i = np.searchsorted(q, rows["Q"].to_numpy(dtype=np.float64))
-    j = np.searchsorted(qd, rows["Qd"].to_numpy(dtype=np.float64))
-    z = np.full((q.size, qd.size), np.nan)
-    seen = np.zeros(z.shape, dtype=bool)
-    seen[i, j] = True
-    if not seen.all():
-        raise InputError("values do not form a regular grid: some (Q, Qd) nodes repeat")
-    z[i, j] = rows["value"].to_numpy(dtype=np.float64)
-    return q, qd, z
+def _search_bandwidths(groups, bw_method) -> dict:
+    """Cross-validated bandwidths of every surface, the searches run side by side on the cores.
+
+    Each search is independent and deterministic (the same bandwidths as one after the
+    other); its numpy and numba steps release the GIL, so two threads keep two cores busy.
+    """
+    if bw_method != "cv_ls":
+        return {}
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .kernel_regression import select_bandwidth
+
+    jobs = {}
+    for key, rows in groups:
+        good = rows[np.isfinite(rows["value"].to_numpy(dtype=np.float64))]
+        if len(good) >= 3:
+            jobs[key] = (np.column_stack([good["Q"].to_numpy(dtype=np.float64),
+                                          good["Qd"].to_numpy(dtype=np.float64)]),
+                         good["value"].to_numpy(dtype=np.float64))
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        found = pool.map(lambda job: select_bandwidth(*job, method="cv_ls"), jobs.values())
+        return dict(zip(jobs, found))
 
 
 def _surfaces(points, mos_range, grid_res, bw_method):
@@ -298,9 +305,11 @@ def _surfaces(points, mos_range, grid_res, bw_method):
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InputError(f"mos_range must be (min, max) with max > min, got {mos_range!r}")
     frames, bws, notes = [], [], []
-    for (model, method), rows in points.groupby(["model", "method"], sort=False):
+    groups = list(points.groupby(["model", "method"], sort=False))
+    searched = _search_bandwidths(groups, bw_method)
+    for (model, method), rows in groups:
         if bw_method is None:                  # exact grid: the points are the surface
-            q, qd, z = _grid_of(rows)
+            q, qd, z = grid_values(rows)
             n_nan = int(np.isnan(z).sum())
             if n_nan:
                 notes.append(f"{model} {method}: {n_nan} undefined grid value(s) (all weights 0) "
@@ -315,13 +324,13 @@ def _surfaces(points, mos_range, grid_res, bw_method):
             good = rows[ok]
             if len(good) < 3:
                 notes.append(f"{model} {method}: fewer than 3 defined point values; surface set to 0")
-                q = np.linspace(lo, hi, int(grid_res))
-                qd = np.linspace(0.0, hi - lo, int(grid_res))
+                q, qd = grid_axes((lo, hi), (0.0, hi - lo), grid_res)
                 z, bw = np.zeros((q.size, qd.size)), (np.nan, np.nan)
             else:
                 q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
                                               q_range=(lo, hi), qd_range=(0.0, hi - lo),
-                                              grid_res=grid_res, bw=bw_method)
+                                              grid_res=grid_res,
+                                              bw=searched.get((model, method), bw_method))
         qq, dd = np.meshgrid(q, qd, indexing="ij")
         frames.append(pd.DataFrame({"model": model, "method": method, "Q": qq.ravel(),
                                     "Qd": dd.ravel(), "value": z.ravel()}))
@@ -350,10 +359,10 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
 
     Examples
     --------
-    >>> from iqa_eval.datasets import simulate_study
+    >>> from iqa_eval.simulation import simulate_study
     >>> df = simulate_study(200, seed=0)
     >>> points = gmc_points({"precise": df["precise"]}, df["mos"], std=df["std"],
-    ...                     samples=30, methods=["srcc"])
+    ...                     samples=30, methods=["srocc"])
     >>> surf = gmc_surface(points, mos_range=(df["mos"].min(), df["mos"].max()), grid_res=10)
     >>> len(surf), list(surf.columns)
     (100, ['model', 'method', 'Q', 'Qd', 'value'])
@@ -380,7 +389,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"model": "a", "method": "SRCC", "Q": [0, 0, 1, 1],
+    >>> s = pd.DataFrame({"model": "a", "method": "SROCC", "Q": [0, 0, 1, 1],
     ...                   "Qd": [0, 1, 0, 1], "value": [0.5, 0.7, 0.7, 0.9]})
     >>> float(gmc_score(s).gmc.iloc[0])
     0.7
@@ -388,7 +397,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     surface = _check_points(surface)
     rows = []
     for (model, method), grid in surface.groupby(["model", "method"], sort=False):
-        q, qd, z = _grid_of(grid)
+        q, qd, z = grid_values(grid)
         h = average_height(q, qd, np.nan_to_num(z, nan=0.0))
         rows.append({"model": model, "method": method,
                      "gmc": h if decimals is None else round(h, int(decimals))})
@@ -398,7 +407,7 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
 # --- one call ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GMCResult:
     """GMC of several models: point values, surfaces, scores, with the settings and notes.
 
@@ -429,24 +438,26 @@ class GMCResult:
         return table.loc[list(dict.fromkeys(self.scores.model)), list(dict.fromkeys(self.scores.method))]
 
 
-def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0, grid=None,
-                         methods=("srcc", "plcc", "krcc"), weights=None, regulator: str = "auto",
-                         std_scale: float = 1.0, std_phi: float = 8.0, ks: int = 5,
-                         sigma: float = 2.0, plus: float = 10.0, ranks: str = "dense",
+def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=0, grid=None,
+                         methods=GMC_METHODS, options: GMCOptions | None = None,
                          backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",
-                         progress: bool = False, lds_exact_counts: bool = False,
-                         client=None) -> GMCResult:
+                         progress: bool = False, client=None, **option_values) -> GMCResult:
     """Points, surfaces and scores of every model and method in one call.
 
-    Arguments as :func:`gmc_points` and :func:`gmc_surface`, plus
-
+    Parameters
+    ----------
+    predictions, mos, std, weights, seed, methods, options, backend, progress, client, **option_values
+        As in :func:`gmc_points`.
     grid : (nq, nqd), optional
         Evaluate GMC exactly at every node of a regular grid instead of sampling and
-        regressing; the score integrates that grid (``samples``, ``grid_res`` and
+        regressing; the score integrates that grid (``options.samples``, ``grid_res`` and
         ``bw_method`` are then unused).
-    lds_exact_counts : bool, default False
-        LDS regulator: keep the smoothed histogram as floats instead of the reference's
-        integer truncation (see :func:`iqa_eval.gmc.weights.lds_density`).
+    grid_res, bw_method
+        As in :func:`gmc_surface`.
+
+    Returns
+    -------
+    GMCResult
 
     Examples
     --------
@@ -454,15 +465,16 @@ def correlation_surfaces(predictions, mos=None, *, std=None, samples=100, seed=0
     >>> rng = np.random.default_rng(0)
     >>> mos = rng.uniform(1, 5, 60)
     >>> res = correlation_surfaces({"m": mos + rng.normal(0, 0.3, 60)}, mos, std=np.full(60, 0.5),
-    ...                            grid=(5, 5), methods=["srcc"])
+    ...                            grid=(5, 5), methods=["srocc"])
     >>> list(res.scores.columns)
     ['model', 'method', 'gmc']
     """
+    options = GMCOptions.resolve(options, option_values)
+    ranks = options.ranks
     if grid is not None:
-        samples = regular_grid(mos if mos is not None else predictions.mos, grid)
-    inputs = gmc_inputs(predictions, mos, std=std, samples=samples, seed=seed, weights=weights,
-                        regulator=regulator, std_scale=std_scale, std_phi=std_phi, ks=ks,
-                        sigma=sigma, plus=plus, lds_exact_counts=lds_exact_counts)
+        options = GMCOptions.resolve(options, {"samples": regular_grid(
+            mos if mos is not None else predictions.mos, grid)})
+    inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
     points = _compute_points(inputs, methods, ranks, backend, progress, client)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)

@@ -39,14 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._progress import Progress
-from .._validation import as_float_vector
+from .._validation import finite_vector
 from ..errors import InputError
+from ..options import BACKENDS, GMC_METHODS, RANKS
 
 __all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available_backends"]
 
-METHODS = ("srcc", "plcc", "krcc")
-RANKS = ("dense", "average")
-BACKENDS = ("auto", "numba", "numpy", "cupy", "dask")
+# the allowed values are declared once, in iqa_eval.options
+METHODS = GMC_METHODS
 
 #: memory for one weight tile (points x pairs) and one term tile (pairs x sums), in bytes
 _TILE_BYTES = 16 * 2**20
@@ -72,12 +72,12 @@ class PairSums:
         ``sum w sign(x) sign(y)`` (KRCC numerator); None unless 'krcc' was asked for.
     sxy, sxx : dict of str to ndarray of shape (M, S)
         ``sum w x y`` and ``sum w x^2`` for 'plcc' (x, y = prediction and MOS differences) and
-        'srcc' (x, y = rank differences).
+        'srocc' (x, y = rank differences).
     syy : dict of str to ndarray of shape (S,)
-        ``sum w y^2`` for 'plcc' and 'srcc' (model-independent).
+        ``sum w y^2`` for 'plcc' and 'srocc' (model-independent).
     rows : dict of str to ndarray, or None
         Per-image row sums with a trailing image axis N under the keys 'sw', 'ssign',
-        'sxy:plcc', 'sxx:plcc', 'syy:plcc', 'sxy:srcc', 'sxx:srcc', 'syy:srcc':
+        'sxy:plcc', 'sxx:plcc', 'syy:plcc', 'sxy:srocc', 'sxx:srocc', 'syy:srocc':
         ``rows[key][..., s, i] = sum over j != i of w_ij t_ij``, so the totals are
         ``rows[key].sum(-1) / 2``. Only with ``row_sums=True``.
     """
@@ -93,7 +93,7 @@ class PairSums:
     def values(self) -> dict:
         """GMC value of each method: ``{method: ndarray (M, S)}``, NaN where a denominator is 0.
 
-        PLCC and SRCC forms: ``sxy / sqrt(sxx syy)`` (computed as ``sqrt(sxx) sqrt(syy)`` so tiny
+        PLCC and SROCC forms: ``sxy / sqrt(sxx syy)`` (computed as ``sqrt(sxx) sqrt(syy)`` so tiny
         sums do not underflow); KRCC form: ``ssign / sw``.
         """
         out = {}
@@ -130,8 +130,8 @@ def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense
     >>> import numpy as np
     >>> mos = np.array([1.0, 2.0, 3.0, 4.0])
     >>> pred = np.array([[0.1, 0.2, 0.4, 0.3]])
-    >>> v = gmc_values(pred, mos, np.full(4, 0.5), np.ones(4), [2.5], [1.0], methods=("srcc",))
-    >>> v["srcc"].shape
+    >>> v = gmc_values(pred, mos, np.full(4, 0.5), np.ones(4), [2.5], [1.0], methods=("srocc",))
+    >>> v["srocc"].shape
     (1, 1)
     """
     return pair_sums(pred, mos, scaled_std, c, Q, Qd, methods=methods, ranks=ranks,
@@ -156,10 +156,10 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
         Distribution-regulator weights, finite and non-negative.
     Q, Qd : array-like of shape (S,)
         Sample points: quality level and absolute MOS difference.
-    methods : sequence of {'srcc', 'plcc', 'krcc'}
+    methods : sequence of {'srocc', 'plcc', 'krcc'}
         Correlation forms to compute sums for.
     ranks : {'dense', 'average'}
-        Ranks for the SRCC form: dense ranks as the reference implementation (index in the
+        Ranks for the SROCC form: dense ranks as the reference implementation (index in the
         sorted unique values), or average ranks as ``scipy.stats.rankdata``.
     row_sums : bool
         Also return per-image row sums (for uncertainty estimates); costs about twice the time
@@ -216,15 +216,8 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
 
 
 def _vector(values, name, n=None):
-    """A finite float64 vector (of n values when n is given), or InputError."""
-    arr = as_float_vector(values, name=name)
-    if n is not None and arr.size != n:
-        raise InputError(f"{name} has {arr.size} values but there are {n} images")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise InputError(f"{name} has {int(bad.sum())} non-finite value(s); "
-                         f"first at index {int(np.flatnonzero(bad)[0])}")
-    return arr
+    """A finite float64 vector (of n values when n is given), or InputError (the API's one check)."""
+    return finite_vector(values, name=name, n=n)
 
 
 def _ranks(values, how):
@@ -281,7 +274,7 @@ class _Problem:
         _check_memory(M, N, Q.size, methods, row_sums)
         self.l, self.c, self.Q, self.Qd = l, cw, Q, Qd
         self.V = sd * sd
-        do_s = "srcc" in methods
+        do_s = "srocc" in methods
         self.P = np.ascontiguousarray(P)
         self.R = (np.ascontiguousarray(np.stack([_ranks(p, ranks) for p in P])) if do_s
                   else np.zeros((1, 1)))
@@ -299,12 +292,12 @@ class _Problem:
         col = 1
         lay = np.full(7, -1, dtype=np.int64)
         self.keys = {"sw": (0, None)}
-        for q, (key, method) in enumerate((("syy", "plcc"), ("syy", "srcc"))):
+        for q, (key, method) in enumerate((("syy", "plcc"), ("syy", "srocc"))):
             if method in self.methods:
                 lay[q] = col
                 self.keys[f"{key}:{method}"] = (col, None)
                 col += 1
-        blocks = (("sxy", "plcc"), ("sxx", "plcc"), ("sxy", "srcc"), ("sxx", "srcc"),
+        blocks = (("sxy", "plcc"), ("sxx", "plcc"), ("sxy", "srocc"), ("sxx", "srocc"),
                   ("ssign", "krcc"))
         for q, (key, method) in enumerate(blocks):
             if method in self.methods:
@@ -330,7 +323,7 @@ class _Problem:
 
         totT = np.ascontiguousarray(np.asarray(tot).T)  # (K, S)
         sxy, sxx, syy = {}, {}, {}
-        for method in ("plcc", "srcc"):
+        for method in ("plcc", "srocc"):
             if method in self.methods:
                 sxy[method] = take(totT, f"sxy:{method}")
                 sxx[method] = take(totT, f"sxx:{method}")

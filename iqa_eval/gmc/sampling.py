@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import read_table
 from .weights import check_mos
 
 __all__ = ["sample_domain", "latin_hypercube", "grid_shape", "regular_grid", "read_sample_file", "check_samples"]
@@ -85,8 +84,17 @@ def grid_shape(shape) -> tuple:
 def regular_grid(mos, shape=(10, 10)) -> pd.DataFrame:
     """Regular ``nq x nqd`` grid over the GMC domain, edges included.
 
-    Rows are ordered with Q varying slowest (``Q`` outer, ``Qd`` inner), so the values
-    reshape to ``(nq, nqd)``. ``shape`` is checked by :func:`grid_shape`.
+    Parameters
+    ----------
+    mos : array-like of shape (N,)
+        The grid covers ``[min MOS, max MOS] x [0, max MOS - min MOS]``.
+    shape : int or (int, int), default (10, 10)
+        Checked by :func:`grid_shape`.
+
+    Returns
+    -------
+    DataFrame with columns ``Q`` and ``Qd``, Q varying slowest (``Q`` outer, ``Qd`` inner), so
+    the values reshape to ``(nq, nqd)``.
 
     Examples
     --------
@@ -134,9 +142,73 @@ def check_samples(samples, *, file=None) -> pd.DataFrame:
 
 
 def read_sample_file(path) -> pd.DataFrame:
-    """Read sample points from a table (CSV with any delimiter, TSV, XLSX, Parquet) with
+    r"""Read sample points from a table (CSV with any delimiter, TSV, XLSX, Parquet) with
     columns ``Q`` and ``Qd``.
 
-    Errors name the file, the column and the 1-based data row.
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    DataFrame with float columns ``Q`` and ``Qd``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column and the 1-based data row of a bad value.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "samples.csv"
+    >>> _ = path.write_text("Q,Qd\n3.0,0.5\n4.0,1.5\n")
+    >>> read_sample_file(path).Qd.tolist()
+    [0.5, 1.5]
     """
+    from ..io import read_table  # reading files is io's job; imported only when a file is read
+
     return check_samples(read_table(path), file=Path(path))
+
+
+def grid_values(rows, value: str = "value"):
+    """Pivot tidy rows of ONE surface into ``(q, qd, z)`` with ``z[i, j]`` at ``(q[i], qd[j])``.
+
+    The one pivot of the package (GMC scores, exact-grid surfaces and the figures all use it).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Columns ``Q``, ``Qd`` and ``value``; each node of a regular grid (at least 2 x 2)
+        exactly once.
+    value : str, default 'value'
+        The column to place on the grid.
+
+    Returns
+    -------
+    q : ndarray of shape (nq,)
+    qd : ndarray of shape (nqd,)
+    z : ndarray of shape (nq, nqd)
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"Q": [1.0, 1.0, 2.0, 2.0], "Qd": [0.0, 1.0, 0.0, 1.0],
+    ...                      "value": [0.1, 0.2, 0.3, 0.4]})
+    >>> grid_values(rows)[2].tolist()
+    [[0.1, 0.2], [0.3, 0.4]]
+    """
+    q = np.unique(rows["Q"].to_numpy(dtype=np.float64))
+    qd = np.unique(rows["Qd"].to_numpy(dtype=np.float64))
+    if len(rows) != q.size * qd.size or q.size < 2 or qd.size < 2:
+        raise InputError(f"values do not form a regular grid ({len(rows)} rows for {q.size} Q x "
+                         f"{qd.size} Qd values)")
+    i = np.searchsorted(q, rows["Q"].to_numpy(dtype=np.float64))
+    j = np.searchsorted(qd, rows["Qd"].to_numpy(dtype=np.float64))
+    z = np.full((q.size, qd.size), np.nan)
+    seen = np.zeros(z.shape, dtype=bool)
+    seen[i, j] = True
+    if not seen.all():
+        raise InputError("values do not form a regular grid: some (Q, Qd) nodes repeat and others "
+                         "are missing")
+    z[i, j] = rows[value].to_numpy(dtype=np.float64)
+    return q, qd, z

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
-from .._validation import as_float_vector
+from .._validation import as_float_vector, finite_vector
 from ..errors import InputError, warn
+from ..options import REGULATORS
 
 __all__ = [
     "REGULATORS",
@@ -23,7 +23,7 @@ __all__ = [
     "read_weights_file",
 ]
 
-REGULATORS = ("auto", "gaussian", "lds", "none")
+# REGULATORS: declared once, in iqa_eval.options
 
 # Added to the scaled std in the Gaussian density, as the reference does, so that an
 # image with std 0 does not divide by zero (it then only counts in its own bin).
@@ -45,14 +45,7 @@ def check_mos(mos) -> np.ndarray:
 
 def check_per_image(values, n: int, *, name: str = "std") -> np.ndarray:
     """Per-image values (std or regulator weights): n finite numbers >= 0."""
-    v = as_float_vector(values, name=name)
-    if v.size != n:
-        raise InputError(f"{name} has {v.size} values for {n} MOS values")
-    bad = ~np.isfinite(v) | (v < 0)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{name} must be finite and >= 0; index {first} is {v[first]!r}")
-    return v
+    return finite_vector(values, name=name, n=n, nonnegative=True)
 
 
 def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
@@ -111,10 +104,28 @@ def _read_one_per_line(path, what: str) -> np.ndarray:
 
 
 def read_std_file(path) -> np.ndarray:
-    """Read per-image MOS standard deviations, one value per line (blank lines skipped).
+    r"""Read per-image MOS standard deviations, one value per line (blank lines skipped).
 
-    Raises :class:`InputError` naming the file and line for a value that is not a
-    finite number >= 0.
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    ndarray of shape (N,)
+
+    Raises
+    ------
+    InputError
+        Naming the file and line of a value that is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "std.txt"
+    >>> _ = path.write_text("0.5\n\n0.7\n")
+    >>> read_std_file(path).tolist()
+    [0.5, 0.7]
     """
     s = _read_one_per_line(path, "std")
     neg = np.flatnonzero(s < 0)
@@ -124,9 +135,24 @@ def read_std_file(path) -> np.ndarray:
 
 
 def read_weights_file(path) -> np.ndarray:
-    """Read per-image distribution-regulator weights ``c``, one value per line.
+    r"""Read per-image distribution-regulator weights ``c``, one value per line.
 
-    Weights must be finite and >= 0 (an image with weight 0 is left out of every sum).
+    Parameters
+    ----------
+    path : str or Path
+        Weights must be finite and >= 0 (an image with weight 0 is left out of every sum).
+
+    Returns
+    -------
+    ndarray of shape (N,)
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "weights.txt"
+    >>> _ = path.write_text("1\n0.25\n")
+    >>> read_weights_file(path).tolist()
+    [1.0, 0.25]
     """
     c = _read_one_per_line(path, "weight")
     neg = np.flatnonzero(c < 0)
@@ -173,6 +199,8 @@ def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     half = (int(ks) - 1) // 2
     impulse = np.zeros(int(ks))
     impulse[half] = 1.0
+    from scipy import ndimage  # only the LDS regulator needs it (a tenth of a second to import)
+
     window = ndimage.gaussian_filter1d(impulse, sigma=sigma)
     return window / window.max()
 
@@ -189,13 +217,15 @@ def lds_density(mos, *, ks: int = 5, sigma: float = 2.0, exact_counts: bool = Fa
     _, bins, n_bins = _scaled_mos(l)
     counts = np.bincount(bins, minlength=n_bins).astype(np.int64)
     window = lds_kernel_window(ks, sigma)
+    from scipy import ndimage
+
     if exact_counts:
         smoothed = ndimage.convolve1d(counts.astype(np.float64), weights=window, mode="constant")
     else:
         smoothed = ndimage.convolve1d(counts, weights=window, mode="constant").astype(np.float64)
     if smoothed.sum() <= 0:
         raise InputError("every smoothed MOS bin truncates to 0 (too few images per bin for LDS); "
-                         "use the exact counts (--lds-exact-counts) or another regulator")
+                         "use the exact counts (lds_exact_counts=True) or another regulator")
     return smoothed * (counts.sum() / smoothed.sum())
 
 

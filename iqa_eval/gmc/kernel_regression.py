@@ -6,15 +6,18 @@ KernelReg loops in Python over every prediction point and every leave-one-out fo
 this module computes the same estimator with the same formulas, vectorised over
 points (chunked, so memory stays O(chunk * S)), and selects the bandwidth by
 minimising the same least-squares cross-validation objective with the same
-optimiser (``scipy.optimize.fmin`` from the same normal-reference start). The tests
+optimiser (``scipy.optimize.fmin``'s Nelder–Mead, step for step, from the same
+normal-reference start). The tests
 compare bandwidths and grids against KernelReg itself.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 from ..errors import InputError
+from ..options import BANDWIDTH_METHODS
+from ._nelder_mead import fmin
+from ._regression_kernels import WELL_CONDITIONED, weighted_middle_sums
 
 __all__ = [
     "BW_METHODS",
@@ -22,13 +25,12 @@ __all__ = [
     "local_linear",
     "cv_ls_loss",
     "select_bandwidth",
-    "surface_grid",
+    "grid_axes",
     "kernel_surface",
     "average_height",
 ]
 
-BW_METHODS = ("cv_ls", "aic")
-_CHUNK = 2048  # prediction points per vectorised block
+BW_METHODS = BANDWIDTH_METHODS  # declared once, in iqa_eval.options
 _GAUSS_C = 1.0 / np.sqrt(2 * np.pi)
 _LOO_BUDGET = 1 << 20  # (fold, point) pairs per leave-one-out block
 
@@ -75,14 +77,38 @@ def _solve_local_linear(bw, dx, sq, y) -> np.ndarray:
     kd = dx * ker[:, :, None]
     M = np.empty((dx.shape[0], 3, 3))
     M[:, 0, 0] = ker.sum(axis=1)
-    M[:, 0, 1:] = kd.sum(axis=1)
+    M[:, 0, 1:] = weighted_middle_sums(dx, ker)              # = kd.sum(axis=1), bit for bit
     M[:, 1:, 0] = M[:, 0, 1:]
     M[:, 1:, 1:] = np.matmul(dx.transpose(0, 2, 1), kd)
     ky = ker * y
     V = np.empty((dx.shape[0], 3))
     V[:, 0] = ky.sum(axis=1)
-    V[:, 1:] = (dx * ky[:, :, None]).sum(axis=1)
-    return np.matmul(np.linalg.pinv(M), V[:, :, None])[:, 0, 0]
+    V[:, 1:] = weighted_middle_sums(dx, ky)                  # = (dx * ky[..., None]).sum(axis=1)
+    return _first_of_solve(M, V)
+
+
+def _first_of_solve(M, V) -> np.ndarray:
+    """``(pinv(M) V)[:, 0]`` for symmetric 3 x 3 matrices ``M`` (P, 3, 3) and ``V`` (P, 3).
+
+    The first row of the inverse by cofactors where ``M`` is well conditioned (``|det M|``
+    above ``WELL_CONDITIONED`` times ``M00 M11 M22``, its Hadamard bound); numpy's pseudo-inverse,
+    as KernelReg uses everywhere, for the nearly singular rest, where its cut-off of small
+    singular values decides the value. A batched LAPACK SVD per 3 x 3 matrix was three
+    quarters of the bandwidth search; the bandwidths chosen are unchanged (tests compare
+    them with KernelReg to 1e-10).
+    """
+    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 0, 2]
+    d, e, f = M[:, 1, 1], M[:, 1, 2], M[:, 2, 2]
+    c00 = d * f - e * e
+    c01 = c * e - b * f
+    c02 = b * e - c * d
+    det = a * c00 + b * c01 + c * c02
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (c00 * V[:, 0] + c01 * V[:, 1] + c02 * V[:, 2]) / det
+    singular = ~(np.abs(det) > WELL_CONDITIONED * np.abs(a * d * f))
+    if singular.any():
+        out[singular] = np.matmul(np.linalg.pinv(M[singular]), V[singular][:, :, None])[:, 0, 0]
+    return out
 
 
 def local_linear(bw, x, y, at) -> np.ndarray:
@@ -97,28 +123,16 @@ def local_linear(bw, x, y, at) -> np.ndarray:
     -------
     (P,) estimates (0 where every kernel weight underflows, as KernelReg's pinv gives).
     """
-    x, at = _as_points(x), _as_points(at)
-    y = np.asarray(y, dtype=np.float64)
+    from ._regression_kernels import local_linear_at
+
+    x = np.ascontiguousarray(_as_points(x))
+    at = np.ascontiguousarray(_as_points(at))
+    y = np.ascontiguousarray(y, dtype=np.float64)
     bw = np.asarray(bw, dtype=np.float64)
     out = np.empty(at.shape[0])
-    # The same estimator with reductions along contiguous rows (faster than the (P, S, 2)
-    # layout the leave-one-out replica of KernelReg needs; differences are rounding only).
-    for start in range(0, at.shape[0], _CHUNK):
-        block = at[start:start + _CHUNK]
-        dq = x[None, :, 0] - block[:, None, 0]             # (P, S)
-        dd = x[None, :, 1] - block[:, None, 1]
-        ker = (_GAUSS_C * np.exp(-(dq ** 2) / (bw[0] ** 2 * 2.0))
-               * (_GAUSS_C * np.exp(-(dd ** 2) / (bw[1] ** 2 * 2.0))) / np.prod(bw)) / float(x.shape[0])
-        kq, kd = ker * dq, ker * dd
-        M = np.empty((block.shape[0], 3, 3))
-        M[:, 0, 0] = ker.sum(axis=1)
-        M[:, 0, 1] = M[:, 1, 0] = kq.sum(axis=1)
-        M[:, 0, 2] = M[:, 2, 0] = kd.sum(axis=1)
-        M[:, 1, 1] = (kq * dq).sum(axis=1)
-        M[:, 1, 2] = M[:, 2, 1] = (kq * dd).sum(axis=1)
-        M[:, 2, 2] = (kd * dd).sum(axis=1)
-        V = np.column_stack([ker @ y, kq @ y, kd @ y])
-        out[start:start + _CHUNK] = np.matmul(np.linalg.pinv(M), V[:, :, None])[:, 0, 0]
+    # The same estimator, one grid point at a time in a jitted loop (float64 sums; the
+    # differences from KernelReg's vectorised sums are rounding only, ~1e-10 at most).
+    local_linear_at(x, y, float(bw[0]), float(bw[1]), at, out)
     return out
 
 
@@ -175,15 +189,18 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if method == "cv_ls":
         h0 = normal_reference_bandwidth(x)
-        return np.asarray(optimize.fmin(_LeaveOneOut(x, y).loss, x0=h0, maxiter=1e3,
-                                        maxfun=1e3, disp=0), dtype=np.float64)
+        return np.asarray(fmin(_LeaveOneOut(x, y).loss, h0, maxiter=1e3, maxfun=1e3),
+                          dtype=np.float64)
     if method == "aic":
-        from statsmodels.nonparametric.kernel_regression import KernelReg
+        from .._optional import require
+
+        KernelReg = require("statsmodels.nonparametric.kernel_regression",
+                            "the 'aic' bandwidth method").KernelReg
         return np.asarray(KernelReg(y, x, var_type="cc", reg_type="ll", bw="aic").bw)
     raise InputError(f"bandwidth method must be one of {', '.join(BW_METHODS)}; got {method!r}")
 
 
-def surface_grid(q_range, qd_range, grid_res: int = 100):
+def grid_axes(q_range, qd_range, grid_res: int = 100):
     """The evaluation grid: ``linspace`` of ``grid_res`` nodes over each range."""
     if int(grid_res) != grid_res or grid_res < 2:
         raise InputError(f"grid resolution must be an integer >= 2, got {grid_res!r}")
@@ -218,9 +235,13 @@ def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw=
         bw = np.asarray(bw, dtype=np.float64).reshape(-1)
         if bw.size != 2 or not np.all(np.isfinite(bw)) or np.any(bw == 0):
             raise InputError(f"bandwidth must be two finite non-zero numbers, got {bw!r}")
-    q_axis, qd_axis = surface_grid(q_range, qd_range, grid_res)
-    qq, dd = np.meshgrid(q_axis, qd_axis, indexing="ij")
-    z = local_linear(bw, x, y, np.column_stack([qq.ravel(), dd.ravel()])).reshape(qq.shape)
+    from ._regression_kernels import local_linear_grid
+
+    q_axis, qd_axis = grid_axes(q_range, qd_range, grid_res)
+    z = np.empty((q_axis.size, qd_axis.size))
+    # = local_linear at every (q_axis[i], qd_axis[j]), the kernel's two factors computed per axis
+    local_linear_grid(np.ascontiguousarray(x), np.ascontiguousarray(y), float(bw[0]), float(bw[1]),
+                      q_axis, qd_axis, z)
     return q_axis, qd_axis, np.nan_to_num(z, nan=0.0), bw
 
 

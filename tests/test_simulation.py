@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from iqa_eval.datasets import EQUAL_SROCC_PAIR, simulate_study
+from iqa_eval.simulation import EQUAL_SROCC_PAIR, simulate_study
 
 
 def test_reproducible_and_seed_dependent():

@@ -1,0 +1,187 @@
+"""The package's vocabulary: every allowed option value, declared once, checked in one place.
+
+Each option that takes one of a fixed set of values has its set here; library functions
+check their arguments with :func:`validate_params` (the role of scikit-learn's
+``validate_params``) and the command line builds its ``click.Choice`` lists from the same
+tuples, so a value is spelled the same way in the library, on the command line, in JSON and
+in the docs.
+
+Names
+-----
+``srocc``, ``krcc``, ``plcc``
+    The correlations, for the global metrics and the GMC forms alike.
+``ci_low``, ``ci_high``
+    The ends of every interval (table columns and JSON fields).
+``n_resamples``, ``seed``
+    Bootstrap size and the seed of every random draw.
+
+Old spellings (``srcc``, ``fisher``, ``bootstrap``, ``--n-boot``) are accepted by the command
+line only (:data:`CLI_ALIASES`), so scripts written for earlier versions keep working.
+
+This module imports nothing but :mod:`iqa_eval.errors`: every layer may use it.
+"""
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import math
+import numbers
+
+from .errors import InputError
+
+__all__ = ["CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
+           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "CIMethod", "CI_METHODS",
+           "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
+
+#: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
+CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
+#: Correlation forms of GMC, in the reference's order.
+GMC_METHODS = ("srocc", "plcc", "krcc")
+#: Monotonic mappings fitted before PLCC and the error measures.
+MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none")
+#: What to do with pairs holding NaN/inf.
+NAN_POLICIES = ("propagate", "omit", "raise")
+#: GMC distribution regulators.
+REGULATORS = ("auto", "gaussian", "lds", "none")
+#: Ranks of GMC's SROCC form: dense (the reference) or average (scipy's rankdata).
+RANKS = ("dense", "average")
+#: GMC engine backends.
+BACKENDS = ("auto", "numba", "numpy", "cupy", "dask")
+#: Multiple-comparison handling over the cells of a difference surface.
+ADJUSTMENTS = ("maxt", "fdr", "none")
+#: Bandwidth selection of the kernel surface.
+BANDWIDTH_METHODS = ("cv_ls", "aic")
+
+
+class CIMethod(str, enum.Enum):
+    """How confidence intervals (and the paired tests that go with them) are computed.
+
+    ``ANALYTIC``: closed forms (Fisher z with Bonett–Wright variances, Williams' t with Zou's
+    interval, the delta method on GMC influence values). ``PERCENTILE`` and ``BCA``: a seeded
+    bootstrap of the images with percentile or bias-corrected accelerated intervals. A
+    ``CIMethod`` compares equal to its value, so plain strings work everywhere.
+    """
+
+    ANALYTIC = "analytic"
+    PERCENTILE = "percentile"
+    BCA = "bca"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_bootstrap(self) -> bool:
+        return self is not CIMethod.ANALYTIC
+
+
+#: Every interval method, as accepted by :func:`iqa_eval.evaluate`.
+CI_METHODS = tuple(m.value for m in CIMethod)
+#: The interval methods of :func:`iqa_eval.compare_models` (BCa needs a jackknife per cell:
+#: not offered there).
+COMPARE_CI_METHODS = ("analytic", "percentile")
+
+#: Earlier spellings the command line still accepts: option name -> {old: new}.
+CLI_ALIASES = {
+    "method": {"srcc": "srocc"},
+    "ci": {"fisher": "analytic", "bootstrap": "percentile"},
+}
+
+
+class Interval:
+    """A real (or integral) range for :func:`validate_params`, e.g. ``Interval(0, 1, closed='neither')``."""
+
+    def __init__(self, low=None, high=None, *, closed: str = "both", integral: bool = False):
+        self.low, self.high, self.closed, self.integral = low, high, closed, integral
+
+    def __contains__(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if self.integral and int(value) != value:
+            return False
+        if not math.isfinite(float(value)):
+            return False
+        if self.low is not None:
+            if value < self.low or (value == self.low and self.closed in ("right", "neither")):
+                return False
+        if self.high is not None:
+            if value > self.high or (value == self.high and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.integral else "a number"
+        lo = "" if self.low is None else (f" > {self.low}" if self.closed in ("right", "neither")
+                                          else f" >= {self.low}")
+        hi = "" if self.high is None else (f" < {self.high}" if self.closed in ("left", "neither")
+                                           else f" <= {self.high}")
+        return kind + lo + (" and" if lo and hi else "") + hi
+
+
+def check_choice(name: str, value, allowed):
+    """``value`` if it is one of ``allowed`` (a tuple of strings or an Enum class), else InputError.
+
+    Enum members are returned as members (a string names one by its value).
+
+    Examples
+    --------
+    >>> check_choice("mapping", "poly3", MAPPINGS)
+    'poly3'
+    >>> check_choice("ci", "bca", CIMethod)
+    <CIMethod.BCA: 'bca'>
+    """
+    if isinstance(allowed, type) and issubclass(allowed, enum.Enum):
+        try:
+            return allowed(value)
+        except ValueError:
+            values = tuple(m.value for m in allowed)
+            raise InputError(f"{name} must be one of {', '.join(values)}; got {value!r}") from None
+    if isinstance(value, str) and value in allowed:
+        return value
+    raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def _check(name, value, rule):
+    if isinstance(rule, Interval):
+        if value not in rule:
+            raise InputError(f"{name} must be {rule}; got {value!r}")
+        return value
+    return check_choice(name, value, rule)
+
+
+def validate_params(rules: dict):
+    """Decorator: check the named arguments of every call against ``rules`` before the body runs.
+
+    ``rules`` maps an argument name to a tuple of allowed strings, an Enum class or an
+    :class:`Interval`. The first argument that breaks its rule raises :class:`InputError`
+    naming the argument, the allowed values and the value given. Enum-valued arguments reach
+    the function as members.
+
+    Examples
+    --------
+    >>> @validate_params({"alpha": Interval(0, 1, closed="neither")})
+    ... def level(*, alpha=0.05):
+    ...     return 1 - alpha
+    >>> level(alpha=0.1)
+    0.9
+    """
+    def decorate(func):
+        signature = inspect.signature(func)
+        unknown = set(rules) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"validate_params: {func.__name__} has no argument(s) {sorted(unknown)}")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name, rule in rules.items():
+                value = bound.arguments[name]
+                if value is None and signature.parameters[name].default is None:
+                    continue
+                bound.arguments[name] = _check(name, value, rule)
+            return func(*bound.args, **bound.kwargs)
+
+        wrapper.__wrapped__ = func
+        return wrapper
+    return decorate
