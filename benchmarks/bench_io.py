@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from iqa_eval.datasets import simulate_study
+from iqa_eval.simulation import simulate_study
 from iqa_eval.io import load_dataset
 
 

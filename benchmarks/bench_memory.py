@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--baseline-repo", default=None, help="another checkout measured side by side")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from iqa_eval.datasets import simulate_study
+    from iqa_eval.simulation import simulate_study
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "study.csv"

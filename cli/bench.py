@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ._common import column_options, command, echo_notes, split_list, write_output
+from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
+from ._common import Choice, check_outputs, column_options, command, echo_notes, split_list, write_output
 
 
 @click.command()
@@ -19,17 +20,17 @@ from ._common import column_options, command, echo_notes, split_list, write_outp
 @column_options
 @click.option("--metrics", default="srocc,plcc", show_default=True,
               help="Columns per dataset: any of srocc, krcc, plcc, rmse.")
-@click.option("--mapping", type=click.Choice(["logistic4", "logistic5", "poly3", "linear", "none"]),
+@click.option("--mapping", type=Choice(MAPPINGS),
               default="logistic4", show_default=True, help="Mapping fitted before PLCC/RMSE (as in score).")
-@click.option("--ci", "ci", type=click.Choice(["fisher", "percentile", "bca"]), default="fisher",
+@click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
               show_default=True, help="Confidence intervals and paired test (as in score).")
-@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True,
+@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
               help="Bootstrap resamples.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Level of the paired tests, the CIs and the Nemenyi CD.")
-@click.option("--multiplicity", type=click.Choice(["none", "holm"]), default="none", show_default=True,
+@click.option("--multiplicity", type=Choice(MULTIPLICITY), default="none", show_default=True,
               help="Control over the comparisons with each dataset's best (none = score's rule).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every resampling.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis per dataset.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "html", "latex"]),
@@ -40,7 +41,7 @@ from ._common import column_options, command, echo_notes, split_list, write_outp
 @click.option("--cd-diagram", "cd_path", type=click.Path(dir_okay=False), default=None,
               help="Write the critical-difference diagram (.png, .pdf or .svg).")
 @command
-def bench(datasets, manifest, names, models, metrics, mapping, ci, n_boot, alpha, multiplicity, seed, rmse_dof,
+def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, seed, rmse_dof,
           krasula, fmt, show_ci, output, cd_path, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
@@ -55,15 +56,13 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_boot, alpha
     """
     from pathlib import Path
 
-    from iqa_eval.bench_formatting import check_metrics, format_benchmark
-    from iqa_eval.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
-    from iqa_eval.errors import InputError
-    from iqa_eval.plot import STATIC_EXTENSIONS
+    from ..bench import DatasetSpec, benchmark, dataset_spec, read_manifest
+    from ..bench_formatting import check_metrics, format_benchmark
+    from ..errors import InputError
+    from ..plot import STATIC_EXTENSIONS
 
     chosen_metrics = check_metrics(metrics)
-    for target in (output, cd_path):  # checked before computing
-        if target not in (None, "-") and not Path(target).resolve().parent.is_dir():
-            raise InputError("the directory to write into does not exist", file=target)
+    check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
     if cd_path is not None and Path(cd_path).suffix.lower() not in STATIC_EXTENSIONS:
         raise InputError(f"the CD diagram is written as {', '.join(STATIC_EXTENSIONS)}", file=cd_path)
     if not datasets and manifest is None:
@@ -82,7 +81,7 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_boot, alpha
         if given:  # command-line column options fill what the manifest leaves open
             specs = [DatasetSpec(**{**vars(s), **{k: v for k, v in given.items() if getattr(s, k) is None}})
                      for s in specs]
-    result = benchmark(specs, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
+    result = benchmark(specs, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
                        nan_policy=columns["nan_policy"], multiplicity=multiplicity,
                        models=split_list(models) or None,
                        lower_is_better=split_list(columns.get("lower_is_better")),

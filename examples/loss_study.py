@@ -38,7 +38,7 @@ from iqa_eval import plcc, soft_srocc, srocc
 from iqa_eval.compare import compare_models
 from iqa_eval.dataset import Dataset
 from iqa_eval.errors import InputError
-from iqa_eval.formatting import format_p
+from iqa_eval.formatting import format_comparison, format_p
 from iqa_eval.inference import compare_correlations
 from iqa_eval.io import read_table
 from iqa_eval.losses import DCQLoss, GCCLoss, NiNLoss, PLCCLoss
@@ -202,7 +202,7 @@ def main(argv=None):
     comp = compare_models(data, "GCC", "MSE", grid=(args.grid, args.grid))
     print("\n## GMC difference surface GCC - MSE (split 0)\n")
     print("```")
-    print(comp.to_text())
+    print(format_comparison(comp))
     print("```")
     print(f"\nTotal time {time.perf_counter() - t0:.0f} s")
 

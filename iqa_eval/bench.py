@@ -30,11 +30,11 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import InputError
+from .options import MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
            "friedman_nemenyi", "studentized_range_quantile", "MULTIPLICITY", "TABLE_SUFFIXES"]
 
-MULTIPLICITY = ("none", "holm")
 #: Files of a dataset directory that are read as tables (others, e.g. README, are listed in a note).
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xls", ".parquet", ".pq")
 # Metrics that have a cell per dataset; the summary averages the correlations only (RMSE is in
@@ -300,8 +300,8 @@ class Benchmark:
     Attributes
     ----------
     cells : DataFrame
-        One row per (dataset, model) with a cell: n, srocc, srocc_lo, srocc_hi, krcc, krcc_lo,
-        krcc_hi, plcc, plcc_lo, plcc_hi, rmse, rank (by SROCC within the dataset, 1 = best),
+        One row per (dataset, model) with a cell: n, srocc, srocc_ci_low, srocc_ci_high, krcc,
+        krcc_ci_low, krcc_ci_high, plcc, plcc_ci_low, plcc_ci_high, rmse, rank (by SROCC within the dataset, 1 = best),
         tied_with_best (SROCC), plcc_tied_with_best (PLCC). Intervals and tests are ``score``'s.
     summary : DataFrame
         One row per model: mean_* and weighted_* (N-weighted) of srocc, krcc, plcc and mean_rank,
@@ -396,7 +396,7 @@ def _ties(evaluation, metric: str, alpha: float, multiplicity: str) -> dict:
     if len(stats) == 1:
         return {m: bool(np.isfinite(s)) for m, s in stats.items()}
     pw = evaluation.pairwise
-    p_col = "p_williams" if evaluation.settings["ci"] == "fisher" else "p_bootstrap"
+    p_col = "p_williams" if evaluation.settings["ci"] == "analytic" else "p_bootstrap"
     rows = pw[pw["metric"] == metric]
     pvalues = {(r.model_a, r.model_b): getattr(r, p_col) for r in rows.itertuples()}
     if not pvalues:  # paired tests skipped: only the best is marked (as score does)
@@ -445,7 +445,10 @@ def _as_specs(datasets, names):
     return out
 
 
-def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fisher", n_boot: int = 1000,
+@validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": Interval(1, None, integral=True),
+                  "alpha": Interval(0, 1, closed="neither"), "nan_policy": ("omit", "raise"),
+                  "multiplicity": MULTIPLICITY})
+def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
               alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
               multiplicity: str = "none", models=None, lower_is_better=(), flip: bool | None = None,
               krasula: bool = False, krasula_options=None) -> Benchmark:
@@ -460,7 +463,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
         A :class:`~iqa_eval.dataset.Dataset` is used as given (already oriented).
     names : list of str, optional
         Rename the datasets, in order.
-    mapping, ci, n_boot, alpha, seed, rmse_dof, nan_policy
+    mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy
         As in :func:`~iqa_eval.evaluation.evaluate`, for every dataset.
     multiplicity : {'none', 'holm'}
         Control over the M-1 paired tests of a dataset's best model against the others:
@@ -494,11 +497,8 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
     >>> list(res.summary.sort_values("mean_rank")["model"])
     ['good', 'fair', 'poor']
     """
-    from .evaluation import _check_options, evaluate
+    from .evaluation import evaluate
 
-    _check_options(mapping, ci, n_boot, alpha, nan_policy)
-    if multiplicity not in MULTIPLICITY:
-        raise InputError(f"multiplicity must be one of {MULTIPLICITY}, got {multiplicity!r}")
     specs = _as_specs(datasets, names)
     lower_is_better = tuple(lower_is_better)
     notes, cell_rows, evaluations, sizes, kras = [], [], {}, {}, {}
@@ -527,7 +527,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
         if not data.predictions:
             notes.append(f"{name}: none of the chosen models; the dataset's column is empty")
             continue
-        ev = evaluate(data, mapping=mapping, ci=ci, n_boot=n_boot, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
+        ev = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
                       nan_policy=nan_policy, pairwise=True)
         evaluations[name] = ev
         notes.extend(f"{name}: {note}" for note in ev.notes)
@@ -539,8 +539,9 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
             if m not in models:
                 models.append(m)
             cell_rows.append({"dataset": name, "model": m, "n": int(row["n"]),
-                              **{k: float(row[k]) for k in ("srocc", "srocc_lo", "srocc_hi", "krcc", "krcc_lo",
-                                                            "krcc_hi", "plcc", "plcc_lo", "plcc_hi", "rmse")},
+                              **{k: float(row[k]) for k in ("srocc", "srocc_ci_low", "srocc_ci_high", "krcc",
+                                                            "krcc_ci_low", "krcc_ci_high", "plcc", "plcc_ci_low",
+                                                            "plcc_ci_high", "rmse")},
                               "rank": float(ranks[m]), "tied_with_best": bool(ties["srocc"][m]),
                               "plcc_tied_with_best": bool(ties["plcc"][m]), "flipped": bool(row["flipped"])})
         if krasula:
@@ -559,17 +560,17 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "fi
     dataset_names = [name for name, _ in specs]
     cells = pd.DataFrame(cell_rows)
     summary, friedman, common = _summary(cells, dataset_names, models, alpha, notes)
-    settings = {"mapping": mapping, "ci": ci, "n_boot": int(n_boot), "alpha": float(alpha),
+    settings = {"mapping": mapping, "ci": str(ci), "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": 1.0 - float(alpha), "seed": int(seed), "rmse_dof": bool(rmse_dof),
                 "nan_policy": nan_policy, "multiplicity": multiplicity,
-                "test": "Williams' t" if ci == "fisher" else "paired bootstrap",
+                "test": "Williams' t" if ci == "analytic" else "paired bootstrap",
                 "tie_rule": _tie_rule(ci, alpha, multiplicity), "summary_datasets": common}
     return Benchmark(cells, summary, friedman, dataset_names, models, evaluations, sizes, kras,
                      tuple(dict.fromkeys(notes)), settings)
 
 
 def _tie_rule(ci, alpha, multiplicity) -> str:
-    test = "Williams' t" if ci == "fisher" else "paired bootstrap"
+    test = "Williams' t" if ci == "analytic" else "paired bootstrap"
     control = ("no multiplicity adjustment of the M-1 comparisons with the best in a dataset"
                if multiplicity == "none" else "Holm-adjusted over the M-1 comparisons with the best in a dataset")
     return (f"tied with the best: paired {test} test against the dataset's best on the same images "

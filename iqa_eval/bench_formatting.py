@@ -107,7 +107,7 @@ def _grid(result, metrics):
                 _, d, m = key
                 if cells is not None and (d, model) in cells.index:
                     row = cells.loc[(d, model)]
-                    lo, hi = (row.get(f"{m}_lo", np.nan), row.get(f"{m}_hi", np.nan)) if m != "rmse" else (np.nan, np.nan)
+                    lo, hi = (row.get(f"{m}_ci_low", np.nan), row.get(f"{m}_ci_high", np.nan)) if m != "rmse" else (np.nan, np.nan)
                     c = _Cell(float(row[m]), float(lo), float(hi), bool(row[_TESTED[m]]) if m in _TESTED else False)
                 else:
                     c = _Cell(None)
@@ -356,8 +356,8 @@ def _csv(result, metrics) -> str:
             for m in metrics:
                 row[pre + m] = c[m] if present else None
                 if m != "rmse":
-                    row[pre + m + "_lo"] = c[f"{m}_lo"] if present else None
-                    row[pre + m + "_hi"] = c[f"{m}_hi"] if present else None
+                    row[pre + m + "_ci_low"] = c[f"{m}_ci_low"] if present else None
+                    row[pre + m + "_ci_high"] = c[f"{m}_ci_high"] if present else None
             row[pre + "rank"] = c["rank"] if present else None
             row[pre + "tied_with_best"] = bool(c["tied_with_best"]) if present else None
         if result.settings.get("summary_datasets"):
@@ -382,8 +382,8 @@ def _ci(lo, hi):
 def to_json_dict(result) -> dict:
     """The JSON document as a dict (keys as documented in docs/bench.md)."""
     cells = [{"dataset": r["dataset"], "model": r["model"], "n": int(r["n"]), "srocc": _plain(r["srocc"]),
-              "srocc_ci": _ci(r["srocc_lo"], r["srocc_hi"]), "krcc": _plain(r["krcc"]), "plcc": _plain(r["plcc"]),
-              "plcc_ci": _ci(r["plcc_lo"], r["plcc_hi"]), "rmse": _plain(r["rmse"]), "rank": _plain(r["rank"]),
+              "srocc_ci": _ci(r["srocc_ci_low"], r["srocc_ci_high"]), "krcc": _plain(r["krcc"]), "plcc": _plain(r["plcc"]),
+              "plcc_ci": _ci(r["plcc_ci_low"], r["plcc_ci_high"]), "rmse": _plain(r["rmse"]), "rank": _plain(r["rank"]),
               "tied_with_best": bool(r["tied_with_best"])} for r in result.cells.to_dict("records")]
     summary = [{k: _plain(r[k]) for k in ("model", "mean_srocc", "weighted_srocc", "mean_plcc", "weighted_plcc",
                                           "mean_rank")} for r in result.summary.to_dict("records")]

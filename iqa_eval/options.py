@@ -30,7 +30,7 @@ import numbers
 
 from .errors import InputError
 
-__all__ = ["CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
+__all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
            "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
 
@@ -80,6 +80,9 @@ CI_METHODS = tuple(m.value for m in CIMethod)
 #: The interval methods of :func:`iqa_eval.compare_models` (BCa needs a jackknife per cell:
 #: not offered there).
 COMPARE_CI_METHODS = ("analytic", "percentile")
+
+#: Multiplicity control over the comparisons with each dataset's best (:func:`iqa_eval.benchmark`).
+MULTIPLICITY = ("none", "holm")
 
 #: Earlier spellings the command line still accepts: option name -> {old: new}.
 CLI_ALIASES = {

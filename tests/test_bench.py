@@ -15,7 +15,7 @@ from scipy import stats
 from helpers import run_cli as run
 from iqa_eval.bench import benchmark, friedman_nemenyi, read_manifest
 from iqa_eval.dataset import Dataset
-from iqa_eval.datasets import simulate_study
+from iqa_eval.simulation import simulate_study
 from iqa_eval.errors import InputError
 
 
@@ -53,8 +53,8 @@ def test_every_cell_equals_score_on_that_dataset_alone(three):
             assert cell["n"] == row["n"]
             for key in ("srocc", "krcc", "plcc", "rmse"):
                 assert cell[key] == row[key], key
-            assert cell["srocc_ci"] == [row["srocc_lo"], row["srocc_hi"]]
-            assert cell["plcc_ci"] == [row["plcc_lo"], row["plcc_hi"]]
+            assert cell["srocc_ci"] == [row["srocc_ci_low"], row["srocc_ci_high"]]
+            assert cell["plcc_ci"] == [row["plcc_ci_low"], row["plcc_ci_high"]]
             assert cell["tied_with_best"] == row["tied_with_best"]
         # rank: by SROCC within the dataset, as scipy ranks the negated values
         expected = stats.rankdata([-r["srocc"] for r in rows])

@@ -36,11 +36,11 @@ def small(tmp_path_factory):
 
 
 def test_surface_draws_every_requested_method(small, tmp_path):
-    r = _cli("surface", small, "--grid", "5x5", "--method", "srcc,krcc", "-o", tmp_path / "s.png", "--no-progress")
+    r = _cli("surface", small, "--grid", "5x5", "--method", "srocc,krcc", "-o", tmp_path / "s.png", "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_krcc.png", "s_srcc.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_krcc.png", "s_srocc.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in tmp_path.iterdir())
-    r = _cli("surface", small, "--grid", "5x5", "--method", "srcc,plcc", "-o", tmp_path / "s.html")
+    r = _cli("surface", small, "--grid", "5x5", "--method", "srocc,plcc", "-o", tmp_path / "s.html")
     page = (tmp_path / "s.html").read_text()
     assert page.count('id="gmc-') == 2 and "Content-Security-Policy" in page
     r = _cli("surface", small, "--grid", "5x5", "--method", "plcc", "--contour", "-o", tmp_path / "c.svg")
@@ -139,13 +139,13 @@ def test_report_tied_heading_only_when_tied(monkeypatch):
 
 
 def test_gmc_score_tables_are_ranked(small, tmp_path):
-    r = _cli("surface", small, "--grid", "5x5", "--method", "plcc,srcc", "--scores-out", tmp_path / "g.csv")
+    r = _cli("surface", small, "--grid", "5x5", "--method", "plcc,srocc", "--scores-out", tmp_path / "g.csv")
     assert r.returncode == 0, r.stderr
     g = pd.read_csv(tmp_path / "g.csv")
-    srcc = g[g["method"] == "SRCC"]["gmc"].to_numpy()
+    srcc = g[g["method"] == "SROCC"]["gmc"].to_numpy()
     assert list(srcc) == sorted(srcc, reverse=True)
     printed = [line.split()[0] for line in r.stdout.splitlines()[2:]]
-    assert printed == list(g[g["method"] == "SRCC"]["model"])
+    assert printed == list(g[g["method"] == "SROCC"]["model"])
 
 
 def test_preset_matches_a_reference_weights_file(small, tmp_path):
@@ -160,7 +160,7 @@ def test_preset_matches_a_reference_weights_file(small, tmp_path):
     wfile, sfile = tmp_path / "weights.txt", tmp_path / "std.txt"
     wfile.write_text("\n".join(repr(float(w)) for w in _reference_lds_weights(list(df["mos"]), 5, 2.0, 100.0)))
     sfile.write_text("\n".join(repr(float(v)) for v in beta_std(df["mos"], phi=3.0)))
-    common = ("--grid", "6x6", "--method", "srcc,plcc", "--no-progress")
+    common = ("--grid", "6x6", "--method", "srocc,plcc", "--no-progress")
     a = _cli("surface", small, "--preset", "pipal", *common, "--scores-out", tmp_path / "a.csv")
     assert a.returncode == 0, a.stderr
     assert "preset pipal: LDS regulator (ks 5, sigma 2, integer-truncated histogram)" in a.stderr

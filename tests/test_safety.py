@@ -141,7 +141,7 @@ def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
     # surface with two outputs where only the first fits: neither appears
     filler = small_tmpfs / "filler"
     filler.write_bytes(b"0" * (256 * 1024 - 40 * 1024 - out.stat().st_size))
-    r = _cli("surface", STUDY, "--grid", "4x4", "--method", "srcc", "--points-out", small_tmpfs / "p.csv",
+    r = _cli("surface", STUDY, "--grid", "4x4", "--method", "srocc", "--points-out", small_tmpfs / "p.csv",
              "-o", small_tmpfs / "big.svg", "--no-progress")
     assert r.returncode == 2 and "No space left on device" in r.stderr
     assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler", "study.csv"]
@@ -297,7 +297,7 @@ def test_hostile_model_names_in_every_cli_output(tmp_path):
     assert "\x1b" not in r.stdout + r.stderr and "\\x1b[31m" in r.stdout
     r = _cli_in_process("score", src, "--format", "markdown", "--no-pairwise")
     assert "<b>" not in r.stdout and "&lt;b&gt;" in r.stdout
-    r = _cli_in_process("surface", src, "--grid", "4x4", "--method", "srcc", "--scores-out", tmp_path / "g.csv",
+    r = _cli_in_process("surface", src, "--grid", "4x4", "--method", "srocc", "--scores-out", tmp_path / "g.csv",
              "-o", tmp_path / "s.html")
     assert r.returncode == 0, r.stderr
     assert all(not str(c).startswith(("=", "+", "-", "@")) for c in pd.read_csv(tmp_path / "g.csv")["model"])
