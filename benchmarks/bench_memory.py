@@ -43,7 +43,7 @@ def main():
         size = path.stat().st_size
         imports = [sys.executable, "-c", "import cli.score, iqa_eval.evaluation, iqa_eval.formatting, "
                                           "iqa_eval.io, iqa_eval._kernels, numba, scipy.stats"]
-        score = [sys.executable, "-m", "cli.main", "score", str(path)]   # stderr is no terminal: no bar
+        score = [sys.executable, "-m", "iqa_eval.cli", "score", str(path)]   # stderr is no terminal: no bar
         rows = [("this checkout", REPO)] + ([("baseline", Path(args.baseline_repo))] if args.baseline_repo else [])
         print(f"file {size / 2**20:.1f} MiB ({args.rows:,} rows x 6 models)")
         for name, repo in rows:

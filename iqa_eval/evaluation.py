@@ -202,8 +202,6 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     from .dataset import Dataset
 
     if not isinstance(dataset, Dataset):
-        import pandas as pd
-
         if not isinstance(dataset, pd.DataFrame):
             raise InputError(f"evaluate takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
                              f"load_dataset(files)) or a DataFrame, got {type(dataset).__name__}")

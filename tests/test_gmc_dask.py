@@ -201,7 +201,7 @@ def test_unreachable_scheduler_is_one_input_error(monkeypatch):
 
 
 def _cli(*args, env=None, **popen):
-    return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", *map(str, args)],
+    return subprocess.Popen([sys.executable, "-c", "from iqa_eval.cli.main import main; main()", *map(str, args)],
                             env={**os.environ, "PYTHONPATH": REPO, **(env or {})}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 

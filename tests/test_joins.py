@@ -79,11 +79,11 @@ def test_nameless_file_without_mos_next_to_named_files_needs_join_order(tmp_path
     df = _study()
     df[["name", "mos"]].to_csv(tmp_path / "meta.csv", index=False)
     df[["model"]].sample(frac=1, random_state=4).to_csv(tmp_path / "bare.csv", index=False)
-    with pytest.raises(InputError, match=r"bare\.csv: no column identifies the images .* --join order"):
+    with pytest.raises(InputError, match=r"bare\.csv: no column identifies the images .* join='order'"):
         load_dataset([tmp_path / "meta.csv", tmp_path / "bare.csv"])
     data = load_dataset([tmp_path / "meta.csv", tmp_path / "bare.csv"], join="order")
-    assert any("bare.csv: aligned by row order, trusted (--join order" in n for n in data.notes)
-    with pytest.raises(InputError, match="--join key"):
+    assert any("bare.csv: aligned by row order, trusted (join='order'" in n for n in data.notes)
+    with pytest.raises(InputError, match="join='key'"):
         load_dataset([tmp_path / "meta.csv", tmp_path / "bare.csv"], join="key")
 
 

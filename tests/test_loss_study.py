@@ -64,4 +64,4 @@ def test_one_split_runs_and_reports_every_loss(kadid, capsys):
     for name in ("MSE", "PLCC", "NiN", "DCQ", "GCC"):
         assert f"| {name} | 0." in out
     assert "| GCC vs MSE | SROCC |" in out
-    assert "GMC SRCC difference A - B on a 5 x 5 grid" in out
+    assert "GMC SROCC difference A - B on a 5 x 5 grid" in out

@@ -43,7 +43,7 @@ def _cli_in_process(*args):
 
 
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "cli.main", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "iqa_eval.cli", *map(str, args)], capture_output=True,
                           text=True, cwd=REPO, env=_env(), timeout=300, **kw)
 
 
@@ -150,7 +150,7 @@ def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
 def _interrupt(args, *, delay=0.0, timeout=120):
     """Start ``iqa-eval ARGS``, wait until it has loaded numba's LLVM (it is computing, not
     starting up), then ``delay`` seconds, then send a real SIGINT."""
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], cwd=REPO, env=_env(),
+    proc = subprocess.Popen([sys.executable, "-m", "iqa_eval.cli", *map(str, args)], cwd=REPO, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
@@ -169,7 +169,7 @@ def test_sigint_while_a_large_output_is_written(tmp_path):
     out = tmp_path / "report.csv"
     out.write_text("previous\n")
     code = ("import sys, time, click\n"
-            "from cli._common import command\n"
+            "from iqa_eval.cli._common import command\n"
             "from iqa_eval._atomic import OutputSet\n"
             "@click.command()\n@command\ndef slow():\n"
             "    with OutputSet() as o:\n"
@@ -212,7 +212,7 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
     r = _cli_in_process("surface", STUDY, "--grid", "5x5", "--scores-out", STUDY)
     assert r.returncode == 2 and "is one of the input files" in r.stderr and "Error:" not in r.stderr
     with open("/dev/full", "w") as full:
-        r = subprocess.run([sys.executable, "-m", "cli.main", "score", str(STUDY), "--no-pairwise"],
+        r = subprocess.run([sys.executable, "-m", "iqa_eval.cli", "score", str(STUDY), "--no-pairwise"],
                            stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, env=_env())
     assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith("error: standard output: cannot write")
     bad = tmp_path / "bad.csv"
@@ -241,7 +241,7 @@ def test_library_api_raises_input_error():
         plcc([[1, 2], [3, 4], [5, 6]], [1, 2, 3])
     from iqa_eval import compare_models
 
-    with pytest.raises(InputError, match="compare_models takes a Dataset"):
+    with pytest.raises(InputError, match="expected a Dataset or a pandas DataFrame, got dict"):
         compare_models({"a": [1, 2, 3], "b": [3, 2, 1]}, "a", "b")
 
 

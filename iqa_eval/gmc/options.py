@@ -74,7 +74,7 @@ class GMCOptions:
     ranks: str = _option("dense", "Ranks of the SROCC form: dense (the reference) or average "
                                   "(scipy's rankdata).", RANKS)
     lds_exact_counts: bool = _option(False, "LDS regulator: keep the smoothed histogram as floats instead of "
-                                            "the reference's integer truncation.", (False, True), cli=False)
+                                            "the reference's integer truncation.", None, cli=False)
     samples: object = _option(100, "Sample points.", None, cli=False)
 
     def __post_init__(self):
