@@ -59,10 +59,29 @@ def _interrupted(signum, frame):
 
 
 def main():
+    """Run the command line. A bad option or argument is one ``error:`` line and exit 2, like
+    every other input error (click's own three-line usage message is not shown)."""
     import signal
+    import sys
 
     signal.signal(signal.SIGINT, _interrupted)
-    cli(prog_name="iqa-eval")
+    try:
+        status = cli.main(prog_name="iqa-eval", standalone_mode=False)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":   # bare `iqa-eval`: the help, as asked
+            click.echo(exc.format_message())
+            sys.exit(0)
+        where = exc.ctx.command_path if exc.ctx is not None else "iqa-eval"
+        hint = f" (see '{where} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {where}: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":
