@@ -251,6 +251,8 @@ def main():
     ap.add_argument("--only", choices=("all", "dask"), default="all",
                     help="run every measurement, or only the dask backend's (section 4)")
     ap.add_argument("--dask-reps", type=int, default=3, help=argparse.SUPPRESS)
+    ap.add_argument("--skip-50k", action="store_true",
+                    help="leave out the synthetic N = 50,000 dask/numba run (about 15 minutes on 2 cores)")
     args = ap.parse_args()
     if args.worker:
         if args.worker[1] == "dask":
@@ -287,6 +289,8 @@ def dask_section(args, row):
     row("ratio dask / numba (KADID-10k, wall)", f"{k['dask_wall_s'] / k['numba_wall_s']:.2f}x", "",
         f"target <= 1.3x; max relative difference of the values {k['max_rel_diff']:.1e}; "
         f"dask runs (wall, cpu) {[(round(r[0], 2), round(r[1], 2)) for r in k['runs']['dask']]}")
+    if args.skip_50k:
+        return
     s = run_dask_worker("synthetic50k", 100, 1)
     work = s["pairs"] * s["points"]
     for b in ("numba", "dask"):
