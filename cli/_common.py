@@ -264,7 +264,7 @@ def _engine_session(backend, scheduler):
     from iqa_eval.errors import InputError
 
     if backend == "dask":
-        from iqa_eval.gmc._dask_backend import cluster_session
+        from iqa_eval.gmc import cluster_session
         return cluster_session(scheduler)
     ctx = click.get_current_context(silent=True)
     if scheduler and ctx is not None and \

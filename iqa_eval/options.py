@@ -31,7 +31,7 @@ import numbers
 from .errors import InputError
 
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
-           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "CIMethod", "CI_METHODS",
+           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -52,6 +52,8 @@ BACKENDS = ("auto", "numba", "numpy", "cupy", "dask")
 ADJUSTMENTS = ("maxt", "fdr", "none")
 #: Bandwidth selection of the kernel surface.
 BANDWIDTH_METHODS = ("cv_ls", "aic")
+#: Published GMC configurations (:data:`iqa_eval.gmc.PRESETS`).
+GMC_PRESETS = ("livec", "kadid10k", "pipal", "spaq")
 
 
 class CIMethod(str, enum.Enum):
