@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .options import DATASET_NAN_POLICIES, Interval, validate_params
 
 __all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
 
@@ -41,7 +42,7 @@ def missing_inputs(data):
         return None
     return (f"Krasula analysis skipped: no {' and no '.join(missing)} column (whether two MOS differ "
             "significantly needs the std and the number of ratings of each image; give them with "
-            "--std-col / --nratings-col)")
+            "std_col / nratings_col)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +148,8 @@ def significance(mos, std, n_ratings, i, j, *, z_critical: float = 2.0) -> np.nd
     return np.where(z > z_critical, 1, np.where(z < -z_critical, -1, 0)).astype(np.int8)
 
 
+@validate_params({"z_critical": Interval(0, None, closed="neither"), "max_pairs": Interval(3, None, integral=True),
+                  "seed": Interval(0, None, integral=True), "nan_policy": DATASET_NAN_POLICIES})
 def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: int = 0,
             nan_policy: str = "omit") -> KrasulaResult:
     """The Krasula et al. (2016) analysis of every model of ``data``.
@@ -161,7 +164,10 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     max_pairs : int
         Largest number of image pairs; above it a seeded random subset of images is used.
     seed : int
+        Seed of that subset (used only above ``max_pairs``).
     nan_policy : {'omit', 'raise'}
+        Rows missing a value of any model, the MOS, std or number of ratings: dropped with
+        a note, or an :class:`~iqa_eval.errors.InputError`.
 
     Returns
     -------
@@ -181,10 +187,6 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     """
     if data.std is None or data.n_ratings is None:
         raise InputError("the Krasula analysis needs a std and a number-of-ratings column")
-    if not z_critical > 0:
-        raise InputError(f"z_critical must be positive, got {z_critical!r}")
-    if int(max_pairs) < 3:
-        raise InputError(f"max_pairs must be at least 3, got {max_pairs!r}")
     before = len(data.notes)
     sub = data.complete(nan_policy=nan_policy, need_std=True, need_n_ratings=True)
     notes = list(sub.notes[before:])
