@@ -33,7 +33,7 @@ from .errors import InputError
 from .options import DATASET_NAN_POLICIES, MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
-           "friedman_nemenyi", "studentized_range_quantile", "MULTIPLICITY", "TABLE_SUFFIXES"]
+           "friedman_nemenyi", "studentized_range_quantile", "TABLE_SUFFIXES"]
 
 #: Files of a dataset directory that are read as tables (others, e.g. README, are listed in a note).
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xls", ".parquet", ".pq")
@@ -109,8 +109,30 @@ class DatasetSpec:
 def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
     """A :class:`DatasetSpec` for a directory (every table file in it) or a single file.
 
-    The name defaults to the directory name (or the file stem). Files that are not tables
-    (see :data:`TABLE_SUFFIXES`) are not read; ``options`` are :class:`DatasetSpec` fields.
+    Parameters
+    ----------
+    path : str or Path
+        A directory (its files with a :data:`TABLE_SUFFIXES` suffix are the dataset, others
+        such as a README are not read) or one table file.
+    name : str, optional
+        Default: the directory name, or the file stem.
+    **options
+        Further :class:`DatasetSpec` fields (``mos_col``, ``lower_is_better``, ``mos_scale``, ...).
+
+    Returns
+    -------
+    DatasetSpec
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "KonIQ"
+    >>> folder.mkdir()
+    >>> for f in ("meta.csv", "niqe.csv", "README.md"):
+    ...     _ = (folder / f).write_text("")
+    >>> spec = dataset_spec(folder, lower_is_better=("niqe",))
+    >>> spec.name, [f.name for f in spec.files]
+    ('KonIQ', ['meta.csv', 'niqe.csv'])
     """
     path = Path(path)
     if path.is_dir():
@@ -252,6 +274,22 @@ def studentized_range_quantile(p: float, k: int) -> float:
     fine grid and inverted by bisection (equal to ``scipy.stats.studentized_range.ppf(p, k,
     np.inf)`` to about 1e-12, tested; written out here because importing scipy.stats costs more
     than the whole Friedman test).
+
+    Parameters
+    ----------
+    p : float
+        Probability, in (0, 1).
+    k : int
+        Number of groups (>= 2).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(studentized_range_quantile(0.95, 3), 4)   # Demsar (2006), Table 5a: 2.343 * sqrt(2)
+    3.3145
     """
     from scipy.special import ndtr
 

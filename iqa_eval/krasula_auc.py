@@ -36,7 +36,23 @@ __all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues", "missing_
 
 
 def missing_inputs(data):
-    """Why the analysis cannot run on ``data`` (a sentence), or None when it can."""
+    """Why the analysis cannot run on ``data`` (a sentence), or None when it can.
+
+    Parameters
+    ----------
+    data : Dataset
+
+    Returns
+    -------
+    str or None
+        A note naming the missing std and/or number-of-ratings column.
+
+    Examples
+    --------
+    >>> from iqa_eval.dataset import Dataset
+    >>> missing_inputs(Dataset(mos=[1.0, 2.0, 3.0], predictions={"a": [1.0, 2.0, 3.0]}))[:48]
+    'Krasula analysis skipped: no std and no number-o'
+    """
     missing = [w for w, v in (("std", data.std), ("number-of-ratings", data.n_ratings)) if v is None]
     if not missing:
         return None
@@ -123,7 +139,25 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
 
 
 def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation)."""
+    """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation).
+
+    Parameters
+    ----------
+    auc : ndarray (k,)
+    cov : ndarray (k, k)
+        As returned by :func:`auc_delong`.
+
+    Returns
+    -------
+    ndarray (k, k)
+        Symmetric, 1 on the diagonal; a zero variance gives 1 for equal AUCs, else 0.
+
+    Examples
+    --------
+    >>> delong_pvalues(np.array([0.8, 0.6]), np.array([[0.01, 0.0], [0.0, 0.01]])).round(4)
+    array([[1.    , 0.1573],
+           [0.1573, 1.    ]])
+    """
     from scipy.special import ndtr
 
     k = len(auc)

@@ -81,7 +81,16 @@ def soft_ranks(x):
 
     With distinct, well separated values ``R_i`` approaches ``rank_i - 1/2``. Uses a
     ``(N, N)`` matrix of CDF values: meant for a training pool (batch + queue), not for a
-    whole dataset (use :func:`iqa_eval.soft_rank.soft_srocc` there).
+    whole dataset (use :func:`iqa_eval.soft_srocc` there).
+
+    Parameters
+    ----------
+    x : Tensor of shape (n,)
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        Differentiable in ``x``.
 
     Examples
     --------
