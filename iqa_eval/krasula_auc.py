@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .options import DATASET_NAN_POLICIES, Interval, validate_params
 
-__all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
+__all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
 
 
 def missing_inputs(data):
@@ -89,6 +89,25 @@ class KrasulaResult:
     settings: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class DeLongAUC:
+    """Result of :func:`auc_delong`; unpacks as ``auc, cov``.
+
+    Attributes
+    ----------
+    auc : ndarray (k,)
+        Mann-Whitney AUC of each scorer: P(positive > negative) + P(tie) / 2.
+    cov : ndarray (k, k)
+        DeLong's covariance of the AUC estimates.
+    """
+
+    auc: np.ndarray
+    cov: np.ndarray
+
+    def __iter__(self):
+        return iter((self.auc, self.cov))
+
+
 def _placement(values: np.ndarray, sorted_other: np.ndarray) -> np.ndarray:
     """Per value: the fraction of ``sorted_other`` below it, ties counted one half."""
     order = np.argsort(values, kind="stable")  # sorted keys make the binary searches cache-friendly
@@ -99,7 +118,7 @@ def _placement(values: np.ndarray, sorted_other: np.ndarray) -> np.ndarray:
     return out
 
 
-def auc_delong(positives: np.ndarray, negatives: np.ndarray):
+def auc_delong(positives: np.ndarray, negatives: np.ndarray) -> DeLongAUC:
     """AUCs of several scorers on the same samples and DeLong's covariance (Sun & Xu 2014).
 
     Parameters
@@ -110,10 +129,9 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
 
     Returns
     -------
-    auc : ndarray (k,)
-        Mann-Whitney AUC: P(positive > negative) + P(tie) / 2.
-    cov : ndarray (k, k)
-        DeLong's covariance of the AUC estimates.
+    DeLongAUC
+        ``.auc`` (k,), the Mann-Whitney AUCs: P(positive > negative) + P(tie) / 2, and
+        ``.cov`` (k, k), DeLong's covariance of the AUC estimates; unpacks as ``auc, cov``.
 
     Examples
     --------
@@ -126,7 +144,7 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
     k, m = pos.shape
     n = neg.shape[1]
     if m < 2 or n < 2:
-        return np.full(k, np.nan), np.full((k, k), np.nan)
+        return DeLongAUC(np.full(k, np.nan), np.full((k, k), np.nan))
     v_pos = np.empty((k, m))  # per positive: fraction of negatives below it (ties count 1/2)
     v_neg = np.empty((k, n))  # per negative: fraction of positives above it
     for r in range(k):
@@ -135,7 +153,7 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
         v_neg[r] = 1.0 - _placement(neg[r], np.sort(pos[r]))
     auc = v_pos.mean(axis=1)
     cov = np.atleast_2d(np.cov(v_pos)) / m + np.atleast_2d(np.cov(v_neg)) / n
-    return auc, cov
+    return DeLongAUC(auc, cov)
 
 
 def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
