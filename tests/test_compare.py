@@ -328,7 +328,9 @@ def equal_srocc_comparison():
     from iqa_eval.compare import compare_models
 
     data, df = study_dataset(1500)
-    a, b = df.attrs["equal_srocc_pair"]
+    from iqa_eval.simulation import EQUAL_SROCC_PAIR
+
+    a, b = EQUAL_SROCC_PAIR
     return compare_models(data, a, b, method="srocc", grid=(10, 10)), data
 
 
