@@ -171,7 +171,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
                              "was found; --nratings-col) or as --n-ratings N, not both")
         k = int(opts["n_ratings_constant"])
         data = replace(data, n_ratings=np.full(len(data), float(k)),
-                       sources={**data.sources, "n_ratings": ("--n-ratings", k)})
+                       sources={**data.sources, "n_ratings": (None, f"n_ratings={k}")})  # a constant: no file
     lower = split_list(opts.get("lower_is_better"))
     if models is not None:
         data = data.select(models(data))
@@ -188,7 +188,9 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "key_col": "--key-col", "pred_cols": "--pred-cols", "std_col": "--std-col",
                  "nratings_col": "--nratings-col", "join='order'": "--join order", "join='key'": "--join key",
                  "lds_exact_counts=True": "--lds-exact-counts", "n_resamples": "--n-resamples",
-                 "max_memory": "--max-memory"}
+                 "max_memory": "--max-memory", "krasula=True": "--krasula", "names=[...]": "--name",
+                 "models=[...]": "--models", "n_ratings=": "--n-ratings ", "samples=": "--samples",
+                 "grid=": "--grid"}
 
 
 def cli_words(text: str) -> str:
@@ -264,7 +266,7 @@ def _engine_session(backend, scheduler):
     from iqa_eval.errors import InputError
 
     if backend == "dask":
-        from iqa_eval.gmc._dask_backend import cluster_session
+        from iqa_eval.gmc import cluster_session
         return cluster_session(scheduler)
     ctx = click.get_current_context(silent=True)
     if scheduler and ctx is not None and \

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
+from ..options import BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
 from ._common import Choice, check_outputs, column_options, command, echo_notes, split_list, write_output
 
 
@@ -19,7 +19,7 @@ from ._common import Choice, check_outputs, column_options, command, echo_notes,
 @click.option("--models", multiple=True, help="Only these models (comma-separated or repeated).")
 @column_options
 @click.option("--metrics", default="srocc,plcc", show_default=True,
-              help="Columns per dataset: any of srocc, krcc, plcc, rmse.")
+              help=f"Columns per dataset: any of {', '.join(BENCH_METRICS)}.")
 @click.option("--mapping", type=Choice(MAPPINGS),
               default="logistic4", show_default=True, help="Mapping fitted before PLCC/RMSE (as in score).")
 @click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
@@ -33,7 +33,7 @@ from ._common import Choice, check_outputs, column_options, command, echo_notes,
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis per dataset.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "html", "latex"]),
+@click.option("--format", "fmt", type=click.Choice(BENCH_FORMATS),
               default="table", show_default=True)
 @click.option("--show-ci/--hide-ci", default=None, help="CIs next to the values (default: yes, not in LaTeX).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,

@@ -14,7 +14,7 @@ from ._common import check_outputs, command
 @command
 def simulate(n_images, seed, output):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
-    from ..simulation import simulate_study
+    from ..simulation import EQUAL_SROCC_PAIR, LOWER_IS_BETTER, simulate_study
 
     from iqa_eval._atomic import atomic_write
 
@@ -25,5 +25,5 @@ def simulate(n_images, seed, output):
     else:
         atomic_write(output, df.to_csv(index=False))
         click.echo(f"wrote {output} ({len(df)} images; equal-SROCC pair: "
-                   f"{', '.join(df.attrs['equal_srocc_pair'])}; lower-is-better: "
-                   f"{', '.join(df.attrs['lower_is_better'])})", err=True)
+                   f"{', '.join(EQUAL_SROCC_PAIR)}; lower-is-better: "
+                   f"{', '.join(LOWER_IS_BETTER)})", err=True)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-PRESET_NAMES = ("livec", "kadid10k", "pipal", "spaq")  # iqa_eval.gmc.presets.PRESETS (not imported at startup)
-
-from ..options import BANDWIDTH_METHODS, GMC_METHODS
+from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
 from ._common import (Choice, check_outputs, command, echo_notes, gmc_methods, gmc_options, gmc_options_from,
                       input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
 
@@ -63,7 +61,7 @@ def _score_text(result) -> str:
                    "or .csv (the grid).")
 @click.option("--contour", is_flag=True, default=False,
               help="With -o x.png/pdf/svg: filled contour maps instead of 3D surfaces.")
-@click.option("--preset", type=click.Choice(list(PRESET_NAMES)), default=None,
+@click.option("--preset", type=click.Choice(list(GMC_PRESETS)), default=None,
               help="A published configuration: livec, kadid10k (Gaussian regulator, the dataset's "
                    "std column), pipal (LDS ks 5 sigma 2, Beta std phi 3), spaq (LDS ks 5 sigma 1, "
                    "Beta std phi 3); plus 100. Options given explicitly override it (with a note).")

@@ -32,6 +32,7 @@ from pathlib import Path
 from iqa_eval import (compare_models, correlation_surfaces, Dataset, format_comparison, plot,
                       simulate_study, srocc)
 from iqa_eval.report import write_comparison_page
+from iqa_eval.simulation import EQUAL_SROCC_PAIR
 
 
 def main(argv=None):
@@ -43,7 +44,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     df = simulate_study(n_images=args.n_images, seed=args.seed)
-    a, b = df.attrs["equal_srocc_pair"]
+    a, b = EQUAL_SROCC_PAIR
     data = Dataset(mos=df["mos"].to_numpy(float), std=df["std"].to_numpy(float),
                    n_ratings=df["n_ratings"].to_numpy(float), keys=df["image"].to_numpy(),
                    predictions={m: df[m].to_numpy(float) for m in (a, b)})

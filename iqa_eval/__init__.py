@@ -9,6 +9,10 @@ The public API, by layer (see ``docs/architecture.md``):
 * inference: :func:`fisher_ci`, :func:`bootstrap_ci`, :func:`compare_correlations`;
 * the score table: :func:`evaluate`; GMC: :func:`correlation_surfaces` and
   :mod:`iqa_eval.gmc`; two models: :func:`compare_models`;
+* many datasets: :func:`benchmark` (a :class:`Benchmark`; datasets from :func:`read_manifest` or
+  :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`);
+* training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
+  more in :mod:`iqa_eval.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
 * vocabulary: :class:`CIMethod`, :class:`GMCOptions`; errors: :class:`InputError`,
   :class:`IQAEvalWarning`.
@@ -42,8 +46,11 @@ _LAZY = {
     "summarize_comparison": "formatting", "build_report": "report", "Report": "report",
     # vocabulary and errors
     "CIMethod": "options", "InputError": "errors", "IQAEvalWarning": "errors",
-    # losses (soft ranks) and benchmarks over datasets
-    "soft_srocc": "soft_rank", "benchmark": "bench",
+    # training losses (torch, the [torch] extra) and their whole-set proxy
+    "GCCLoss": "losses", "DCQLoss": "losses", "soft_srocc": "soft_rank",
+    # many datasets: the paper table; pairwise classification (Krasula et al. 2016)
+    "benchmark": "bench", "Benchmark": "bench", "DatasetSpec": "bench", "read_manifest": "bench",
+    "FriedmanResult": "bench", "krasula": "krasula_auc", "KrasulaResult": "krasula_auc",
 }
 
 __all__ = ["__version__", *_LAZY]

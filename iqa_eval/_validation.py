@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-
-NAN_POLICIES = ("propagate", "omit", "raise")
+from .options import NAN_POLICIES, check_choice
 
 
 def as_float_vector(values, *, name: str = "values") -> np.ndarray:
@@ -77,8 +76,7 @@ def check_paired(pred, mos, *extra, nan_policy: str = "propagate", min_size: int
     n_dropped : int
         Number of pairs removed by ``nan_policy='omit'``.
     """
-    if nan_policy not in NAN_POLICIES:
-        raise InputError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+    check_choice("nan_policy", nan_policy, NAN_POLICIES)
     names = list(names) + [f"extra{k + 1}" for k in range(len(names) - 2, len(extra))]
     arrays = [as_float_vector(v, name=names[k]) for k, v in enumerate((pred, mos) + extra)]
     x = arrays[0]

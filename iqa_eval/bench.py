@@ -14,7 +14,7 @@ scores it with :func:`~iqa_eval.evaluation.evaluate`, so a cell of the table is 
 - over the common datasets, the Friedman test and the Nemenyi critical difference of the
   mean ranks (Demšar 2006), the data of a critical-difference diagram;
 - optionally (``krasula=True``) the Krasula et al. (2016) analysis per dataset
-  (:mod:`iqa_eval.krasula`).
+  (:func:`iqa_eval.krasula`).
 
 The result is pure data; :mod:`iqa_eval.bench_formatting` renders it.
 """
@@ -30,10 +30,10 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import InputError
-from .options import MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
+from .options import DATASET_NAN_POLICIES, MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
-           "friedman_nemenyi", "studentized_range_quantile", "MULTIPLICITY", "TABLE_SUFFIXES"]
+           "friedman_nemenyi", "studentized_range_quantile", "TABLE_SUFFIXES"]
 
 #: Files of a dataset directory that are read as tables (others, e.g. README, are listed in a note).
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xls", ".parquet", ".pq")
@@ -90,7 +90,7 @@ class DatasetSpec:
             if self.directory is None:
                 raise
             raise InputError(f"{exc.reason} [dataset {self.name!r} is every table file in {self.directory}; to "
-                             "leave files out, list the dataset's files in a --manifest]",
+                             "leave files out, list the dataset's files in a manifest]",
                              file=exc.file, column=exc.column, row=exc.row) from None
         if self.mos_scale is not None:
             lo, hi = self.mos_scale
@@ -109,8 +109,30 @@ class DatasetSpec:
 def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
     """A :class:`DatasetSpec` for a directory (every table file in it) or a single file.
 
-    The name defaults to the directory name (or the file stem). Files that are not tables
-    (see :data:`TABLE_SUFFIXES`) are not read; ``options`` are :class:`DatasetSpec` fields.
+    Parameters
+    ----------
+    path : str or Path
+        A directory (its files with a :data:`TABLE_SUFFIXES` suffix are the dataset, others
+        such as a README are not read) or one table file.
+    name : str, optional
+        Default: the directory name, or the file stem.
+    **options
+        Further :class:`DatasetSpec` fields (``mos_col``, ``lower_is_better``, ``mos_scale``, ...).
+
+    Returns
+    -------
+    DatasetSpec
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "KonIQ"
+    >>> folder.mkdir()
+    >>> for f in ("meta.csv", "niqe.csv", "README.md"):
+    ...     _ = (folder / f).write_text("")
+    >>> spec = dataset_spec(folder, lower_is_better=("niqe",))
+    >>> spec.name, [f.name for f in spec.files]
+    ('KonIQ', ['meta.csv', 'niqe.csv'])
     """
     path = Path(path)
     if path.is_dir():
@@ -142,6 +164,28 @@ def read_manifest(path) -> list:
         lower_is_better = ["niqe"]
         mos_scale = [0, 100]
         flip = true
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file. Unknown keys, a missing ``[[dataset]]`` table, both or neither of
+        ``dir`` and ``files`` are :class:`~iqa_eval.errors.InputError` naming the file.
+
+    Returns
+    -------
+    list of DatasetSpec
+        In the manifest's order; pass them to :func:`benchmark`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "A").mkdir()
+    >>> _ = (folder / "A" / "scores.csv").write_text("mos,niqe\\n1,5\\n2,4\\n3,2\\n")
+    >>> _ = (folder / "sets.toml").write_text('[[dataset]]\\ndir = "A"\\nlower_is_better = ["niqe"]\\n')
+    >>> [(spec.name, [f.name for f in spec.files], spec.lower_is_better)
+    ...  for spec in read_manifest(folder / "sets.toml")]
+    [('A', ['scores.csv'], ('niqe',))]
     """
     path = Path(path)
     if not path.is_file():
@@ -230,6 +274,22 @@ def studentized_range_quantile(p: float, k: int) -> float:
     fine grid and inverted by bisection (equal to ``scipy.stats.studentized_range.ppf(p, k,
     np.inf)`` to about 1e-12, tested; written out here because importing scipy.stats costs more
     than the whole Friedman test).
+
+    Parameters
+    ----------
+    p : float
+        Probability, in (0, 1).
+    k : int
+        Number of groups (>= 2).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(studentized_range_quantile(0.95, 3), 4)   # Demsar (2006), Table 5a: 2.343 * sqrt(2)
+    3.3145
     """
     from scipy.special import ndtr
 
@@ -440,13 +500,13 @@ def _as_specs(datasets, names):
     seen = set()
     for name, _ in out:
         if name in seen:
-            raise InputError(f"two datasets are named {name!r}; rename one (--name, or 'name' in the manifest)")
+            raise InputError(f"two datasets are named {name!r}; rename one (names=[...], or 'name' in the manifest)")
         seen.add(name)
     return out
 
 
 @validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": Interval(1, None, integral=True),
-                  "alpha": Interval(0, 1, closed="neither"), "nan_policy": ("omit", "raise"),
+                  "alpha": Interval(0, 1, closed="neither"), "nan_policy": DATASET_NAN_POLICIES,
                   "multiplicity": MULTIPLICITY})
 def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
               alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
@@ -478,7 +538,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
     krasula : bool
         Also run the Krasula et al. (2016) analysis on each dataset with std and ratings counts.
     krasula_options : dict, optional
-        Keyword arguments of :func:`iqa_eval.krasula.krasula`.
+        Keyword arguments of :func:`iqa_eval.krasula`.
 
     Returns
     -------
@@ -545,7 +605,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
                               "rank": float(ranks[m]), "tied_with_best": bool(ties["srocc"][m]),
                               "plcc_tied_with_best": bool(ties["plcc"][m]), "flipped": bool(row["flipped"])})
         if krasula:
-            from .krasula import krasula as _krasula, missing_inputs
+            from .krasula_auc import krasula as _krasula, missing_inputs
             why = missing_inputs(data)
             if why:
                 notes.append(f"{name}: {why}")
@@ -592,7 +652,7 @@ def _summary(cells, dataset_names, models, alpha, notes):
                      f"has a cell: {', '.join(common)}; left out: {', '.join(left_out)}")
     elif left_out:
         notes.append("no dataset has a cell for every model: the summary means, mean ranks and the Friedman "
-                     "test are left empty (benchmark models that share datasets, e.g. with --models)")
+                     "test are left empty (benchmark models that share datasets, e.g. with models=[...])")
     sub = cells[cells["dataset"].isin(common)]
     rows = []
     for m in models:

@@ -23,12 +23,13 @@ import pandas as pd
 
 from .errors import InputError
 from .formatting import _plain, format_p, latex_escape
+from .options import BENCH_FORMATS, BENCH_METRICS, check_choice
 
 __all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram", "save_atomically", "FORMATS",
            "METRICS"]
 
-FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
-METRICS = ("srocc", "krcc", "plcc", "rmse")
+FORMATS = BENCH_FORMATS   # declared in iqa_eval.options
+METRICS = BENCH_METRICS
 _LABEL = {"srocc": "SROCC", "krcc": "KRCC", "plcc": "PLCC", "rmse": "RMSE"}
 _TESTED = {"srocc": "tied_with_best", "plcc": "plcc_tied_with_best"}
 _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a 5-parameter logistic mapping",
@@ -408,7 +409,7 @@ def with_krasula(text: str, results: dict, fmt: str) -> str:
         doc["krasula"] = krasula_json(results)
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
+        raise InputError("krasula=True has no CSV form (a second table); use the json, table or markdown format")
     return text.rstrip("\n") + "\n\n" + format_krasula(results, fmt)
 
 
@@ -496,8 +497,7 @@ def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), s
     -------
     str
     """
-    if fmt not in FORMATS:
-        raise InputError(f"format must be one of {FORMATS}, got {fmt!r}")
+    fmt = check_choice("fmt", fmt, BENCH_FORMATS)
     metrics = check_metrics(metrics)
     if fmt == "json":
         return json.dumps(to_json_dict(result), indent=2, allow_nan=False) + "\n"

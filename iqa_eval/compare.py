@@ -279,6 +279,10 @@ class Comparison:
     grid_shape : (int, int)
         ``(nq, nqd)``; ``cells[col].to_numpy().reshape(grid_shape)`` is a surface.
     alpha, ci, adjust : the settings used; ``critical_value`` the band's multiplier of ``se``.
+    n_images : int
+    n_resamples : int
+        Bootstrap size of the KRCC test (and of every test with ``ci='percentile'``): the
+        resolution of those p-values.
     notes : tuple of str
         Recoveries (rows dropped, models flipped, cells not tested and why).
     """
@@ -293,6 +297,7 @@ class Comparison:
     adjust: str
     critical_value: float
     n_images: int
+    n_resamples: int = 1000
     notes: tuple = field(default_factory=tuple)
 
     @property
@@ -522,7 +527,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     notes += more
     return Comparison(models=[model_a, model_b], method=method, global_tests=global_tests,
                       cells=cells, grid_shape=shape, alpha=float(alpha), ci=ci, adjust=adjust,
-                      critical_value=float(crit), n_images=int(n),
+                      critical_value=float(crit), n_images=int(n), n_resamples=int(n_resamples),
                       notes=tuple(notes))
 
 
@@ -613,5 +618,4 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
         out[col] = out[col].astype(np.float64)
-    out.attrs["n_resamples"] = int(n_resamples)  # the resolution of the bootstrap p-values
     return out, notes

@@ -221,10 +221,10 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         std_src, n_src = dataset.source("std"), dataset.source("n_ratings")
         notes.append("outlier ratio and RMSE*: threshold t(0.975, n-1) * std / sqrt(n), with std "
                      f"{std_src[1]!r} read as the spread of the individual ratings and n from "
-                     f"{n_src[1] if n_src[0] != '--n-ratings' else '--n-ratings ' + str(n_src[1])}")
+                     f"{n_src[1]}")
     elif dataset.std is not None:
         notes.append("outlier ratio and RMSE* not computed: they need the number of ratings per image "
-                     "with the std of the individual ratings (give --nratings-col or --n-ratings N)")
+                     "with the std of the individual ratings (give nratings_col or n_ratings=N)")
     for name in dataset.models:
         before = len(dataset.notes)
         data = dataset.complete([name], nan_policy=nan_policy)

@@ -243,7 +243,7 @@ def format_comparison(comparison) -> str:
     a, b = self.models
     lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
     g = self.global_tests
-    n_res = g.attrs.get("n_resamples")
+    n_res = self.n_resamples
     head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
     lines += [head, "-" * len(head)]
     for r in g.itertuples(index=False):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .dataset import Dataset
 from ._optional import require
-from .errors import InputError, MissingDependencyError
+from .errors import InputError, MissingDependencyError, warn
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
            "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
@@ -112,11 +112,25 @@ def read_table(path) -> pd.DataFrame:
     InputError
         Missing, unreadable or empty file, or a file with no columns.
 
+    Warns
+    -----
+    IQAEvalWarning
+        A choice made while reading (e.g. which sheet of a workbook); :func:`load_dataset`
+        lists the same choices in ``Dataset.notes`` instead.
+
     Examples
     --------
     >>> read_table("examples/simulated_study.csv").columns[:3].tolist()
     ['image', 'mos', 'std']
     """
+    df, notes = _read_table(path)
+    for note in notes:
+        warn(note)
+    return df
+
+
+def _read_table(path):
+    """(DataFrame, notes) of one table file: :func:`read_table` without the warnings."""
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a file", file=path)
@@ -190,8 +204,7 @@ def read_table(path) -> pd.DataFrame:
         seen[col] = k
     df.columns = header
     df = df.reset_index(drop=True)
-    df.attrs["notes"] = tuple(notes)
-    return df
+    return df, tuple(notes)
 
 
 def _all_numeric(col: pd.Series) -> bool:
@@ -348,10 +361,10 @@ def as_dataset(data) -> Dataset:
 
 
 def _named_table(source, k):
-    """(name, DataFrame) of a path (read) or of an in-memory table."""
+    """(name, DataFrame, notes of the reading) of a path (read) or of an in-memory table."""
     if isinstance(source, pd.DataFrame):
-        return f"<DataFrame {k + 1}>", source
-    return source, read_table(source)
+        return f"<DataFrame {k + 1}>", source, ()
+    return (source, *_read_table(source))
 
 
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
@@ -393,7 +406,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     paths, read_notes = _expand_directories(paths)
     pred_cols = list(pred_cols) if pred_cols else None
     named = [_named_table(p, k) for k, p in enumerate(paths)]
-    read_notes += [n for _, df in named for n in df.attrs.get("notes", ())]
+    read_notes += [n for _, _, notes in named for n in notes]
+    named = [(name, df) for name, df, _ in named]
     tables = [_Table(name, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
                      nratings_col=nratings_col, key_col=key_col, joined=len(named) > 1)
               for name, df in named]

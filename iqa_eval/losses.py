@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         "pip install \"iqa-eval[torch]\"") from exc
 
 from .errors import InputError
+from .options import Interval, validate_params
 
 __all__ = ["GCCLoss", "DCQLoss", "PLCCLoss", "NiNLoss", "MonotonicityLoss", "soft_ranks"]
 
@@ -81,7 +82,16 @@ def soft_ranks(x):
 
     With distinct, well separated values ``R_i`` approaches ``rank_i - 1/2``. Uses a
     ``(N, N)`` matrix of CDF values: meant for a training pool (batch + queue), not for a
-    whole dataset (use :func:`iqa_eval.soft_rank.soft_srocc` there).
+    whole dataset (use :func:`iqa_eval.soft_srocc` there).
+
+    Parameters
+    ----------
+    x : Tensor of shape (n,)
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        Differentiable in ``x``.
 
     Examples
     --------
@@ -159,10 +169,10 @@ class GCCLoss(nn.Module):
     5
     """
 
+    @validate_params({"queue_len": Interval(0, None, integral=True), "alpha": Interval(0, None),
+                      "beta": Interval(0, None), "gamma": Interval(0, None)})
     def __init__(self, queue_len: int = 800, alpha: float = 0.5, beta: float = 0.5, gamma: float = 1.0):
         super().__init__()
-        if int(queue_len) != queue_len or queue_len < 0:
-            raise InputError(f"queue_len must be a non-negative integer; got {queue_len!r}")
         self.queue_len = int(queue_len)
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
         self.register_buffer("queue_pred", torch.zeros(self.queue_len, dtype=torch.float64))
@@ -230,6 +240,11 @@ class DCQLoss(nn.Module):
 
     A batch of one item has ``RPC = 0``; the loss is always finite.
 
+    Parameters
+    ----------
+    mse_weight, rpc_weight : float, default 1.0
+        Weights (>= 0) of the MSE and of the relative perception constraint.
+
     Examples
     --------
     >>> loss = DCQLoss()
@@ -237,6 +252,7 @@ class DCQLoss(nn.Module):
     1.5556
     """
 
+    @validate_params({"mse_weight": Interval(0, None), "rpc_weight": Interval(0, None)})
     def __init__(self, mse_weight: float = 1.0, rpc_weight: float = 1.0):
         super().__init__()
         self.mse_weight, self.rpc_weight = float(mse_weight), float(rpc_weight)

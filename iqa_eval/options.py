@@ -31,7 +31,8 @@ import numbers
 from .errors import InputError
 
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
-           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "CIMethod", "CI_METHODS",
+           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
+           "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -52,6 +53,14 @@ BACKENDS = ("auto", "numba", "numpy", "cupy", "dask")
 ADJUSTMENTS = ("maxt", "fdr", "none")
 #: Bandwidth selection of the kernel surface.
 BANDWIDTH_METHODS = ("cv_ls", "aic")
+#: Published GMC configurations (:data:`iqa_eval.gmc.PRESETS`).
+GMC_PRESETS = ("livec", "kadid10k", "pipal", "spaq")
+#: Output formats of the paper table (:meth:`iqa_eval.Benchmark.format`, ``iqa-eval bench --format``).
+BENCH_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
+#: Metrics with a cell per dataset in the paper table (the columns it can show).
+BENCH_METRICS = ("srocc", "krcc", "plcc", "rmse")
+#: NaN policies of whole-dataset analyses (``benchmark``, ``krasula``): rows are dropped with a note, or refused.
+DATASET_NAN_POLICIES = ("omit", "raise")
 
 
 class CIMethod(str, enum.Enum):

@@ -50,6 +50,8 @@ _RC_REPRODUCIBLE = {"svg.hashsalt": "iqa-eval", "svg.fonttype": "path"}
 
 # -- input checks --------------------------------------------------------------------
 def _check_surface(surface) -> pd.DataFrame:
+    if not isinstance(surface, pd.DataFrame) and isinstance(getattr(surface, "table", None), pd.DataFrame):
+        surface = surface.table   # a GMCSurface (or GMCPoints on a regular grid)
     if not isinstance(surface, pd.DataFrame):
         raise InputError(f"a surface must be a DataFrame with columns {', '.join(SURFACE_COLUMNS)}, "
                          f"got {type(surface).__name__}")
@@ -141,9 +143,9 @@ def surface_figure(surface, *, method=None, models=None, title=None):
 
     Parameters
     ----------
-    surface : DataFrame
-        Tidy grid surface with columns ``model, method, Q, Qd, value`` (from
-        :func:`iqa_eval.gmc.gmc_surface`).
+    surface : DataFrame or GMCSurface
+        Tidy grid surface with columns ``model, method, Q, Qd, value`` (the result of
+        :func:`iqa_eval.gmc.gmc_surface`, or a :class:`~iqa_eval.gmc.GMCResult`'s ``.surface``).
     method : str, optional
         Which correlation form to draw (``'srocc'``, ``'plcc'``, ``'krcc'``, any case).
         Default: ``'srocc'`` when present, else the first in the table.

@@ -24,16 +24,20 @@ different behaviours:
 ``high_end`` and ``fine_grain`` are calibrated (bisection on the failure size of
 ``fine_grain``) to the same global SROCC within ``1e-3`` (in studies of fewer than about
 100 images, within the step by which SROCC moves on n images): global metrics cannot tell them
-apart, GMC surfaces can. The pair is listed in ``df.attrs["equal_srocc_pair"]``.
+apart, GMC surfaces can. The pair is :data:`EQUAL_SROCC_PAIR`; the distance-like model,
+lower is better, is listed in :data:`LOWER_IS_BETTER`.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_study", "EQUAL_SROCC_PAIR"]
+__all__ = ["simulate_study", "EQUAL_SROCC_PAIR", "LOWER_IS_BETTER"]
 
+#: The two simulated models with the same global SROCC (GMC tells them apart).
 EQUAL_SROCC_PAIR = ("high_end", "fine_grain")
+#: The simulated models whose score falls as quality rises.
+LOWER_IS_BETTER = ("distance",)
 
 
 def _srocc(a, b) -> float:
@@ -58,8 +62,8 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
     -------
     DataFrame
         Columns ``image, mos, std, n_ratings`` and one column per model (see the module
-        docstring). ``attrs["equal_srocc_pair"]`` names the two models with equal SROCC and
-        ``attrs["lower_is_better"]`` the distance-like model.
+        docstring): plain data, ready to write as CSV. The two models with equal SROCC are
+        :data:`EQUAL_SROCC_PAIR`, the distance-like ones :data:`LOWER_IS_BETTER`.
 
     Examples
     --------
@@ -130,6 +134,4 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
                        "mos": np.round(mos, 4), "std": np.round(std, 4), "n_ratings": counts})
     for name, values in models.items():
         df[name] = np.round(values, 6)
-    df.attrs["equal_srocc_pair"] = EQUAL_SROCC_PAIR
-    df.attrs["lower_is_better"] = ("distance",)
     return df

@@ -23,6 +23,17 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
 
     ``z`` are z-scores (N-1 divisor). As ``bandwidth -> 0`` the soft ranks tend to the
     average ranks minus 1/2 (ties share ``Phi(0) = 1/2``). Constant values give equal ranks.
+    The torch form used by the loss is :func:`iqa_eval.losses.soft_ranks` (bandwidth 1).
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+    bandwidth : float, default 1.0
+        Width of the normal CDF in z-score units (> 0).
+
+    Returns
+    -------
+    ndarray of shape (n,)
 
     Examples
     --------

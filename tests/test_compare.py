@@ -279,13 +279,18 @@ def test_bootstrap_multiplicity_weights_equal_the_materialised_resample():
 # --------------------------------------------------------------------------------------
 # Multiple comparisons
 # --------------------------------------------------------------------------------------
-def test_bh_adjustment_matches_statsmodels():
+def test_fdr_adjusted_cell_pvalues_match_statsmodels():
+    # through the public API: compare_models(adjust='fdr') adjusts the tested cells' p-values
     from statsmodels.stats.multitest import multipletests
 
-    from iqa_eval.compare import _bh_adjust
+    from iqa_eval import compare_models
 
-    p = np.random.default_rng(0).uniform(0, 0.2, 57) ** 2
-    np.testing.assert_allclose(_bh_adjust(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
+    data, _ = study_dataset(400, seed=5)
+    res = compare_models(data, "high_end", "fine_grain", grid=(8, 8), adjust="fdr")
+    tested = res.cells[res.cells["tested"]]
+    assert len(tested) > 20
+    np.testing.assert_allclose(tested["p_adj"], multipletests(tested["p"], method="fdr_bh")[1], rtol=1e-12)
+    assert res.cells.loc[~res.cells["tested"], "p_adj"].isna().all()
 
 
 def test_maxt_critical_value_between_pointwise_and_bonferroni():
@@ -323,7 +328,9 @@ def equal_srocc_comparison():
     from iqa_eval.compare import compare_models
 
     data, df = study_dataset(1500)
-    a, b = df.attrs["equal_srocc_pair"]
+    from iqa_eval.simulation import EQUAL_SROCC_PAIR
+
+    a, b = EQUAL_SROCC_PAIR
     return compare_models(data, a, b, method="srocc", grid=(10, 10)), data
 
 

@@ -25,7 +25,8 @@ def test_the_metric_and_gmc_functions_show_an_example():
     import inspect
 
     missing = []
-    for name in ("iqa_eval.metrics", "iqa_eval.gmc.api", "iqa_eval.compare", "iqa_eval.evaluation"):
+    for name in ("iqa_eval.metrics", "iqa_eval.gmc.api", "iqa_eval.compare", "iqa_eval.evaluation",
+                 "iqa_eval.bench", "iqa_eval.krasula_auc", "iqa_eval.soft_rank", "iqa_eval.gmc.presets"):
         module = importlib.import_module(name)
         for attr in module.__all__:
             obj = getattr(module, attr)
@@ -35,13 +36,25 @@ def test_the_metric_and_gmc_functions_show_an_example():
 
 
 def test_every_public_function_has_parameters_returns_and_an_example():
-    # numpydoc sections for every function of the curated API (iqa_eval.__all__, iqa_eval.gmc.__all__)
+    # numpydoc sections for every function of the curated API (iqa_eval, iqa_eval.gmc) and of the
+    # public modules merged later (bench, krasula_auc, soft_rank, presets, losses)
     import inspect
 
     import iqa_eval.gmc
 
     missing = []
-    for package in (iqa_eval, iqa_eval.gmc):
+    import iqa_eval.bench
+    import iqa_eval.gmc.presets
+    import iqa_eval.krasula_auc
+    import iqa_eval.soft_rank
+
+    modules = [iqa_eval, iqa_eval.gmc, iqa_eval.bench, iqa_eval.krasula_auc, iqa_eval.soft_rank, iqa_eval.gmc.presets]
+    try:
+        import iqa_eval.losses
+        modules.append(iqa_eval.losses)
+    except ImportError:  # the [torch] extra is not installed
+        pass
+    for package in modules:
         for attr in package.__all__:
             obj = getattr(package, attr)
             if not inspect.isfunction(obj):

@@ -22,7 +22,7 @@ from test_gmc_engine import naive_sums, random_case  # noqa: E402
 from iqa_eval.errors import InputError  # noqa: E402
 from iqa_eval import summarize_comparison  # noqa: E402
 from iqa_eval.gmc import correlation_surfaces  # noqa: E402
-from iqa_eval.gmc._dask_backend import cluster_session  # noqa: E402
+from iqa_eval.gmc import cluster_session  # noqa: E402
 from iqa_eval.gmc.engine import pair_sums  # noqa: E402
 from iqa_eval.gmc.sampling import regular_grid  # noqa: E402
 

@@ -110,7 +110,7 @@ def study():
 
 
 def test_points_table(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srocc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srocc"]).table
     assert list(pts.columns) == ["model", "method", "Q", "Qd", "value"]
     assert list(dict.fromkeys(zip(pts.model, pts.method))) == [("x", "KRCC"), ("x", "SROCC"),
                                                                 ("y", "KRCC"), ("y", "SROCC")]
@@ -135,27 +135,29 @@ def test_grid_mode_integrates_the_exact_grid(study):
 
 
 def test_surface_from_points_matches_kernel_surface(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=40, methods=["srocc"])
+    result = gmc_points(study["preds"], study["mos"], std=study["std"], samples=40, methods=["srocc"])
+    pts = result.table
     lo, hi = study["mos"].min(), study["mos"].max()
-    surf = gmc_surface(pts, mos_range=(lo, hi), grid_res=12)
+    surface = gmc_surface(result, mos_range=(lo, hi), grid_res=12)
+    surf = surface.table
     rows = pts[pts.model == "x"]
     _, _, z, bw = kernel_surface(rows.Q, rows.Qd, rows.value, q_range=(lo, hi), qd_range=(0, hi - lo),
                                  grid_res=12)
     np.testing.assert_array_equal(surf[surf.model == "x"].value.to_numpy(), z.ravel())
-    bws = surf.attrs["bandwidths"]
+    bws = surface.bandwidths
     np.testing.assert_array_equal(bws[bws.model == "x"][["bw_Q", "bw_Qd"]].to_numpy()[0], bw)
 
 
 def test_undefined_points_are_left_out_with_a_note(study):
-    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=30, methods=["srocc"])
+    pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=30, methods=["srocc"]).table
     holed = pts.copy()
     holed.loc[[0, 5], "value"] = np.nan
     lo, hi = study["mos"].min(), study["mos"].max()
     surf = gmc_surface(holed, mos_range=(lo, hi), grid_res=10)
-    assert any("2 undefined point value(s)" in n for n in surf.attrs["notes"])
+    assert any("2 undefined point value(s)" in n for n in surf.notes)
     keep = pts.drop(index=[0, 5])
     ref = gmc_surface(keep, mos_range=(lo, hi), grid_res=10)
-    np.testing.assert_array_equal(surf.value, ref.value)
+    np.testing.assert_array_equal(surf.table.value, ref.table.value)
 
 
 def test_grid_required_without_regression(study):
@@ -244,11 +246,12 @@ def test_surfaces_searched_side_by_side_equal_one_by_one():
     pts = gmc_points({m: df[m] for m in ("precise", "noisy")}, df["mos"], std=df["std"], samples=25,
                      methods=["srocc", "krcc"])
     lo, hi = float(df["mos"].min()), float(df["mos"].max())
-    surf = gmc_surface(pts, mos_range=(lo, hi), grid_res=6)
-    for (model, method), rows in pts.groupby(["model", "method"], sort=False):
+    surface = gmc_surface(pts, mos_range=(lo, hi), grid_res=6)
+    surf = surface.table
+    for (model, method), rows in pts.table.groupby(["model", "method"], sort=False):
         _, _, z, bw = kernel_surface(rows.Q, rows.Qd, rows.value, q_range=(lo, hi),
                                      qd_range=(0.0, hi - lo), grid_res=6)
-        got = surf.attrs["bandwidths"].set_index(["model", "method"]).loc[(model, method)]
+        got = surface.bandwidths.set_index(["model", "method"]).loc[(model, method)]
         np.testing.assert_array_equal([got.bw_Q, got.bw_Qd], bw)
         part = surf[(surf.model == model) & (surf.method == method)]
         np.testing.assert_array_equal(part.value.to_numpy().reshape(6, 6), z)

@@ -181,22 +181,22 @@ def test_std_scale_and_plus(study):
     w = distribution_weights(study["mos"], std=study["std"])
     a = gmc_points(study["preds"], study["mos"], std=study["std"], std_scale=2.0, weights=w, **kw)
     b = gmc_points(study["preds"], study["mos"], std=2.0 * study["std"], weights=w, **kw)
-    np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+    np.testing.assert_allclose(a.table.value, b.table.value, rtol=1e-12)
     c10 = gmc_points(study["preds"], study["mos"], std=study["std"], plus=10.0, **kw)
     c100 = gmc_points(study["preds"], study["mos"], std=study["std"], plus=100.0, **kw)
-    np.testing.assert_allclose(c10.value, c100.value, rtol=1e-12)
-    assert not np.allclose(a.value, c10.value, rtol=1e-6)
+    np.testing.assert_allclose(c10.table.value, c100.table.value, rtol=1e-12)
+    assert not np.allclose(a.table.value, c10.table.value, rtol=1e-6)
 
 
 def test_ranks_option(study):
     kw = dict(std=study["std"], samples=10, methods=["srocc"])
     dense = gmc_points(study["preds"], study["mos"], **kw)
     average = gmc_points(study["preds"], study["mos"], ranks="average", **kw)
-    assert not np.allclose(dense.value, average.value, rtol=1e-6)   # MOS and 'b' have ties
+    assert not np.allclose(dense.table.value, average.table.value, rtol=1e-6)   # MOS and 'b' have ties
     untied = {"a": study["preds"]["a"]}
     mos = study["mos"] + np.arange(120) * 1e-6
-    np.testing.assert_allclose(gmc_points(untied, mos, **kw).value,
-                               gmc_points(untied, mos, ranks="average", **kw).value, rtol=1e-12)
+    np.testing.assert_allclose(gmc_points(untied, mos, **kw).table.value,
+                               gmc_points(untied, mos, ranks="average", **kw).table.value, rtol=1e-12)
 
 
 def test_input_errors(study):
@@ -257,12 +257,14 @@ def test_lds_truncates_the_smoothed_histogram_like_the_reference(ks, sigma):
 
 
 def test_presets_are_the_documented_configurations():
-    from iqa_eval.gmc.presets import PRESETS, describe, preset
+    from iqa_eval.gmc import PRESETS, preset
+    from iqa_eval.gmc.presets import describe
+    from iqa_eval.options import GMC_PRESETS
 
-    assert set(PRESETS) == {"livec", "kadid10k", "pipal", "spaq"}
+    assert set(PRESETS) == {"livec", "kadid10k", "pipal", "spaq"} == set(GMC_PRESETS)
     assert preset("PIPAL") == {"std": "beta", "std_phi": 3.0, "regulator": "lds", "ks": 5, "sigma": 2.0,
                                "std_scale": 1.0, "plus": 100.0}
     assert preset("spaq")["sigma"] == 1.0 and preset("livec")["regulator"] == "gaussian"
     assert "integer-truncated" in describe("pipal")
-    with pytest.raises(InputError, match="unknown preset"):
+    with pytest.raises(InputError, match="preset must be one of livec, kadid10k, pipal, spaq; got 'tid2013'"):
         preset("tid2013")

@@ -169,6 +169,11 @@ def test_workbooks_and_parquet(tmp_path):
         df[["name"]].to_excel(xl, sheet_name="notes", index=False)
     data = load_dataset(book)
     assert any("2 sheets; read sheet 'scores' only (others: 'notes')" in n for n in data.notes)
+    # read_table alone says it as a warning (its result is a plain DataFrame, no .attrs)
+    from iqa_eval.errors import IQAEvalWarning
+    with pytest.warns(IQAEvalWarning, match="2 sheets; read sheet 'scores' only"):
+        table = read_table(book)
+    assert list(table.columns) == ["name", "mos", "model"] and not table.attrs
     truncated = tmp_path / "cut.xlsx"
     truncated.write_bytes(book.read_bytes()[:300])
     with pytest.raises(InputError, match=r"cut\.xlsx: cannot read table"):

@@ -12,7 +12,7 @@ from helpers import run_cli as run
 from helpers import write_simulated_study
 from iqa_eval.bench import benchmark
 from iqa_eval.dataset import Dataset
-from iqa_eval.krasula import auc_delong, delong_pvalues, krasula
+from iqa_eval.krasula_auc import auc_delong, delong_pvalues, krasula
 
 
 def _study(n=30, seed=0):
@@ -107,13 +107,36 @@ def test_score_and_bench_krasula_outputs_and_notes(tmp_path):
     code, out, err = run("score", study, "--krasula")
     assert code == 0 and "AUC better/worse" in out and "not adjusted for multiplicity" in out
     code, _, err = run("score", study, "--krasula", "--format", "csv")
-    assert code == 2 and err.startswith("error: ") and "--krasula" in err
+    assert code == 2 and err.startswith("error: ") and "--krasula" in err and "krasula=True" not in err
     no_ratings = tmp_path / "no_n.csv"
     import pandas as pd
     pd.read_csv(study).drop(columns=["n_ratings"]).to_csv(no_ratings, index=False)
     code, out, err = run("score", no_ratings, "--krasula")
     assert code == 0 and "Krasula analysis skipped: no number-of-ratings column" in err
+    assert "--std-col / --nratings-col" in err            # the library's std_col / nratings_col, in CLI words
     res = benchmark({"S": _study(40, 5), "T": Dataset(mos=_study(40, 6).mos, predictions=_study(40, 6).predictions)},
                     krasula=True)
     assert list(res.krasula) == ["S"] and any("T: Krasula analysis skipped" in n for n in res.notes)
     assert "Krasula et al. (2016) on S" in res.format("markdown")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("z_critical", 0.0, "z_critical must be a number > 0; got 0.0"),
+    ("max_pairs", 2, "max_pairs must be an integer >= 3; got 2"),
+    ("max_pairs", 10.5, "max_pairs must be an integer >= 3; got 10.5"),
+    ("seed", -1, "seed must be an integer >= 0; got -1"),
+    ("nan_policy", "propagate", "nan_policy must be one of omit, raise; got 'propagate'"),
+])
+def test_options_are_validated_in_the_package_vocabulary(option, value, message):
+    from iqa_eval.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        krasula(_study(), **{option: value})
+    assert str(info.value) == message
+
+
+def test_public_names():
+    import iqa_eval
+
+    assert iqa_eval.krasula is krasula and iqa_eval.KrasulaResult.__name__ == "KrasulaResult"
+    assert iqa_eval.krasula(_study()).table.equals(krasula(_study()).table)

@@ -318,6 +318,18 @@ def test_bad_shapes_raise_input_error():
         GCCLoss(queue_len=-1)
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: GCCLoss(queue_len=2.5), "queue_len must be an integer >= 0; got 2.5"),
+    (lambda: GCCLoss(alpha=-0.1), "alpha must be a number >= 0; got -0.1"),
+    (lambda: GCCLoss(gamma=float("nan")), "gamma must be a number >= 0; got nan"),
+    (lambda: DCQLoss(rpc_weight="1"), "rpc_weight must be a number >= 0; got '1'"),
+])
+def test_loss_options_are_validated_in_the_package_vocabulary(make, message):
+    with pytest.raises(InputError) as info:
+        make()
+    assert str(info.value) == message
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_cuda_matches_cpu():  # pragma: no cover - runs where a GPU exists
     rng = np.random.default_rng(7)

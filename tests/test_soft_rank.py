@@ -41,14 +41,19 @@ def test_blocks_do_not_change_the_result(monkeypatch):
 
 def test_equals_the_gcc_loss_srocc_term_on_one_batch():
     torch = pytest.importorskip("torch")
-    from iqa_eval.losses import _pool_correlation
+    from iqa_eval.losses import GCCLoss
     from iqa_eval.losses import soft_ranks as torch_soft_ranks
 
     rng = np.random.default_rng(2)
     p, m = rng.normal(size=64), rng.normal(size=64)
     tp, tm = torch.tensor(p, dtype=torch.float64), torch.tensor(m, dtype=torch.float64)
-    term = _pool_correlation(torch_soft_ranks(tp), torch_soft_ranks(tm), 64).item()
+    # the loss's SROCC term on one batch (empty queue) is the Pearson correlation of the soft ranks
+    term = np.corrcoef(torch_soft_ranks(tp).numpy(), torch_soft_ranks(tm).numpy())[0, 1]
     assert soft_srocc(p, m) == pytest.approx(term, rel=1e-12)
+    # and the loss itself: alpha=0, beta=1, gamma=0 gives (1 - SROCC term) * MSE
+    loss = GCCLoss(queue_len=0, alpha=0.0, beta=1.0, gamma=0.0)
+    mse = float(np.mean((p - m) ** 2))
+    assert 1.0 - float(loss(tp, tm)) / mse == pytest.approx(soft_srocc(p, m), rel=1e-10)
 
 
 def test_gap_to_real_srocc_shrinks_as_scores_spread_apart():

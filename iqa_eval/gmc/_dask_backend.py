@@ -150,10 +150,34 @@ class _Session:
 
 @contextlib.contextmanager
 def cluster_session(address: str | None = None):
-    """Within the block, ``backend='dask'`` without a client runs on the scheduler at
-    ``address``, or on a LocalCluster sized to the machine started at first use. The client
-    and the cluster are closed when the block ends, also on KeyboardInterrupt (no worker
-    process is left behind)."""
+    """A context in which ``backend='dask'`` without a ``client`` runs on one cluster.
+
+    Within the block, every GMC call with ``backend='dask'`` and no ``client`` runs on the
+    scheduler at ``address``, or on a ``LocalCluster`` sized to the machine, started at first
+    use (a block that computes nothing starts nothing). The client and the cluster are closed
+    when the block ends, also on KeyboardInterrupt (no worker process is left behind). The
+    command line opens one per command run with ``--backend dask``.
+
+    Parameters
+    ----------
+    address : str, optional
+        A running scheduler (``'tcp://host:8786'``); None starts a LocalCluster.
+
+    Returns
+    -------
+    context manager
+        Yields the session; its ``client()`` is the ``distributed.Client`` (made on first call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from iqa_eval.gmc import cluster_session, gmc_points
+    >>> mos = np.linspace(1.0, 5.0, 40)
+    >>> with cluster_session():      # doctest: +SKIP
+    ...     pts = gmc_points({"a": mos ** 2}, mos, std=np.ones(40), samples=5, backend="dask")
+    >>> with cluster_session() as session:   # nothing computed: no cluster started
+    ...     pass
+    """
     session = _Session(address)
     _SESSIONS.append(session)
     try:

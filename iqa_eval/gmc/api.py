@@ -2,9 +2,12 @@
 
 Three steps, each usable alone::
 
-    points  = gmc_points(predictions, mos, std=std)              # model, method, Q, Qd, value
-    surface = gmc_surface(points, mos_range=(mos.min(), mos.max()))  # the same columns on a grid
-    scores  = gmc_score(surface)                                 # model, method, gmc
+    points  = gmc_points(predictions, mos, std=std)              # GMCPoints: .table, .notes
+    surface = gmc_surface(points, mos_range=(mos.min(), mos.max()))  # GMCSurface: .table, .bandwidths
+    scores  = gmc_score(surface)                                 # DataFrame model, method, gmc
+
+The tables have the columns ``model, method, Q, Qd, value``; each step also accepts such a
+DataFrame in place of the previous step's result.
 
 or all at once with :func:`correlation_surfaces`, which returns a :class:`GMCResult`.
 Method names are lower-case in arguments (``'srocc'``) and upper-case in tables
@@ -27,7 +30,7 @@ from .sampling import check_samples, grid_values, latin_hypercube, read_sample_f
 from .kernel_regression import BW_METHODS, average_height, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
-__all__ = ["GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
+__all__ = ["GMCPoints", "GMCSurface", "GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
            "correlation_surfaces"]
 
 POINT_COLUMNS = ["model", "method", "Q", "Qd", "value"]
@@ -201,9 +204,48 @@ def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress, client
     return _tidy(inputs.models, methods, Q, Qd, values)
 
 
+@dataclass(frozen=True, eq=False)
+class GMCPoints:
+    """Result of :func:`gmc_points`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``model, method, Q, Qd, value`` (method upper-case), in the reference order: model,
+        then method, then sample point.
+    notes : tuple of str
+        Recoveries applied to the inputs (std estimated, rows dropped, ...).
+    config : dict
+        The resolved settings (std source, regulator, samples, ``mos_range``, ...).
+    """
+
+    table: pd.DataFrame
+    notes: tuple = ()
+    config: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class GMCSurface:
+    """Result of :func:`gmc_surface`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``model, method, Q, Qd, value`` on the regular grid (Q slowest).
+    bandwidths : DataFrame
+        ``model, method, bw_Q, bw_Qd`` of each regression (NaN without regression).
+    notes : tuple of str
+        Undefined values and how they were treated.
+    """
+
+    table: pd.DataFrame
+    bandwidths: pd.DataFrame
+    notes: tuple = ()
+
+
 def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
                methods=GMC_METHODS, options: GMCOptions | None = None, backend: str = "auto",
-               progress: bool = False, client=None, **option_values) -> pd.DataFrame:
+               progress: bool = False, client=None, **option_values) -> GMCPoints:
     """GMC value of every model and method at every sample point.
 
     Parameters
@@ -237,8 +279,9 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
 
     Returns
     -------
-    DataFrame with columns ``model, method, Q, Qd, value`` (method upper-case); the
-    recoveries applied are listed in ``.attrs['notes']``.
+    GMCPoints
+        ``.table``: the values, columns ``model, method, Q, Qd, value`` (method upper-case);
+        ``.notes``: the recoveries applied; ``.config``: the resolved settings.
 
     Examples
     --------
@@ -246,20 +289,22 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
     >>> mos = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     >>> pts = gmc_points({"a": mos ** 2}, mos, std=np.ones(5), samples=[[3.0, 1.0]],
     ...                  methods=["srocc"])
-    >>> round(float(pts.value.iloc[0]), 12)
+    >>> round(float(pts.table.value.iloc[0]), 12)
     1.0
     """
     options = GMCOptions.resolve(options, option_values)
     inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
     points = _compute_points(inputs, methods, options.ranks, backend, progress, client)
-    points.attrs["notes"] = list(inputs.notes)
-    return points
+    config = dict(inputs.config, methods=_method_list(methods), ranks=options.ranks)
+    return GMCPoints(points, tuple(inputs.notes), config)
 
 
 # --- surface and score -------------------------------------------------------------------
 
 
 def _check_points(points) -> pd.DataFrame:
+    if isinstance(points, (GMCPoints, GMCSurface)):
+        points = points.table
     if not isinstance(points, pd.DataFrame):
         raise InputError(f"points must be a DataFrame with columns {', '.join(POINT_COLUMNS)}")
     missing = [c for c in POINT_COLUMNS if c not in points.columns]
@@ -338,12 +383,13 @@ def _surfaces(points, mos_range, grid_res, bw_method):
     return pd.concat(frames, ignore_index=True), pd.DataFrame(bws), notes
 
 
-def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") -> pd.DataFrame:
+def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") -> GMCSurface:
     """Smooth GMC surfaces on a ``grid_res x grid_res`` grid from point values.
 
     Parameters
     ----------
-    points : DataFrame with columns ``model, method, Q, Qd, value`` (from :func:`gmc_points`).
+    points : GMCPoints or DataFrame
+        The result of :func:`gmc_points`, or a table with its columns ``model, method, Q, Qd, value``.
     mos_range : (min, max) of the MOS; the grid covers ``[min, max] x [0, max - min]``.
     grid_res : int, default 100
     bw_method : 'cv_ls', 'aic', two numbers, or None
@@ -353,9 +399,10 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
 
     Returns
     -------
-    DataFrame with columns ``model, method, Q, Qd, value``; ``.attrs['bandwidths']`` holds a
-    table ``model, method, bw_Q, bw_Qd`` and ``.attrs['notes']`` the recoveries.
-    Undefined values become 0, as in the reference.
+    GMCSurface
+        ``.table``: columns ``model, method, Q, Qd, value`` on the grid (undefined values
+        become 0, as in the reference); ``.bandwidths``: ``model, method, bw_Q, bw_Qd``;
+        ``.notes``: the recoveries.
 
     Examples
     --------
@@ -364,13 +411,11 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     >>> points = gmc_points({"precise": df["precise"]}, df["mos"], std=df["std"],
     ...                     samples=30, methods=["srocc"])
     >>> surf = gmc_surface(points, mos_range=(df["mos"].min(), df["mos"].max()), grid_res=10)
-    >>> len(surf), list(surf.columns)
+    >>> len(surf.table), list(surf.table.columns)
     (100, ['model', 'method', 'Q', 'Qd', 'value'])
     """
     surface, bws, notes = _surfaces(points, mos_range, grid_res, bw_method)
-    surface.attrs["bandwidths"] = bws
-    surface.attrs["notes"] = notes
-    return surface
+    return GMCSurface(surface, bws, tuple(notes))
 
 
 def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
@@ -378,7 +423,9 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
 
     Parameters
     ----------
-    surface : DataFrame with columns ``model, method, Q, Qd, value`` on a regular grid.
+    surface : GMCSurface or DataFrame
+        The result of :func:`gmc_surface`, or a table ``model, method, Q, Qd, value`` on a
+        regular grid.
     decimals : int or None, default 4
         Rounding of the published scores; None for the unrounded value.
 
@@ -417,7 +464,7 @@ class GMCResult:
     surface : DataFrame ``model, method, Q, Qd, value`` on the regular grid.
     scores : DataFrame ``model, method, gmc`` (rounded to 4 decimals, as published).
     bandwidths : DataFrame ``model, method, bw_Q, bw_Qd`` (NaN in grid mode).
-    notes : list of str
+    notes : tuple of str
     config : dict of the resolved settings (std source, regulator, samples, ...).
     """
 
@@ -425,7 +472,7 @@ class GMCResult:
     surface: pd.DataFrame
     scores: pd.DataFrame
     bandwidths: pd.DataFrame
-    notes: list
+    notes: tuple
     config: dict
 
     @property
@@ -485,4 +532,4 @@ def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=
     if grid is not None:
         config["samples"] = f"regular grid {grid[0]} x {grid[1]} (exact, no regression)"
     return GMCResult(points=points, surface=surface, scores=gmc_score(surface), bandwidths=bws,
-                     notes=list(inputs.notes) + notes, config=config)
+                     notes=tuple(inputs.notes) + tuple(notes), config=config)

@@ -350,7 +350,7 @@ def _check_memory(M, N, S, methods, row_sums) -> None:
     threads = os.cpu_count() or 1
     nbytes = 8.0 * S * (3 * N + threads * K + (K * N if row_sums else 0))
     check_memory(nbytes, f"GMC at {S:,} sample points for {N:,} images and {M} model(s)",
-                 hint="use fewer sample points (--grid, --samples)")
+                 hint="use fewer sample points (samples=, or a coarser grid=)")
 
 
 def _cupy():

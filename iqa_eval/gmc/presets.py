@@ -13,6 +13,7 @@ means the std is estimated from MOS with the Beta model of precision ``std_phi``
 from __future__ import annotations
 
 from ..errors import InputError
+from ..options import GMC_PRESETS
 
 __all__ = ["PRESETS", "preset"]
 
@@ -24,13 +25,32 @@ PRESETS = {
     "spaq": {"std": "beta", "std_phi": 3.0, "regulator": "lds", "ks": 5, "sigma": 1.0,
              "std_scale": 1.0, "plus": 100.0},
 }
+assert tuple(PRESETS) == GMC_PRESETS
 
 
 def preset(name: str) -> dict:
-    """The options of a published configuration (a copy)."""
+    """The options of a published GMC configuration (a copy of its :data:`PRESETS` entry).
+
+    Parameters
+    ----------
+    name : {'livec', 'kadid10k', 'pipal', 'spaq'}
+        Case, ``-`` and ``_`` are ignored (``'KADID-10k'`` works).
+
+    Returns
+    -------
+    dict
+        ``std`` (``'column'``: the dataset's std column is required; ``'beta'``: estimated
+        with the Beta model of precision ``std_phi``) and the :class:`~iqa_eval.gmc.GMCOptions`
+        fields ``regulator``, ``ks``, ``sigma``, ``std_scale``, ``plus``.
+
+    Examples
+    --------
+    >>> preset("PIPAL")["regulator"], preset("pipal")["sigma"]
+    ('lds', 2.0)
+    """
     key = str(name).lower().replace("-", "").replace("_", "")
     if key not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise InputError(f"preset must be one of {', '.join(GMC_PRESETS)}; got {name!r}")
     return dict(PRESETS[key])
 
 

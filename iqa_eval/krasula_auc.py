@@ -30,18 +30,35 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .options import DATASET_NAN_POLICIES, Interval, validate_params
 
-__all__ = ["KrasulaResult", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
+__all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
 
 
 def missing_inputs(data):
-    """Why the analysis cannot run on ``data`` (a sentence), or None when it can."""
+    """Why the analysis cannot run on ``data`` (a sentence), or None when it can.
+
+    Parameters
+    ----------
+    data : Dataset
+
+    Returns
+    -------
+    str or None
+        A note naming the missing std and/or number-of-ratings column.
+
+    Examples
+    --------
+    >>> from iqa_eval.dataset import Dataset
+    >>> missing_inputs(Dataset(mos=[1.0, 2.0, 3.0], predictions={"a": [1.0, 2.0, 3.0]}))[:48]
+    'Krasula analysis skipped: no std and no number-o'
+    """
     missing = [w for w, v in (("std", data.std), ("number-of-ratings", data.n_ratings)) if v is None]
     if not missing:
         return None
     return (f"Krasula analysis skipped: no {' and no '.join(missing)} column (whether two MOS differ "
             "significantly needs the std and the number of ratings of each image; give them with "
-            "--std-col / --nratings-col)")
+            "std_col / nratings_col)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +89,25 @@ class KrasulaResult:
     settings: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class DeLongAUC:
+    """Result of :func:`auc_delong`; unpacks as ``auc, cov``.
+
+    Attributes
+    ----------
+    auc : ndarray (k,)
+        Mann-Whitney AUC of each scorer: P(positive > negative) + P(tie) / 2.
+    cov : ndarray (k, k)
+        DeLong's covariance of the AUC estimates.
+    """
+
+    auc: np.ndarray
+    cov: np.ndarray
+
+    def __iter__(self):
+        return iter((self.auc, self.cov))
+
+
 def _placement(values: np.ndarray, sorted_other: np.ndarray) -> np.ndarray:
     """Per value: the fraction of ``sorted_other`` below it, ties counted one half."""
     order = np.argsort(values, kind="stable")  # sorted keys make the binary searches cache-friendly
@@ -82,7 +118,7 @@ def _placement(values: np.ndarray, sorted_other: np.ndarray) -> np.ndarray:
     return out
 
 
-def auc_delong(positives: np.ndarray, negatives: np.ndarray):
+def auc_delong(positives: np.ndarray, negatives: np.ndarray) -> DeLongAUC:
     """AUCs of several scorers on the same samples and DeLong's covariance (Sun & Xu 2014).
 
     Parameters
@@ -93,10 +129,9 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
 
     Returns
     -------
-    auc : ndarray (k,)
-        Mann-Whitney AUC: P(positive > negative) + P(tie) / 2.
-    cov : ndarray (k, k)
-        DeLong's covariance of the AUC estimates.
+    DeLongAUC
+        ``.auc`` (k,), the Mann-Whitney AUCs: P(positive > negative) + P(tie) / 2, and
+        ``.cov`` (k, k), DeLong's covariance of the AUC estimates; unpacks as ``auc, cov``.
 
     Examples
     --------
@@ -109,7 +144,7 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
     k, m = pos.shape
     n = neg.shape[1]
     if m < 2 or n < 2:
-        return np.full(k, np.nan), np.full((k, k), np.nan)
+        return DeLongAUC(np.full(k, np.nan), np.full((k, k), np.nan))
     v_pos = np.empty((k, m))  # per positive: fraction of negatives below it (ties count 1/2)
     v_neg = np.empty((k, n))  # per negative: fraction of positives above it
     for r in range(k):
@@ -118,11 +153,29 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray):
         v_neg[r] = 1.0 - _placement(neg[r], np.sort(pos[r]))
     auc = v_pos.mean(axis=1)
     cov = np.atleast_2d(np.cov(v_pos)) / m + np.atleast_2d(np.cov(v_neg)) / n
-    return auc, cov
+    return DeLongAUC(auc, cov)
 
 
 def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation)."""
+    """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation).
+
+    Parameters
+    ----------
+    auc : ndarray (k,)
+    cov : ndarray (k, k)
+        As returned by :func:`auc_delong`.
+
+    Returns
+    -------
+    ndarray (k, k)
+        Symmetric, 1 on the diagonal; a zero variance gives 1 for equal AUCs, else 0.
+
+    Examples
+    --------
+    >>> delong_pvalues(np.array([0.8, 0.6]), np.array([[0.01, 0.0], [0.0, 0.01]])).round(4)
+    array([[1.    , 0.1573],
+           [0.1573, 1.    ]])
+    """
     from scipy.special import ndtr
 
     k = len(auc)
@@ -147,6 +200,8 @@ def significance(mos, std, n_ratings, i, j, *, z_critical: float = 2.0) -> np.nd
     return np.where(z > z_critical, 1, np.where(z < -z_critical, -1, 0)).astype(np.int8)
 
 
+@validate_params({"z_critical": Interval(0, None, closed="neither"), "max_pairs": Interval(3, None, integral=True),
+                  "seed": Interval(0, None, integral=True), "nan_policy": DATASET_NAN_POLICIES})
 def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: int = 0,
             nan_policy: str = "omit") -> KrasulaResult:
     """The Krasula et al. (2016) analysis of every model of ``data``.
@@ -161,7 +216,10 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     max_pairs : int
         Largest number of image pairs; above it a seeded random subset of images is used.
     seed : int
+        Seed of that subset (used only above ``max_pairs``).
     nan_policy : {'omit', 'raise'}
+        Rows missing a value of any model, the MOS, std or number of ratings: dropped with
+        a note, or an :class:`~iqa_eval.errors.InputError`.
 
     Returns
     -------
@@ -181,10 +239,6 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     """
     if data.std is None or data.n_ratings is None:
         raise InputError("the Krasula analysis needs a std and a number-of-ratings column")
-    if not z_critical > 0:
-        raise InputError(f"z_critical must be positive, got {z_critical!r}")
-    if int(max_pairs) < 3:
-        raise InputError(f"max_pairs must be at least 3, got {max_pairs!r}")
     before = len(data.notes)
     sub = data.complete(nan_policy=nan_policy, need_std=True, need_n_ratings=True)
     notes = list(sub.notes[before:])
