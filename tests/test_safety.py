@@ -272,6 +272,44 @@ def test_huge_grid_is_a_clear_error_fast():
     assert r.returncode == 2 and "200 bootstrap resamples" in r.stderr
 
 
+def test_huge_surface_regression_is_a_clear_error_fast():
+    for args, what in ((("--samples", "50000000"), "at 50,000,000 sample points on a 100 x 100 grid"),
+                       (("--grid-res", "200000"), "at 100 sample points on a 200,000 x 200,000 grid")):
+        t0 = time.perf_counter()
+        r = _cli_in_process("surface", STUDY, *args)
+        assert r.returncode == 2 and time.perf_counter() - t0 < 30, r.stderr
+        last = r.stderr.splitlines()[-1]
+        assert last.startswith(f"error: GMC surface regression {what}") and "--max-memory" in last, r.stderr
+        assert "Traceback" not in r.stderr
+    # the limit is --max-memory's, as for the GMC engine: allowed when raised
+    from iqa_eval.gmc.kernel_regression import check_surface_memory
+
+    set_limit("1T")
+    try:
+        check_surface_memory(100, 20_000)
+    finally:
+        set_limit(None)
+
+
+@pytest.mark.parametrize("n_points", [500, 3000])
+def test_surface_memory_estimate_bounds_the_measured_peak(n_points):
+    """The estimate against tracemalloc's peak of one cross-validation pass (its largest part)."""
+    import tracemalloc
+
+    from iqa_eval.gmc.kernel_regression import _LeaveOneOut, normal_reference_bandwidth, surface_memory
+
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(size=(n_points, 2)), rng.normal(size=n_points)
+    tracemalloc.start()
+    try:
+        _LeaveOneOut(x, y).loss(normal_reference_bandwidth(x))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = surface_memory(n_points, 2, 1)
+    assert peak <= estimate <= 2.5 * peak
+
+
 # -- inert text ------------------------------------------------------------------------
 def test_spreadsheet_markdown_terminal_escaping():
     assert [spreadsheet_safe(v) for v in ("=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", -0.5)] == \
