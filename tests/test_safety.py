@@ -101,6 +101,44 @@ def test_output_set_is_all_or_nothing(tmp_path):
     assert (tmp_path / "a.csv").read_text() == "new a\n" and (tmp_path / "b.csv").read_text() == "new b\n"
 
 
+def test_output_set_rolls_back_when_a_later_rename_fails(tmp_path, monkeypatch):
+    import iqa_eval._atomic as atomic
+
+    (tmp_path / "a.csv").write_text("old a\n")
+    (tmp_path / "c.csv").write_text("old c\n")
+    real_replace, calls = os.replace, []
+
+    def replace_failing_second(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace_failing_second)
+    with pytest.raises(OutputError, match=r"b\.csv.*No space left on device"):
+        with OutputSet() as outputs:
+            for name in ("a.csv", "b.csv", "c.csv"):
+                outputs.stage(tmp_path / name).write_text(f"new {name[0]}\n")
+    assert calls[0][1] == "a.csv" and calls[1][1] == "b.csv"   # a.csv was replaced, then b.csv failed
+    assert (tmp_path / "a.csv").read_text() == "old a\n"       # ... and a.csv came back
+    assert (tmp_path / "c.csv").read_text() == "old c\n" and not (tmp_path / "b.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]   # no temporary, no backup
+    # a new file (no backup to restore) renamed before the failure is removed again
+    calls.clear()
+    with pytest.raises(OutputError):
+        with OutputSet() as outputs:
+            outputs.stage(tmp_path / "d.csv").write_text("new d\n")
+            outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]
+    assert (tmp_path / "a.csv").read_text() == "old a\n"
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    with OutputSet() as outputs:               # and a commit that succeeds keeps no backup
+        outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+        outputs.stage(tmp_path / "c.csv").write_text("new c\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]
+    assert (tmp_path / "a.csv").read_text() == "new a\n" and (tmp_path / "c.csv").read_text() == "new c\n"
+
+
 def test_output_paths_checked_before_computing(tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("x\n")
