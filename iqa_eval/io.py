@@ -508,6 +508,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
         def column(col, _t=t, _pos=pos):
             values = numeric_column(_t.df, col, file=_t.path)
+            if _t is base or _t.key is None or base.key is None:   # pos is 0..n-1 (row order)
+                return values, np.arange(1, n + 1)   # aligned row by row: no second copy
             out = np.full(n, np.nan)
             ok = _pos >= 0
             out[ok] = values[_pos[ok]]
