@@ -41,7 +41,7 @@ def main():
         path = Path(tmp) / "study.csv"
         simulate_study(args.rows, seed=0).to_csv(path, index=False)
         size = path.stat().st_size
-        imports = [sys.executable, "-c", "import cli.score, iqa_eval.evaluation, iqa_eval.formatting, "
+        imports = [sys.executable, "-c", "import iqa_eval.cli.score, iqa_eval.evaluation, iqa_eval.formatting, "
                                           "iqa_eval.io, iqa_eval._kernels, numba, scipy.stats"]
         score = [sys.executable, "-m", "iqa_eval.cli", "score", str(path)]   # stderr is no terminal: no bar
         rows = [("this checkout", REPO)] + ([("baseline", Path(args.baseline_repo))] if args.baseline_repo else [])

@@ -77,6 +77,9 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     from ..formatting import format_comparison
 
     check_outputs([output], inputs["files"])
+    if output:                         # a figure's missing [plot] extra is found before the computation
+        from ..plot import require_figure_packages
+        require_figure_packages(output)
     options = gmc_options_from(inputs)
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
     model_a, model_b = data.models

@@ -53,6 +53,8 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
     check_outputs([output], inputs["files"])
+    from ..plot import require_figure_packages
+    require_figure_packages(interactive=True, static=True)   # before computing: the page draws both kinds
     data = load_dataset_from_options(inputs)
     result = build_report(data, mapping=mapping, alpha=alpha, seed=seed, methods=gmc_methods(methods),
                           grid_res=grid_res, compare_method=compare_method, compare_grid=grid,

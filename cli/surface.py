@@ -106,6 +106,9 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         one_file = output.lower().endswith((".csv", ".html"))
         outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
+    if output:                         # a missing [plot] extra is found before the computation
+        from ..plot import require_figure_packages
+        require_figure_packages(output)
     options = gmc_options_from(inputs, plus=weight_plus, lds_exact_counts=lds_exact_counts,
                                samples=sample_file if sample_file else (samples or 100))
     data = load_dataset_from_options(inputs)

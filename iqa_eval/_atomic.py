@@ -4,7 +4,10 @@ Every output is written to a temporary file in the target's own directory (same 
 system, so the final ``os.replace`` is atomic), flushed and fsynced, then renamed into
 place. Several outputs of one command are staged together in an :class:`OutputSet` and
 renamed one after the other with SIGINT held back, so Ctrl-C or a full disk leaves either
-all of them or none (and never a truncated file). Output paths are checked before any
+all of them or none (and never a truncated file). POSIX has no rename of several files at
+once: each file being replaced keeps a second name (a hard link) until every rename is done,
+and a rename that fails undoes the ones before it (the replaced files come back, new ones
+are removed). Output paths are checked before any
 computation (:func:`check_output_paths`).
 """
 from __future__ import annotations
@@ -131,15 +134,22 @@ class OutputSet:
             raise
         done = []
         with _sigint_held():
-            for tmp, target in self._staged:
-                try:
-                    mode = target.stat().st_mode & 0o777 if target.exists() else None
-                    os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-                    os.replace(tmp, target)
-                except OSError as exc:
-                    self.discard()
-                    raise OutputError(f"cannot write ({_reason(exc)})", file=str(target)) from None
-                done.append(target)
+            backups = self._back_up()
+            try:
+                for tmp, target in self._staged:
+                    try:
+                        mode = target.stat().st_mode & 0o777 if target.exists() else None
+                        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+                        os.replace(tmp, target)
+                    except OSError as exc:
+                        self._roll_back(done, backups)
+                        self.discard()
+                        raise OutputError(f"cannot write ({_reason(exc)})", file=str(target)) from None
+                    done.append(target)
+            finally:
+                for backup in backups.values():
+                    with contextlib.suppress(OSError):
+                        backup.unlink()
             self._staged = []
             with contextlib.suppress(ValueError):
                 _LIVE_SETS.remove(self)
@@ -152,6 +162,45 @@ class OutputSet:
                 finally:
                     os.close(fd)
         return done
+
+    def _back_up(self) -> dict:
+        """A second name (a hard link; a copy where links are not allowed) for every target
+        that exists, so that the renames can be undone if a later one fails. Nothing is
+        renamed if a backup cannot be made."""
+        import shutil
+
+        backups = {}
+        try:
+            for _, target in self._staged:
+                if not target.exists():
+                    continue
+                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".backup", dir=target.parent)
+                os.close(fd)
+                backup = Path(name)
+                backups[target] = backup
+                os.unlink(backup)
+                try:
+                    os.link(target, backup)
+                except OSError:
+                    shutil.copy2(target, backup)
+        except OSError as exc:
+            for backup in backups.values():
+                with contextlib.suppress(OSError):
+                    backup.unlink()
+            self.discard()
+            raise OutputError(f"cannot write ({_reason(exc)}: no room to keep the replaced file until "
+                              "every output is in place)", file=str(target)) from None
+        return backups
+
+    @staticmethod
+    def _roll_back(done, backups) -> None:
+        """Undo the renames already made: the replaced files come back, new ones go."""
+        for target in reversed(done):
+            with contextlib.suppress(OSError):
+                if target in backups:
+                    os.replace(backups.pop(target), target)
+                else:
+                    target.unlink()
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:

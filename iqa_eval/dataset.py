@@ -30,8 +30,9 @@ class Dataset:
         Per-image standard deviation of the ratings.
     n_ratings : ndarray of shape (n,), optional
         Number of ratings behind each MOS.
-    keys : ndarray of shape (n,), optional
-        Image identifiers (used to join files and to name rows in messages).
+    keys : array-like of str of shape (n,), optional
+        Image identifiers (used to join files and to name rows in messages); a pandas
+        string array when read from files (compact for large studies).
     rows : ndarray of shape (n,), optional
         1-based data-row numbers in the source file, for messages. Defaults to 1..n.
     sources : dict of str -> (file, column)
@@ -49,7 +50,7 @@ class Dataset:
     predictions: dict
     std: np.ndarray | None = None
     n_ratings: np.ndarray | None = None
-    keys: np.ndarray | None = None
+    keys: object = None
     rows: np.ndarray | None = None
     sources: dict = field(default_factory=dict)
     source_rows: dict = field(default_factory=dict)

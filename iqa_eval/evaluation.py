@@ -85,6 +85,7 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
     _, ry, dense_y = ranked(y)
     r_s = pearson(rx, ry)
     tau, p_tau = kendall_from_ranks(x, order_x, dense_y)
+    del order_x, rx, ry, dense_y   # four vectors fewer while the mapping is fitted (peak memory)
     r_raw = pearson(x, y)
     fit = fit_mapping(x, y, kind=mapping, seed=seed)
     notes.extend(f"model {name!r}: {note}" for note in fit.notes)
@@ -126,7 +127,10 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
         return []
     if np.array_equal(both, masks[a]) and np.array_equal(both, masks[b]):
         va, vb, vy = per_model[a]["x"], per_model[b]["x"], per_model[a]["mos"]
-        fa, fb = per_model[a]["fx"], per_model[b]["fx"]
+        # mapped predictions are recomputed (the same fit on the same values: the same numbers)
+        # rather than kept for every model, which would add a vector per model to the peak memory
+        fa = per_model[a]["fit"].predict(va) if per_model[a]["mapped"] else None
+        fb = per_model[b]["fit"].predict(vb) if per_model[b]["mapped"] else None
     else:
         sub = dataset.complete([a, b], nan_policy=nan_policy)
         notes.append(f"pair {a!r} vs {b!r}: compared on the {len(sub)} rows complete in both")
@@ -243,8 +247,9 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         row["flipped"] = name in dataset.flipped
         rows.append(row)
         fits[name] = fit
-        per_model[name] = {"mask": mask, "x": data.predictions[name], "mos": data.mos, "fx": fx,
+        per_model[name] = {"mask": mask, "x": data.predictions[name], "mos": data.mos, "mapped": fx is not None,
                            "fit": fit}
+        del fx
 
     table = pd.DataFrame(rows)
     table = table.sort_values("srocc", ascending=False, na_position="last", kind="stable")

@@ -44,6 +44,7 @@ _GENERIC_PREDICTIONS = ("resultsscoresforcc", "pred", "prediction", "predictions
                         "score", "scores", "ypred", "output", "quality")
 
 _DELIMITERS = (",", ";", "\t", "|")
+_READ_ROWS = 65_536  # rows per block when reading a text table
 _TEXT_SUFFIXES = (".csv", ".txt", ".dat", "")
 
 
@@ -169,7 +170,16 @@ def _read_table(path):
             engine = "python" if len(sep) > 1 else "c"
             header = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine, header=None,
                                  nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
-            df = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine)
+            # read in blocks of rows: one read of a large file builds every text cell as a
+            # Python string first (and every column twice); blocks keep that to one block's worth.
+            # Column types are inferred per block and combined, as pandas' own low_memory reader does.
+            blocks = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine, chunksize=_READ_ROWS)
+            with blocks:
+                parts = list(blocks)
+            if not parts:  # a header and no data row
+                parts = [pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine)]
+            df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            del parts
         else:
             raise InputError(f"unsupported file type {suffix!r} (use CSV, TSV, XLSX or Parquet)", file=path)
     except (InputError, MissingDependencyError):
@@ -456,8 +466,9 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
     mos = numeric_column(base.df, base.mos, file=base.path)
     n = len(mos)
-    keys = (np.array([str(v).strip() for v in base.df[base.key].tolist()], dtype=object)
-            if base.key is not None else None)
+    # a pandas string array: one Python str per image (about 60 bytes each) would be the
+    # largest single part of a big score run
+    keys = (base.df[base.key].astype("string").str.strip().array if base.key is not None else None)
     rows = np.arange(1, n + 1)
     sources = {"mos": (str(base.path), base.mos)}
     source_rows = {}
@@ -511,6 +522,8 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
         def column(col, _t=t, _pos=pos):
             values = numeric_column(_t.df, col, file=_t.path)
+            if _t is base or _t.key is None or base.key is None:   # pos is 0..n-1 (row order)
+                return values, np.arange(1, n + 1)   # aligned row by row: no second copy
             out = np.full(n, np.nan)
             ok = _pos >= 0
             out[ok] = values[_pos[ok]]

@@ -92,7 +92,7 @@ def pearson(x, y):
 
 _RANK_MEMO: "OrderedDict[tuple, tuple]" = OrderedDict()
 _RANK_MEMO_MIN = 50_000  # below this, ranking is cheaper than hashing and bookkeeping
-_RANK_MEMO_MAX = 8_000_000  # elements kept in total (sort orders: about 64 MB)
+_RANK_MEMO_MAX = 8_000_000  # elements kept in total (int32 sort orders: about 32 MB)
 
 
 def ranked(values):
@@ -110,17 +110,19 @@ def ranked(values):
     key = None
     if values.size >= _RANK_MEMO_MIN:
         key = (values.size, hashlib.blake2b(memoryview(values).cast("B"), digest_size=16).digest())
-        order = _RANK_MEMO.get(key)
-        if order is not None:
+        stored = _RANK_MEMO.get(key)
+        if stored is not None:
             _RANK_MEMO.move_to_end(key)
-            # only the sort order (the O(n log n) part) is remembered: 8 bytes per value
-            # instead of 24, which keeps `score`'s peak memory near the input's size
+            # only the sort order (the O(n log n) part) is remembered, as int32 (4 bytes per
+            # value instead of 24 for order and ranks), which keeps `score`'s peak memory near
+            # the input's size; the kernels get it back as the platform's index type
+            order = stored.astype(np.intp)
             avg, dense = K.rank_data(values, order)
             return order, avg, dense
     order = np.argsort(values)
     avg, dense = K.rank_data(values, order)
     if key is not None and values.size <= _RANK_MEMO_MAX:
-        _RANK_MEMO[key] = order
+        _RANK_MEMO[key] = order.astype(np.int32)
         while sum(k[0] for k in _RANK_MEMO) > _RANK_MEMO_MAX:
             _RANK_MEMO.popitem(last=False)
     return order, avg, dense

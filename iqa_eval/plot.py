@@ -38,6 +38,21 @@ __all__ = [
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
 STATIC_EXTENSIONS = (".png", ".pdf", ".svg")
 
+
+def require_figure_packages(path=None, *, interactive: bool = False, static: bool = False) -> None:
+    """Check, before anything is computed, the packages that drawing will need.
+
+    ``path``: a figure file (``.html`` needs plotly, ``.png``/``.pdf``/``.svg`` matplotlib;
+    other extensions nothing); ``interactive`` / ``static``: plotly / matplotlib in any case
+    (a report draws both). Raises the same :class:`~iqa_eval.errors.MissingDependencyError`,
+    naming the extra, that drawing would raise after the computation.
+    """
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    if interactive or suffix == ".html":
+        require("plotly.graph_objects", "interactive figures")
+    if static or suffix in STATIC_EXTENSIONS:
+        require("matplotlib", "static figures")
+
 # One hue per model (plotly's D3 qualitative palette); each model's colour scale runs
 # from a light tint to a dark shade of its hue, so overlaid surfaces stay distinguishable
 # and none fades into the white background at low values.

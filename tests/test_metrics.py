@@ -189,14 +189,18 @@ def test_rmse_chi2_interval_by_hand():
     assert hi == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.025, df)))
 
 
-def test_rank_memo_follows_the_values():
+def test_rank_memo_follows_the_values(monkeypatch):
     M._RANK_MEMO.clear()
     rng = np.random.default_rng(9)
     x = np.round(rng.normal(size=60_000), 2)
     y = x + rng.normal(size=x.size)
     first = M.srocc(x, y).statistic
     assert M.srocc(x, y).statistic == first  # served from the memo
-    assert M.ranked(x)[0] is M.ranked(x.copy())[0]  # keyed by content, not identity (the sort order is kept)
+    order = M.ranked(x)[0]
+    with monkeypatch.context() as m:  # keyed by content, not identity: a copy is served without sorting
+        m.setattr(M.np, "argsort", lambda *a, **k: pytest.fail("ranked() sorted a remembered vector"))
+        assert np.array_equal(M.ranked(x.copy())[0], order)
+    assert M._RANK_MEMO[next(reversed(M._RANK_MEMO))].dtype == np.int32  # 4 bytes per remembered value
     x[:100] = -x[:100]  # same array object, new values: a new ranking
     assert M.srocc(x, y).statistic == pytest.approx(st.spearmanr(x, y)[0], abs=1e-12)
     assert M.krcc(x, y).statistic == pytest.approx(st.kendalltau(x, y)[0], abs=1e-12)

@@ -43,6 +43,31 @@ def test_a_missing_extra_is_one_error_naming_it(tmp_path, args, extra):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("args, output", [
+    (["surface", "--samples", "10", "--grid-res", "5"], "out.html"),
+    (["surface", "--samples", "10", "--grid-res", "5"], "out.png"),
+    (["surface", "--samples", "10", "--grid-res", "5", "--contour"], "out.svg"),
+    (["report", "--samples", "10", "--grid-res", "5"], "out.html"),
+    (["compare", "-m", "a,b", "--grid", "3x3"], "out.pdf"),
+])
+def test_a_missing_plot_extra_is_found_before_computing(tmp_path, args, output):
+    # The input's MOS column breaks in its last row: reading it fails. Reporting the missing
+    # extra instead shows that the check came before the data were read, let alone computed.
+    rows = [f"img{i},{i % 5 + 1},{0.2 + i % 3 * 0.1},{i % 7},{i % 4}" for i in range(40)]
+    src = tmp_path / "study.csv"
+    src.write_text("image,mos,std,a,b\n" + "\n".join(rows) + "\nimg40,oops,0.3,1,2\n")
+    done = _run(args[0], src, *args[1:], "-o", tmp_path / output)
+    assert done.returncode == 2, done.stderr
+    lines = [l for l in done.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and "pip install 'iqa-eval[plot]'" in lines[0], done.stderr
+    assert "oops" not in done.stderr and "Traceback" not in done.stderr
+    assert not any(tmp_path.glob("out*"))
+    # with the extras importable the same input fails on its data (the check is not a blanket refusal)
+    full = subprocess.run([sys.executable, "-m", "iqa_eval.cli", args[0], src, *args[1:], "-o", tmp_path / output],
+                          capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert full.returncode == 2 and "'oops'" in full.stderr.splitlines()[-1], full.stderr
+
+
 def test_reading_xlsx_without_openpyxl_names_the_excel_extra(tmp_path):
     path = tmp_path / "study.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a workbook")

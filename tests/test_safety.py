@@ -101,6 +101,44 @@ def test_output_set_is_all_or_nothing(tmp_path):
     assert (tmp_path / "a.csv").read_text() == "new a\n" and (tmp_path / "b.csv").read_text() == "new b\n"
 
 
+def test_output_set_rolls_back_when_a_later_rename_fails(tmp_path, monkeypatch):
+    import iqa_eval._atomic as atomic
+
+    (tmp_path / "a.csv").write_text("old a\n")
+    (tmp_path / "c.csv").write_text("old c\n")
+    real_replace, calls = os.replace, []
+
+    def replace_failing_second(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace_failing_second)
+    with pytest.raises(OutputError, match=r"b\.csv.*No space left on device"):
+        with OutputSet() as outputs:
+            for name in ("a.csv", "b.csv", "c.csv"):
+                outputs.stage(tmp_path / name).write_text(f"new {name[0]}\n")
+    assert calls[0][1] == "a.csv" and calls[1][1] == "b.csv"   # a.csv was replaced, then b.csv failed
+    assert (tmp_path / "a.csv").read_text() == "old a\n"       # ... and a.csv came back
+    assert (tmp_path / "c.csv").read_text() == "old c\n" and not (tmp_path / "b.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]   # no temporary, no backup
+    # a new file (no backup to restore) renamed before the failure is removed again
+    calls.clear()
+    with pytest.raises(OutputError):
+        with OutputSet() as outputs:
+            outputs.stage(tmp_path / "d.csv").write_text("new d\n")
+            outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]
+    assert (tmp_path / "a.csv").read_text() == "old a\n"
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    with OutputSet() as outputs:               # and a commit that succeeds keeps no backup
+        outputs.stage(tmp_path / "a.csv").write_text("new a\n")
+        outputs.stage(tmp_path / "c.csv").write_text("new c\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "c.csv"]
+    assert (tmp_path / "a.csv").read_text() == "new a\n" and (tmp_path / "c.csv").read_text() == "new c\n"
+
+
 def test_output_paths_checked_before_computing(tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("x\n")
@@ -270,6 +308,44 @@ def test_huge_grid_is_a_clear_error_fast():
     assert "--max-memory" in r.stderr
     r = _cli_in_process("score", STUDY, "--ci", "percentile", "--n-boot", "200", "--max-memory", "2M")
     assert r.returncode == 2 and "200 bootstrap resamples" in r.stderr
+
+
+def test_huge_surface_regression_is_a_clear_error_fast():
+    for args, what in ((("--samples", "50000000"), "at 50,000,000 sample points on a 100 x 100 grid"),
+                       (("--grid-res", "200000"), "at 100 sample points on a 200,000 x 200,000 grid")):
+        t0 = time.perf_counter()
+        r = _cli_in_process("surface", STUDY, *args)
+        assert r.returncode == 2 and time.perf_counter() - t0 < 30, r.stderr
+        last = r.stderr.splitlines()[-1]
+        assert last.startswith(f"error: GMC surface regression {what}") and "--max-memory" in last, r.stderr
+        assert "Traceback" not in r.stderr
+    # the limit is --max-memory's, as for the GMC engine: allowed when raised
+    from iqa_eval.gmc.kernel_regression import check_surface_memory
+
+    set_limit("1T")
+    try:
+        check_surface_memory(100, 20_000)
+    finally:
+        set_limit(None)
+
+
+@pytest.mark.parametrize("n_points", [500, 3000])
+def test_surface_memory_estimate_bounds_the_measured_peak(n_points):
+    """The estimate against tracemalloc's peak of one cross-validation pass (its largest part)."""
+    import tracemalloc
+
+    from iqa_eval.gmc.kernel_regression import _LeaveOneOut, normal_reference_bandwidth, surface_memory
+
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(size=(n_points, 2)), rng.normal(size=n_points)
+    tracemalloc.start()
+    try:
+        _LeaveOneOut(x, y).loss(normal_reference_bandwidth(x))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = surface_memory(n_points, 2, 1)
+    assert peak <= estimate <= 2.5 * peak
 
 
 # -- inert text ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..options import GMC_METHODS, check_choice
 from . import engine
 from .options import GMCOptions
 from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
-from .kernel_regression import BW_METHODS, average_height, grid_axes, kernel_surface
+from .kernel_regression import BW_METHODS, average_height, check_surface_memory, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCPoints", "GMCSurface", "GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -351,6 +351,8 @@ def _surfaces(points, mos_range, grid_res, bw_method):
         raise InputError(f"mos_range must be (min, max) with max > min, got {mos_range!r}")
     frames, bws, notes = [], [], []
     groups = list(points.groupby(["model", "method"], sort=False))
+    if bw_method is not None:
+        check_surface_memory(max(len(rows) for _, rows in groups), grid_res, len(groups), bw_method)
     searched = _search_bandwidths(groups, bw_method)
     for (model, method), rows in groups:
         if bw_method is None:                  # exact grid: the points are the surface
@@ -521,7 +523,14 @@ def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=
     if grid is not None:
         options = GMCOptions.resolve(options, {"samples": regular_grid(
             mos if mos is not None else predictions.mos, grid)})
+    if grid is None and bw_method is not None and isinstance(options.samples, (int, np.integer)):
+        # before the sample points exist (one surface: a lower bound), so that a huge --samples
+        # or --grid-res is refused at once; checked again below with every surface
+        check_surface_memory(options.samples, grid_res, 1, bw_method)
     inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
+    if grid is None and bw_method is not None:
+        check_surface_memory(len(inputs.samples), grid_res, len(inputs.models) * len(_method_list(methods)),
+                             bw_method)
     points = _compute_points(inputs, methods, ranks, backend, progress, client)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)

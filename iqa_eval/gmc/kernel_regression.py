@@ -28,6 +28,8 @@ __all__ = [
     "grid_axes",
     "kernel_surface",
     "average_height",
+    "surface_memory",
+    "check_surface_memory",
 ]
 
 BW_METHODS = BANDWIDTH_METHODS  # declared once, in iqa_eval.options
@@ -243,6 +245,40 @@ def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw=
     local_linear_grid(np.ascontiguousarray(x), np.ascontiguousarray(y), float(bw[0]), float(bw[1]),
                       q_axis, qd_axis, z)
     return q_axis, qd_axis, np.nan_to_num(z, nan=0.0), bw
+
+
+def surface_memory(n_points: int, grid_res: int, n_surfaces: int = 1, bw="cv_ls") -> float:
+    """Bytes (an estimate) of fitting and evaluating ``n_surfaces`` surfaces from ``n_points``
+    point values each on a ``grid_res x grid_res`` grid.
+
+    Bandwidth searches (side by side, one per core): the cached leave-one-out sets
+    (5 x S^2 floats, S <= 2048) and a block's temporaries (about 1 float per (fold, point)
+    pair with the cache, 11 without; ``_LOO_BUDGET`` pairs or S at least), as measured with
+    tracemalloc (tests/test_safety.py compares the two). Grid: the
+    per-axis kernel factors (2 x grid_res x S) and the surfaces' tables (about 10 x grid_res^2
+    per surface, with the final concatenation).
+    """
+    import os
+
+    S, r, G = int(n_points), int(grid_res), max(1, int(n_surfaces))
+    search = 0.0
+    if isinstance(bw, str):
+        pairs = max(1, _LOO_BUDGET // max(S, 1)) * S
+        per_search = 5.0 * S * S + 2.0 * pairs if S <= 2048 else 12.0 * pairs
+        search = per_search * min(G, os.cpu_count() or 1)
+    grid = 2.0 * r * S + 10.0 * r * r * G
+    return 8.0 * max(search, grid)
+
+
+def check_surface_memory(n_points: int, grid_res: int, n_surfaces: int = 1, bw="cv_ls") -> None:
+    """:func:`~iqa_eval._resources.check_memory` of :func:`surface_memory`, before any of it is
+    allocated (an error naming the sample count, the grid and the options that lower them)."""
+    from .._resources import check_memory
+
+    check_memory(surface_memory(n_points, grid_res, n_surfaces, bw),
+                 f"GMC surface regression at {int(n_points):,} sample points on a {int(grid_res):,} x "
+                 f"{int(grid_res):,} grid for {int(n_surfaces)} surface(s)",
+                 hint="use fewer sample points (--samples) or a coarser grid (--grid-res)")
 
 
 def average_height(q_axis, qd_axis, z) -> float:
