@@ -190,7 +190,7 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "lds_exact_counts=True": "--lds-exact-counts", "n_resamples": "--n-resamples",
                  "max_memory": "--max-memory", "krasula=True": "--krasula", "names=[...]": "--name",
                  "models=[...]": "--models", "n_ratings=": "--n-ratings ", "samples=": "--samples",
-                 "grid=": "--grid"}
+                 "grid=": "--grid", "grid_res": "--grid-res"}
 
 
 def cli_words(text: str) -> str:

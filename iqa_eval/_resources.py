@@ -30,7 +30,7 @@ def parse_size(text) -> int:
     """``'8G'``, ``'500 MB'``, ``'1.5GiB'``, ``'1000000'`` -> bytes."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
     if not m or m.group(2).lower() not in _UNITS or float(m.group(1)) <= 0:
-        raise InputError(f"--max-memory must be a size such as 8G or 500M; got {text!r}")
+        raise InputError(f"max_memory must be a size such as 8G or 500M; got {text!r}")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
@@ -70,7 +70,7 @@ def check_memory(nbytes: float, what: str, *, hint: str = "") -> None:
     """Raise :class:`ResourceError` when ``nbytes`` (an estimate) exceeds the limit."""
     cap = limit()
     if nbytes > cap:
-        source = "--max-memory" if _LIMIT is not None else "available memory"
+        source = "max_memory" if _LIMIT is not None else "available memory"
         raise ResourceError(f"{what} needs about {format_size(nbytes)} of memory, more than the "
                             f"{format_size(cap)} allowed ({source}); "
-                            + (f"{hint}, or " if hint else "") + "raise the limit with --max-memory")
+                            + (f"{hint}, or " if hint else "") + "raise the limit with max_memory")

@@ -286,7 +286,7 @@ def test_library_api_raises_input_error():
 # -- resource guards -------------------------------------------------------------------
 def test_memory_estimates_refuse_before_allocating():
     assert parse_size("1.5G") == int(1.5 * 2**30) and parse_size("500 MB") == 500 * 2**20
-    with pytest.raises(InputError, match="--max-memory must be a size"):
+    with pytest.raises(InputError, match="max_memory must be a size"):
         parse_size("lots")
     set_limit("1M")
     try:

@@ -278,7 +278,7 @@ def check_surface_memory(n_points: int, grid_res: int, n_surfaces: int = 1, bw="
     check_memory(surface_memory(n_points, grid_res, n_surfaces, bw),
                  f"GMC surface regression at {int(n_points):,} sample points on a {int(grid_res):,} x "
                  f"{int(grid_res):,} grid for {int(n_surfaces)} surface(s)",
-                 hint="use fewer sample points (--samples) or a coarser grid (--grid-res)")
+                 hint="use fewer sample points or a coarser surface grid (grid_res)")
 
 
 def average_height(q_axis, qd_axis, z) -> float:
