@@ -21,6 +21,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from ._html import page
+from ._text import markdown_safe, terminal_safe
 from .errors import InputError
 from .formatting import _plain, format_p, latex_escape
 from .options import BENCH_FORMATS, BENCH_METRICS, check_choice
@@ -181,19 +183,14 @@ def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
 
 
 # -- terminal -------------------------------------------------------------------------------
-def _term_safe(text) -> str:
-    """Terminal text: control characters (escape sequences, newlines) shown as \\xNN."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in str(text))
-
-
 def _table(result, metrics, *, show_ci=True, color=False) -> str:
     columns, models, grid = _grid(result, metrics)
     sup = {1: "\u00b9", 2: "\u00b2", 0: ""}
-    head1 = ["model"] + [_term_safe(g) for g, _, _ in columns]
+    head1 = ["model"] + [terminal_safe(g) for g, _, _ in columns]
     head2 = [""] + [lab for _, lab, _ in columns]
     body = []
     for model in models:
-        line = [(_term_safe(model), 0)]
+        line = [(terminal_safe(model), 0)]
         for k, (_, _, key) in enumerate(columns):
             c = grid[(model, k)]
             v, ci = _fmt_value(c, _digits(key), show_ci)
@@ -227,27 +224,19 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
     out.append("")
     legend = _legend_lines(result, metrics, show_ci=show_ci)
     legend[1] = legend[1].replace("Best bold, second underlined", "\u00b9 best (bold), \u00b2 second (underlined)")
-    out += [_term_safe(line) for line in legend]
+    out += [terminal_safe(line) for line in legend]
     if result.krasula:
         out += ["", format_krasula(result.krasula, "table").rstrip("\n")]
     return "\n".join(out) + "\n"
 
 
 # -- Markdown ---------------------------------------------------------------------------------
-_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~&")
-
-
-def markdown_escape(text) -> str:
-    """Escape Markdown punctuation (and HTML-significant characters) in plain text."""
-    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in _term_safe(text))
-
-
 def _markdown(result, metrics, *, show_ci=True) -> str:
     columns, models, grid = _grid(result, metrics)
-    header = ["model"] + [(markdown_escape(g) + " " if g else "") + lab for g, lab, _ in columns]
+    header = ["model"] + [(markdown_safe(g) + " " if g else "") + lab for g, lab, _ in columns]
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(columns)) + "|"]
     for model in models:
-        row = [markdown_escape(model)]
+        row = [markdown_safe(model)]
         for k, (_, _, key) in enumerate(columns):
             c = grid[(model, k)]
             v, ci = _fmt_value(c, _digits(key), show_ci)
@@ -259,7 +248,7 @@ def _markdown(result, metrics, *, show_ci=True) -> str:
                                                               if ci else "")) if v else "")
         out.append("| " + " | ".join(row) + " |")
     out.append("")
-    out += [line + "  " for line in _legend_lines(result, metrics, markdown_escape, show_ci)]
+    out += [line + "  " for line in _legend_lines(result, metrics, markdown_safe, show_ci)]
     if result.krasula:
         out += ["", format_krasula(result.krasula, "markdown").rstrip("\n")]
     return "\n".join(out).rstrip() + "\n"
@@ -273,7 +262,7 @@ def _html_table(result, metrics, *, show_ci=True) -> str:
     rows = ["<tr><th rowspan=\"2\">model</th>" + "".join(f"<th colspan=\"{s}\">{e(g)}</th>" for g, s in groups)
             + "</tr>", "<tr>" + "".join(f"<th>{e(lab)}</th>" for _, lab, _ in columns) + "</tr>"]
     for model in models:
-        tds = [f"<th scope=\"row\">{e(_term_safe(model))}</th>"]
+        tds = [f"<th scope=\"row\">{e(terminal_safe(model))}</th>"]
         for k, (_, _, key) in enumerate(columns):
             c = grid[(model, k)]
             v, ci = _fmt_value(c, _digits(key), show_ci)
@@ -295,8 +284,7 @@ def _html_table(result, metrics, *, show_ci=True) -> str:
     extra = ""
     if result.krasula:
         extra = "\n" + format_krasula(result.krasula, "html")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>iqa-eval bench</title>"
-            f"<style>{style}</style></head><body>\n{body}{extra}\n</body></html>\n")
+    return page("iqa-eval bench", f"\n{body}{extra}\n", with_plotly=False, css=style)
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
@@ -337,7 +325,7 @@ def _latex(result, metrics, *, show_ci=False) -> str:
 # -- CSV and JSON ---------------------------------------------------------------------------------
 def csv_safe(text) -> str:
     """A user string that a spreadsheet will not run as a formula (leading = + - @ tab CR quoted)."""
-    text = _term_safe(text)
+    text = terminal_safe(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -434,7 +422,7 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
         return json.dumps(krasula_json(results), indent=2) + "\n"
     blocks = []
     for name, res in results.items():
-        shown = markdown_escape(name) if fmt == "markdown" else name  # other formats escape whole lines
+        shown = markdown_safe(name) if fmt == "markdown" else name  # other formats escape whole lines
         head = (f"Krasula et al. (2016) on {shown}: {res.n_images} images, {res.n_pairs} pairs "
                 f"({res.n_different} significantly different, |z| > {res.settings['z_critical']:g}; "
                 f"{res.n_similar} similar)")
@@ -457,12 +445,12 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
             continue
         if fmt == "markdown":
             lines = [head, "", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
-            lines += ["| " + " | ".join([markdown_escape(r[0])] + r[1:]) + " |" for r in rows]
+            lines += ["| " + " | ".join([markdown_safe(r[0])] + r[1:]) + " |" for r in rows]
             lines += ["", tail]
-            lines += [f"- {markdown_escape(a)} vs {markdown_escape(b)}: p (different/similar) = {format_p(p1)}, "
+            lines += [f"- {markdown_safe(a)} vs {markdown_safe(b)}: p (different/similar) = {format_p(p1)}, "
                       f"p (better/worse) = {format_p(p2)}" for a, b, p1, p2 in pairs]
         else:
-            esc = tex if fmt == "latex" else _term_safe
+            esc = tex if fmt == "latex" else terminal_safe
             rows = [[esc(r[0])] + r[1:] for r in rows]
             widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
             lines = [esc(head), "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]

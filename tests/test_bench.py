@@ -221,6 +221,8 @@ def test_user_strings_escaped_in_html_markdown_csv_terminal():
     res = benchmark({"D<1>": data, "E": data})
     page = res.format("html")
     assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page and "D&lt;1&gt;" in page
+    # the same Content-Security-Policy as every other HTML output: no script, no request
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page and "<script" not in page
     md = res.format("markdown")
     assert "p\\|q\\*r\\_" in md
     csv = res.format("csv")
