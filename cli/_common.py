@@ -16,7 +16,7 @@ from ..options import BACKENDS, CLI_ALIASES, NAN_POLICIES, Interval
 
 __all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
-           "check_outputs", "safe_terminal_text", "Choice"]
+           "check_outputs", "output_format", "safe_terminal_text", "Choice"]
 
 
 class Choice(click.Choice):
@@ -225,6 +225,36 @@ def write_output(text: str, output) -> None:
 
     atomic_write(output, text if text.endswith("\n") else text + "\n")
     click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
+
+
+#: Output file endings -> the text format written into them.
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
+                   ".tex": "latex", ".latex": "latex", ".html": "html", ".htm": "html", ".txt": "table"}
+
+
+def output_format(fmt: str, output, allowed) -> str:
+    """The format to write ``output`` in: ``--format`` when given, else the file's ending
+    (``-o scores.json`` writes JSON). An ending that contradicts ``--format``, or that no
+    allowed format writes (``-o scores.png`` without ``--format``), is an error before any
+    computation."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if output in (None, "-"):
+        return fmt
+    suffix = Path(str(output)).suffix.lower()
+    implied = _SUFFIX_FORMATS.get(suffix) if suffix else "table"
+    ctx = click.get_current_context(silent=True)
+    given = ctx is not None and ctx.get_parameter_source("fmt") == click.core.ParameterSource.COMMANDLINE
+    if implied is None and given:      # an ending of the user's own, with an explicit --format
+        return fmt
+    if implied not in allowed:
+        raise InputError(f"cannot write a {suffix or 'suffix-less'} file here; the formats are "
+                         f"{', '.join(allowed)} (.csv, .json, .md, .tex, .html, .txt)", file=str(output))
+    if given and fmt != implied and suffix not in ("", ".txt"):
+        raise InputError(f"--format {fmt} but the file ends in {suffix}; choose one", file=str(output))
+    return fmt if given else implied
 
 
 def check_outputs(outputs, inputs=()) -> None:

@@ -7,7 +7,8 @@ import sys
 import click
 
 from ..options import BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
-from ._common import Choice, check_outputs, column_options, command, echo_notes, split_list, write_output
+from ._common import (Choice, check_outputs, column_options, command, echo_notes, output_format, split_list,
+                      write_output)
 
 
 @click.command()
@@ -63,6 +64,7 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
 
     chosen_metrics = check_metrics(metrics)
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
+    fmt = output_format(fmt, output, BENCH_FORMATS)
     if cd_path is not None and Path(cd_path).suffix.lower() not in STATIC_EXTENSIONS:
         raise InputError(f"the CD diagram is written as {', '.join(STATIC_EXTENSIONS)}", file=cd_path)
     if not datasets and manifest is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -29,6 +30,10 @@ def _pick_models(data, names):
     return models
 
 
+#: What ``-o`` writes, by the file's ending.
+_OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
+
+
 @click.command()
 @input_options
 @gmc_options
@@ -54,7 +59,7 @@ def _pick_models(data, names):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image regulator weights, one per line (overrides --regulator).")
-@click.option("--min-images", type=float, default=10.0, show_default=True,
+@click.option("--min-images", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Cells with fewer effective images carrying weight are shown, not tested.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
@@ -77,6 +82,10 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     from ..formatting import format_comparison
 
     check_outputs([output], inputs["files"])
+    if output not in (None, "-") and Path(str(output)).suffix.lower() not in _OUTPUT_SUFFIXES:
+        from ..errors import InputError
+        raise InputError(f"-o writes {', '.join(_OUTPUT_SUFFIXES[:-1])} or a suffix-less text file",
+                         file=str(output))
     if output:                         # a figure's missing [plot] extra is found before the computation
         from ..plot import require_figure_packages
         require_figure_packages(output)
@@ -99,7 +108,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
         click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return
     if suffix in ("png", "pdf", "svg"):
-        from iqa_eval.plot import comparison_figure, save_figure
+        from ..plot import comparison_figure, save_figure
         save_figure(comparison_figure(result), output)
         click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return

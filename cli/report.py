@@ -53,6 +53,9 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
     check_outputs([output], inputs["files"])
+    if Path(str(output)).suffix.lower() not in (".html", ".htm"):
+        from ..errors import InputError
+        raise InputError("the report is an HTML page: -o must end in .html", file=str(output))
     from ..plot import require_figure_packages
     require_figure_packages(interactive=True, static=True)   # before computing: the page draws both kinds
     data = load_dataset_from_options(inputs)

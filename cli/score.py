@@ -5,7 +5,7 @@ import click
 
 from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS
 from ._common import (Choice, check_outputs, command, echo_notes, input_options, load_dataset_from_options,
-                      write_output)
+                      output_format, write_output)
 
 
 @click.command()
@@ -42,6 +42,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     from ..formatting import format_evaluation
 
     check_outputs([output], inputs["files"])
+    fmt = output_format(fmt, output, ("table", "csv", "json", "markdown", "latex"))
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")

@@ -142,8 +142,11 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+    """Escape LaTeX's special characters in plain text; control characters are written out
+    (``\\x1b``) first, since pdflatex rejects them."""
+    from ._text import terminal_safe
+
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))
 
 
 def _latex(evaluation):

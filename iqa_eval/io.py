@@ -484,6 +484,14 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     elif multi_file:
         notes.append(f"{base.path}: sets the image order ({n} rows, MOS column {base.mos!r}; "
                      "no image-name column)")
+    if not multi_file and keys is not None:
+        repeated = pd.Series(keys).duplicated(keep=False).to_numpy()
+        if repeated.any():   # one file: each row stays an image, but say so
+            first = int(np.flatnonzero(repeated)[0])
+            again = [int(j) + 1 for j in np.flatnonzero(repeated & (pd.Series(keys) == keys[first]).to_numpy())]
+            notes.append(f"{base.path}: column {base.key!r} repeats image names ({int(repeated.sum())} rows "
+                         f"share a name, e.g. {str(keys[first])!r} in rows {', '.join(map(str, again[:5]))}); "
+                         "each row is scored as a separate image")
     for t in tables:
         if t is base:
             pos = np.arange(n)
@@ -511,6 +519,14 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                                  f"{base.key!r}) and no MOS column can check the row order; add an "
                                  "image-name column, name one with key_col, or join='order' to trust "
                                  "the row order", file=t.path)
+            # A column of unique names or ids elsewhere (under a name not recognised as a key)
+            # means the files may well be in different orders: never trust the order silently.
+            named = next(((o, c) for o in tables if o is not t for c in o.key_candidates()), None)
+            if t.mos is None and named is not None and join != "order":
+                raise InputError(f"no column here identifies the images and no MOS column can check "
+                                 f"the row order, while {named[0].path} has a column that may name them "
+                                 f"({named[1]!r}); add that column here and name it with key_col, or "
+                                 "join='order' to trust the row order", file=t.path)
             pos = np.arange(n)
             if t.mos is not None:
                 notes.append(f"{t.path}: aligned by row order, checked: its MOS column {t.mos!r} "
@@ -545,9 +561,12 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                 diff = np.abs(other[both] - mos[both])
                 i = int(np.flatnonzero(both)[int(np.argmax(diff))])
                 # one note per file: the rounding goes on the file's alignment note
-                notes[-1] += (f"; its MOS column {t.mos!r} agrees with {base.path} {base.mos!r} only "
-                              f"within rounding (largest difference {float(diff.max()):.3g}, row "
-                              f"{int(pos[i]) + 1}): the values of {base.path} {base.mos!r} are used")
+                rounding = (f"only within rounding (largest difference {float(diff.max()):.3g}, row "
+                            f"{int(pos[i]) + 1}): the values of {base.path} {base.mos!r} are used")
+                if notes[-1].endswith(" row by row"):   # the row-order note: say it once
+                    notes[-1] += " " + rounding
+                else:
+                    notes[-1] += f"; its MOS column {t.mos!r} agrees with {base.path} {base.mos!r} {rounding}"
         if std is None and t.std is not None:
             std, srow = column(t.std)
             sources["std"] = (str(t.path), t.std)

@@ -211,3 +211,35 @@ def test_livec_metadata_with_pyiqa_files_one_note_each_and_shuffles_caught(share
     q.sample(frac=1, random_state=5).to_csv(tmp_path / "qalign.csv", index=False)
     with pytest.raises(InputError, match="MOS disagrees"):
         load_dataset([livec / "meta.csv", tmp_path / "qalign.csv"])
+
+
+def test_unrecognised_name_column_elsewhere_stops_a_trusted_row_order(tmp_path):
+    """A metadata file whose image-name column has a name no detector knows, next to a shuffled
+    predictions-only file: an error (or --join order), never a row-order join and a wrong SROCC."""
+    from iqa_eval.simulation import simulate_study
+
+    df = simulate_study(300, seed=1)
+    df[["image", "mos", "std"]].rename(columns={"image": "dis_img_path"}).to_csv(tmp_path / "m.csv", index=False)
+    df[["precise"]].sample(frac=1, random_state=3).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(InputError, match=r"c\.csv: no column here identifies the images .*'dis_img_path'"):
+        load_dataset([tmp_path / "m.csv", tmp_path / "c.csv"])
+    data = load_dataset([tmp_path / "m.csv", tmp_path / "c.csv"], join="order")   # asked for: trusted, said
+    assert any("c.csv: aligned by row order, trusted (join='order'" in n for n in data.notes)
+
+
+def test_repeated_names_in_one_file_are_a_note(tmp_path):
+    (tmp_path / "d.csv").write_text("image,mos,p\na,1,1\nb,2,2\na,3,3\nc,4,5\nd,5,4\ne,6,6\n")
+    data = load_dataset([tmp_path / "d.csv"])
+    assert len(data) == 6
+    assert any("column 'image' repeats image names" in n and "'a' in rows 1, 3" in n for n in data.notes)
+
+
+def test_row_order_rounding_note_says_it_once(tmp_path):
+    import numpy as np
+
+    mos = np.linspace(1, 5, 50) + 1e-7
+    pd.DataFrame({"name": [f"i{k}" for k in range(50)], "mos": mos}).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame({"Ground Truth Labels": mos.astype(np.float32), "pred": mos}).to_csv(tmp_path / "m.csv", index=False)
+    data = load_dataset([tmp_path / "meta.csv", tmp_path / "m.csv"])
+    note = next(n for n in data.notes if n.startswith(str(tmp_path / "m.csv")))
+    assert "row by row only within rounding" in note and note.count("agrees") == 1
