@@ -91,6 +91,11 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
     notes.extend(f"model {name!r}: {note}" for note in fit.notes)
     fx = fit.predict(x)
     r_p = pearson(fx, y) if np.ptp(fx) > 0 else np.nan
+    lo_x, hi_x = fit.predict(np.array([x.min(), x.max()]))
+    if hi_x < lo_x:   # VQEG's fits may fall; then PLCC is positive although the ranking is reversed
+        notes.append(f"model {name!r}: the fitted {fit.kind} mapping decreases (the model scores "
+                     f"opposite to MOS, SROCC {r_s:.4f}), so its PLCC and RMSE are those of the reversed "
+                     "model; orient it first (Dataset.oriented, or lower_is_better) to compare it with the others")
     err = y - fx
     dof = error_dof(n, fit, rmse_dof)
     common = dict(ci=ci, level=level, n_resamples=n_resamples, seed=seed, notes=notes, model=name)

@@ -157,3 +157,19 @@ def test_real_data_livec(shared_dir):
         assert row["krcc"] == pytest.approx(st.kendalltau(x, mos)[0], abs=1e-9)
     # the reference files store NIQE already negated: nothing needs flipping
     assert not ev.table["flipped"].any() and (ev.table["srocc"] > 0).all()
+
+
+def test_a_decreasing_fitted_mapping_is_a_note():
+    """A model scored opposite to MOS and not oriented: its PLCC after the (falling) logistic is
+    positive while its SROCC is negative; the note says why, and an oriented run has no note."""
+    from iqa_eval import Dataset, evaluate
+
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=300)
+    data = Dataset(mos=q, predictions={"good": q + 0.3 * rng.normal(size=300),
+                                       "reversed": -q + 0.3 * rng.normal(size=300)})
+    ev = evaluate(data)
+    row = ev.table.set_index("model").loc["reversed"]
+    assert row["srocc"] < 0 < row["plcc"]
+    assert any("'reversed': the fitted logistic4 mapping decreases" in n for n in ev.notes)
+    assert not any("decreases" in n for n in evaluate(data.oriented()).notes)
