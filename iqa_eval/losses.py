@@ -15,6 +15,10 @@ Every loss is an :class:`torch.nn.Module` with its options in ``__init__`` and
 tensor out, differentiable in ``pred``, on any device and in float32 or float64 (the
 target is cast to the prediction's dtype and device). Nothing loops over pairs in Python.
 
+NaN or infinite values in ``pred`` or ``target`` raise :class:`~iqa_eval.errors.InputError`
+(their gradients would be NaN, and in :class:`GCCLoss` they would enter the queue); so do
+finite inputs that overflow the dtype on the way. Drop such items before the loss.
+
 Degenerate batches (one item, constant predictions or labels, ties) give finite losses
 and finite gradients: a correlation whose spread is zero is taken as 0 (no evidence of
 agreement) and its gradient is zero; each class says what that means for its value.
@@ -29,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         "iqa_eval.losses needs PyTorch, which is an optional extra: "
         "pip install \"iqa-eval[torch]\"") from exc
 
+from ._resources import check_memory
 from .errors import InputError
 from .options import Interval, validate_params
 
@@ -52,7 +57,27 @@ def _pair(pred, target):
         raise InputError(f"pred and target differ in length ({pred.numel()} vs {target.numel()})")
     if pred.numel() == 0:
         raise InputError("pred and target are empty")
+    _check_finite(pred, "pred")
+    _check_finite(target, "target")
     return pred, target.detach()
+
+
+def _check_finite(x, name):
+    """InputError on NaN/inf: a loss cannot learn from them (their gradients are NaN, and a
+    NaN in GCC's queue would zero both correlations for the next ``queue_len`` steps)."""
+    bad = ~torch.isfinite(x.detach())
+    if bool(bad.any()):
+        first = int(bad.nonzero()[0, 0])
+        raise InputError(f"{name} has {int(bad.sum())} non-finite value(s), first at index {first}; "
+                         "a loss cannot learn from NaN or inf: drop or fix those items")
+
+
+def _finite_loss(loss, pred):
+    """``loss``, or InputError when finite inputs overflowed the dtype on the way (e.g. 1e20 in float32)."""
+    if not bool(torch.isfinite(loss.detach())):
+        raise InputError(f"the loss overflowed {str(pred.dtype).replace('torch.', '')} (largest |pred| "
+                         f"{float(pred.detach().abs().max()):.3g}); scale the scores or use float64")
+    return loss
 
 
 def _safe_sqrt(x):
@@ -98,6 +123,7 @@ def soft_ranks(x):
     >>> [round(v, 3) for v in soft_ranks(torch.tensor([6., 7., 8., 9., 15.], dtype=torch.float64)).tolist()]
     [1.378, 1.798, 2.238, 2.672, 4.414]
     """
+    _check_finite(x, "x")
     z = _zscore(x)
     return torch.special.ndtr(z[:, None] - z[None, :]).sum(dim=1)
 
@@ -155,7 +181,8 @@ class GCCLoss(nn.Module):
     Parameters
     ----------
     queue_len : int, default 800
-        Most items kept from earlier batches (0: batch only).
+        Most items kept from earlier batches (0: batch only). Its memory (16 bytes an item)
+        is checked before the queue is allocated (:class:`~iqa_eval._resources.ResourceError`).
     alpha, beta, gamma : float, default 0.5, 0.5, 1.0
         Weights of ``1 - PLCC``, ``1 - SROCC`` and of the plain MSE.
 
@@ -175,6 +202,8 @@ class GCCLoss(nn.Module):
         super().__init__()
         self.queue_len = int(queue_len)
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
+        check_memory(16.0 * self.queue_len, f"a GCCLoss queue of {self.queue_len:,} items",
+                     hint="use a shorter queue (queue_len)")  # two float64 buffers
         self.register_buffer("queue_pred", torch.zeros(self.queue_len, dtype=torch.float64))
         self.register_buffer("queue_target", torch.zeros(self.queue_len, dtype=torch.float64))
         self.register_buffer("queue_count", torch.zeros((), dtype=torch.long))
@@ -202,12 +231,16 @@ class GCCLoss(nn.Module):
         pool_pred = torch.cat([pred, self.queue_pred[:n_queue].to(pred.dtype)])
         pool_target = torch.cat([target, self.queue_target[:n_queue].to(pred.dtype)])
         n = pred.numel()
+        # the (batch, pool) CDF matrices of both soft ranks, each kept with its input for backward
+        check_memory(4.0 * n * pool_pred.numel() * pred.element_size(),
+                     f"GCCLoss on a batch of {n:,} items over a pool of {pool_pred.numel():,}",
+                     hint="use smaller batches or a shorter queue (queue_len)")
         plcc = _pool_correlation(pool_pred, pool_target, n)
         mean_rank = pool_pred.numel() / 2  # see _batch_soft_ranks
         srocc = _pool_correlation(_batch_soft_ranks(pool_pred, n), _batch_soft_ranks(pool_target, n), n,
                                   mean_rank, mean_rank)
         mse = ((pred - target) ** 2).mean()
-        loss = (self.alpha * (1 - plcc) + self.beta * (1 - srocc) + self.gamma) * mse
+        loss = _finite_loss((self.alpha * (1 - plcc) + self.beta * (1 - srocc) + self.gamma) * mse, pred)
         if self.training and self.queue_len:
             self._push(pred.detach(), target, n_queue)
         return loss
@@ -272,7 +305,7 @@ class DCQLoss(nn.Module):
         at_most = torch.searchsorted(ordered, target, right=True)  # #{t_j <= t_i}
         sign_sums = (below + at_most - n).to(pred.dtype)           # #{<} - #{>}
         qac = 2.0 / (n * n) * (pred * sign_sums).sum()
-        return self.mse_weight * mse + self.rpc_weight * (qdc - qac)
+        return _finite_loss(self.mse_weight * mse + self.rpc_weight * (qdc - qac), pred)
 
 
 # ---- baselines -----------------------------------------------------------------------------

@@ -109,9 +109,9 @@ class Interval:
     def __contains__(self, value) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
-        if self.integral and int(value) != value:
+        if not math.isfinite(float(value)):  # before int(): int(nan) is a ValueError
             return False
-        if not math.isfinite(float(value)):
+        if self.integral and int(value) != value:
             return False
         if self.low is not None:
             if value < self.low or (value == self.low and self.closed in ("right", "neither")):

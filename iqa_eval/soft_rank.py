@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._validation import check_paired
+from ._validation import check_paired, finite_vector
 from .errors import InputError, warn
 
 __all__ = ["soft_srocc", "soft_ranks"]
@@ -21,7 +21,7 @@ _BLOCK_CELLS = 1 << 22  # CDF values held at once (32 MiB of float64)
 def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     """GMC-IQA soft ranks of one vector: ``R_i = sum_j Phi((z_i - z_j) / bandwidth)``, ``j = i`` included.
 
-    ``z`` are z-scores (N-1 divisor). As ``bandwidth -> 0`` the soft ranks tend to the
+    ``z`` are z-scores (N-1 divisor); NaN or infinite values raise :class:`InputError`. As ``bandwidth -> 0`` the soft ranks tend to the
     average ranks minus 1/2 (ties share ``Phi(0) = 1/2``). Constant values give equal ranks.
     The torch form used by the loss is :func:`iqa_eval.losses.soft_ranks` (bandwidth 1).
 
@@ -40,7 +40,8 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     >>> soft_ranks([6, 7, 8, 9, 15]).round(3)
     array([1.378, 1.798, 2.238, 2.672, 4.414])
     """
-    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    # NaN/inf would make every z-score NaN, and every rank Phi(nan) summed to equal values
+    x = finite_vector(np.asarray(values, dtype=np.float64).reshape(-1), name="values")
     if not (np.isfinite(bandwidth) and bandwidth > 0):
         raise InputError(f"bandwidth must be a positive number; got {bandwidth!r}")
     n = x.size

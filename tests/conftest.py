@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+def pytest_configure(config):
+    # registered here until pyproject declares the markers (another branch of issue 14)
+    config.addinivalue_line("markers", "torch: needs PyTorch (the losses)")
+
+
 REPO = Path(__file__).resolve().parents[1]
 # ../shared next to the repository; IQA_EVAL_SHARED points elsewhere (e.g. from a git worktree)
 SHARED = Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared"))

@@ -15,6 +15,8 @@ from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLos
 
 from conftest import REPO
 
+pytestmark = pytest.mark.torch
+
 F64 = torch.float64
 ALL_LOSSES = (GCCLoss, DCQLoss, PLCCLoss, NiNLoss, MonotonicityLoss)
 
@@ -357,3 +359,98 @@ def test_torch_is_an_extra_and_ci_installs_its_cpu_build():
     assert ci.index("PIP_CONSTRAINT") < ci.index("pip install")
     pins = (REPO / ".ci" / "constraints.txt").read_text().split()
     assert "torch==2.13.0" in pins
+
+
+# ---- issue 14: the losses refuse what they cannot learn from --------------------------------
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+@pytest.mark.parametrize("side", ["pred", "target"])
+def test_gcc_refuses_a_non_finite_batch_and_keeps_it_out_of_the_queue(bad, side):
+    # Before: the NaN entered the queue, so the next queue_len steps had PLCC = SROCC = 0
+    # (the safe divisions) and the loss was silently (alpha + beta + gamma) * MSE.
+    loss = GCCLoss(queue_len=6)
+    p1, t1 = [1., 2., 4., 3.], [1.5, 2., 3., 4.]
+    loss(t64(p1).requires_grad_(), t64(t1))
+    state = {k: v.clone() for k, v in loss.state_dict().items()}
+    p2, t2 = [2., 1., 3.], [1., 2., 3.5]
+    (p2 if side == "pred" else t2)[1] = bad
+    with pytest.raises(InputError, match=rf"^{side} has 1 non-finite value\(s\), first at index 1"):
+        loss(t64(p2).requires_grad_(), t64(t2))
+    for k, v in loss.state_dict().items():   # the queue is exactly as before the refused batch
+        assert torch.equal(v, state[k]), k
+    p3, t3 = [0.5, 2.5, 1.0], [1., 3., 2.]
+    got = loss(t64(p3).requires_grad_(), t64(t3)).item()
+    assert got == pytest.approx(plain_gcc(p3, t3, p1, t1), rel=1e-12)
+    assert got != pytest.approx(2.0 * sum((a - b) ** 2 for a, b in zip(p3, t3)) / 3)  # not plain MSE
+
+
+@pytest.mark.parametrize("cls", ALL_LOSSES)
+@pytest.mark.parametrize("bad", NON_FINITE)
+@pytest.mark.parametrize("side", ["pred", "target"])
+def test_every_loss_refuses_non_finite_input(cls, bad, side):
+    # Before: PLCCLoss gave 0.5 and NiNLoss 0.42 (finite) with NaN gradients.
+    pred, target = [1., 2., 3., 4., 5.], [2., 1., 4., 3., 5.]
+    (pred if side == "pred" else target)[3] = bad
+    with pytest.raises(InputError, match=rf"^{side} has 1 non-finite value\(s\), first at index 3"):
+        cls()(t64(pred).requires_grad_(), t64(target))
+
+
+@pytest.mark.parametrize("cls", ALL_LOSSES)
+def test_finite_inputs_that_overflow_the_dtype_are_refused_not_nan(cls):
+    # float32 holds 1e20 but not its square: the loss would be NaN or inf with NaN gradients
+    pred = torch.tensor([1e20, -1e20, 3e20, 0.], requires_grad=True)
+    target = torch.tensor([1., 2., 3., 4.])
+    try:
+        value = cls()(pred, target)
+    except InputError as exc:
+        assert "float32" in str(exc)
+        return
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(pred.grad).all()
+
+
+def test_torch_soft_ranks_refuse_non_finite_input():
+    # Before: soft_ranks([1, nan, 3]) was [1.5, 1.5, 1.5]
+    with pytest.raises(InputError, match=r"^x has 1 non-finite value\(s\), first at index 1"):
+        soft_ranks(t64([1., float("nan"), 3.]))
+    with pytest.raises(InputError, match="index 0"):
+        soft_ranks(t64([float("inf"), 2., 3.]))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_queue_len_nan_or_inf_is_an_input_error_in_the_package_vocabulary(value):
+    # Before: ValueError("cannot convert float NaN to integer") from int()
+    with pytest.raises(InputError) as info:
+        GCCLoss(queue_len=value)
+    assert str(info.value) == f"queue_len must be an integer >= 0; got {value!r}"
+
+
+def test_queue_memory_is_estimated_before_the_queue_is_allocated():
+    from iqa_eval._resources import ResourceError, set_limit
+
+    # Before: queue_len=1e9 allocated 16 GB (two float64 buffers) without a word.
+    with pytest.raises(ResourceError, match=r"GCCLoss queue of 1,000,000,000,000 items needs about 14901\.2 GiB"):
+        GCCLoss(queue_len=10 ** 12)   # 16 TB: more than any machine's available memory
+    set_limit("1M")                   # 1 MiB: the queue holds 16 bytes per item
+    try:
+        with pytest.raises(ResourceError, match="queue_len"):
+            GCCLoss(queue_len=65_537)
+        assert GCCLoss(queue_len=65_000).queue_pred.numel() == 65_000
+    finally:
+        set_limit(None)
+
+
+def test_pool_memory_is_estimated_before_a_step():
+    from iqa_eval._resources import ResourceError, set_limit
+
+    loss = GCCLoss(queue_len=0)
+    set_limit("1M")
+    try:
+        with pytest.raises(ResourceError, match=r"a batch of 1,000 items over a pool of 1,000"):
+            loss(torch.zeros(1000, dtype=F64, requires_grad=True), torch.zeros(1000, dtype=F64))
+        assert int(loss.queue_count) == 0
+        loss(torch.arange(100, dtype=F64, requires_grad=True), torch.arange(100, dtype=F64))
+    finally:
+        set_limit(None)

@@ -86,3 +86,24 @@ def test_constant_input_is_nan_with_a_warning():
         assert math.isnan(soft_srocc([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
     assert math.isnan(soft_srocc([1.0, np.nan, 2.0], [1.0, 2.0, 3.0]))
     assert soft_srocc([1.0, np.nan, 2.0, 3.0], [1.0, 2.0, 3.0, 3.5], nan_policy="omit") > 0.9
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_soft_ranks_refuse_non_finite_values(bad):
+    # Before: soft_ranks([1, nan, 3]) was [nan, nan, nan] through the mean, or equal ranks
+    from iqa_eval.errors import InputError
+
+    with pytest.raises(InputError, match=r"^values has 1 non-finite values, first at index 1"):
+        soft_ranks([1.0, bad, 3.0])
+
+
+def test_soft_srocc_omits_non_finite_pairs_only_when_asked():
+    from iqa_eval.errors import InputError
+
+    pred, mos = [1.0, 2.0, float("nan"), 4.0, 3.0], [1.0, 2.5, 3.0, 4.0, 2.0]
+    assert math.isnan(soft_srocc(pred, mos))                       # propagate (the default)
+    kept = [0, 1, 3, 4]
+    assert soft_srocc(pred, mos, nan_policy="omit") == pytest.approx(
+        soft_srocc([pred[i] for i in kept], [mos[i] for i in kept]), rel=1e-15)
+    with pytest.raises(InputError, match="non-finite"):
+        soft_srocc(pred, mos, nan_policy="raise")
