@@ -207,13 +207,16 @@ _WARNED: set = set()
 
 def echo_notes(notes) -> None:
     """Print recoveries on stderr, one ``note:`` line each, once each (not again when the
-    same message was already printed as a warning)."""
+    same message was already printed as a warning). A note is one line whatever the user
+    strings in it hold (a newline is written ``\\n``)."""
+    from iqa_eval._text import terminal_safe
+
     seen = set(_WARNED)
     for note in notes or ():
         note = cli_words(note)
         if note not in seen:
             seen.add(note)
-            click.echo(safe_terminal_text(f"note: {note}"), err=True)
+            click.echo(terminal_safe(f"note: {note}"), err=True)
 
 
 def write_output(text: str, output) -> None:
@@ -223,8 +226,10 @@ def write_output(text: str, output) -> None:
         return
     from iqa_eval._atomic import atomic_write
 
+    from iqa_eval._text import terminal_safe
+
     atomic_write(output, text if text.endswith("\n") else text + "\n")
-    click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
+    click.echo(f"wrote {terminal_safe(str(output))}", err=True)   # one line, whatever the name holds
 
 
 #: Output file endings -> the text format written into them.
@@ -276,10 +281,12 @@ def _input_files(inputs):
 
 
 def safe_terminal_text(text: str) -> str:
-    """Control characters of user strings shown (``\\x1b``), never sent to the terminal."""
-    from iqa_eval._text import terminal_safe
+    """Text laid out in lines by the tool, its control characters shown (``\\x1b``), never sent
+    to the terminal; its newlines kept. User strings in it must be escaped where they are put
+    in (:func:`iqa_eval._text.terminal_safe`): their newlines could not be told from the tool's."""
+    from iqa_eval._text import terminal_lines
 
-    return terminal_safe(text)
+    return terminal_lines(text)
 
 
 def _debugging(debug: bool) -> bool:

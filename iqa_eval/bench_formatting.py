@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._html import page
-from ._text import markdown_safe, terminal_safe
+from ._text import csv_safe, markdown_safe, terminal_safe
 from .errors import InputError
 from .formatting import _plain, format_p, latex_escape
 from .options import BENCH_FORMATS, BENCH_METRICS, check_choice
@@ -39,10 +39,9 @@ _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a
 
 
 def tex(text) -> str:
-    """LaTeX text: :func:`~iqa_eval.formatting.latex_escape` plus the characters that OT1 fonts
-    print as other glyphs (``<`` ``>`` ``|`` would come out as ``¡`` ``¿`` ``—``)."""
-    return (latex_escape(text).replace("<", r"\textless{}").replace(">", r"\textgreater{}")
-            .replace("|", r"\textbar{}"))
+    """LaTeX text: :func:`~iqa_eval.formatting.latex_escape` (which also writes out the
+    characters OT1 fonts print as other glyphs: ``<`` ``>`` ``|``)."""
+    return latex_escape(text)
 
 
 def check_metrics(metrics) -> tuple:
@@ -323,12 +322,6 @@ def _latex(result, metrics, *, show_ci=False) -> str:
 
 
 # -- CSV and JSON ---------------------------------------------------------------------------------
-def csv_safe(text) -> str:
-    """A user string that a spreadsheet will not run as a formula (leading = + - @ tab CR quoted)."""
-    text = terminal_safe(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv(result, metrics) -> str:
     """The paper table, wide: one row per model, full precision, CIs and marks as columns."""
     models = _model_order(result)
@@ -336,11 +329,11 @@ def _csv(result, metrics) -> str:
     summary = result.summary.set_index("model")
     rows = []
     for model in models:
-        row = {"model": csv_safe(model)}
+        row = {"model": csv_safe(str(model))}
         for d in result.datasets:
             present = cells is not None and (d, model) in cells.index
             c = cells.loc[(d, model)] if present else None
-            pre = csv_safe(d) + ":"
+            pre = csv_safe(str(d)) + ":"
             row[pre + "n"] = int(c["n"]) if present else None
             for m in metrics:
                 row[pre + m] = c[m] if present else None

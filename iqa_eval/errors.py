@@ -27,7 +27,9 @@ def where(file=None, column=None, row=None) -> str:
     """
     parts = []
     if file is not None:
-        parts.append(str(file))
+        from ._text import terminal_safe  # a newline in a file name is shown, not collapsed
+
+        parts.append(terminal_safe(file))
     if column is not None:
         parts.append(f"column {str(column)!r}")
     if row is not None:

@@ -59,8 +59,11 @@ def _with_ci(row, key):
     return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
 
 
-def _display_rows(evaluation):
-    """Header and string cells shared by the table, Markdown and LaTeX renderings."""
+def _display_rows(evaluation, escape, tie):
+    """Header and string cells shared by the table, Markdown and LaTeX renderings.
+
+    The model name is escaped here with ``escape`` (the format's) and only then given the tie
+    mark ``tie``: a name holding ``" *"`` stays text and can never make a mark."""
     t = evaluation.table
     has_std = "outlier_ratio" in t.columns
     level = evaluation.settings.get("confidence_level", 0.95)
@@ -71,7 +74,7 @@ def _display_rows(evaluation):
     header += ["mapping"]
     cells = []
     for row in t.to_dict("records"):
-        name = row["model"] + (f" {_TIE_MARK}" if row["tied_with_best"] else "")
+        name = escape(row["model"]) + (tie if row["tied_with_best"] else "")
         if row["flipped"]:
             name += " (flipped)"
         line = [name, str(row["n"]), _with_ci(row, "srocc"), _with_ci(row, "krcc"), _with_ci(row, "plcc"),
@@ -99,18 +102,22 @@ def _pairwise_lines(evaluation):
     if rows.empty:
         return []
     level = evaluation.settings.get("confidence_level", 0.95)
-    lines = [f"SROCC against the best ({best}), same images, {100 * level:g}% CI of the difference:"]
+    from ._text import terminal_safe
+
+    lines = [f"SROCC against the best ({terminal_safe(best)}), same images, {100 * level:g}% CI of the difference:"]
     for r in rows.itertuples():
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
         lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
-        lines.append(f"  {best} - {other}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
+        lines.append(f"  {terminal_safe(best)} - {terminal_safe(other)}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
                      f"{p_equals('p_williams', r.p_williams)}"
                      + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_resamples'))}"))
     return lines
 
 
 def _text_table(evaluation):
-    header, cells = _display_rows(evaluation)
+    from ._text import terminal_safe
+
+    header, cells = _display_rows(evaluation, terminal_safe, f" {_TIE_MARK}")
     widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(header)]
     right = {1}  # n
 
@@ -127,18 +134,20 @@ def _text_table(evaluation):
 
 
 def _markdown(evaluation):
-    header, cells = _display_rows(evaluation)
-
     from ._text import markdown_safe
 
+    header, cells = _display_rows(evaluation, markdown_safe, f" \\{_TIE_MARK}")
     out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(markdown_safe(c) for c in line) + " |" for line in cells]
+    out += ["| " + " | ".join([line[0]] + [markdown_safe(c) for c in line[1:]]) + " |" for line in cells]
     out += ["", "\\" + _legend(evaluation)]
     return "\n".join(out) + "\n"
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# ``*`` is braced so that no later replacement can find a user's star and make it a mark
+_LATEX_SPECIAL = {"*": "{*}", "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  # OT1 fonts print these as other glyphs (< > | as ¡ ¿ —)
+                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
 
 def latex_escape(text: str) -> str:
@@ -150,13 +159,13 @@ def latex_escape(text: str) -> str:
 
 
 def _latex(evaluation):
-    header, cells = _display_rows(evaluation)
+    header, cells = _display_rows(evaluation, latex_escape, r"$^{*}$")
     out = [r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\hline",
            " & ".join(latex_escape(h) for h in header) + r" \\", r"\hline"]
     for line in cells:
-        name = latex_escape(line[0]).replace(f" {_TIE_MARK}", r"$^{*}$")
-        out.append(" & ".join([name] + [latex_escape(c) for c in line[1:]]) + r" \\")
-    out += [r"\hline", r"\end{tabular}", "% " + latex_escape(_legend(evaluation)).replace("*", r"$^{*}$", 1)]
+        out.append(" & ".join([line[0]] + [latex_escape(c) for c in line[1:]]) + r" \\")
+    legend = _legend(evaluation)[len(_TIE_MARK):]
+    out += [r"\hline", r"\end{tabular}", "% $^{*}$" + latex_escape(legend)]
     return "\n".join(out) + "\n"
 
 
