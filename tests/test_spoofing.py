@@ -238,10 +238,5 @@ def test_bench_html_shows_hostile_names_as_text():
     assert "<img" not in page and html.escape(EVIL_HTML) in page and "&lt;D&gt;" in page
 
 
-def test_report_shows_hostile_names_as_text(tmp_path):
-    src = _csv(tmp_path, ["best", EVIL_HTML])
-    out = tmp_path / "r.html"
-    code, _, err = run_cli("report", src, "-o", out, "--grid-res", "8", "--samples", "20")
-    assert code == 0, err
-    page = out.read_text()
-    assert "<img src=x" not in page and html.escape(EVIL_HTML) in page
+# The report's pages: tests/test_report.py::test_user_strings_are_escaped_everywhere (title, tables,
+# notes, file names and the plotly JSON) and test_comparison_page_is_interactive_and_escaped.
