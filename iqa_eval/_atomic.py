@@ -166,9 +166,12 @@ class OutputSet:
         return self
 
     def stage(self, target) -> Path:
-        target = Path(target)
-        special = is_special_file(target)
-        real = Path(os.path.realpath(target))           # a symlink's target (links of links too)
+        if str(target) == "-":                          # standard output: written through at commit
+            target, special, real = _STDOUT, True, _STDOUT
+        else:
+            target = Path(target)
+            special = is_special_file(target)
+            real = Path(os.path.realpath(target))       # a symlink's target (links of links too)
         directory = tempfile.gettempdir() if special else real.parent
         try:
             tmp = _temp_file(directory, target.suffix)
@@ -300,9 +303,32 @@ class OutputSet:
         return False
 
 
+class _StdoutPath(type(Path())):
+    """``-`` as a staged output: named "standard output" in messages."""
+
+    def __str__(self):
+        return "standard output"
+
+
+_STDOUT = _StdoutPath("-")
+
+
 def _write_through(tmp: Path, real: Path) -> None:
     """Copy a staged file into a device or FIFO: opened for writing only (never created,
     truncated or renamed over), every byte written or an OSError (ENOSPC from /dev/full)."""
+    if real is _STDOUT:
+        import sys
+
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        with open(tmp, "rb") as src:
+            data = src.read()
+        if out is None:
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            out.write(data)
+        sys.stdout.flush()
+        return
     fd = os.open(real, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         with open(tmp, "rb") as src:

@@ -99,6 +99,15 @@ def test_stdout_on_a_full_device_is_an_error_line(tmp_path):
         assert sum(line.startswith("error:") for line in r.stderr.splitlines()) == 1
 
 
+def test_dash_is_standard_output_in_an_output_set(tmp_path):
+    """``--scores-out -`` writes to stdout (it once created a file named ``-``)."""
+    code, out, err = run_cli("surface", STUDY, "--grid", "4x4", "--method", "srocc", "--scores-out", "-",
+                             "--points-out", tmp_path / "p.csv", "--no-progress")
+    assert code == 0, err
+    assert out.startswith("model,method,gmc\n") and not (REPO / "-").exists() and not Path("-").exists()
+    assert (tmp_path / "p.csv").exists() and "wrote -" not in err
+
+
 def _reader(fifo: Path):
     """Read a FIFO to its end in a thread; returns (thread, chunks)."""
     chunks = []
