@@ -70,7 +70,7 @@ def _temp_file(directory, suffix: str = "", kind: str = "tmp") -> Path:
 def _name_limit(directory) -> int:
     try:
         return int(os.pathconf(directory, "PC_NAME_MAX"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):   # no pathconf (Windows): the common limit
         return 255
 
 
@@ -126,7 +126,7 @@ def _check_name_length(path: Path, given: Path) -> None:
     if size <= 14:                         # every file system holds it (POSIX: 14 at least)
         return
     directory = path.parent if str(path.parent) else Path(".")
-    limit = _name_limit(directory) if directory.is_dir() else 255
+    limit = _name_limit(directory) if os.path.isdir(directory) else 255
     if size > limit:
         raise OutputError(f"the file name is {size} bytes, longer than the {limit} this file system allows",
                           file=str(given))

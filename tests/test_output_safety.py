@@ -108,6 +108,13 @@ def test_dash_is_standard_output_in_an_output_set(tmp_path):
     assert (tmp_path / "p.csv").exists() and "wrote -" not in err
 
 
+def _release(fifo: Path, thread) -> None:
+    """If the writer never came, open the FIFO once for writing so the reader thread ends."""
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(TIMEOUT)
+
+
 def _reader(fifo: Path):
     """Read a FIFO to its end in a thread; returns (thread, chunks)."""
     chunks = []
@@ -125,9 +132,12 @@ def test_fifo_is_streamed_never_replaced(tmp_path):
     fifo = tmp_path / "scores.fifo"
     os.mkfifo(fifo)
     thread, chunks = _reader(fifo)
-    r = _cli("score", STUDY, "--no-pairwise", "--format", "csv", "-o", fifo)
-    thread.join(TIMEOUT)
-    assert not thread.is_alive() and r.returncode == 0, r.stderr
+    try:
+        r = _cli("score", STUDY, "--no-pairwise", "--format", "csv", "-o", fifo)
+        thread.join(TIMEOUT)
+        assert not thread.is_alive() and r.returncode == 0, r.stderr
+    finally:
+        _release(fifo, thread)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
     table = pd.read_csv(pd.io.common.BytesIO(chunks[0]))
     expected = run_cli("score", STUDY, "--no-pairwise", "--format", "csv")[1]
@@ -135,10 +145,13 @@ def test_fifo_is_streamed_never_replaced(tmp_path):
     assert len(table) == 6
     # a figure too (a staged output streamed at commit)
     thread, chunks = _reader(fifo)
-    code, _, err = run_cli("surface", STUDY, "--grid", "4x4", "--method", "srocc", "-o",
-                           tmp_path / "s.svg", "--scores-out", fifo, "--no-progress")
-    thread.join(TIMEOUT)
-    assert code == 0 and not thread.is_alive(), err
+    try:
+        code, _, err = run_cli("surface", STUDY, "--grid", "4x4", "--method", "srocc", "-o",
+                               tmp_path / "s.svg", "--scores-out", fifo, "--no-progress")
+        thread.join(TIMEOUT)
+        assert code == 0 and not thread.is_alive(), err
+    finally:
+        _release(fifo, thread)
     assert chunks[0].startswith(b"model,method,gmc") and stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert (tmp_path / "s.svg").read_bytes().lstrip().startswith(b"<?xml")
     assert _temp_files(tmp_path) == []
