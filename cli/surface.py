@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
-from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options, gmc_options_from,
-                      input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
+from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
+                      gmc_options_from, input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
 
 
 def _per_image(values, data, file):

@@ -32,11 +32,6 @@ def _env():
     return env
 
 
-def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "iqa_eval.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, env=_env(), timeout=TIMEOUT, **kw)
-
-
 def _temp_files(*folders):
     """Files our writers leave behind if they fail: every dot-file (temporaries, backups)."""
     return sorted(p.name for f in folders for p in Path(f).iterdir() if p.name.startswith("."))
@@ -72,10 +67,10 @@ def test_null_device_is_written_through_never_replaced(tmp_path):
 
 def test_full_device_is_an_error_line_and_nothing_else_is_replaced(tmp_path):
     full = _device(tmp_path, "full", 7)
-    r = _cli("score", STUDY, "--no-pairwise", "-o", full)
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.splitlines()[-1] == f"error: {full}: cannot write (No space left on device)"
-    assert sum(line.startswith("error:") for line in r.stderr.splitlines()) == 1
+    code, _, err = run_cli("score", STUDY, "--no-pairwise", "-o", full)
+    assert code == 2, err
+    assert err.splitlines()[-1] == f"error: {full}: cannot write (No space left on device)"
+    assert sum(line.startswith("error:") for line in err.splitlines()) == 1
     assert _is_device(full, 7)
     # with another output in the same set: the regular file keeps its old content
     points = tmp_path / "points.csv"
@@ -89,10 +84,10 @@ def test_full_device_is_an_error_line_and_nothing_else_is_replaced(tmp_path):
 
 def test_stdout_on_a_full_device_is_an_error_line(tmp_path):
     full = _device(tmp_path, "full", 7)
-    for target in (None, "-"):
+    for target in ("-",):      # without -o: tests/test_safety.py::test_cli_errors_are_one_line_exit_2
         with open(full, "w") as fh:
             r = subprocess.run([sys.executable, "-m", "iqa_eval.cli", "score", str(STUDY), "--no-pairwise",
-                                *(["-o", target] if target else [])], stdout=fh, stderr=subprocess.PIPE,
+                                "-o", target], stdout=fh, stderr=subprocess.PIPE,
                                text=True, cwd=REPO, env=_env(), timeout=TIMEOUT)
         assert r.returncode == 2, r.stderr
         assert r.stderr.splitlines()[-1] == "error: standard output: cannot write (No space left on device)"
@@ -133,9 +128,9 @@ def test_fifo_is_streamed_never_replaced(tmp_path):
     os.mkfifo(fifo)
     thread, chunks = _reader(fifo)
     try:
-        r = _cli("score", STUDY, "--no-pairwise", "--format", "csv", "-o", fifo)
+        code, _, err = run_cli("score", STUDY, "--no-pairwise", "--format", "csv", "-o", fifo)
         thread.join(TIMEOUT)
-        assert not thread.is_alive() and r.returncode == 0, r.stderr
+        assert not thread.is_alive() and code == 0, err
     finally:
         _release(fifo, thread)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced by a regular file"
@@ -212,9 +207,9 @@ def test_full_tmpfs_is_an_error_and_keeps_the_old_file(tiny_tmpfs):
     out = tiny_tmpfs / "scores.csv"
     out.write_text("previous\n")
     _fill(tiny_tmpfs)
-    r = _cli("score", STUDY, "--format", "csv", "-o", out)
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.splitlines()[-1] == f"error: {out}: cannot write (No space left on device)"
+    code, _, err = run_cli("score", STUDY, "--format", "csv", "-o", out)
+    assert code == 2, err
+    assert err.splitlines()[-1] == f"error: {out}: cannot write (No space left on device)"
     assert out.read_text() == "previous\n"
     assert _temp_files(tiny_tmpfs) == []
 
