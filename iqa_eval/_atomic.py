@@ -14,8 +14,8 @@ package reads it as an input. What is already there is respected:
 Several outputs of one command are staged together in an :class:`OutputSet` and committed
 together: special files are written first (they cannot be undone, and a failure there leaves
 every regular file untouched), then the regular files are renamed one after the other with
-SIGINT and SIGTERM held back, so Ctrl-C, a kill or a full disk leaves either all of them or
-none (and never a truncated file). POSIX has no rename of several files at once: each file
+SIGINT and SIGTERM held back (delivered after the last rename), so Ctrl-C, a kill or a full
+disk leaves either all of them or none (and never a truncated file). POSIX has no rename of several files at once: each file
 being replaced keeps a second name (a hard link) until every rename is done, and a rename
 that fails undoes the ones before it (the replaced files come back, new ones are removed).
 Output paths are checked before any computation (:func:`check_output_paths`).
@@ -134,15 +134,30 @@ def _check_name_length(path: Path, given: Path) -> None:
 
 @contextlib.contextmanager
 def _signals_held():
-    """Hold SIGINT and SIGTERM back (delivered on exit) so a group of renames is not cut in half."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    """Hold SIGINT and SIGTERM back (delivered on exit) so a group of renames is not cut in half.
+
+    A signal mask is not enough: the kernel hands a process-wide signal to any thread that
+    does not block it (numba's workers), and Python then runs the handler in the main thread
+    between two renames. So the handlers themselves are swapped for a recorder, and what it
+    recorded is raised again once the renames are done (the real handlers then run: remove
+    nothing left, print one line, exit 130 or 143)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    pending, old = [], {}
+    for sig in _HELD_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is None:            # installed outside Python: cannot be put back, leave it
+            continue
+        old[sig] = handler
+        signal.signal(sig, lambda signum, frame: pending.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)
 
 
 class OutputSet:

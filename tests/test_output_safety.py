@@ -244,6 +244,43 @@ def test_bench_table_and_diagram_commit_together(tmp_path, tiny_tmpfs):
     assert _temp_files(tiny_tmpfs) == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_renames_is_delivered_after_all_of_them(tmp_path, monkeypatch, sig):
+    """A real signal sent to this process between the two renames of a set (Ctrl-C once left a
+    new table next to an old diagram): it is held back and delivered when both are in place."""
+    import iqa_eval._atomic as atomic
+
+    table, cd = tmp_path / "table.tex", tmp_path / "cd.svg"
+    table.write_text("old table\n")
+    cd.write_text("old diagram\n")
+    events, real_replace = [], os.replace
+
+    def replace_then_signal(src, dst):
+        real_replace(src, dst)
+        events.append(Path(dst).name)
+        if len(events) == 1:
+            os.kill(os.getpid(), sig)
+
+    def handler(signum, frame):
+        events.append(("signal", table.read_text(), cd.read_text()))
+
+    # a thread that does not block signals, as numba's workers: the kernel may hand it the signal
+    done = threading.Event()
+    worker = threading.Thread(target=done.wait, args=(TIMEOUT,), daemon=True)
+    worker.start()
+    old = signal.signal(sig, handler)
+    monkeypatch.setattr(atomic.os, "replace", replace_then_signal)
+    try:
+        with atomic.OutputSet() as outputs:
+            outputs.stage(table).write_text("new table\n")
+            outputs.stage(cd).write_text("new diagram\n")
+    finally:
+        signal.signal(sig, old)
+        done.set()
+        worker.join(TIMEOUT)
+    assert events == ["table.tex", "cd.svg", ("signal", "new table\n", "new diagram\n")]
+
+
 # -- case 5: SIGTERM removes temp files as SIGINT does --------------------------------------------
 _SLOW_WRITER = ("import sys, time, click\n"
                 "from iqa_eval.cli._common import command\n"
