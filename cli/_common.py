@@ -16,7 +16,7 @@ from ..options import BACKENDS, CLI_ALIASES, NAN_POLICIES, Interval
 
 __all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
-           "check_outputs", "output_format", "safe_terminal_text", "Choice"]
+           "check_outputs", "echo_written", "output_format", "safe_terminal_text", "Choice"]
 
 
 class Choice(click.Choice):
@@ -219,17 +219,33 @@ def echo_notes(notes) -> None:
             click.echo(terminal_safe(f"note: {note}"), err=True)
 
 
-def write_output(text: str, output) -> None:
-    """Write ``text`` to ``output`` (a path, atomically) or to stdout."""
+def write_output(text: str, output, outputs=None) -> None:
+    """Write ``text`` to ``output`` or to stdout (``None`` or ``-``).
+
+    A path is written atomically (a symlink's target replaced, a device or FIFO written
+    through; see ``iqa_eval._atomic``), or staged in ``outputs`` (an ``OutputSet``) to be
+    committed with the command's other outputs: then the caller says ``wrote`` after the
+    commit (:func:`echo_written`)."""
     if output in (None, "-"):
         click.echo(safe_terminal_text(text.rstrip("\n")))
         return
+    text = text if text.endswith("\n") else text + "\n"
+    if outputs is not None:
+        outputs.stage(output).write_text(text, encoding="utf-8")
+        return
     from iqa_eval._atomic import atomic_write
 
+    atomic_write(output, text)
+    echo_written([output])
+
+
+def echo_written(paths) -> None:
+    """One ``wrote PATH`` line on stderr per file written (``None`` and ``-`` skipped)."""
     from iqa_eval._text import terminal_safe
 
-    atomic_write(output, text if text.endswith("\n") else text + "\n")
-    click.echo(f"wrote {terminal_safe(str(output))}", err=True)   # one line, whatever the name holds
+    for path in paths:
+        if path not in (None, "-"):
+            click.echo(f"wrote {terminal_safe(str(path))}", err=True)   # one line, whatever the name holds
 
 
 #: Output file endings -> the text format written into them.
@@ -330,7 +346,7 @@ def command(func):
         import warnings
 
         from iqa_eval import _progress, _resources
-        from iqa_eval._atomic import exit_on_sigint
+        from iqa_eval._atomic import exit_on_signals
         from iqa_eval._text import terminal_safe
 
         def show(message, category, filename, lineno, file=None, line=None):
@@ -346,7 +362,7 @@ def command(func):
             _exit(status)
 
         old = warnings.showwarning
-        old_sigint = exit_on_sigint()
+        old_handlers = exit_on_signals()
         warnings.showwarning = show
         _WARNED.clear()
         scheduler = kwargs.pop("scheduler", None)
@@ -381,9 +397,9 @@ def command(func):
             warnings.showwarning = old
             _progress.ENABLED = True
             _resources.set_limit(None)
-            if old_sigint is not None:
-                import signal
-                signal.signal(signal.SIGINT, old_sigint)
+            import signal
+            for signum, handler in old_handlers.items():
+                signal.signal(signum, handler)
     wrapper = click.option("--debug", is_flag=True, default=False,
                            help="Show the traceback of an error (for bug reports).")(wrapper)
     wrapper = click.option("--max-memory", default=None, metavar="SIZE",

@@ -7,8 +7,8 @@ import sys
 import click
 
 from ..options import BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
-from ._common import (Choice, check_outputs, column_options, command, echo_notes, output_format, split_list,
-                      write_output)
+from ._common import (Choice, check_outputs, column_options, command, echo_notes, echo_written, output_format,
+                      split_list, write_output)
 
 
 @click.command()
@@ -60,7 +60,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     from ..bench import DatasetSpec, benchmark, dataset_spec, read_manifest
     from ..bench_formatting import check_metrics, format_benchmark
     from ..errors import InputError
-    from ..plot import STATIC_EXTENSIONS
+    from .._atomic import OutputSet
+    from ..plot import STATIC_EXTENSIONS, save_figure
 
     chosen_metrics = check_metrics(metrics)
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
@@ -91,11 +92,16 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                        krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]})
     echo_notes(result.notes)
     color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_output(format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color), output)
-    if cd_path is not None:
-        if result.friedman is None:
-            click.echo("note: no CD diagram written: the Friedman test needs at least 2 datasets on which "
-                       "every model has a cell", err=True)
-        else:
-            result.cd_diagram(cd_path)
-            click.echo(f"wrote {cd_path}", err=True)
+    text = format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color)
+    diagram = cd_path is not None and result.friedman is not None
+    if cd_path is not None and not diagram:
+        click.echo("note: no CD diagram written: the Friedman test needs at least 2 datasets on which "
+                   "every model has a cell", err=True)
+    with OutputSet() as outputs:   # the table and the diagram appear together, or neither does
+        if output not in (None, "-"):
+            write_output(text, output, outputs)
+        if diagram:
+            save_figure(result.cd_diagram(), outputs.stage(cd_path))
+    if output in (None, "-"):      # stdout cannot be taken back: printed once the files are in place
+        write_output(text, output)
+    echo_written([output, cd_path if diagram else None])

@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, GMC_METHODS, MAPPINGS
-from ._common import (Choice, check_outputs, command, echo_notes, gmc_methods, gmc_options, gmc_options_from, input_options,
+from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
+                      gmc_options_from, input_options,
                       load_dataset_from_options, parse_grid)
 
 
@@ -66,4 +67,4 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     title = title or "IQA evaluation of " + ", ".join(Path(f).name for f in inputs["files"])
     result.write(output, title=title)
     echo_notes(result.notes)
-    click.echo(f"wrote {output}", err=True)
+    echo_written([output])

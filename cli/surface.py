@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
-from ._common import (Choice, check_outputs, command, echo_notes, gmc_methods, gmc_options, gmc_options_from,
-                      input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
+from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
+                      gmc_options_from, input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
 
 
 def _per_image(values, data, file):
@@ -138,9 +138,7 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         if scores_out:
             neutralise_frame(ranked_scores(result.scores)).to_csv(outputs.stage(scores_out), index=False)
         written = _write_surface(result.surface, output, outputs, contour=contour) if output else []
-    for path in [points_out, scores_out, *written]:
-        if path:
-            click.echo(f"wrote {safe_terminal_text(str(path))}", err=True)
+    echo_written([points_out, scores_out, *written])
     click.echo(safe_terminal_text(_score_text(result)))
 
 
@@ -222,13 +220,12 @@ def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
         return [output]
     methods = list(dict.fromkeys(surface_df["method"].astype(str)))
     if suffix == ".html" and not contour:
-        from .._atomic import atomic_write
         from .._html import page
         from ..plot import plotly_div, surface_figure
 
         body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
                        for k, m in enumerate(methods))
-        atomic_write(outputs.stage(output), page("GMC surfaces", body, with_plotly=True))
+        outputs.stage(output).write_text(page("GMC surfaces", body, with_plotly=True), encoding="utf-8")
         return [output]
     written = []
     for method, target in _targets(output, methods):

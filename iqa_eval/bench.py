@@ -136,7 +136,7 @@ def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
     """
     path = Path(path)
     if path.is_dir():
-        files = tuple(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES))
+        files = _table_files(path)
         if not files:
             raise InputError(f"no table files ({', '.join(TABLE_SUFFIXES)}) in the directory", file=path)
         default = path.resolve().name
@@ -145,6 +145,23 @@ def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
     else:
         raise InputError("no such file or directory", file=path)
     return DatasetSpec(name=name or default, files=files, directory=path if path.is_dir() else None, **options)
+
+
+def _table_files(directory: Path, *, hidden: bool = False) -> tuple:
+    """The table files of a directory, sorted by name. Dot-files (an editor's or a writer's
+    temporary files, ``.iqa-XXXXXXXX.tmp.csv``) are never inputs: ``hidden=True`` lists
+    those that were skipped (for a note)."""
+    return tuple(sorted(p for p in Path(directory).iterdir()
+                        if p.name.startswith(".") == hidden and p.suffix.lower() in TABLE_SUFFIXES
+                        and p.is_file()))
+
+
+def _skipped_note(directory: Path) -> str | None:
+    skipped = [p.name for p in _table_files(directory, hidden=True)]
+    if not skipped:
+        return None
+    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    return f"skipped {len(skipped)} hidden file{'s' if len(skipped) > 1 else ''} ({shown})"
 
 
 _MANIFEST_KEYS = {"name", "dir", "files", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
@@ -573,6 +590,9 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
                 opts["flip"] = flip
             spec = DatasetSpec(**{**{f.name: getattr(spec, f.name) for f in fields(spec)}, **opts})
             data = spec.load(chosen)
+            skipped = _skipped_note(spec.directory) if spec.directory is not None else None
+            if skipped:
+                notes.append(f"{name}: {skipped}")
         else:
             data = spec if chosen is None else spec.select([m for m in chosen if m in spec.predictions])
         seen_lower.update(m for m in lower_is_better if m in data.predictions)

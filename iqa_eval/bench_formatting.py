@@ -566,19 +566,8 @@ def cd_diagram(result, path=None, *, ax=None):
 
 
 def save_atomically(fig, path) -> None:
-    """Save a figure to a temporary file beside ``path``, then rename it into place."""
-    import os
-    from pathlib import Path
-
+    """Save a figure atomically (:func:`iqa_eval.plot.save_figure`: a short temporary dot-file
+    renamed into place; a symlink's target replaced, a device written through)."""
     from .plot import save_figure
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        save_figure(fig, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write ({exc.strerror})", file=path) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    save_figure(fig, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iqa_eval._atomic import OutputError, OutputSet, atomic_write, check_output_paths
+from iqa_eval._atomic import TEMP_PREFIX, OutputError, OutputSet, atomic_write, check_output_paths
 from iqa_eval._resources import ResourceError, check_memory, parse_size, set_limit
 from iqa_eval._text import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
 from iqa_eval.errors import InputError
@@ -48,7 +49,7 @@ def _cli(*args, **kw):
 
 
 def _leftovers(folder: Path):
-    return sorted(p.name for p in folder.iterdir() if ".part" in p.name)
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX))
 
 
 # -- atomic outputs --------------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_write_failing_half_way_keeps_the_previous_file(tmp_path, monkeypatch):
 
     def failing_open(path, mode="r", *a, **k):
         fh = real_open(path, mode, *a, **k)
-        return HalfDisk(fh) if ".part" in str(path) and "w" in mode else fh
+        return HalfDisk(fh) if Path(path).name.startswith(TEMP_PREFIX) and "w" in mode else fh
 
     monkeypatch.setattr("builtins.open", failing_open)
     with pytest.raises(OutputError, match=r"scores\.csv: cannot write \(No space left on device\)"):
@@ -218,9 +219,9 @@ def test_sigint_while_a_large_output_is_written(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not any(p.stat().st_size > 50_000 for p in tmp_path.glob(".report.*")):
+    while time.time() < deadline and not any(p.stat().st_size > 50_000 for p in tmp_path.glob(TEMP_PREFIX + "*")):
         time.sleep(0.01)
-    assert any(tmp_path.glob(".report.*")), "the write never started"
+    assert any(tmp_path.glob(TEMP_PREFIX + "*")), "the write never started"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err == "interrupted\n"
@@ -249,7 +250,9 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
                                            f"directory {str(tmp_path / 'missing')!r} does not exist\n")
     r = _cli_in_process("surface", STUDY, "--grid", "5x5", "--scores-out", STUDY)
     assert r.returncode == 2 and "is one of the input files" in r.stderr and "Error:" not in r.stderr
-    with open("/dev/full", "w") as full:
+    full_device = tmp_path / "full"
+    os.mknod(full_device, stat.S_IFCHR | 0o666, os.makedev(1, 7))   # like /dev/full, in the temp dir
+    with open(full_device, "w") as full:
         r = subprocess.run([sys.executable, "-m", "iqa_eval.cli", "score", str(STUDY), "--no-pairwise"],
                            stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, env=_env())
     assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith("error: standard output: cannot write")
