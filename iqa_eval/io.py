@@ -577,7 +577,12 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             lost = getattr(t, "lost_key", None)
             if t.mos is None and join != "order":
                 if lost is not None:    # this file names its images; the order-setting file cannot match them
-                    raise InputError(f"names the images, but {base.path} has no column to match it and no MOS "
+                    if lost in base.df.columns and _is_row_number(base.df[lost]):
+                        lost_why = (f" ({base.path} {lost!r} is 0..n-1 or 1..n in file order: a row number, "
+                                    "not an image key; name it with key_col if it really names the images)")
+                    else:
+                        lost_why = ""
+                    raise InputError(f"names the images, but {base.path} has no column to match it{lost_why} and no MOS "
                                      f"column here can check the row order; add the image names to "
                                      f"{base.path} and name the column with key_col, or join='order' to "
                                      "trust the row order", file=t.path, column=lost)
