@@ -186,6 +186,20 @@ def load_dataset_from_options(opts: dict, *, models=None):
     return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
 
 
+def per_image_values(values, data, file, option):
+    """Values of a side file (``--std-file``, ``--weights-file``: one value per line), one per row
+    of the file that sets the image order (the data are in its row order), with a note naming it."""
+    from iqa_eval.errors import InputError
+
+    base = data.source("mos")[0]
+    if len(values) != len(data):
+        raise InputError(f"has {len(values)} values but {base}, the file that sets the image order, has "
+                         f"{len(data)} rows (one value per line, in the row order of that file)", file=file)
+    echo_notes([f"{option} {file}: one value per row of {base}, in its row order (the file that sets "
+                "the image order)"])
+    return values
+
+
 #: Library parameter names in library messages -> the options that set them here. The library
 #: speaks its own vocabulary (it does not know this command line exists); the CLI translates.
 _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-better", "mos_col": "--mos-col",

@@ -7,22 +7,8 @@ from pathlib import Path
 import click
 
 from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
-from ._common import (Choice, check_outputs, command, echo_notes, gmc_methods, gmc_options, gmc_options_from,
+from ._common import (Choice, check_outputs, command, echo_notes, per_image_values, gmc_methods, gmc_options, gmc_options_from,
                       input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
-
-
-def _per_image(values, data, file, option):
-    """Values from a one-per-line file, one per row of the file that sets the image order
-    (the first FILE with a MOS column: the data are in its row order), with a note naming it."""
-    from ..errors import InputError
-
-    base = data.source("mos")[0]
-    if len(values) != len(data):
-        raise InputError(f"has {len(values)} values but {base}, the file that sets the image order, has "
-                         f"{len(data)} rows (one value per line, in the row order of that file)", file=file)
-    echo_notes([f"{option} {file}: one value per row of {base}, in its row order (the file that sets "
-                "the image order)"])
-    return values
 
 
 def _score_text(result) -> str:
@@ -121,12 +107,12 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
     if preset:
         data, options = _apply_preset(preset, data, options, std_file)
     if std_file:
-        std = _per_image(read_std_file(std_file), data, std_file, "--std-file")
+        std = per_image_values(read_std_file(std_file), data, std_file, "--std-file")
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
     weights = None
     if weights_file:
         weights = dict(zip(data.rows.tolist(),
-                           _per_image(read_weights_file(weights_file), data, weights_file, "--weights-file")))
+                           per_image_values(read_weights_file(weights_file), data, weights_file, "--weights-file")))
     data = data.complete(nan_policy=inputs["nan_policy"], need_std=data.std is not None)
     if weights is not None:            # the weights of the rows that were kept
         weights = [weights[r] for r in data.rows.tolist()]
