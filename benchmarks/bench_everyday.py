@@ -64,7 +64,7 @@ def main():
     cases = [("iqa-eval --help", ["--help"]),
              ("iqa-eval score examples/simulated_study.csv", ["score", "examples/simulated_study.csv"]),
              (f"iqa-eval surface LIVEC ({len(models)} models, 100 points)",
-              ["surface", LIVEC / "meta.csv", *models, "--no-progress"])]
+              ["surface", LIVEC / "meta.csv", *models, "--join", "order", "--no-progress"])]
     with tempfile.TemporaryDirectory() as tmp:
         base = _export(args.baseline, Path(tmp))
         trees = {"baseline": base, "this tree": REPO}

@@ -12,7 +12,7 @@ import click
 
 from ..errors import IQAEvalError, IQAEvalWarning
 
-from ..options import BACKENDS, CLI_ALIASES, NAN_POLICIES, Interval
+from ..options import BACKENDS, CLI_ALIASES, DELIMITERS, JOINS, NAN_POLICIES, Interval
 
 __all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
@@ -87,10 +87,13 @@ _INPUT_OPTIONS = [
     click.option("--n-ratings", "n_ratings_constant", type=click.IntRange(min=2), default=None, metavar="N",
                  help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
-    click.option("--join", type=click.Choice(["auto", "key", "order"]), default="auto", show_default=True,
-                 help="How several files are aligned: by image name where files have one, else by row "
-                      "order checked by MOS (auto); names required (key); row order trusted (order). "
-                      "Each file's alignment is a note."),
+    click.option("--join", type=Choice(JOINS), default="auto", show_default=True,
+                 help="How several files are aligned: by image name where files have one, else by a row "
+                      "order their MOS proves (present in both files, no ties) (auto); names required "
+                      "(key); row order trusted (order). Anything unproven is an error; each file's "
+                      "alignment is a note (docs/input.md)."),
+    click.option("--delimiter", type=Choice(DELIMITERS), default="auto", show_default=True,
+                 help="Field delimiter of CSV/TXT inputs (auto: sniffed from the first lines)."),
     click.option("--nan-policy", type=Choice([p for p in NAN_POLICIES if p != "propagate"]), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
@@ -159,7 +162,8 @@ def load_dataset_from_options(opts: dict, *, models=None):
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
-                        key_col=opts.get("key_col"), join=opts.get("join") or "auto")
+                        key_col=opts.get("key_col"), join=opts.get("join") or "auto",
+                        delimiter=opts.get("delimiter") or "auto")
     if opts.get("n_ratings_constant") is not None:
         import numpy as np
         from dataclasses import replace
@@ -180,6 +184,20 @@ def load_dataset_from_options(opts: dict, *, models=None):
         if unknown:
             data = data.with_notes(f"--lower-is-better {', '.join(unknown)}: not among the models used")
     return data.oriented(lower_is_better=lower, flip=not opts.get("no_flip", False))
+
+
+def per_image_values(values, data, file, option):
+    """Values of a side file (``--std-file``, ``--weights-file``: one value per line), one per row
+    of the file that sets the image order (the data are in its row order), with a note naming it."""
+    from iqa_eval.errors import InputError
+
+    base = data.source("mos")[0]
+    if len(values) != len(data):
+        raise InputError(f"has {len(values)} values but {base}, the file that sets the image order, has "
+                         f"{len(data)} rows (one value per line, in the row order of that file)", file=file)
+    echo_notes([f"{option} {file}: one value per row of {base}, in its row order (the file that sets "
+                "the image order)"])
+    return values
 
 
 #: Library parameter names in library messages -> the options that set them here. The library

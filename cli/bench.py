@@ -75,14 +75,15 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
         raise InputError(f"{len(names)} --name value(s) for {len(datasets)} DATASET argument(s)")
     options = {"mos_col": columns.get("mos_col"), "std_col": columns.get("std_col"),
                "nratings_col": columns.get("nratings_col"), "key_col": columns.get("key_col"),
-               "pred_cols": tuple(split_list(columns.get("pred_cols"))) or None}
+               "pred_cols": tuple(split_list(columns.get("pred_cols"))) or None,
+               "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto"}
     specs = read_manifest(manifest) if manifest else []
     for k, path in enumerate(datasets):
         specs.append(dataset_spec(path, name=names[k] if k < len(names) else None, **options))
     if manifest:
-        given = {k: v for k, v in options.items() if v}
+        given = {k: v for k, v in options.items() if v and v != "auto"}
         if given:  # command-line column options fill what the manifest leaves open
-            specs = [DatasetSpec(**{**vars(s), **{k: v for k, v in given.items() if getattr(s, k) is None}})
+            specs = [DatasetSpec(**{**vars(s), **{k: v for k, v in given.items() if getattr(s, k) in (None, "auto")}})
                      for s in specs]
     result = benchmark(specs, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
                        nan_policy=columns["nan_policy"], multiplicity=multiplicity,

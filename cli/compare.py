@@ -8,6 +8,7 @@ import click
 
 from ..options import ADJUSTMENTS, CLI_ALIASES, COMPARE_CI_METHODS, GMC_METHODS
 from ._common import (Choice, check_outputs, command, echo_notes, gmc_options, gmc_options_from, input_options,
+                      per_image_values,
                       load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
                       write_output)
 
@@ -58,7 +59,8 @@ _OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
               help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
-              help="Per-image regulator weights, one per line (overrides --regulator).")
+              help="Per-image regulator weights, one per line in the row order of the file that sets the "
+                   "image order (the first FILE with a MOS column; a note names it; overrides --regulator).")
 @click.option("--min-images", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Cells with fewer effective images carrying weight are shown, not tested.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -95,7 +97,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     weights = None
     if weights_file is not None:
         from ..gmc.weights import read_weights_file
-        weights = read_weights_file(weights_file)
+        weights = per_image_values(read_weights_file(weights_file), data, weights_file, "--weights-file")
     result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
                             alpha=alpha, ci=ci, adjust=adjust, n_resamples=n_resamples, seed=seed,
                             options=options, weights=weights, min_images=min_images, nan_policy=inputs["nan_policy"],

@@ -8,17 +8,8 @@ import click
 
 from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
 from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
-                      gmc_options_from, input_options, load_dataset_from_options, parse_grid, safe_terminal_text)
-
-
-def _per_image(values, data, file):
-    """Values from a one-per-line file, checked to have one per row of the input table."""
-    from ..errors import InputError
-
-    if len(values) != len(data):
-        raise InputError(f"has {len(values)} values but the input has {len(data)} rows "
-                         "(one value per line, in the row order of the first FILE)", file=file)
-    return values
+                      gmc_options_from, input_options, load_dataset_from_options, parse_grid, per_image_values,
+                      safe_terminal_text)
 
 
 def _score_text(result) -> str:
@@ -37,9 +28,11 @@ def _score_text(result) -> str:
 @input_options
 @gmc_options
 @click.option("--std-file", type=click.Path(dir_okay=False), default=None,
-              help="Per-image MOS std, one value per line, in the row order of the first FILE.")
+              help="Per-image MOS std, one value per line, in the row order of the file that sets the image "
+                   "order (the first FILE with a MOS column; a note names it).")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
-              help="Distribution-regulator weights, one per line (overrides --regulator).")
+              help="Distribution-regulator weights, one per line in the same row order as --std-file "
+                   "(overrides --regulator).")
 @click.option("--weight-plus", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Regulator multiplier (cancels out of every GMC form).")
 @click.option("--samples", type=click.IntRange(min=3), default=None,
@@ -115,12 +108,12 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
     if preset:
         data, options = _apply_preset(preset, data, options, std_file)
     if std_file:
-        std = _per_image(read_std_file(std_file), data, std_file)
+        std = per_image_values(read_std_file(std_file), data, std_file, "--std-file")
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
     weights = None
     if weights_file:
         weights = dict(zip(data.rows.tolist(),
-                           _per_image(read_weights_file(weights_file), data, weights_file)))
+                           per_image_values(read_weights_file(weights_file), data, weights_file, "--weights-file")))
     data = data.complete(nan_policy=inputs["nan_policy"], need_std=data.std is not None)
     if weights is not None:            # the weights of the rows that were kept
         weights = [weights[r] for r in data.rows.tolist()]

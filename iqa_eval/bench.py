@@ -65,6 +65,9 @@ class DatasetSpec:
         0-1 / 0-100 mix-up is an error, not a table).
     directory : Path, optional
         The directory the files were listed from (named in errors).
+    join, delimiter : str
+        As in :func:`~iqa_eval.io.load_dataset` (``join='order'`` for files whose row order
+        their MOS cannot prove, e.g. a MOS with ties).
     """
 
     name: str
@@ -78,6 +81,8 @@ class DatasetSpec:
     flip: bool = True
     mos_scale: tuple | None = None
     directory: Path | None = None
+    join: str = "auto"
+    delimiter: str = "auto"
 
     def load(self, models=None) -> Dataset:
         """Read, check the MOS scale, keep ``models`` (those present; default all), orient as ``score`` does."""
@@ -85,7 +90,8 @@ class DatasetSpec:
 
         try:
             data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
-                                std_col=self.std_col, nratings_col=self.nratings_col, key_col=self.key_col)
+                                std_col=self.std_col, nratings_col=self.nratings_col, key_col=self.key_col,
+                                join=self.join, delimiter=self.delimiter)
         except InputError as exc:
             if self.directory is None:
                 raise
@@ -165,7 +171,7 @@ def _skipped_note(directory: Path) -> str | None:
 
 
 _MANIFEST_KEYS = {"name", "dir", "files", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
-                  "lower_is_better", "flip", "mos_scale"}
+                  "lower_is_better", "flip", "mos_scale", "join", "delimiter"}
 
 
 def read_manifest(path) -> list:
@@ -230,7 +236,7 @@ def read_manifest(path) -> list:
         if ("dir" in entry) == ("files" in entry):
             raise InputError(f"{where}: give exactly one of 'dir' or 'files'", file=path)
         opts = {}
-        for key in ("mos_col", "std_col", "nratings_col", "key_col", "name"):
+        for key in ("mos_col", "std_col", "nratings_col", "key_col", "name", "join", "delimiter"):
             if key in entry:
                 if not isinstance(entry[key], str):
                     raise InputError(f"{where}: {key!r} must be a string", file=path)

@@ -16,6 +16,19 @@ from .errors import InputError
 __all__ = ["Dataset"]
 
 
+def _check_exact(values, name):
+    """Integers beyond 2**53 would be rounded when made float64 (their ranks could change):
+    refused rather than silently made inexact."""
+    arr = getattr(values, "to_numpy", lambda: values)() if values is not None else None
+    if arr is None or not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu":
+        return
+    big = np.flatnonzero((arr > 2 ** 53) | (arr < -(2 ** 53))) if arr.ndim else np.array([], int)
+    if big.size:
+        i = int(big[0])
+        raise InputError(f"{name}: integer {int(arr.reshape(-1)[i])} (position {i + 1}) is beyond 2^53 and "
+                         "cannot be compared exactly as float64; rescale it or pass floats")
+
+
 @dataclass(frozen=True)
 class Dataset:
     """MOS and model predictions for one set of images.
@@ -67,6 +80,10 @@ class Dataset:
         if not isinstance(self.predictions, dict):
             raise InputError("Dataset predictions must be a dict {model name: scores}, "
                              f"got {type(self.predictions).__name__}")
+        self._align_series()
+        for name, v in [("mos", self.mos), ("std", self.std), ("n_ratings", self.n_ratings)] + \
+                [(f"predictions of {k!r}", v) for k, v in self.predictions.items()]:
+            _check_exact(v, name)
         object.__setattr__(self, "mos", as_float_vector(self.mos, name="mos"))
         object.__setattr__(self, "predictions", {str(k) if not isinstance(k, str) else k:
                                                  as_float_vector(v, name=f"predictions of {k!r}")
@@ -84,6 +101,43 @@ class Dataset:
                 raise InputError(f"model {name!r} has {len(values)} values for {n} MOS values")
         if self.rows is None:
             object.__setattr__(self, "rows", np.arange(1, n + 1))
+
+    def _align_series(self):
+        """pandas Series are paired by their index, never by position: every Series must carry
+        the same set of labels (each once); they are put in the order of the MOS index (or of
+        the first Series), with a note. Arrays and lists are paired by position with that order."""
+        import pandas as pd
+
+        named = [("mos", self.mos), ("std", self.std), ("n_ratings", self.n_ratings)] + \
+            [(f"predictions of {k!r}", v) for k, v in self.predictions.items()]
+        series = [(name, v) for name, v in named if isinstance(v, pd.Series)]
+        if not series:
+            return
+        ref_name, ref = series[0]
+        for name, v in series:
+            if not v.index.is_unique:
+                raise InputError(f"{name}: its index repeats a label ({v.index[v.index.duplicated()][0]!r}); "
+                                 "Series are paired by their index, which must name each image once")
+            if len(v) != len(ref) or not v.index.isin(ref.index).all():
+                odd = v.index[~v.index.isin(ref.index)]
+                what = f"e.g. {odd[0]!r} is not in it" if len(odd) else f"{len(v)} labels for {len(ref)}"
+                raise InputError(f"{name}: its index does not hold the same labels as the index of {ref_name} "
+                                 f"({what}); Series are paired by their index: give them one index, or "
+                                 "pass arrays to pair by position")
+        moved = [name for name, v in series if not v.index.equals(ref.index)]
+        if not moved:
+            return
+
+        def aligned(v):
+            return v.reindex(ref.index) if isinstance(v, pd.Series) else v
+
+        object.__setattr__(self, "mos", aligned(self.mos))
+        object.__setattr__(self, "std", aligned(self.std))
+        object.__setattr__(self, "n_ratings", aligned(self.n_ratings))
+        object.__setattr__(self, "predictions", {k: aligned(v) for k, v in self.predictions.items()})
+        object.__setattr__(self, "notes", tuple(self.notes) + (
+            f"{', '.join(moved)}: aligned on the index of {ref_name} (pandas Series are paired by label, "
+            "not by position)",))
 
     # -- basic views --------------------------------------------------------------
     @property

@@ -3,8 +3,10 @@
 Supported: CSV with any common delimiter (UTF-8, with or without BOM), TSV, XLSX and
 Parquet. One file may hold several prediction columns; several files may each hold one
 model (the model is then named after the file stem). Files are joined on a key column
-(given, or an image-name column found in every file) or, without keys, by row order —
-only if their MOS columns agree, so misaligned files are never silently combined.
+(given, or a real image identifier found in the files: unique, not empty, not a row number)
+or, without keys, by row order only when it is proven (a MOS column in both files that agrees
+row by row and has no ties) or asked for (``join='order'``); anything else is an error, so
+misaligned files are never silently combined.
 
 Every problem is an :class:`~iqa_eval.errors.InputError` naming file, column and row.
 """
@@ -22,11 +24,10 @@ import pandas as pd
 from .dataset import Dataset
 from ._optional import require
 from .errors import InputError, MissingDependencyError, warn
+from .options import DELIMITERS, JOINS, check_choice
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
-           "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
-
-JOINS = ("auto", "key", "order")
+           "NRATINGS_NAMES", "KEY_NAMES", "JOINS", "DELIMITERS"]
 
 # Recognised column names, compared after lower-casing and dropping non-alphanumerics.
 MOS_NAMES = ("mos", "dmos", "groundtruthlabels", "groundtruth", "gt", "meanopinionscore",
@@ -38,6 +39,11 @@ KEY_NAMES = ("image", "imagename", "img", "imgname", "distname", "distortedimage
              "file", "name", "path", "imagepath", "key", "id", "imageid", "picture", "video")
 # Numeric columns that are metadata, never a model's predictions.
 _NOT_PREDICTIONS = ("refname", "reference", "index", "unnamed0", "row", "split", "fold")
+# Row numbers (what DataFrame.reset_index() or to_csv() writes): never an image key.
+_ROW_NUMBER_NAMES = ("index", "unnamed0", "row", "rowid", "rownumber")
+# MOS-like columns (opinion scores, their spread and counts): never scored as a model.
+_MOS_LIKE = frozenset(re.sub(r"[^0-9a-z]", "", n) for n in MOS_NAMES + STD_NAMES + NRATINGS_NAMES)
+_EXACT_INT = 2 ** 53   # float64 holds every integer up to this one exactly
 
 # A lone prediction column with one of these names is named after its file instead.
 _GENERIC_PREDICTIONS = ("resultsscoresforcc", "pred", "prediction", "predictions", "predicted",
@@ -82,7 +88,10 @@ def _sniff_delimiter(path: Path) -> str:
         counts = {len(r) for r in records}
         if len(counts) == 1 and (n := counts.pop()) > best_fields:
             best, best_fields = delim, n
-    if best_fields == 1 and len(lines[0].split()) > 1:
+    # blanks separate fields only when every line splits into the header's number of
+    # fields: a one-column header with spaces ('Results Scores for CC') is one column
+    whole = lines[:-1] if len(head) == (1 << 16) and len(lines) > 1 else lines
+    if best_fields == 1 and len({len(line.split()) for line in whole}) == 1 and len(lines[0].split()) > 1:
         return r"\s+"
     return best
 
@@ -94,7 +103,7 @@ def _is_number(text) -> bool:
         return False
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path, *, delimiter: str = "auto") -> pd.DataFrame:
     """Read one table by its extension.
 
     Parameters
@@ -102,6 +111,9 @@ def read_table(path) -> pd.DataFrame:
     path : str or Path
         ``.csv``/``.txt`` (delimiter sniffed: comma, semicolon, tab, pipe or blanks; UTF-8
         with or without BOM), ``.tsv``, ``.xlsx``/``.xls``, ``.parquet``/``.pq``.
+    delimiter : {'auto', ',', ';', 'tab', '|', 'whitespace'}, default 'auto'
+        Field delimiter of a text table; ``'auto'`` sniffs it from the first records
+        (blanks only when every line splits into the same number of fields).
 
     Returns
     -------
@@ -124,14 +136,15 @@ def read_table(path) -> pd.DataFrame:
     >>> read_table("examples/simulated_study.csv").columns[:3].tolist()
     ['image', 'mos', 'std']
     """
-    df, notes = _read_table(path)
+    df, notes = _read_table(path, delimiter=delimiter)
     for note in notes:
         warn(note)
     return df
 
 
-def _read_table(path):
+def _read_table(path, delimiter="auto"):
     """(DataFrame, notes) of one table file: :func:`read_table` without the warnings."""
+    check_choice("delimiter", delimiter, DELIMITERS)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a file", file=path)
@@ -166,7 +179,9 @@ def _read_table(path):
         elif suffix in (".tsv",) + _TEXT_SUFFIXES:
             if path.stat().st_size == 0:
                 raise InputError("empty file", file=path)
-            sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path)
+            sep = {"tab": "\t", "whitespace": r"\s+"}.get(delimiter, delimiter)
+            if delimiter == "auto":
+                sep = "\t" if suffix == ".tsv" else _sniff_delimiter(path)
             engine = "python" if len(sep) > 1 else "c"
             header = pd.read_csv(path, sep=sep, encoding="utf-8-sig", engine=engine, header=None,
                                  nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
@@ -225,10 +240,14 @@ def _all_numeric(col: pd.Series) -> bool:
 def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
     """A column as float64; empty cells become NaN, any other text is an error naming its row."""
     col = df[column]
+    if pd.api.types.is_integer_dtype(col):
+        _check_exact_integers(col, file=file, column=column)
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         # a copy: a view would keep the table's whole 2-D block alive after reading
         return np.array(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
     values = pd.to_numeric(col, errors="coerce")
+    if pd.api.types.is_integer_dtype(values):
+        _check_exact_integers(values, file=file, column=column)
     text = col.astype("string").str.strip()
     bad = values.isna() & col.notna() & (text != "") & ~text.str.lower().isin(["nan", "na", "n/a", "null", "none", "inf", "-inf"])
     if bad.any():
@@ -239,6 +258,18 @@ def numeric_column(df: pd.DataFrame, column, *, file=None) -> np.ndarray:
     out[low == "inf"] = np.inf
     out[low == "-inf"] = -np.inf
     return out
+
+
+def _check_exact_integers(col: pd.Series, *, file=None, column=None) -> None:
+    """Integers beyond 2**53 would be rounded when made float64 (and their ranks change):
+    refused, naming the first such row, rather than silently made inexact."""
+    values = col.to_numpy()
+    big = np.flatnonzero((values > _EXACT_INT) | (values < -_EXACT_INT))
+    if big.size:
+        i = int(big[0])
+        raise InputError(f"integer {int(values[i])} is beyond 2^53 and cannot be compared exactly as a "
+                         "float64 score; rescale the column (e.g. divide by a power of ten) or store it as "
+                         "a decimal", file=file, column=column, row=i + 1)
 
 
 class _Table:
@@ -253,15 +284,22 @@ class _Table:
         self.nratings = self._pick(nratings_col, NRATINGS_NAMES, "number-of-ratings")
         self.key = self._pick(key_col, KEY_NAMES, "key")
         if self.key is not None and key_col is None and (
-                self.keys_of(self.key) is None if joined else pd.api.types.is_float_dtype(df[self.key])):
-            self.key = None  # a named column that cannot identify images (fractions, empty cells)
+                self.keys_of(self.key) is None or _is_row_number(df[self.key])
+                if joined else pd.api.types.is_float_dtype(df[self.key])):
+            # a named column that cannot identify images (fractions, empty cells, row numbers)
+            self.key = None
         self.explicit_preds = bool(pred_cols)
         used = {self.mos, self.std, self.nratings, self.key}
         if pred_cols:
             self.preds = [c for c in pred_cols if c in cols]
+            for c in self.preds:
+                if c in (self.mos, self.std, self.nratings) or _norm(c) in _MOS_LIKE:
+                    raise InputError("is an opinion-score column (MOS, its std or its number of ratings), "
+                                     "not a prediction: leave it out of pred_cols", file=self.path, column=c)
         else:
             self.preds = [c for c in cols if c not in used and _norm(c) not in _NOT_PREDICTIONS
-                          and _norm(c) not in KEY_NAMES and _looks_numeric(df[c])]
+                          and _norm(c) not in KEY_NAMES and _norm(c) not in _MOS_LIKE
+                          and _looks_numeric(df[c])]
 
     def _pick(self, given, names, role):
         if given is None:
@@ -285,7 +323,9 @@ class _Table:
         for col in self.df.columns:
             if col in skip or (self.explicit_preds and col in self.preds):
                 continue
-            if _norm(col) in _GENERIC_PREDICTIONS:
+            if _norm(col) in _GENERIC_PREDICTIONS or _norm(col) in _ROW_NUMBER_NAMES:
+                continue
+            if _norm(col) in _MOS_LIKE or _is_row_number(self.df[col]):
                 continue
             keys = self.keys_of(col)
             if keys is not None and len(set(keys.tolist())) == len(keys):
@@ -298,6 +338,15 @@ class _Table:
         self.preds = [c for c in self.preds if c != col]
 
 
+def _is_row_number(col: pd.Series) -> bool:
+    """True when ``col`` is 0..n-1 or 1..n in file order: a row number, never an image key."""
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col) or col.isna().any():
+        return False
+    values = col.to_numpy()
+    start = values[0] if len(values) else 0
+    return start in (0, 1) and np.array_equal(values, np.arange(start, start + len(values)))
+
+
 def normalised_keys(col: pd.Series, *, unique: bool = True):
     """Image identifiers comparable across files, or None when ``col`` cannot be a key.
 
@@ -308,6 +357,9 @@ def normalised_keys(col: pd.Series, *, unique: bool = True):
     """
     if pd.api.types.is_bool_dtype(col) or col.isna().any():
         return None
+    if pd.api.types.is_integer_dtype(col):   # exact, also beyond 2**53
+        keys = col.astype(str).to_numpy(dtype=object)
+        return keys if not unique or len(set(keys.tolist())) == len(keys) else None
     if pd.api.types.is_numeric_dtype(col):
         num = col.to_numpy(dtype=np.float64)
     else:
@@ -370,15 +422,15 @@ def as_dataset(data) -> Dataset:
     raise InputError(f"expected a Dataset or a pandas DataFrame, got {type(data).__name__}")
 
 
-def _named_table(source, k):
+def _named_table(source, k, delimiter="auto"):
     """(name, DataFrame, notes of the reading) of a path (read) or of an in-memory table."""
     if isinstance(source, pd.DataFrame):
         return f"<DataFrame {k + 1}>", source, ()
-    return (source, *_read_table(source))
+    return (source, *_read_table(source, delimiter=delimiter))
 
 
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
-                 key_col=None, join: str = "auto") -> Dataset:
+                 key_col=None, join: str = "auto", delimiter: str = "auto") -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
 
     Parameters
@@ -389,13 +441,19 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         Column names; auto-detected (case-insensitive) when omitted.
     pred_cols : list of str, optional
         Prediction columns; default every numeric column that is not MOS, std, count or key.
+        MOS-like columns (any MOS, std or count name, e.g. ``dmos`` next to ``mos``) are never
+        predictions; naming one is an InputError.
     join : {'auto', 'key', 'order'}, default 'auto'
         How several files are aligned. ``'auto'``: by key where files have image names
         (a named column such as ``image``/``img_name``, or a column of unique strings or
-        integers shared by name; numeric ids compared as numbers), otherwise by row order
-        checked by each file's MOS column. A file with neither key nor MOS next to keyed
-        files is an error. ``'key'``: every file must have a key. ``'order'``: row order,
-        trusted where a file has no MOS column. Every file's alignment is a note.
+        integers shared by name; numeric ids compared as numbers; never a row number such
+        as ``index`` or 0..n-1), otherwise by row order only where a file's MOS column proves
+        it (agrees row by row, no ties, at most one empty row); anything else is an
+        InputError saying what would make the join possible. ``'key'``: every file must
+        have a key. ``'order'``: row order, trusted where a file has no MOS column. Every
+        file's alignment is a note (docs/input.md has the decision table).
+    delimiter : {'auto', ',', ';', 'tab', '|', 'whitespace'}, default 'auto'
+        Field delimiter of text tables (see :func:`read_table`).
     Directories are read as every table in them (sorted by name).
 
     Returns
@@ -410,12 +468,14 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     >>> data.models  # doctest: +SKIP
     ['sharp', 'fine', ...]
     """
+    check_choice("join", join, JOINS)
+    check_choice("delimiter", delimiter, DELIMITERS)
     paths = [paths] if isinstance(paths, (str, Path, pd.DataFrame)) else list(paths)
     if not paths:
         raise InputError("no input file given")
     paths, read_notes = _expand_directories(paths)
     pred_cols = list(pred_cols) if pred_cols else None
-    named = [_named_table(p, k) for k, p in enumerate(paths)]
+    named = [_named_table(p, k, delimiter) for k, p in enumerate(paths)]
     read_notes += [n for _, _, notes in named for n in notes]
     named = [(name, df) for name, df, _ in named]
     tables = [_Table(name, df, mos_col=mos_col, pred_cols=pred_cols, std_col=std_col,
@@ -445,8 +505,6 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if given is not None and not any(getattr(t, attr) is not None for t in tables):
             raise InputError(f"{name} column not found", file=tables[0].path if len(tables) == 1 else None, column=given)
 
-    if join not in JOINS:
-        raise InputError(f"join must be one of {', '.join(JOINS)}; got {join!r}")
     if key_col is not None and len(tables) > 1 and join != "order":
         for t in tables:
             if t.key is None:
@@ -514,26 +572,41 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             if len(t.df) != n:
                 raise InputError(f"has {len(t.df)} rows but {base.path} has {n}; cannot join by row order "
                                  f"(name a key column with key_col)", file=t.path)
-            if t.mos is None and base.key is not None and join != "order":
-                raise InputError(f"no column identifies the images of {base.path} (key column "
-                                 f"{base.key!r}) and no MOS column can check the row order; add an "
-                                 "image-name column, name one with key_col, or join='order' to trust "
-                                 "the row order", file=t.path)
-            # A column of unique names or ids elsewhere (under a name not recognised as a key)
-            # means the files may well be in different orders: never trust the order silently.
-            named = next(((o, c) for o in tables if o is not t for c in o.key_candidates()), None)
-            if t.mos is None and named is not None and join != "order":
-                raise InputError(f"no column here identifies the images and no MOS column can check "
-                                 f"the row order, while {named[0].path} has a column that may name them "
-                                 f"({named[1]!r}); add that column here and name it with key_col, or "
-                                 "join='order' to trust the row order", file=t.path)
+            order_fix = ("add an image-name column to both files and name it with key_col, or "
+                         "join='order' to trust the row order")
+            lost = getattr(t, "lost_key", None)
+            if t.mos is None and join != "order":
+                if lost is not None:    # this file names its images; the order-setting file cannot match them
+                    if lost in base.df.columns and _is_row_number(base.df[lost]):
+                        lost_why = (f" ({base.path} {lost!r} is 0..n-1 or 1..n in file order: a row number, "
+                                    "not an image key; name it with key_col if it really names the images)")
+                    else:
+                        lost_why = ""
+                    raise InputError(f"names the images, but {base.path} has no column to match it{lost_why} and no MOS "
+                                     f"column here can check the row order; add the image names to "
+                                     f"{base.path} and name the column with key_col, or join='order' to "
+                                     "trust the row order", file=t.path, column=lost)
+                if base.key is not None:
+                    raise InputError(f"no column identifies the images of {base.path} (key column "
+                                     f"{base.key!r}) and no MOS column can check the row order; add an "
+                                     "image-name column, name one with key_col, or join='order' to trust "
+                                     "the row order", file=t.path)
+                # A column of unique names or ids elsewhere (under a name not recognised as a key)
+                # means the files may well be in different orders.
+                named = next(((o, c) for o in tables if o is not t for c in o.key_candidates()), None)
+                if named is not None:
+                    raise InputError(f"no column here identifies the images and no MOS column can check "
+                                     f"the row order, while {named[0].path} has a column that may name them "
+                                     f"({named[1]!r}); add that column here and name it with key_col, or "
+                                     "join='order' to trust the row order", file=t.path)
+                raise InputError("no column identifies the images and no MOS column can check the row "
+                                 f"order against {base.path}; {order_fix}", file=t.path)
             pos = np.arange(n)
             if t.mos is not None:
                 notes.append(f"{t.path}: aligned by row order, checked: its MOS column {t.mos!r} "
                              f"agrees with {base.path} {base.mos!r} row by row")
             else:
-                why = "join='order'" if join == "order" else "no file has an image-name column"
-                notes.append(f"{t.path}: aligned by row order, trusted ({why}; it has no MOS "
+                notes.append(f"{t.path}: aligned by row order, trusted (join='order'; it has no MOS "
                              "column to check the order against)")
 
         def column(col, _t=t, _pos=pos):
@@ -556,6 +629,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                                  f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
                                  + ("" if by_key else " (name a key column with key_col)"),
                                  file=t.path, column=t.mos, row=int(pos[i]) + 1)
+            proof = None if by_key or join == "order" else _order_proof(t, base, mos, other, order_fix)
             both = np.isfinite(other) & np.isfinite(mos)
             if both.any() and np.any(other[both] != mos[both]):
                 diff = np.abs(other[both] - mos[both])
@@ -563,10 +637,14 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                 # one note per file: the rounding goes on the file's alignment note
                 rounding = (f"only within rounding (largest difference {float(diff.max()):.3g}, row "
                             f"{int(pos[i]) + 1}): the values of {base.path} {base.mos!r} are used")
-                if notes[-1].endswith(" row by row"):   # the row-order note: say it once
+                if not by_key:   # the row-order note: say it once
                     notes[-1] += " " + rounding
                 else:
                     notes[-1] += f"; its MOS column {t.mos!r} agrees with {base.path} {base.mos!r} {rounding}"
+            if proof:
+                notes[-1] += "; " + proof
+            elif not by_key:
+                notes[-1] += " (join='order': rows permuted among equal MOS values would not show)"
         if std is None and t.std is not None:
             std, srow = column(t.std)
             sources["std"] = (str(t.path), t.std)
@@ -618,6 +696,45 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                    rows=rows, sources=sources, source_rows=source_rows, notes=tuple(notes))
 
 
+def _order_proof(t, base, mos, other, fix):
+    """Why the row order of ``t`` is proven by its MOS column (which agrees with the base's):
+    the check sees every permutation only when no two rows share a value (MOS, or MOS with a
+    shared column that agrees too) and at most one row is empty here. Otherwise InputError."""
+    unseen = np.flatnonzero(np.isnan(other) & np.isfinite(mos))
+    if unseen.size > 1:   # a single empty row is pinned by all the others
+        raise InputError(f"is empty in {unseen.size} rows where {base.path} {base.mos!r} has a value (e.g. row "
+                         f"{int(unseen[0]) + 1}), so it cannot check the row order there; {fix}",
+                         file=t.path, column=t.mos)
+    seen = np.isfinite(mos)
+    order = np.argsort(mos[seen], kind="stable")
+    ranked = mos[seen][order]
+    tied = np.flatnonzero(_mos_agree(ranked[1:], ranked[:-1]))
+    if not tied.size:
+        return f"{base.mos!r} has no ties, so any permutation of the rows would show"
+    # another column in both files that agrees row by row may tell tied rows apart
+    for col in t.df.columns:
+        if col in (t.mos, base.mos) or col not in base.df.columns or not _looks_numeric(t.df[col]) \
+                or not _looks_numeric(base.df[col]):
+            continue
+        try:
+            a, b = numeric_column(t.df, col), numeric_column(base.df, col)
+        except InputError:
+            continue
+        if not np.all(_mos_agree(b, a)) or not np.isfinite(b).all():
+            continue
+        pairs = pd.DataFrame({"m": np.round(mos, 5), "c": b})[seen]
+        if not pairs.duplicated().any():
+            return (f"{base.mos!r} has ties, but with column {col!r} (equal in both files) no two rows "
+                    "share values, so any permutation of the rows would show")
+    first = int(tied[0])
+    same = np.flatnonzero(_mos_agree(mos, np.full_like(mos, ranked[first])))
+    n_tied = len(set(tied.tolist()) | set((tied + 1).tolist()))
+    raise InputError(f"agrees with {base.path} {base.mos!r} row by row, but the MOS has tied values ({n_tied} "
+                     f"rows share a value with another, e.g. {float(ranked[first])!r} in rows "
+                     f"{', '.join(str(int(r) + 1) for r in same[:3])}), so rows permuted among them would pass: "
+                     f"cannot verify the row order; {fix}", file=t.path, column=t.mos)
+
+
 def _unique_keys(t: _Table) -> np.ndarray:
     """The normalised keys of ``t``; a repeated key is an error naming both rows."""
     keys = t.keys_of(t.key)
@@ -660,7 +777,8 @@ def _choose_keys(tables, base, *, key_col=None):
                 t.use_key(shared[0])
     base = next((t for t in with_mos if t.key is not None), base)
     if base.key is None:
-        for t in tables:
+        for t in tables:   # a file that names its images, with nothing to match them: said later
+            t.lost_key = t.key if t.key is not None else next(iter(candidates(t)), None)
             t.key = None
         return base
     base_keys = set(base.keys_of(base.key).tolist())

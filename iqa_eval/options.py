@@ -30,7 +30,7 @@ import numbers
 
 from .errors import InputError
 
-__all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
+__all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "DELIMITERS", "JOINS", "REGULATORS", "RANKS",
            "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
            "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
@@ -43,6 +43,10 @@ GMC_METHODS = ("srocc", "plcc", "krcc")
 MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none")
 #: What to do with pairs holding NaN/inf.
 NAN_POLICIES = ("propagate", "omit", "raise")
+#: Field delimiters of a text table: sniffed (``auto``) or given (``tab``, ``whitespace`` = runs of blanks).
+DELIMITERS = ("auto", ",", ";", "tab", "|", "whitespace")
+#: How several input files are aligned (:func:`iqa_eval.io.load_dataset`).
+JOINS = ("auto", "key", "order")
 #: GMC distribution regulators.
 REGULATORS = ("auto", "gaussian", "lds", "none")
 #: Ranks of GMC's SROCC form: dense (the reference) or average (scipy's rankdata).

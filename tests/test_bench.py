@@ -306,10 +306,12 @@ def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
     from iqa_eval.bench import DatasetSpec, dataset_spec
 
     livec_models = ("clipiqa", "clipiqa+", "niqe", "qalign", "qualiclip", "qualiclip+", "topiq_nr")
+    # pyiqa files carry no image names and these MOS have ties: the row order is asked for
     livec = DatasetSpec(name="LIVEC", files=tuple([shared_dir / "LIVEC" / "meta.csv"]
-                                                  + [shared_dir / "LIVEC" / f"{m}.csv" for m in livec_models]))
-    kadid = dataset_spec(shared_dir / "kadid10k", name="KADID-10k")
-    tid = dataset_spec(shared_dir / "tid2013", name="TID2013")
+                                                  + [shared_dir / "LIVEC" / f"{m}.csv" for m in livec_models]),
+                        join="order")
+    kadid = dataset_spec(shared_dir / "kadid10k", name="KADID-10k", join="order")
+    tid = dataset_spec(shared_dir / "tid2013", name="TID2013", join="order")
     res = benchmark([livec, kadid, tid])
     assert res.friedman is None and res.settings["summary_datasets"] == []
     assert any("no dataset has a cell for every model" in n for n in res.notes)

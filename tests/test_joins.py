@@ -87,13 +87,16 @@ def test_nameless_file_without_mos_next_to_named_files_needs_join_order(tmp_path
         load_dataset([tmp_path / "meta.csv", tmp_path / "bare.csv"], join="key")
 
 
-def test_no_file_with_names_trusts_order_and_says_so(tmp_path):
+def test_no_file_with_names_needs_join_order_and_says_so(tmp_path):
+    """Nothing proves the row order (no key, no MOS in b.csv): an error, or trusted when asked."""
     df = _study()
     df[["mos", "model"]].to_csv(tmp_path / "a.csv", index=False)
     df[["model"]].rename(columns={"model": "other"}).to_csv(tmp_path / "b.csv", index=False)
-    data = load_dataset([tmp_path / "a.csv", tmp_path / "b.csv"])
+    with pytest.raises(InputError, match=r"b\.csv: no column identifies the images .*join='order'"):
+        load_dataset([tmp_path / "a.csv", tmp_path / "b.csv"])
+    data = load_dataset([tmp_path / "a.csv", tmp_path / "b.csv"], join="order")
     notes = [n for n in data.notes if "b.csv" in n]
-    assert len(notes) == 1 and "trusted (no file has an image-name column" in notes[0]
+    assert len(notes) == 1 and "trusted (join='order'" in notes[0]
     assert sum("a.csv: sets the image order" in n for n in data.notes) == 1
 
 
@@ -201,7 +204,10 @@ def test_empty_column_and_negative_std_name_file_column_row(tmp_path):
 def test_livec_metadata_with_pyiqa_files_one_note_each_and_shuffles_caught(shared_dir, tmp_path):
     livec = shared_dir / "LIVEC"
     files = [livec / "meta.csv", livec / "qalign.csv", livec / "niqe.csv"]
-    data = load_dataset(files)
+    # LIVEC's MOS has ties: the row order is not proven by it, so it must be asked for
+    with pytest.raises(InputError, match="tied values .*join='order'"):
+        load_dataset(files)
+    data = load_dataset(files, join="order")
     for f in files:
         assert sum(str(f) + ":" in n for n in data.notes) == 1, f
     assert "only within rounding" in next(n for n in data.notes if "qalign.csv" in n)
@@ -210,7 +216,7 @@ def test_livec_metadata_with_pyiqa_files_one_note_each_and_shuffles_caught(share
     assert _srocc(data, "qalign") == pytest.approx(expected, abs=1e-12)
     q.sample(frac=1, random_state=5).to_csv(tmp_path / "qalign.csv", index=False)
     with pytest.raises(InputError, match="MOS disagrees"):
-        load_dataset([livec / "meta.csv", tmp_path / "qalign.csv"])
+        load_dataset([livec / "meta.csv", tmp_path / "qalign.csv"], join="order")
 
 
 def test_unrecognised_name_column_elsewhere_stops_a_trusted_row_order(tmp_path):
