@@ -37,7 +37,8 @@ NRATINGS_NAMES = ("nratings", "numratings", "ratings", "nvotes", "numvotes", "vo
 KEY_NAMES = ("image", "imagename", "img", "imgname", "distname", "distortedimage", "filename",
              "file", "name", "path", "imagepath", "key", "id", "imageid", "picture", "video")
 # Numeric columns that are metadata, never a model's predictions.
-_NOT_PREDICTIONS = ("refname", "reference", "index", "unnamed0", "row", "split", "fold")
+_NOT_PREDICTIONS = ("refname", "reference", "index", "unnamed0", "row", "split", "fold",
+                    "cilow", "cihigh")  # ci_low/ci_high: the MOS interval written by `iqa-eval mos`
 
 # A lone prediction column with one of these names is named after its file instead.
 _GENERIC_PREDICTIONS = ("resultsscoresforcc", "pred", "prediction", "predictions", "predicted",

@@ -1,0 +1,1 @@
+"""From raw ratings to MOS (placeholder, filled below)."""
