@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import MOS_METHODS, RATING_LAYOUTS, SCREEN_METHODS
+from ..options import MOS_METHODS, RATING_LAYOUTS, SCREEN_METHODS, SUBJECT_VARIANCES
 from ._common import Choice, check_outputs, command, echo_notes, output_format, write_output
 
 
@@ -28,6 +28,9 @@ def _scale(text):
               help="Metadata CSV to write (default: stdout): image, mos, std, n_ratings, ci_low, ci_high.")
 @click.option("--method", type=Choice(MOS_METHODS), default="mean", show_default=True,
               help="mean: the plain MOS; mle: the subject model's true quality (bias and inconsistency removed).")
+@click.option("--variance", type=Choice(SUBJECT_VARIANCES), default="ml", show_default=True,
+              help="--method mle: maximum-likelihood inconsistencies (as sureal), or leverage-corrected ones "
+                   "(content-oblivious model; no collapse to 0 in incomplete designs).")
 @click.option("--screen", type=Choice(SCREEN_METHODS), default="none", show_default=True,
               help="Observer screening: BT.500-14 Annex 2 §2.3.1 (bt500) or the P.913 correlation rule (p913).")
 @click.option("--p913-threshold", type=click.FloatRange(-1, 1), default=0.75, show_default=True,
@@ -52,7 +55,7 @@ def _scale(text):
               help="Random rater splits of the split-half reliability.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the rater splits.")
 @command
-def mos(files, output, method, screen, p913_threshold, scale, layout, subject_col, image_col, rating_col,
+def mos(files, output, method, variance, screen, p913_threshold, scale, layout, subject_col, image_col, rating_col,
         repetition_col, session_col, content_col, screening_out, subjects_out, ceiling, n_splits, seed):
     """Compute the MOS of every image from raw ratings (long or wide tables).
 
@@ -74,7 +77,8 @@ def mos(files, output, method, screen, p913_threshold, scale, layout, subject_co
     ratings = read_ratings(list(files), layout=layout, scale=_scale(scale), subject_col=subject_col,
                            image_col=image_col, rating_col=rating_col, repetition_col=repetition_col,
                            session_col=session_col, content_col=content_col)
-    result = compute_mos(ratings, method=method, screen=screen, p913_threshold=p913_threshold)
+    result = compute_mos(ratings, method=method, screen=screen, p913_threshold=p913_threshold,
+                         variance=variance, content=False if variance == "corrected" else None)
     notes = list(result.notes)
     notes.append(f"MOS of {len(result.table)} image(s) from {len(result.ratings)} rating(s) by "
                  f"{result.ratings.n_subjects} subject(s) (method {method})")

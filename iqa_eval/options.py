@@ -33,7 +33,8 @@ from .errors import InputError
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "REGULATORS", "RANKS",
            "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
            "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
-           "COMPARE_CI_METHODS", "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "Interval", "check_choice", "validate_params"]
+           "COMPARE_CI_METHODS", "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS",
+           "SUBJECT_VARIANCES", "Interval", "check_choice", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
 CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
@@ -95,6 +96,9 @@ COMPARE_CI_METHODS = ("analytic", "percentile")
 MOS_METHODS = ("mean", "mle")
 #: Observer screening before the MOS: none, BT.500-14 Annex 2 §2.3.1 (beta2), P.913 correlation.
 SCREEN_METHODS = ("none", "bt500", "p913")
+#: Inconsistency estimates of the subject model: maximum likelihood (sureal), or each subject's
+#: residual variance over its residual degrees of freedom (leverage-corrected; never collapses to 0).
+SUBJECT_VARIANCES = ("ml", "corrected")
 #: Shapes of a raw-ratings table: a row per rating (long) or a column per subject (wide).
 RATING_LAYOUTS = ("auto", "long", "wide")
 

@@ -66,7 +66,7 @@ class MOSResult:
 @validate_params({"method": MOS_METHODS, "screen": SCREEN_METHODS,
                   "confidence_level": Interval(0, 1, closed="neither")})
 def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none", confidence_level: float = 0.95,
-                content: bool | None = None, p913_threshold: float = 0.75) -> MOSResult:
+                content: bool | None = None, variance: str = "ml", p913_threshold: float = 0.75) -> MOSResult:
     """The MOS of every rated image.
 
     Parameters
@@ -81,8 +81,8 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
     screen : {'none', 'bt500', 'p913'}
         Observer screening before the MOS; rejected subjects are listed in notes and in
         ``screening.table``.
-    content : bool or None
-        Passed to :func:`fit_subject_model` (content ambiguity).
+    content, variance
+        Passed to :func:`fit_subject_model` (content ambiguity; ML or corrected inconsistencies).
 
     Examples
     --------
@@ -122,7 +122,7 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
         with np.errstate(invalid="ignore", divide="ignore"):
             half = stats.t.ppf(0.5 + confidence_level / 2, np.maximum(n - 1, 1)) * std / np.sqrt(n)
     else:
-        model = fit_subject_model(ratings, content=content, confidence_level=confidence_level)
+        model = fit_subject_model(ratings, content=content, variance=variance, confidence_level=confidence_level)
         notes += list(model.notes)
         mos = model.quality
         half = stats.norm.ppf(0.5 + confidence_level / 2) * model.quality_se

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..options import SUBJECT_VARIANCES, Interval, validate_params
 
 __all__ = ["SubjectModelResult", "fit_subject_model"]
 
@@ -132,7 +133,8 @@ def _spread_se(v, a, w_obs, s, c, S, C):
     return se[:S], (se[S:] if C else None)
 
 
-def fit_subject_model(ratings, *, content: bool | None = None, confidence_level: float = 0.95,
+@validate_params({"variance": SUBJECT_VARIANCES, "confidence_level": Interval(0, 1, closed="neither")})
+def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "ml", confidence_level: float = 0.95,
                       tol: float = 1e-8, max_iter: int = 10000) -> SubjectModelResult:
     """Maximum-likelihood estimates of the subject model (see the module docstring).
 
@@ -142,6 +144,16 @@ def fit_subject_model(ratings, *, content: bool | None = None, confidence_level:
     content : bool or None
         Estimate content ambiguity (needs a content per image). ``None``: where the ratings
         carry contents and some content has more than one image.
+    variance : {'ml', 'corrected'}
+        ``ml``: the maximum-likelihood inconsistencies (sureal's estimate). Like every ML
+        variance they are biased low, most for the most consistent subjects (whose ratings
+        pull the qualities towards themselves), and in incomplete designs that feedback can
+        drive one to 0, where the likelihood is unbounded (an error here). ``corrected``
+        (content-oblivious model only): the same equations for quality and bias, but each
+        subject's inconsistency is its residual sum of squares over its residual degrees of
+        freedom, ``nu_i**2 = sum_j r_ij**2 / (sum_j (1 - h_ij) - 1)`` with ``h_ij`` the weight of
+        subject i in quality j (its leverage) and 1 for its bias (as REML does for variance
+        components): nearly unbiased, and it cannot collapse.
     confidence_level : float
         Of the intervals in :meth:`SubjectModelResult.quality_table`.
     tol : float
@@ -193,7 +205,28 @@ def fit_subject_model(ratings, *, content: bool | None = None, confidence_level:
         a = np.sqrt(np.maximum(np.bincount(c, res ** 2, C) / n_c - (np.bincount(c, res, C) / n_c) ** 2, 0.0))
     x, b = mos.copy(), np.zeros(S)
     converged = False
-    for it in range(1, max_iter + 1):
+    if variance == "corrected":
+        if C:
+            raise InputError("variance='corrected' is for the content-oblivious model (content=False)")
+        if (n_s < 3).any():
+            raise InputError("variance='corrected' needs at least 3 ratings per subject")
+        v2 = v ** 2
+        for it in range(1, max_iter + 1):
+            # exact conditional solutions (weights 1/nu_i^2 are constant within a subject,
+            # so the bias is a plain mean of its residuals); then the corrected variances
+            x_prev = x
+            w = v2[s]
+            sw = np.bincount(e, 1.0 / w, E)
+            x = np.bincount(e, (y - b[s]) / w, E) / sw
+            b = np.bincount(s, y - x[e], S) / n_s
+            h = (1.0 / w) / sw[e]
+            dof = np.bincount(s, 1.0 - h, S) - 1.0
+            v2 = np.bincount(s, (y - x[e] - b[s]) ** 2, S) / np.maximum(dof, 1e-12)
+            if np.linalg.norm(x - x_prev) < tol:
+                converged = True
+                break
+        v = np.sqrt(np.maximum(v2, _MIN_SPREAD ** 2))
+    for it in (range(1, max_iter + 1) if variance == "ml" else ()):
         # One round of the update equations of Li & Bampis (2017) / sureal's 'simplified'
         # gradient method, in sureal's order (bias, inconsistency, ambiguity, quality), each a
         # Newton step blended in at rate `_REFRESH`.
@@ -225,8 +258,9 @@ def fit_subject_model(ratings, *, content: bool | None = None, confidence_level:
         if np.min(w) <= (10 * _MIN_SPREAD) ** 2:
             k = int(s[np.argmin(w)])
             raise InputError(f"subject model: subject {ratings.subjects[k]!r} can be fitted exactly (its "
-                             "inconsistency goes to 0, where the likelihood has no maximum); this happens with "
-                             "few ratings per subject or per image: use method='mean', or screen the subjects")
+                             "inconsistency goes to 0, where the likelihood has no maximum); this happens in incomplete "
+                             "designs with a subject much more consistent than the others: use variance='corrected' "
+                             "(leverage-corrected inconsistencies), method='mean', or screen the subjects")
         x_new = np.bincount(e, (y - b[s]) / w, E) / np.bincount(e, 1.0 / w, E)
         x = (1 - _REFRESH) * x + _REFRESH * x_new
         if np.linalg.norm(x - x_prev) < tol:
