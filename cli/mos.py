@@ -95,4 +95,4 @@ def mos(files, output, method, variance, screen, p913_threshold, scale, layout, 
         write_output(result.screening.table.to_csv(index=False), screening_out)
     if subjects_out:
         write_output(result.model.subject_table().to_csv(index=False), subjects_out)
-    write_output(result.table.to_csv(index=False, float_format="%.6g"), output)
+    write_output(result.table.to_csv(index=False, float_format="%.10g"), output)
