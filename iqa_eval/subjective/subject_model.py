@@ -108,7 +108,7 @@ def _mean_block_se(w_obs, e, s, E, S):
     M = np.diag(db) - W.T @ U                    # Schur complement on the biases, null space = 1
     Mp = np.linalg.pinv(M, hermitian=True)
     var_b = np.diag(Mp)
-    var_x = 1.0 / dx + np.einsum("ei,ij,ej->e", U, Mp, U)
+    var_x = 1.0 / dx + ((U @ Mp) * U).sum(axis=1)      # diag(U Mp U^T) through BLAS
     return np.sqrt(var_x), np.sqrt(np.maximum(var_b, 0.0))
 
 
@@ -142,8 +142,9 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     ----------
     ratings : :class:`~iqa_eval.subjective.Ratings`
     content : bool or None
-        Estimate content ambiguity (needs a content per image). ``None``: where the ratings
-        carry contents and some content has more than one image.
+        Estimate content ambiguity (needs a content per image). ``None``: with
+        ``variance='ml'``, where the ratings carry contents and some content has more than one
+        image.
     variance : {'ml', 'corrected'}
         ``ml``: the maximum-likelihood inconsistencies (sureal's estimate). Like every ML
         variance they are biased low, most for the most consistent subjects (whose ratings
@@ -182,7 +183,7 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     if S < 2 or E < 2:
         raise InputError("the subject model needs at least two subjects and two rated images")
     if content is None:
-        content = ratings.content is not None and len(np.unique(ratings.content[rated])) < E
+        content = variance == "ml" and ratings.content is not None and len(np.unique(ratings.content[rated])) < E
     C = 0
     if content:
         if ratings.content is None:
