@@ -70,6 +70,9 @@ class Ratings:
 
     def matrix(self) -> np.ndarray:
         """(n_images, n_subjects) mean rating of each subject on each image (NaN where none)."""
+        from .._resources import check_memory
+
+        check_memory(3 * 8.0 * self.n_images * self.n_subjects, "the image x subject rating matrix")
         total = np.zeros((self.n_images, self.n_subjects))
         count = np.zeros((self.n_images, self.n_subjects))
         np.add.at(total, (self.image, self.subject), self.rating)
