@@ -292,9 +292,9 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     if (v <= 10 * _MIN_SPREAD).any():
         zero = [ratings.subjects[k] for k in np.flatnonzero(v <= 10 * _MIN_SPREAD)]
         notes.append(f"subject model: {len(zero)} subject(s) with inconsistency 0 ({', '.join(zero[:3])}"
-                     f"{', ...' if len(zero) > 3 else ''}): the iteration reached the edge where the "
-                     "likelihood is unbounded (the qualities of the images they rated follow their ratings); "
-                     "the standard errors there are not meaningful; consider method='mean' or screening")
+                     f"{', ...' if len(zero) > 3 else ''}): a maximum on the boundary, their spread explained by "
+                     "content ambiguity alone (as sureal returns it); no standard error for it; "
+                     "variance='corrected' (content-oblivious) never reaches 0")
 
     def full(values):  # back to every image (unrated ones NaN)
         out = np.full(ratings.n_images, np.nan)
