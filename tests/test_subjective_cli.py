@@ -142,3 +142,20 @@ def test_simulate_writes_ratings_that_mos_reads(tmp_path):
     # the study table itself is unchanged by asking for ratings
     code, stdout, _ = run_cli("simulate", "-n", "40")
     assert pd.read_csv(__import__("io").StringIO(stdout)).equals(df)
+
+
+def test_score_reports_the_noise_ceiling_of_a_metadata_file(tmp_path):
+    from iqa_eval.subjective import ceiling_from_summary
+
+    study, ratings, meta = tmp_path / "study.csv", tmp_path / "ratings.csv", tmp_path / "meta.csv"
+    assert run_cli("simulate", "-n", "60", "-o", study, "--ratings-out", ratings)[0] == 0
+    assert run_cli("mos", ratings, "-o", meta, "--no-ceiling")[0] == 0
+    df = pd.read_csv(study)
+    preds = tmp_path / "preds.csv"
+    df[["image", "precise", "noisy"]].to_csv(preds, index=False)
+    code, stdout, err = run_cli("score", meta, preds, "--no-pairwise")
+    assert code == 0, err
+    m = pd.read_csv(meta)
+    c = ceiling_from_summary(m["mos"], m["std"], m["n_ratings"])
+    line = [x for x in err.splitlines() if x.startswith("note: noise ceiling")]
+    assert len(line) == 1 and f"expected SROCC {c.srocc:.4f}" in line[0] and "of it" in line[0]
