@@ -208,7 +208,8 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "lds_exact_counts=True": "--lds-exact-counts", "n_resamples": "--n-resamples",
                  "max_memory": "--max-memory", "krasula=True": "--krasula", "names=[...]": "--name",
                  "models=[...]": "--models", "n_ratings=": "--n-ratings ", "samples=": "--samples",
-                 "grid=": "--grid", "grid_res": "--grid-res"}
+                 "grid=": "--grid", "grid_res": "--grid-res", "variance='corrected'": "--variance corrected",
+                 "method='mean'": "--method mean", "screen='none'": "--screen none"}
 
 
 def cli_words(text: str) -> str:

@@ -14,6 +14,7 @@ COMMANDS = {
     "report": "One self-contained HTML report of an evaluation.",
     "bench": "The paper table: every model on every dataset, ties with the best, Friedman/Nemenyi.",
     "simulate": "Write a simulated subjective study (example data).",
+    "mos": "Raw ratings -> MOS, std, n_ratings, CI (screening, subject model MLE, noise ceiling).",
 }
 
 

@@ -55,4 +55,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
         text = add_krasula(text, data, fmt, seed=seed, nan_policy=inputs["nan_policy"], notes=result.notes)
     else:
         echo_notes(result.notes)
+    if data.std is not None and data.n_ratings is not None:   # the noise ceiling (docs/subjective.md)
+        from ..subjective import ceiling_note
+        echo_notes([ceiling_note(data.mos, data.std, data.n_ratings, result)])
     write_output(text, output)

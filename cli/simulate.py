@@ -11,15 +11,22 @@ from ._common import check_outputs, command
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="CSV file to write (default: stdout).")
+@click.option("--ratings-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the raw ratings of a 24-subject panel on the same images (subject, image, "
+                   "content, rating; 20% missing) for `iqa-eval mos`.")
 @command
-def simulate(n_images, seed, output):
+def simulate(n_images, seed, output, ratings_out):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
     from ..simulation import EQUAL_SROCC_PAIR, LOWER_IS_BETTER, simulate_study
 
     from iqa_eval._atomic import atomic_write
 
-    check_outputs([output])
-    df = simulate_study(n_images, seed=seed)
+    check_outputs([output, ratings_out])
+    df = simulate_study(n_images, seed=seed, ratings=ratings_out is not None)
+    if ratings_out is not None:
+        df, raw = df
+        atomic_write(ratings_out, raw.to_csv(index=False))
+        click.echo(f"wrote {ratings_out} ({len(raw)} ratings)", err=True)
     if output == "-":
         click.echo(df.to_csv(index=False), nl=False)
     else:

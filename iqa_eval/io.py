@@ -38,7 +38,8 @@ NRATINGS_NAMES = ("nratings", "numratings", "ratings", "nvotes", "numvotes", "vo
 KEY_NAMES = ("image", "imagename", "img", "imgname", "distname", "distortedimage", "filename",
              "file", "name", "path", "imagepath", "key", "id", "imageid", "picture", "video")
 # Numeric columns that are metadata, never a model's predictions.
-_NOT_PREDICTIONS = ("refname", "reference", "index", "unnamed0", "row", "split", "fold")
+_NOT_PREDICTIONS = ("refname", "reference", "index", "unnamed0", "row", "split", "fold",
+                    "cilow", "cihigh")  # ci_low/ci_high: the MOS interval written by `iqa-eval mos`
 # Row numbers (what DataFrame.reset_index() or to_csv() writes): never an image key.
 _ROW_NUMBER_NAMES = ("index", "unnamed0", "row", "rowid", "rownumber")
 # MOS-like columns (opinion scores, their spread and counts): never scored as a model.

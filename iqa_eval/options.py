@@ -33,7 +33,8 @@ from .errors import InputError
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "DELIMITERS", "JOINS", "REGULATORS", "RANKS",
            "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
            "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
-           "COMPARE_CI_METHODS", "CLI_ALIASES", "Interval", "check_choice", "validate_params"]
+           "COMPARE_CI_METHODS", "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS",
+           "SUBJECT_VARIANCES", "Interval", "check_choice", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
 CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
@@ -93,6 +94,17 @@ CI_METHODS = tuple(m.value for m in CIMethod)
 #: The interval methods of :func:`iqa_eval.compare_models` (BCa needs a jackknife per cell:
 #: not offered there).
 COMPARE_CI_METHODS = ("analytic", "percentile")
+
+#: How a MOS is made from raw ratings (:func:`iqa_eval.subjective.compute_mos`): the plain mean,
+#: or the subject model's maximum-likelihood true quality (P.913 clause 12; Li et al. 2020).
+MOS_METHODS = ("mean", "mle")
+#: Observer screening before the MOS: none, BT.500-14 Annex 2 §2.3.1 (beta2), P.913 correlation.
+SCREEN_METHODS = ("none", "bt500", "p913")
+#: Inconsistency estimates of the subject model: maximum likelihood (sureal), or each subject's
+#: residual variance over its residual degrees of freedom (leverage-corrected; never collapses to 0).
+SUBJECT_VARIANCES = ("ml", "corrected")
+#: Shapes of a raw-ratings table: a row per rating (long) or a column per subject (wide).
+RATING_LAYOUTS = ("auto", "long", "wide")
 
 #: Multiplicity control over the comparisons with each dataset's best (:func:`iqa_eval.benchmark`).
 MULTIPLICITY = ("none", "holm")

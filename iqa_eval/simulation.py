@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_study", "EQUAL_SROCC_PAIR", "LOWER_IS_BETTER"]
+__all__ = ["simulate_study", "simulate_ratings", "EQUAL_SROCC_PAIR", "LOWER_IS_BETTER"]
 
 #: The two simulated models with the same global SROCC (GMC tells them apart).
 EQUAL_SROCC_PAIR = ("high_end", "fine_grain")
@@ -45,7 +45,8 @@ def _srocc(a, b) -> float:
     return float(srocc(a, b).statistic)
 
 
-def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: int = 0) -> pd.DataFrame:
+def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: int = 0,
+                   ratings: bool = False):
     """Simulate a subjective study and six IQA models' predictions.
 
     Parameters
@@ -64,6 +65,8 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
         Columns ``image, mos, std, n_ratings`` and one column per model (see the module
         docstring): plain data, ready to write as CSV. The two models with equal SROCC are
         :data:`EQUAL_SROCC_PAIR`, the distance-like ones :data:`LOWER_IS_BETTER`.
+        With ``ratings=True``, ``(table, raw)``: ``raw`` is :func:`simulate_ratings` of the same
+        latent qualities (drawn after everything else, so the table is unchanged).
 
     Examples
     --------
@@ -134,4 +137,41 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
                        "mos": np.round(mos, 4), "std": np.round(std, 4), "n_ratings": counts})
     for name, values in models.items():
         df[name] = np.round(values, 6)
+    if ratings:
+        return df, simulate_ratings(q, df["image"].tolist(), seed=int(rng.integers(2 ** 31)))
     return df
+
+
+def simulate_ratings(quality, images=None, *, n_subjects: int = 24, images_per_content: int = 5,
+                     missing: float = 0.2, seed: int = 0, truth: bool = False):
+    """Raw ACR ratings of a panel, drawn from the subject model (Li et al. 2020; P.913).
+
+    A rating of image j by subject i is ``round(quality_j + bias_i + inconsistency_i * X +
+    ambiguity_c(j) * Y)`` clipped to 1..5, ``X, Y ~ N(0, 1)``; biases ~ N(0, 0.3),
+    inconsistencies ~ U(0.3, 0.9), ambiguities ~ U(0.1, 0.4); images come in contents of
+    ``images_per_content``; each rating is missing with probability ``missing`` (an
+    incomplete design).
+
+    Returns
+    -------
+    DataFrame ``subject, image, content, rating`` (long form); with ``truth=True`` also a dict of
+    the drawn ``bias``, ``inconsistency``, ``ambiguity`` and ``content`` arrays.
+    """
+    q = np.asarray(quality, float)
+    n = len(q)
+    images = [f"img_{i:05d}.png" for i in range(n)] if images is None else list(images)
+    rng = np.random.default_rng(seed)
+    bias = rng.normal(0.0, 0.3, n_subjects)
+    inconsistency = rng.uniform(0.3, 0.9, n_subjects)
+    content = np.arange(n) // images_per_content
+    ambiguity = rng.uniform(0.1, 0.4, content.max() + 1)
+    noise = (inconsistency[None, :] * rng.standard_normal((n, n_subjects))
+             + ambiguity[content][:, None] * rng.standard_normal((n, n_subjects)))
+    votes = np.clip(np.rint(q[:, None] + bias[None, :] + noise), 1, 5)
+    rated = rng.random((n, n_subjects)) >= missing
+    jj, ii = np.nonzero(rated)
+    out = pd.DataFrame({"subject": [f"s{i:02d}" for i in ii], "image": [images[j] for j in jj],
+                        "content": [f"c{content[j]:04d}" for j in jj], "rating": votes[jj, ii].astype(int)})
+    if truth:
+        return out, {"bias": bias, "inconsistency": inconsistency, "ambiguity": ambiguity, "content": content}
+    return out
