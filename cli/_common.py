@@ -318,7 +318,7 @@ def command(func):
     """
     @functools.wraps(func)
     def wrapper(*args, debug=False, progress=True, max_memory=None, **kwargs):
-        import os
+        import threading
         import traceback
         import warnings
 
@@ -339,7 +339,15 @@ def command(func):
             _exit(status)
 
         old = warnings.showwarning
-        old_sigint = exit_on_sigint()
+        if kwargs.get("backend") == "dask":
+            # Ctrl-C as KeyboardInterrupt: the Dask session closes its cluster in order (no
+            # worker, semaphore or "leaked" warning left behind); the kernels run in the workers,
+            # so no jitted call is interrupted here
+            import signal
+            old_sigint = signal.signal(signal.SIGINT, signal.default_int_handler) \
+                if threading.current_thread() is threading.main_thread() else None
+        else:
+            old_sigint = exit_on_sigint()
         warnings.showwarning = show
         _WARNED.clear()
         scheduler = kwargs.pop("scheduler", None)

@@ -225,28 +225,32 @@ def test_missing_extra_is_one_clear_error(monkeypatch):
         pair_sums(*lhs_case(20, rounded=True), backend="dask")
 
 
-def test_ctrl_c_leaves_no_worker_process(tmp_path):
-    """A real SIGINT to the process group (what a terminal's Ctrl-C does) mid-run."""
+@pytest.mark.parametrize("when", ["cluster starting", "tasks running"])
+def test_ctrl_c_leaves_no_worker_process(tmp_path, when):
+    """A real SIGINT to the process group (what a terminal's Ctrl-C does): as soon as the first
+    worker process exists (the LocalCluster is still starting: SIGINT is held, then delivered),
+    or once every worker has started a task. Either way: exit 130, no worker left."""
     study = write_simulated_study(tmp_path, 10_000, seed=0)
     proc = _cli("surface", study, "--std-col", "std", "--backend", "dask", "--samples", "100",
                 start_new_session=True)
     err = []
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
+    want = 1 if when == "cluster starting" else 2   # worker processes that must exist
+    seen = set()
     try:
-        # stderr is not a terminal, so no progress bar tells when tasks run: wait for the
-        # LocalCluster's worker processes, then give the first tasks a moment to start
-        deadline = time.monotonic() + 90
-        children = []
+        deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            children = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                        if "multiprocessing" in " ".join(c.cmdline()) or "spawn" in " ".join(c.cmdline())]
-            if len(children) >= 2:
+            workers = _workers(proc.pid)   # {pid: user CPU seconds}
+            if when == "tasks running":   # the event: each worker has used CPU time on a task
+                seen |= {pid for pid, cpu in workers.items() if cpu > 1.0}
+            else:
+                seen = set(workers)
+            if len(seen) >= want:
                 break
-            time.sleep(0.05)
-        time.sleep(2.0)
+            time.sleep(0.01)   # polling for the event, bounded by the deadline
         assert proc.poll() is None, "".join(err)
-        assert len(children) >= 2          # the LocalCluster's worker processes
+        assert len(seen) >= want, "the event did not come within the deadline"
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
     finally:
@@ -255,9 +259,33 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path):
     reader.join(10)
     text = "".join(err)
     assert proc.returncode == 130, text
+    assert text.strip().splitlines()[-1] == "interrupted", text
     assert "Traceback" not in text, text
-    gone, alive = psutil.wait_procs(children, timeout=5)
-    assert not alive, [p.cmdline() for p in alive]
+    # every process of the run's session, also workers started after the signal, ends
+    deadline, left = time.monotonic() + 20, ["?"]
+    while left and time.monotonic() < deadline:
+        left = [p.pid for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == proc.pid]
+        time.sleep(0.05)
+    assert not left, left
+
+
+def _workers(pid):
+    """The worker processes under ``pid`` and the user CPU time of each (vanishing ones skipped)."""
+    out = {}
+    for c in psutil.Process(pid).children(recursive=True):
+        try:
+            if any(w in " ".join(c.cmdline()) for w in ("multiprocessing", "spawn")):
+                out[c.pid] = c.cpu_times().user
+        except psutil.Error:
+            pass
+    return out
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def test_cli_scheduler_needs_the_dask_backend(tmp_path):
