@@ -117,6 +117,9 @@ def connect(address: str):
     try:
         asyncio.run(probe())
     except _Silent:
+        if _speaks_http(address, timeout):
+            raise InputError(f"{where} is an HTTP server, not a dask scheduler (the dashboard's "
+                             f"port?); give the scheduler's tcp:// address") from None
         raise InputError(f"{where} accepted the connection but did not answer within {timeout:g} s "
                          f"(not a dask scheduler, or one that is stuck)") from None
     except _NotDask as exc:
@@ -128,6 +131,20 @@ def connect(address: str):
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TimeoutError) as exc:
         raise InputError(f"cannot reach {where} within {timeout:g} s ({exc})") from None
+
+
+def _speaks_http(address: str, timeout: float) -> bool:
+    """Whether the server at ``address`` answers a plain HTTP request (an HTTP server waits for
+    a request line and stays silent to dask's handshake)."""
+    import socket
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
+    except (OSError, ValueError):
+        return False
 
 
 class _Silent(Exception):
