@@ -266,12 +266,24 @@ def check_outputs(outputs, inputs=()) -> None:
 
 
 def _input_files(inputs):
+    """The input files (a directory's entries); a symbolic-link loop among them is an error
+    naming it (pathlib's resolve() raises RuntimeError for one)."""
+    import errno
     from pathlib import Path
+
+    from ..errors import InputError
 
     out = []
     for f in inputs or ():
         p = Path(f)
         out += list(p.iterdir()) if p.is_dir() else [p]
+    for p in out:
+        try:
+            p.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError("a symbolic link that leads back to itself (a link loop); remove "
+                                 "it or point it at a file", file=str(p)) from None
     return out
 
 
