@@ -23,6 +23,15 @@ def _popen(*args, pre=()):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
+def _main(*args):
+    """``iqa-eval ARGS`` in a child process (click's usage errors are formatted by main) ->
+    (exit code, stderr)."""
+    proc = subprocess.run([sys.executable, "-c", "from iqa_eval.cli.main import main; main()",
+                           *map(str, args)], env={**os.environ, "PYTHONPATH": REPO}, text=True,
+                          capture_output=True, timeout=120)
+    return proc.returncode, proc.stderr
+
+
 def _one_error(code, err):
     lines = [ln for ln in err.splitlines() if not ln.startswith(("note:", "warning:"))]
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
@@ -53,3 +62,61 @@ def test_ctrl_c_while_click_is_imported_is_one_line(tmp_path):
     text = "\n".join(ln for ln in rest.splitlines() if not ln.startswith("import time:"))
     assert proc.returncode == 130, text
     assert text.strip() == "interrupted", text
+
+
+# --- options and inputs in their own terms ------------------------------------------------------
+
+@pytest.fixture
+def study(tmp_path):
+    return write_simulated_study(tmp_path, 60, seed=0)
+
+
+def test_sigma_whose_square_underflows_is_an_error(study):
+    line = _one_error(*run_cli("surface", study, "--grid", "4x4", "--regulator", "lds", "--sigma", "1e-320")[::2])
+    assert line == ("error: sigma (LDS kernel width) is too small: its square underflows (at least "
+                    "1.5e-154; any sigma below 0.1 already gives the one-bin window); got 1e-320")
+    # the window is still a Gaussian just above the limit: exactly the one-bin window
+    from iqa_eval.gmc.weights import lds_kernel_window
+    np.testing.assert_array_equal(lds_kernel_window(5, 1.6e-154), [0, 0, 1, 0, 0])
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--alpha", "1e-300", "--alpha 1e-300 is too small: 1 - alpha rounds to 1 (the smallest usable "
+                          "alpha is about 1.1e-16)"),
+    ("--alpha", "nan", "--alpha must be a number, got nan"),
+    ("--min-images", "nan", "--min-images must be a number, got nan"),
+])
+def test_compare_options_in_their_own_terms(study, option, value, message):
+    line = _one_error(*_main("compare", study, "-m", "precise,noisy", "--grid", "4x4", option, value))
+    assert line == f"error: iqa-eval compare: Invalid value for '{option}': {message} (see 'iqa-eval compare --help')"
+
+
+def test_smallest_usable_alpha_is_accepted(study):
+    assert 1.0 - 1.2e-16 < 1.0   # the limit the message names
+    code, out, err = run_cli("compare", study, "-m", "precise,noisy", "--grid", "4x4", "--alpha", "1.2e-16")
+    assert code == 0, err
+
+
+def test_symlink_loop_in_an_input_directory_names_the_link(tmp_path, study):
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "study.csv").write_bytes(study.read_bytes())
+    (folder / "a").symlink_to("b")
+    (folder / "b").symlink_to("a")
+    code, out, err = run_cli("score", folder)
+    line = _one_error(code, err)
+    assert line.startswith(f"error: {folder}/") and line.endswith(
+        ": a symbolic link that leads back to itself (a link loop); remove it or point it at a file"), line
+
+
+def test_n_ratings_of_one_names_file_column_and_row(tmp_path):
+    from iqa_eval.simulation import simulate_study
+
+    df = simulate_study(40, seed=2)
+    df["n_ratings"] = 20
+    df.loc[[6, 9], "n_ratings"] = 1          # file rows 7 and 10 (rows count from 1 after the header)
+    path = tmp_path / "ratings.csv"
+    df.to_csv(path, index=False)
+    line = _one_error(*run_cli("score", path, "--std-col", "std")[::2])
+    assert line == (f"error: {path}, column 'n_ratings', row 7: n_ratings must be at least 2 for a t-based "
+                    "MOS interval (outlier ratio, RMSE*); got 1 (2 rows)")
