@@ -120,3 +120,33 @@ def test_n_ratings_of_one_names_file_column_and_row(tmp_path):
     line = _one_error(*run_cli("score", path, "--std-col", "std")[::2])
     assert line == (f"error: {path}, column 'n_ratings', row 7: n_ratings must be at least 2 for a t-based "
                     "MOS interval (outlier ratio, RMSE*); got 1 (2 rows)")
+
+
+# --- predictions near the top of the float range ------------------------------------------------
+
+def _run(*args):
+    proc = subprocess.run([sys.executable, "-c", "from iqa_eval.cli.main import main; main()",
+                           *map(str, args)], env={**os.environ, "PYTHONPATH": REPO}, text=True,
+                          capture_output=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("factor", [1e307, -1.7e308])
+def test_predictions_near_1e307_score_as_their_scaled_copy(tmp_path, factor):
+    """Decision: a model reaching ~1e150 and beyond is fitted (mapping, Pearson, GMC sums) on
+    its values divided by a power of two, exact, so every number equals that of the model at
+    ordinary scale; the mapping says so in a note. Was: LinAlgError, LAPACK text on stdout."""
+    from iqa_eval.simulation import simulate_study
+
+    df = simulate_study(60, seed=0)
+    huge = df[["image", "mos", "std"]].assign(model=df["precise"] * factor)
+    plain = df[["image", "mos", "std"]].assign(model=df["precise"] * np.sign(factor))
+    huge.to_csv(tmp_path / "huge.csv", index=False)
+    plain.to_csv(tmp_path / "plain.csv", index=False)
+    for command in (("score",), ("surface", "--std-col", "std", "--grid", "4x4")):
+        code, out, err = _run(command[0], tmp_path / "huge.csv", *command[1:])
+        want = _run(command[0], tmp_path / "plain.csv", *command[1:])
+        assert code == 0 and out == want[1], (out, err)      # same table, digit for digit
+        assert "DLASCL" not in out + err and "Warning" not in err, err
+        if command[0] == "score":
+            assert "note: model 'model': predictions reach" in err, err
