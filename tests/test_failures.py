@@ -150,3 +150,16 @@ def test_predictions_near_1e307_score_as_their_scaled_copy(tmp_path, factor):
         assert "DLASCL" not in out + err and "Warning" not in err, err
         if command[0] == "score":
             assert "note: model 'model': predictions reach" in err, err
+
+
+def test_a_sparse_model_names_its_file_and_column(tmp_path):
+    from iqa_eval.simulation import simulate_study
+
+    df = simulate_study(60, seed=0)[["image", "mos", "std", "precise"]]
+    df["sparse"] = np.where(np.arange(60) < 2, df["precise"], np.nan)   # 58 of 60 missing
+    path = tmp_path / "sparse.csv"
+    df.to_csv(path, index=False)
+    want = (f"error: {path}, column 'sparse': only 2 complete row(s) left after dropping missing values; "
+            "need at least 3 (this column lacks 58 of 60 values; leave it out with --pred-cols or fill it)")
+    for command in (("score",), ("surface", "--std-col", "std", "--grid", "4x4")):
+        assert _one_error(*run_cli(*command[:1], path, *command[1:])[::2]) == want
