@@ -343,21 +343,27 @@ def _search_bandwidths(groups, bw_method) -> dict:
         return dict(zip(jobs, found))
 
 
-def _within_points(z, values):
-    """A fitted surface limited to the range of the point values it was fitted to, and a note
-    when it left it (a local-linear fit extrapolates where its bandwidths are too small or a
-    corner has no points: values no point supports, e.g. 0.07 from points in 0.89-0.97)."""
+#: a fitted surface may pass the range of its points by this share of their span before a note
+#: says it left it: a local-linear fit follows the trend past the extreme points into corners
+#: without points (ordinary cv_ls surfaces go ~20% of the span beyond), but not ten times as far
+RANGE_SLACK = 1.0
+
+
+def _range_note(z, values):
+    """A note when a fitted surface leaves the range of the point values it was fitted to by more
+    than RANGE_SLACK of their span: a local-linear fit extrapolates where its bandwidths are too
+    small or a corner has no points, giving values no point supports (e.g. 0.07 from points in
+    0.89-0.97). The surface is kept as fitted (the reference's KernelReg surface)."""
     vlo, vhi = float(values.min()), float(values.max())
-    span = max(vhi - vlo, 1e-12)
-    bad = ~np.isfinite(z) | (z < vlo - 1e-9 * span) | (z > vhi + 1e-9 * span)
-    if not bad.any():
-        return z, None
+    slack = RANGE_SLACK * max(vhi - vlo, 1e-12)
     finite = z[np.isfinite(z)]
-    seen = f"{finite.min():.4g} to {finite.max():.4g}" if finite.size else "non-finite values"
-    note = (f"the fitted surface left the range of its points [{vlo:.4g}, {vhi:.4g}] at {int(bad.sum())} "
-            f"of {z.size} grid nodes ({seen}); those nodes were limited to that range (more sample "
-            f"points or bw_method='cv_ls' avoid this)")
-    return np.clip(z, vlo, vhi), note   # NaN stays NaN: undefined, not a number
+    bad = (z < vlo - slack) | (z > vhi + slack)
+    if not bad.any():
+        return None
+    return (f"the fitted surface leaves the range of its points [{vlo:.4g}, {vhi:.4g}] at {int(bad.sum())} "
+            f"of {z.size} grid nodes (values {finite.min():.4g} to {finite.max():.4g}): the regression "
+            f"extrapolates there and the score includes it; more sample points or bw_method='cv_ls' "
+            f"avoid this")
 
 
 def _surfaces(points, mos_range, grid_res, bw_method):
@@ -406,7 +412,7 @@ def _surfaces(points, mos_range, grid_res, bw_method):
                                                   q_range=(lo, hi), qd_range=(0.0, hi - lo),
                                                   grid_res=grid_res,
                                                   bw=searched.get((model, method), bw_method))
-                z, note = _within_points(z, good["value"].to_numpy(dtype=np.float64))
+                note = _range_note(z, good["value"].to_numpy(dtype=np.float64))
                 if note:
                     notes.append(f"{model} {method}: {note}")
         qq, dd = np.meshgrid(q, qd, indexing="ij")
