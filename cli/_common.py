@@ -378,6 +378,10 @@ def command(func):
         except OSError as exc:   # stdout closed or full, a disk error while reading
             if isinstance(exc, BrokenPipeError):
                 _exit(1, quiet=True)
+            if exc.errno is None and getattr(exc, "filename", None) is None:
+                # no file and no errno (a TimeoutError from a cluster, ...): not an output problem
+                fail(f"internal error ({type(exc).__name__}: {exc}); run with --debug for the "
+                     "traceback and please report it", 1, exc)
             where = getattr(exc, "filename", None) or "standard output"
             fail(f"{where}: cannot write ({exc.strerror or type(exc).__name__})", 2, exc)
         except KeyboardInterrupt:

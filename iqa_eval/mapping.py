@@ -19,7 +19,8 @@ predictions, step-like data and tiny sets):
 
 * x and MOS are standardised internally (``u = s (x - mean) / std``), so PSNR-scale
   and 1e-3-scale predictions are the same problem; parameters are reported back in
-  the original units.
+  the original units. Predictions beyond ~1e150 (whose mean and variance overflow) are
+  first divided by a power of two, exactly, with a note: the same mapping, no LinAlgError.
 * the logistics are separable: amplitudes and offsets enter linearly, so only the
   location and scale are optimised (variable projection) and the linear parameters
   are solved exactly at each step. Fits whose best curve is nearly exponential
