@@ -306,12 +306,24 @@ def check_outputs(outputs, inputs=()) -> None:
 
 
 def _input_files(inputs):
+    """The input files (a directory's entries); a symbolic-link loop among them is an error
+    naming it (pathlib's resolve() raises RuntimeError for one)."""
+    import errno
     from pathlib import Path
+
+    from ..errors import InputError
 
     out = []
     for f in inputs or ():
         p = Path(f)
         out += list(p.iterdir()) if p.is_dir() else [p]
+    for p in out:
+        try:
+            p.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError("a symbolic link that leads back to itself (a link loop); remove "
+                                 "it or point it at a file", file=str(p)) from None
     return out
 
 
@@ -360,7 +372,7 @@ def command(func):
     """
     @functools.wraps(func)
     def wrapper(*args, debug=False, progress=True, max_memory=None, **kwargs):
-        import os
+        import threading
         import traceback
         import warnings
 
@@ -382,6 +394,12 @@ def command(func):
 
         old = warnings.showwarning
         old_handlers = exit_on_signals()
+        if kwargs.get("backend") == "dask" and threading.current_thread() is threading.main_thread():
+            # Ctrl-C as KeyboardInterrupt: the Dask session closes its cluster in order (no
+            # worker, semaphore or "leaked" warning left behind); the kernels run in the workers,
+            # so no jitted call is interrupted here. Staged outputs are discarded by OutputSet.
+            import signal
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         warnings.showwarning = show
         _WARNED.clear()
         scheduler = kwargs.pop("scheduler", None)
@@ -400,6 +418,10 @@ def command(func):
         except OSError as exc:   # stdout closed or full, a disk error while reading
             if isinstance(exc, BrokenPipeError):
                 _exit(1, quiet=True)
+            if exc.errno is None and getattr(exc, "filename", None) is None:
+                # no file and no errno (a TimeoutError from a cluster, ...): not an output problem
+                fail(f"internal error ({type(exc).__name__}: {exc}); run with --debug for the "
+                     "traceback and please report it", 1, exc)
             where = getattr(exc, "filename", None) or "standard output"
             fail(f"{where}: cannot write ({exc.strerror or type(exc).__name__})", 2, exc)
         except KeyboardInterrupt:

@@ -31,6 +31,25 @@ def _pick_models(data, names):
     return models
 
 
+def _check_number(option, value):
+    """click's FloatRange lets NaN through (every comparison with NaN is false)."""
+    import math
+
+    if value is not None and math.isnan(value):
+        raise click.BadParameter(f"{option} must be a number, got nan")
+    return value
+
+
+def _check_alpha(value):
+    """--alpha in its own terms: intervals of coverage 1 - alpha need 1 - alpha < 1 in floating
+    point (1e-300 was refused as "confidence_level ... got 1.0", a parameter no option names)."""
+    value = _check_number("--alpha", value)
+    if 1.0 - value == 1.0:
+        raise click.BadParameter(f"--alpha {value!r} is too small: 1 - alpha rounds to 1 "
+                                 f"(the smallest usable alpha is about 1.1e-16)")
+    return value
+
+
 #: What ``-o`` writes, by the file's ending.
 _OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
 
@@ -46,7 +65,7 @@ _OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
 @click.option("--grid", "grid", default="20x20", show_default=True, metavar="NxM",
               help="Regular grid of N MOS levels x M |dMOS| values; GMC exact at every node.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Significance level; intervals have coverage 1 - alpha.")
+              show_default=True, callback=lambda ctx, param, value: _check_alpha(value), help="Significance level; intervals have coverage 1 - alpha.")
 @click.option("--ci", type=Choice(COMPARE_CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
               show_default=True,
               help="Cell uncertainty: influence values (one engine pass) or a paired bootstrap "
@@ -62,6 +81,7 @@ _OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
               help="Per-image regulator weights, one per line in the row order of the file that sets the "
                    "image order (the first FILE with a MOS column; a note names it; overrides --regulator).")
 @click.option("--min-images", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              callback=lambda ctx, param, value: _check_number("--min-images", value),
               help="Cells with fewer effective images carrying weight are shown, not tested.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)

@@ -1,9 +1,12 @@
-"""The ``iqa-eval`` command: a group of thin sub-commands (one module each)."""
+"""The ``iqa-eval`` command: a group of thin sub-commands (one module each).
+
+:func:`main` installs its Ctrl-C handler before anything slow is imported (click alone takes
+~60 ms), so the group (``cli``) is built on first use, not at import.
+"""
 from __future__ import annotations
 
+import functools
 import importlib
-
-import click
 
 # name -> module in this package defining a click command of the same name. Commands are
 # imported only when used, so `iqa-eval score` never pays for plotting or statsmodels.
@@ -18,36 +21,48 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx):
-        return list(COMMANDS)
+@functools.lru_cache(maxsize=None)
+def _build():
+    """The click group (and its class), built once."""
+    import click
 
-    def get_command(self, ctx, name):
-        if name not in COMMANDS:
-            return None
-        try:
-            module = importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__package__}.{name}":
+    class LazyGroup(click.Group):
+        def list_commands(self, ctx):
+            return list(COMMANDS)
+
+        def get_command(self, ctx, name):
+            if name not in COMMANDS:
                 return None
-            raise
-        return getattr(module, name)
+            try:
+                module = importlib.import_module(f".{name}", __package__)
+            except ModuleNotFoundError as exc:
+                if exc.name == f"{__package__}.{name}":
+                    return None
+                raise
+            return getattr(module, name)
 
-    def format_commands(self, ctx, formatter):
-        rows = [(name, help_) for name, help_ in COMMANDS.items() if self.get_command(ctx, name)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        def format_commands(self, ctx, formatter):
+            rows = [(name, help_) for name, help_ in COMMANDS.items() if self.get_command(ctx, name)]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="iqa-eval")
+    def cli():
+        """Evaluate image quality assessment models against MOS.
+
+        Every command reads CSV/TSV/XLSX/Parquet tables: one file with several prediction
+        columns, or one file per model (joined on image names, or by row order checked by MOS;
+        see --join). A directory reads every table in it.
+        """
+
+    return cli, LazyGroup
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="iqa-eval")
-def cli():
-    """Evaluate image quality assessment models against MOS.
-
-    Every command reads CSV/TSV/XLSX/Parquet tables: one file with several prediction
-    columns, or one file per model (joined on image names, or by row order checked by MOS;
-    see --join). A directory reads every table in it.
-    """
+def __getattr__(name):   # ``from iqa_eval.cli.main import cli`` builds the group
+    if name in ("cli", "LazyGroup"):
+        return _build()[name == "LazyGroup"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _interrupted(signum, frame):
@@ -65,7 +80,10 @@ def main():
     import signal
     import sys
 
-    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)   # first: before click and the commands load
+    import click
+
+    cli = _build()[0]
     try:
         status = cli.main(prog_name="iqa-eval", standalone_mode=False)
     except click.UsageError as exc:

@@ -206,11 +206,12 @@ class Dataset:
             columns.append(("n_ratings", data.n_ratings))
         columns += list(data.predictions.items())
         keep = np.ones(len(data), dtype=bool)
-        notes = []
+        notes, sparsest = [], (0, None)
         for name, values in columns:
             bad = ~np.isfinite(values)
             if not bad.any():
                 continue
+            sparsest = max(sparsest, (int(bad.sum()), name), key=lambda t: t[0])
             file, column = data.source(name)
             if nan_policy == "raise":
                 rows = data.source_rows.get(name, data.rows)
@@ -224,8 +225,11 @@ class Dataset:
         if keep.all():
             return data
         out = data.take(keep).with_notes(*notes)
-        if len(out) < 3:
-            raise InputError(f"only {len(out)} complete row(s) left after dropping missing values; need at least 3")
+        if len(out) < 3:   # named by the column that lacks the most values (a sparse model)
+            file, column = data.source(sparsest[1])
+            raise InputError(f"only {len(out)} complete row(s) left after dropping missing values; need at "
+                             f"least 3 (this column lacks {sparsest[0]} of {len(data)} values; leave it out "
+                             f"with pred_cols or fill it)", file=file, column=column)
         return out
 
     # -- orientation ----------------------------------------------------------------

@@ -228,6 +228,13 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     per_rating = dataset.std is not None and dataset.n_ratings is not None
     if per_rating:
         std_src, n_src = dataset.source("std"), dataset.source("n_ratings")
+        few = np.flatnonzero(dataset.n_ratings < 2)   # NaN rows are a nan_policy matter
+        if few.size:
+            rows = dataset.source_rows.get("n_ratings", dataset.rows)
+            raise InputError(f"n_ratings must be at least 2 for a t-based MOS interval (outlier ratio, "
+                             f"RMSE*); got {dataset.n_ratings[few[0]]:g}"
+                             + (f" ({few.size} rows)" if few.size > 1 else ""),
+                             file=n_src[0], column=n_src[1], row=int(rows[few[0]]))
         notes.append("outlier ratio and RMSE*: threshold t(0.975, n-1) * std / sqrt(n), with std "
                      f"{std_src[1]!r} read as the spread of the individual ratings and n from "
                      f"{n_src[1]}")

@@ -19,7 +19,8 @@ predictions, step-like data and tiny sets):
 
 * x and MOS are standardised internally (``u = s (x - mean) / std``), so PSNR-scale
   and 1e-3-scale predictions are the same problem; parameters are reported back in
-  the original units.
+  the original units. Predictions beyond ~1e150 (whose mean and variance overflow) are
+  first divided by a power of two, exactly, with a note: the same mapping, no LinAlgError.
 * the logistics are separable: amplitudes and offsets enter linearly, so only the
   location and scale are optimised (variable projection) and the linear parameters
   are solved exactly at each step. Fits whose best curve is nearly exponential
@@ -483,7 +484,15 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     x, y, dropped = check_paired(pred, mos, nan_policy="omit")
     notes = [f"mapping fit left out {dropped} pair(s) with NaN/inf"] if dropped else []
     n = x.size
-    mx, sx = float(np.mean(x)), float(np.std(x))
+    # predictions beyond ~1e150 overflow the mean and the variance: fitted on x / 2**k, exact
+    # (a power of two), which gives the same mapping; ordinary scales are untouched (p = 1)
+    big = float(np.max(np.abs(x))) if n else 0.0
+    p = 2.0 ** (int(np.floor(np.log2(big))) - 1) if big > 2.0 ** 500 else 1.0
+    if p != 1.0:
+        notes.append(f"predictions reach {big:.3g}: the mapping was fitted on them divided by "
+                     f"2**{int(np.log2(p))} (exact; the same mapping)")
+    xp = x / p
+    mx, sx = float(np.mean(xp)) * p, float(np.std(xp)) * p
     my, sy = float(np.mean(y)), float(np.std(y))
     if not (sx > 0) or not (sy > 0):
         what = "predictions" if not (sx > 0) else "MOS values"
@@ -495,7 +504,7 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     while current != "none":
         s = 1.0 if (current == "logistic4" or r >= 0) else -1.0
         norm = (mx, sx, my, sy, s)
-        u = s * (x - mx) / sx
+        u = s * (xp - mx / p) / (sx / p)
         try:
             if n <= N_PARAMS[current]:
                 raise _FitFailed(f"needs more than {N_PARAMS[current]} points, got {n}")

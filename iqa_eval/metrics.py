@@ -86,7 +86,17 @@ def _writable(a):
     return a if a.flags.writeable else a.copy()
 
 
+def _power_of_two_scaled(v):
+    """``v / 2**k`` when its values reach ~1e150 (their squares would overflow); exact, and
+    Pearson's r does not depend on the scale."""
+    big = float(np.max(np.abs(v))) if v.size else 0.0
+    if big > 2.0 ** 500 and np.isfinite(big):
+        return v / 2.0 ** (int(np.floor(np.log2(big))) - 1)
+    return v
+
+
 def pearson(x, y):
+    x, y = _power_of_two_scaled(np.asarray(x, dtype=np.float64)), _power_of_two_scaled(np.asarray(y, dtype=np.float64))
     return float(K.weighted_pearson(_writable(x), _writable(y), np.ones(x.size)))
 
 

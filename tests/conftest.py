@@ -30,3 +30,8 @@ def shared_dir() -> Path:
             pytest.fail(msg + " (CI=true: real-data tests must run)")
         pytest.skip(msg)
     return REFERENCE
+
+
+def pytest_configure(config):
+    # registered here too in case pyproject.toml does not list it: -m "not cluster" works either way
+    config.addinivalue_line("markers", "cluster: starts or uses a Dask cluster (slow)")

@@ -2,6 +2,7 @@
 this module), plus in-process clusters of 1 and 4 workers for the worker-count checks."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,6 +26,9 @@ from iqa_eval.gmc import correlation_surfaces  # noqa: E402
 from iqa_eval.gmc import cluster_session  # noqa: E402
 from iqa_eval.gmc.engine import pair_sums  # noqa: E402
 from iqa_eval.gmc.sampling import regular_grid  # noqa: E402
+
+#: every test here starts or uses a Dask cluster (deselect with -m "not cluster")
+pytestmark = pytest.mark.cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the scheduler's HTTP server on a free port (8787 may be taken by another cluster)
@@ -219,34 +223,145 @@ def test_cli_unreachable_scheduler_exits_2_with_one_error_line(tmp_path):
     assert time.monotonic() - start < 30
 
 
+def _cli_error(study, address, timeout="2s"):
+    """Run ``surface --backend dask --scheduler ADDRESS`` -> the stderr lines (not notes)."""
+    env = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": timeout}
+    proc = _cli("surface", study, "--std-col", "std", "--grid", "4x4", "--backend", "dask",
+                "--scheduler", address, env=env)
+    out, err = proc.communicate(timeout=90)   # bounded: a hang fails the test
+    lines = [ln for ln in err.splitlines() if not ln.startswith(("note:", "warning:"))]
+    assert proc.returncode == 2 and len(lines) == 1 and out == "", err
+    return lines[0]
+
+
+def test_silent_listener_is_an_error_within_the_timeout(tmp_path):
+    """A real TCP listener on 127.0.0.1 that accepts and never speaks (the connect timeout
+    alone did not cover the handshake: the run hung for ever)."""
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        line = _cli_error(study, address)
+    assert line == (f"error: the dask scheduler at {address!r} accepted the connection but did not "
+                    "answer within 2 s (not a dask scheduler, or one that is stuck)")
+
+
+@pytest.mark.parametrize("scheme", ["ucx", "tls", "ws"])
+def test_unsupported_scheme_is_one_error_listing_the_supported(tmp_path, scheme):
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    address = f"{scheme}://127.0.0.1:{_free_port()}"
+    assert _cli_error(study, address) == (
+        f"error: dask scheduler address {address!r}: the {scheme}:// scheme is not supported "
+        "(supported: tcp://HOST:PORT, or HOST:PORT)")
+
+
+def test_http_service_is_not_out_of_memory(tmp_path):
+    """A real HTTP server given as the scheduler (its reply read as a dask frame length was a
+    MemoryError, reported as "out of memory")."""
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        line = _cli_error(study, address)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert line == (f"error: the dask scheduler at {address!r} is an HTTP server, not a dask "
+                    "scheduler (the dashboard's port?); give the scheduler's tcp:// address")
+
+
+#: a scheduler (and optionally one in-process worker) in a child process; prints its address
+_SCHEDULER = """
+import sys, time
+if sys.argv[2] == "without iqa_eval":
+    sys.modules["iqa_eval"] = None     # this process cannot import the package
+import distributed
+cluster = distributed.LocalCluster(n_workers=int(sys.argv[1]), processes=False, threads_per_worker=1,
+                                   protocol="tcp", host="127.0.0.1",
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+print(cluster.scheduler_address, flush=True)
+sys.stdin.read()                       # until the test closes stdin
+cluster.close()
+"""
+
+
+@contextlib.contextmanager
+def _scheduler(n_workers, packages="with iqa_eval"):
+    proc = subprocess.Popen([sys.executable, "-c", _SCHEDULER, str(n_workers), packages],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env={**os.environ, "PYTHONPATH": ""}, cwd="/")
+    try:
+        address = proc.stdout.readline().strip()   # the event: the scheduler listens
+        assert address.startswith("tcp://"), address
+        yield address
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def test_scheduler_without_workers_is_named(tmp_path):
+    """(was: "standard output: cannot write", from a TimeoutError taken for an OSError)"""
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    with _scheduler(0) as address:
+        line = _cli_error(study, address)
+    assert line == (f"error: the dask scheduler at {address!r} has no workers (none joined within 2 s); "
+                    "start workers with: dask worker ADDRESS")
+
+
+def test_workers_without_the_package_are_named(tmp_path):
+    study = write_simulated_study(tmp_path, 60, seed=0)
+    with _scheduler(1, "without iqa_eval") as address:
+        line = _cli_error(study, address)
+        with cluster_session(address):   # the library: the same InputError
+            with pytest.raises(InputError, match="1 of 1 workers of the dask scheduler at .* cannot "
+                                                 "import iqa_eval"):
+                pair_sums(*lhs_case(50, rounded=True), backend="dask")
+    assert line.startswith(f"error: 1 of 1 workers of the dask scheduler at {address!r} cannot import "
+                           "iqa_eval (e.g. tcp://"), line
+    assert line.endswith("install iqa-eval, the same version, on every worker"), line
+
+
 def test_missing_extra_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)   # `import distributed` fails
     with pytest.raises(InputError, match=r"iqa-eval\[dask\]"):
         pair_sums(*lhs_case(20, rounded=True), backend="dask")
 
 
-def test_ctrl_c_leaves_no_worker_process(tmp_path):
-    """A real SIGINT to the process group (what a terminal's Ctrl-C does) mid-run."""
+@pytest.mark.parametrize("when", ["cluster starting", "tasks running"])
+def test_ctrl_c_leaves_no_worker_process(tmp_path, when):
+    """A real SIGINT to the process group (what a terminal's Ctrl-C does): as soon as the first
+    worker process exists (the LocalCluster is still starting: SIGINT is held, then delivered),
+    or once every worker has started a task. Either way: exit 130, no worker left."""
     study = write_simulated_study(tmp_path, 10_000, seed=0)
     proc = _cli("surface", study, "--std-col", "std", "--backend", "dask", "--samples", "100",
                 start_new_session=True)
     err = []
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
+    want = 1 if when == "cluster starting" else 2   # worker processes that must exist
+    seen = set()
     try:
-        # stderr is not a terminal, so no progress bar tells when tasks run: wait for the
-        # LocalCluster's worker processes, then give the first tasks a moment to start
-        deadline = time.monotonic() + 90
-        children = []
+        deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            children = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                        if "multiprocessing" in " ".join(c.cmdline()) or "spawn" in " ".join(c.cmdline())]
-            if len(children) >= 2:
+            workers = _workers(proc.pid)   # {pid: user CPU seconds}
+            if when == "tasks running":   # the event: each worker has used CPU time on a task
+                seen |= {pid for pid, cpu in workers.items() if cpu > 1.0}
+            else:
+                seen = set(workers)
+            if len(seen) >= want:
                 break
-            time.sleep(0.05)
-        time.sleep(2.0)
+            time.sleep(0.01)   # polling for the event, bounded by the deadline
         assert proc.poll() is None, "".join(err)
-        assert len(children) >= 2          # the LocalCluster's worker processes
+        assert len(seen) >= want, "the event did not come within the deadline"
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
     finally:
@@ -255,9 +370,33 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path):
     reader.join(10)
     text = "".join(err)
     assert proc.returncode == 130, text
+    assert text.strip().splitlines()[-1] == "interrupted", text
     assert "Traceback" not in text, text
-    gone, alive = psutil.wait_procs(children, timeout=5)
-    assert not alive, [p.cmdline() for p in alive]
+    # every process of the run's session, also workers started after the signal, ends
+    deadline, left = time.monotonic() + 20, ["?"]
+    while left and time.monotonic() < deadline:
+        left = [p.pid for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == proc.pid]
+        time.sleep(0.05)
+    assert not left, left
+
+
+def _workers(pid):
+    """The worker processes under ``pid`` and the user CPU time of each (vanishing ones skipped)."""
+    out = {}
+    for c in psutil.Process(pid).children(recursive=True):
+        try:
+            if any(w in " ".join(c.cmdline()) for w in ("multiprocessing", "spawn")):
+                out[c.pid] = c.cpu_times().user
+        except psutil.Error:
+            pass
+    return out
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def test_cli_scheduler_needs_the_dask_backend(tmp_path):

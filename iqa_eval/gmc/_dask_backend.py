@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import weakref
 
 import numpy as np
 
@@ -40,6 +41,8 @@ _BLOCK_MIN_PAIRS = 2**17
 _BLOCK_MAX_PAIRS = 2**24
 
 _SESSIONS: list = []
+#: clients whose workers were checked (check_workers), once per client
+_CHECKED = weakref.WeakSet()
 
 
 def _distributed():
@@ -67,41 +70,130 @@ def _connect_timeout() -> float:
     return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
 
 
+#: address schemes a client can use without security settings (a bare HOST:PORT is tcp)
+SCHEMES = ("tcp",)
+
+
+def _check_scheme(address: str) -> None:
+    scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
+    if scheme not in SCHEMES:
+        raise InputError(f"dask scheduler address {address!r}: the {scheme}:// scheme is not supported "
+                         f"(supported: {', '.join(s + '://HOST:PORT' for s in SCHEMES)}, or HOST:PORT)")
+
+
 def connect(address: str):
-    """A client of the scheduler at ``address``, or InputError naming it within the connect
-    timeout (dask config ``distributed.comm.timeouts.connect``, 30 s unless set)."""
+    """A client of the scheduler at ``address``, or InputError naming it and the cause within
+    the connect timeout (dask config ``distributed.comm.timeouts.connect``, 30 s unless set).
+
+    The timeout bounds the whole handshake, not only the TCP connection: a server that accepts
+    and never speaks (or speaks HTTP) is an error within it, not a hang or a MemoryError from
+    reading its bytes as a message length."""
     distributed = _distributed()
     from distributed.comm import connect as comm_connect
 
+    _check_scheme(address)
     timeout = _connect_timeout()
+    where = f"the dask scheduler at {address!r}"
 
     async def probe():   # a bare connection first: a failed Client leaves noise at exit
-        comm = await comm_connect(address, timeout=timeout)
-        await comm.close()
+        # dask's connect retries a refused connection until `timeout` (OSError then) but does
+        # not bound the handshake after an accept: the outer bound, a little later, does
+        try:
+            comm = await asyncio.wait_for(comm_connect(address, timeout=timeout),
+                                          timeout + max(1.0, timeout / 2))
+        except asyncio.TimeoutError:
+            raise _Silent() from None
+        try:
+            await comm.write({"op": "identity"})
+            reply = await asyncio.wait_for(comm.read(), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise _Silent() from None
+        except Exception as exc:   # bytes that are no dask message (an HTTP reply reads as a huge length)
+            raise _NotDask(type(exc).__name__) from None
+        finally:
+            comm.abort()
+        if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+            raise _NotDask(f"it answered {str(reply)[:60]!r}")
 
     try:
         asyncio.run(probe())
+    except _Silent:
+        if _speaks_http(address, timeout):
+            raise InputError(f"{where} is an HTTP server, not a dask scheduler (the dashboard's "
+                             f"port?); give the scheduler's tcp:// address") from None
+        raise InputError(f"{where} accepted the connection but did not answer within {timeout:g} s "
+                         f"(not a dask scheduler, or one that is stuck)") from None
+    except _NotDask as exc:
+        raise InputError(f"{where} answered, but not as a dask scheduler ({exc}); is it another "
+                         f"service, such as an HTTP server or the dashboard port?") from None
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise InputError(f"cannot reach {where} within {timeout:g} s ({exc or type(exc).__name__})") from None
+    try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TimeoutError) as exc:
-        raise InputError(f"cannot reach the dask scheduler at {address!r} within {timeout:g} s "
-                         f"({exc})") from None
+        raise InputError(f"cannot reach {where} within {timeout:g} s ({exc})") from None
+
+
+def _speaks_http(address: str, timeout: float) -> bool:
+    """Whether the server at ``address`` answers a plain HTTP request (an HTTP server waits for
+    a request line and stays silent to dask's handshake)."""
+    import socket
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
+    except (OSError, ValueError):
+        return False
+
+
+class _Silent(Exception):
+    pass
+
+
+class _NotDask(Exception):
+    pass
+
+
+def check_workers(client, address=None) -> None:
+    """InputError unless the cluster has a worker (waiting up to the connect timeout for one to
+    join) and its workers can import this package."""
+    where = f"the dask scheduler at {address!r}" if address else "the dask cluster"
+    timeout = _connect_timeout()
+    if not client.scheduler_info().get("workers"):
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            raise InputError(f"{where} has no workers (none joined within {timeout:g} s); start "
+                             f"workers with: dask worker ADDRESS") from None
+    # exec, a builtin, reaches the workers by name: the probe itself needs nothing of this package
+    found = client.run(exec, f"import {__name__}", on_error="return")
+    missing = sorted(w for w, err in found.items() if isinstance(err, BaseException))
+    if missing:
+        raise InputError(f"{len(missing)} of {len(found)} workers of {where} cannot import iqa_eval "
+                         f"(e.g. {missing[0]}): install iqa-eval, the same version, on every worker")
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Processes started inside inherit an ignored SIGINT: a terminal's Ctrl-C (sent to the
-    whole process group) reaches only this process, which closes the cluster in order."""
+def _sigint_held():
+    """SIGINT blocked (held pending by the kernel, not discarded) while the cluster starts.
+
+    Threads and processes started inside inherit the blocked mask: a terminal's Ctrl-C (sent to
+    the whole process group) never reaches the worker processes, so this process closes the
+    cluster in order. When the block ends the main thread unblocks SIGINT, and a Ctrl-C pressed
+    during the start is delivered then (KeyboardInterrupt or the command line's handler)."""
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def local_cluster():
@@ -109,17 +201,24 @@ def local_cluster():
     and a client of it."""
     distributed = _distributed()
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    with _sigint_ignored():
-        # the scheduler's HTTP server on a free port (no clash with a running cluster's 8787);
-        # scheduler logs silenced: failures reach the caller as exceptions
-        cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
-                                           processes=True, dashboard_address=None,
-                                           scheduler_kwargs={"dashboard_address": ":0"},
-                                           silence_logs=logging.CRITICAL)
+    cluster = client = None
     try:
-        return cluster, distributed.Client(cluster, set_as_default=False)
+        with _sigint_held():
+            # the scheduler's HTTP server on a free port (no clash with a running cluster's 8787);
+            # scheduler logs silenced, CRITICAL ones too (a client closed on Ctrl-C is one):
+            # failures reach the caller as exceptions
+            cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
+                                               processes=True, dashboard_address=None,
+                                               scheduler_kwargs={"dashboard_address": ":0"},
+                                               silence_logs=logging.CRITICAL + 1)
+            client = distributed.Client(cluster, set_as_default=False)
+        # a Ctrl-C held during the start is delivered here, inside the try: nothing is left running
+        return cluster, client
     except BaseException:
-        cluster.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
         raise
 
 
@@ -257,6 +356,9 @@ def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=Non
     blocks = _group_blocks(inp, block_pairs) if row_sums else _tile_blocks(inp, block_pairs)
     bar.total = float(len(blocks))
     with _client_for(client) as cl:
+        if cl not in _CHECKED:
+            check_workers(cl, getattr(cl.scheduler, "address", None))
+            _CHECKED.add(cl)
         [data] = cl.scatter([inp], broadcast=True, hash=False)
         if row_sums:
             futures = [cl.submit(_block_rows, data, g0, g1, S, K, q_chunk, pure=False)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -341,6 +343,29 @@ def _search_bandwidths(groups, bw_method) -> dict:
         return dict(zip(jobs, found))
 
 
+#: a fitted surface may pass the range of its points by this share of their span before a note
+#: says it left it: a local-linear fit follows the trend past the extreme points into corners
+#: without points (ordinary cv_ls surfaces go ~20% of the span beyond), but not ten times as far
+RANGE_SLACK = 1.0
+
+
+def _range_note(z, values):
+    """A note when a fitted surface leaves the range of the point values it was fitted to by more
+    than RANGE_SLACK of their span: a local-linear fit extrapolates where its bandwidths are too
+    small or a corner has no points, giving values no point supports (e.g. 0.07 from points in
+    0.89-0.97). The surface is kept as fitted (the reference's KernelReg surface)."""
+    vlo, vhi = float(values.min()), float(values.max())
+    slack = RANGE_SLACK * max(vhi - vlo, 1e-12)
+    finite = z[np.isfinite(z)]
+    bad = (z < vlo - slack) | (z > vhi + slack)
+    if not bad.any():
+        return None
+    return (f"the fitted surface leaves the range of its points [{vlo:.4g}, {vhi:.4g}] at {int(bad.sum())} "
+            f"of {z.size} grid nodes (values {finite.min():.4g} to {finite.max():.4g}): the regression "
+            f"extrapolates there and the score includes it; more sample points or bw_method='cv_ls' "
+            f"avoid this")
+
+
 def _surfaces(points, mos_range, grid_res, bw_method):
     """(surface table, bandwidth table, notes)."""
     points = _check_points(points)
@@ -358,10 +383,13 @@ def _surfaces(points, mos_range, grid_res, bw_method):
         if bw_method is None:                  # exact grid: the points are the surface
             q, qd, z = grid_values(rows)
             n_nan = int(np.isnan(z).sum())
-            if n_nan:
+            if n_nan == z.size:                # nothing defined: no surface, no score
+                notes.append(f"{model} {method}: undefined (every grid value has all weights 0); "
+                             "its surface and score are NaN")
+            elif n_nan:
                 notes.append(f"{model} {method}: {n_nan} undefined grid value(s) (all weights 0) "
                              "counted as 0, as the reference does")
-            z = np.nan_to_num(z, nan=0.0)
+                z = np.nan_to_num(z, nan=0.0)
             bw = (np.nan, np.nan)
         else:
             ok = np.isfinite(rows["value"].to_numpy(dtype=np.float64))
@@ -370,14 +398,23 @@ def _surfaces(points, mos_range, grid_res, bw_method):
                              "(all weights 0) left out of the regression")
             good = rows[ok]
             if len(good) < 3:
-                notes.append(f"{model} {method}: fewer than 3 defined point values; surface set to 0")
+                notes.append(f"{model} {method}: undefined ({len(good)} defined point value(s); a "
+                             "surface needs 3); its surface and score are NaN")
                 q, qd = grid_axes((lo, hi), (0.0, hi - lo), grid_res)
-                z, bw = np.zeros((q.size, qd.size)), (np.nan, np.nan)
+                z, bw = np.full((q.size, qd.size), np.nan), (np.nan, np.nan)
             else:
-                q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
-                                              q_range=(lo, hi), qd_range=(0.0, hi - lo),
-                                              grid_res=grid_res,
-                                              bw=searched.get((model, method), bw_method))
+                # the regression's own overflow/0-division warnings (statsmodels' for 'aic') are
+                # not the user's business: what they mean for the result is checked just below
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    warnings.simplefilter("ignore", FutureWarning)
+                    q, qd, z, bw = kernel_surface(good["Q"], good["Qd"], good["value"],
+                                                  q_range=(lo, hi), qd_range=(0.0, hi - lo),
+                                                  grid_res=grid_res,
+                                                  bw=searched.get((model, method), bw_method))
+                note = _range_note(z, good["value"].to_numpy(dtype=np.float64))
+                if note:
+                    notes.append(f"{model} {method}: {note}")
         qq, dd = np.meshgrid(q, qd, indexing="ij")
         frames.append(pd.DataFrame({"model": model, "method": method, "Q": qq.ravel(),
                                     "Qd": dd.ravel(), "value": z.ravel()}))
@@ -447,7 +484,9 @@ def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     rows = []
     for (model, method), grid in surface.groupby(["model", "method"], sort=False):
         q, qd, z = grid_values(grid)
-        h = average_height(q, qd, np.nan_to_num(z, nan=0.0))
+        # an undefined surface (no defined value) has no height: NaN, not the 0 that counting
+        # its undefined values as 0 (the reference's rule for a few of them) would give
+        h = np.nan if np.isnan(z).all() else average_height(q, qd, np.nan_to_num(z, nan=0.0))
         rows.append({"model": model, "method": method,
                      "gmc": h if decimals is None else round(h, int(decimals))})
     return pd.DataFrame(rows, columns=["model", "method", "gmc"])

@@ -253,6 +253,11 @@ class _Problem:
             m, i = np.argwhere(bad)[0]
             raise InputError(f"pred has {int(bad.sum())} non-finite value(s); first at model {m}, "
                              f"image {i} (drop or fill them before computing GMC)")
+        # a model whose scores reach ~1e150 overflows the pair sums (squares of differences):
+        # divided by a power of two (exact), which leaves every correlation unchanged
+        big = np.abs(P).max(axis=1, initial=0.0)
+        if np.any(big > 2.0 ** 500):
+            P = P / np.where(big > 2.0 ** 500, 2.0 ** (np.floor(np.log2(np.maximum(big, 1.0))) - 1), 1.0)[:, None]
         M, N = P.shape
         if N < 2:
             raise InputError(f"GMC needs at least 2 images, got {N}")

@@ -196,6 +196,10 @@ def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
         raise InputError(f"ks (LDS kernel size) must be a positive odd integer, got {ks!r}")
     if not (np.isfinite(sigma) and sigma > 0):
         raise InputError(f"sigma (LDS kernel width) must be > 0, got {sigma!r}")
+    if sigma * sigma < np.finfo(float).tiny:   # the Gaussian divides by sigma**2
+        raise InputError(f"sigma (LDS kernel width) is too small: its square underflows (at least "
+                         f"{np.sqrt(np.finfo(float).tiny):.1e}; any sigma below 0.1 already gives "
+                         f"the one-bin window); got {sigma!r}")
     half = (int(ks) - 1) // 2
     impulse = np.zeros(int(ks))
     impulse[half] = 1.0
