@@ -97,7 +97,26 @@ class KrasulaResult:
 
 
 def binomial_pvalues(cc0, n_pairs: int) -> np.ndarray:
-    """Two-sided p of every pair of C0 values (vmaf's ``significanceBinomial``); 1 on the diagonal."""
+    """Two-sided p of every pair of C0 values (vmaf's ``significanceBinomial``).
+
+    Parameters
+    ----------
+    cc0 : array-like (k,)
+        Fraction of different pairs correctly ordered, per model.
+    n_pairs : int
+        Number of significantly different pairs (the binomial N).
+
+    Returns
+    -------
+    ndarray (k, k)
+        ``2 (1 - Phi(|c_a - c_b| / sqrt(p (1 - p) 2 / N)))``, ``p = (c_a + c_b) / 2``; 1 on the diagonal.
+
+    Examples
+    --------
+    >>> p = binomial_pvalues([0.80, 0.75], 400)
+    >>> round(float(p[0, 1]), 4)
+    0.0904
+    """
     from scipy.special import ndtr
 
     c = np.asarray(cc0, dtype=np.float64)
