@@ -10,7 +10,7 @@ permutation p is 0.0014. :func:`friedman_test` reports, side by side,
 - the permutation p: under the null hypothesis the k values of a dataset are exchangeable, so
   every dataset's ranks are permuted independently. Exact (every arrangement counted) when the
   ``(k!)^(N-1)`` arrangements (the first dataset's order is fixed: the statistic does not change
-  when the models are relabelled) number at most :data:`EXACT_LIMIT`; otherwise Monte Carlo with
+  when the models are relabelled) number at most :data:`EXACT_LIMIT` and k <= 8; otherwise Monte Carlo with
   ``n_permutations`` seeded draws, ``p = (1 + #{T* >= T}) / (1 + n_permutations)`` (Phipson &
   Smyth 2010), whose resolution ``1 / (1 + n_permutations)`` is reported.
 
@@ -39,11 +39,13 @@ import pandas as pd
 from .errors import InputError
 from .options import FRIEDMAN_METHODS, POSTHOC_TESTS, Interval, validate_params
 
-__all__ = ["EXACT_LIMIT", "FriedmanTest", "friedman_test", "PosthocResult", "wilcoxon_holm",
+__all__ = ["EXACT_LIMIT", "EXACT_MAX_MODELS", "FriedmanTest", "friedman_test", "PosthocResult", "wilcoxon_holm",
            "bayes_signed_rank", "posthoc", "holm", "cliques"]
 
 #: Largest number of arrangements ``(k!)^(N-1)`` the exact permutation p enumerates (about 1 s).
 EXACT_LIMIT = 30_000_000
+#: Most models for the exact p (the k! orders of one dataset are held in memory: 2.6 MB at k = 8).
+EXACT_MAX_MODELS = 8
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,11 @@ def friedman_test(values, *, method: str = "auto", n_permutations: int = 10000, 
     denom = n * (k - 1) - chi2
     f = (n - 1) * chi2 / denom if denom > 1e-12 * n * k else math.inf
     f_p = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if math.isfinite(f) else 0.0
-    exact_ok = _n_arrangements(n, k) <= EXACT_LIMIT
+    # the k! orders of a dataset are held in memory (8 k * k! bytes): at most 8! = 40,320 of them
+    exact_ok = _n_arrangements(n, k) <= EXACT_LIMIT and k <= EXACT_MAX_MODELS
     if method == "exact" and not exact_ok:
         raise InputError(f"method='exact': (k!)^(N-1) = {_n_arrangements(n, k):.3g} arrangements for N = {n}, "
-                         f"k = {k} exceed {EXACT_LIMIT}; use method='monte-carlo'")
+                         f"k = {k} exceed {EXACT_LIMIT} (or k > {EXACT_MAX_MODELS}); use method='monte-carlo'")
     perm_p, perm_method, count, resolution, used_seed = math.nan, "none", 0, math.nan, None
     if method in ("auto", "exact") and exact_ok:
         hits, total = _exact_tail(r, ss_obs)

@@ -99,6 +99,9 @@ def test_monte_carlo_is_seeded_near_the_exact_p_and_states_its_resolution():
     assert friedman_test(big, n_permutations=500).permutation_method == "monte-carlo"
     with pytest.raises(InputError, match="exceed"):
         friedman_test(big, method="exact")
+    # two datasets of 10 models: 10! = 3.6e6 arrangements, but 10! orders would not fit the memory rule
+    wide = np.random.default_rng(1).normal(size=(2, 10))
+    assert friedman_test(wide, n_permutations=500).permutation_method == "monte-carlo"
 
 
 def _real_srocc(shared_dir, name):
