@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ..options import BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, MAPPINGS, MULTIPLICITY
+from ..options import (BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY,
+                       POSTHOC_TESTS)
 from ._common import (Choice, check_outputs, column_options, command, echo_notes, echo_written, output_format,
                       split_list, write_output)
 
@@ -31,6 +32,12 @@ from ._common import (Choice, check_outputs, column_options, command, echo_notes
               show_default=True, help="Level of the paired tests, the CIs and the Nemenyi CD.")
 @click.option("--multiplicity", type=Choice(MULTIPLICITY), default="none", show_default=True,
               help="Control over the comparisons with each dataset's best (none = score's rule).")
+@click.option("--posthoc", type=Choice(POSTHOC_TESTS), default="nemenyi", show_default=True,
+              help="Pairwise test after Friedman (its cliques are the diagram's bars); see docs/bench.md.")
+@click.option("--friedman-method", type=Choice(FRIEDMAN_METHODS), default="auto", show_default=True,
+              help="Which Friedman p decides (auto: exact permutation where feasible, else Monte Carlo).")
+@click.option("--rope", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Region of practical equivalence (SROCC units) of --posthoc bayes.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis per dataset.")
@@ -42,7 +49,8 @@ from ._common import (Choice, check_outputs, column_options, command, echo_notes
 @click.option("--cd-diagram", "cd_path", type=click.Path(dir_okay=False), default=None,
               help="Write the critical-difference diagram (.png, .pdf or .svg).")
 @command
-def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, seed, rmse_dof,
+def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, posthoc,
+          friedman_method, rope, seed, rmse_dof,
           krasula, fmt, show_ci, output, cd_path, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
@@ -90,7 +98,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                        models=split_list(models) or None,
                        lower_is_better=split_list(columns.get("lower_is_better")),
                        flip=False if columns.get("no_flip") else None, krasula=krasula,
-                       krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]})
+                       krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]},
+                       posthoc=posthoc, friedman_method=friedman_method, rope=rope)
     echo_notes(result.notes)
     color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     text = format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color)

@@ -30,7 +30,8 @@ import pandas as pd
 
 from .dataset import Dataset
 from .errors import InputError
-from .options import DATASET_NAN_POLICIES, MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
+from .options import (DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY, POSTHOC_TESTS, CIMethod,
+                      Interval, validate_params)
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
            "friedman_nemenyi", "studentized_range_quantile", "TABLE_SUFFIXES"]
@@ -285,6 +286,9 @@ class FriedmanResult:
     n_datasets: int
     alpha: float
     datasets: tuple = ()
+    #: Iman-Davenport F_F and the permutation p beside chi-square, and which p decides
+    #: (:class:`iqa_eval.posthoc.FriedmanTest`); ``statistic, pvalue`` above stay chi-square's.
+    test: object = None
 
     def __iter__(self):
         return iter((self.statistic, self.pvalue))
@@ -414,6 +418,8 @@ class Benchmark:
     krasula: dict = field(default_factory=dict)
     notes: tuple = ()
     settings: dict = field(default_factory=dict)
+    #: Pairwise post-hoc comparisons (:class:`iqa_eval.posthoc.PosthocResult`), None without Friedman.
+    posthoc: object = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -530,11 +536,13 @@ def _as_specs(datasets, names):
 
 @validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": Interval(1, None, integral=True),
                   "alpha": Interval(0, 1, closed="neither"), "nan_policy": DATASET_NAN_POLICIES,
-                  "multiplicity": MULTIPLICITY})
+                  "multiplicity": MULTIPLICITY, "posthoc": POSTHOC_TESTS, "friedman_method": FRIEDMAN_METHODS,
+                  "rope": Interval(0, None)})
 def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
               alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
               multiplicity: str = "none", models=None, lower_is_better=(), flip: bool | None = None,
-              krasula: bool = False, krasula_options=None) -> Benchmark:
+              krasula: bool = False, krasula_options=None, posthoc: str = "nemenyi",
+              friedman_method: str = "auto", rope: float = 0.01) -> Benchmark:
     """Score every model on every dataset: the table of an IQA paper, with its statistics.
 
     Parameters
@@ -562,6 +570,14 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
         Also run the Krasula et al. (2016) analysis on each dataset with std and ratings counts.
     krasula_options : dict, optional
         Keyword arguments of :func:`iqa_eval.krasula`.
+    posthoc : {'nemenyi', 'wilcoxon-holm', 'bayes'}
+        Pairwise test after Friedman, on the SROCC of the common datasets
+        (:mod:`iqa_eval.posthoc`); its cliques are the bars of the diagram.
+    friedman_method : {'auto', 'exact', 'monte-carlo', 'iman-davenport', 'chi2'}
+        Which Friedman p decides (:func:`iqa_eval.posthoc.friedman_test`; 'auto': the exact
+        permutation p where feasible, else Monte Carlo with 10000 permutations seeded by ``seed``).
+    rope : float
+        Region of practical equivalence (SROCC units) of ``posthoc='bayes'``.
 
     Returns
     -------
@@ -646,13 +662,24 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
     dataset_names = [name for name, _ in specs]
     cells = pd.DataFrame(cell_rows)
     summary, friedman, common = _summary(cells, dataset_names, models, alpha, notes)
+    post = None
+    if friedman is not None:
+        from dataclasses import replace
+
+        from .posthoc import friedman_test, posthoc as _posthoc
+        sub = cells[cells["dataset"].isin(common)]
+        values = sub.pivot(index="dataset", columns="model", values="srocc").reindex(index=common, columns=models)
+        friedman = replace(friedman, test=friedman_test(values, method=friedman_method, seed=seed))
+        post = _posthoc(values, posthoc, alpha=alpha, rope=rope, seed=seed,
+                        critical_difference=friedman.critical_difference)
     settings = {"mapping": mapping, "ci": str(ci), "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": 1.0 - float(alpha), "seed": int(seed), "rmse_dof": bool(rmse_dof),
                 "nan_policy": nan_policy, "multiplicity": multiplicity,
                 "test": "Williams' t" if ci == "analytic" else "paired bootstrap",
-                "tie_rule": _tie_rule(ci, alpha, multiplicity), "summary_datasets": common}
+                "tie_rule": _tie_rule(ci, alpha, multiplicity), "summary_datasets": common,
+                "posthoc": posthoc, "friedman_method": friedman_method, "rope": float(rope)}
     return Benchmark(cells, summary, friedman, dataset_names, models, evaluations, sizes, kras,
-                     tuple(dict.fromkeys(notes)), settings)
+                     tuple(dict.fromkeys(notes)), settings, post)
 
 
 def _tie_rule(ci, alpha, multiplicity) -> str:

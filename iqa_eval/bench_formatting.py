@@ -157,6 +157,14 @@ def _friedman_words(result, name=str) -> str:
         return ("Friedman test: not computed (it needs at least 2 datasets on which every model has a cell; "
                 f"{len(common)} here).")
     k = len(f.mean_ranks)
+    post = getattr(result, "posthoc", None)
+    if f.test is not None:  # chi-square, Iman-Davenport and the permutation p, and which decides
+        words = (f"Friedman test over the {f.n_datasets} datasets where every model has a cell "
+                 f"({', '.join(map(name, common))}), {k} models: {name(f.test.describe())}.")
+        if post is not None and post.test != "nemenyi":
+            return words + " " + name(post.describe()) + "."
+        return words + (f" Nemenyi critical difference of mean ranks CD = {f.critical_difference:.3f} "
+                        f"(alpha = {f.alpha:g}, Demšar 2006).")
     return (f"Friedman test over the {f.n_datasets} datasets where every model has a cell ({', '.join(map(name, common))}): "
             f"chi2 = {f.statistic:.3f}, p = {format_p(f.pvalue)} ({k} models); Nemenyi critical difference of "
             f"mean ranks CD = {f.critical_difference:.3f} (alpha = {f.alpha:g}, Demšar 2006).")
@@ -372,13 +380,30 @@ def to_json_dict(result) -> dict:
     f = result.friedman
     doc = {"datasets": list(result.datasets), "models": list(result.models), "cells": cells, "summary": summary,
            "friedman": None if f is None else {"statistic": _plain(f.statistic), "pvalue": _plain(f.pvalue),
-                                               "critical_difference": _plain(f.critical_difference)},
+                                               "critical_difference": _plain(f.critical_difference),
+                                               **_friedman_test_json(f.test)},
            "notes": list(result.notes),
            "settings": {k: (list(v) if isinstance(v, (list, tuple)) else _plain(v))
                         for k, v in result.settings.items()}}
+    post = getattr(result, "posthoc", None)
+    if post is not None:
+        doc["posthoc"] = {"test": post.test, "order": list(post.order), "cliques": [list(c) for c in post.cliques],
+                          "pairs": [{k: (_plain(v) if isinstance(v, float) else v.item() if hasattr(v, "item") else v)
+                                     for k, v in row.items()} for row in post.pairs.to_dict("records")],
+                          "settings": {k: _plain(v) for k, v in post.settings.items()}}
     if result.krasula:
         doc["krasula"] = krasula_json(result.krasula)
     return doc
+
+
+def _friedman_test_json(t) -> dict:
+    """Iman-Davenport and the permutation p of :class:`iqa_eval.posthoc.FriedmanTest` (chi2 is ``pvalue``)."""
+    if t is None:
+        return {}
+    return {"f_statistic": _plain(t.f_statistic), "f_pvalue": _plain(t.f_pvalue),
+            "permutation_pvalue": _plain(t.permutation_pvalue), "permutation_method": t.permutation_method,
+            "n_permutations": int(t.n_permutations), "permutation_seed": t.seed, "decides": t.decides,
+            "decision_pvalue": _plain(t.pvalue)}
 
 
 def with_krasula(text: str, results: dict, fmt: str) -> str:
@@ -535,9 +560,11 @@ def cd_diagram(result, path=None, *, ax=None):
         ax.vlines(t, 0, 0.08, color="black", lw=1)
         ax.text(t, 0.12, str(t), ha="center", va="bottom", fontsize=9)
     # CD bar above the axis, from rank 1
-    ax.hlines(0.62, lo, lo + cd, color="black", lw=1.5)
-    ax.vlines([lo, lo + cd], 0.57, 0.67, color="black", lw=1.5)
-    ax.text(lo + cd / 2, 0.7, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
+    post = getattr(result, "posthoc", None)
+    if post is None or post.test == "nemenyi":
+        ax.hlines(0.62, lo, lo + cd, color="black", lw=1.5)
+        ax.vlines([lo, lo + cd], 0.57, 0.67, color="black", lw=1.5)
+        ax.text(lo + cd / 2, 0.7, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
     for idx, (name, r) in enumerate(items):
         left = idx < n_left
         level = (idx + 1) if left else (k - idx)
@@ -546,23 +573,38 @@ def cd_diagram(result, path=None, *, ax=None):
         ax.plot([r, r, x_end], [0, y, y], color="black", lw=0.8)
         ax.text(x_end + (-0.05 if left else 0.05), y, f"{_t(name)} ({r:.2f})", ha="right" if left else "left",
                 va="center", fontsize=9)
-    # maximal groups of models within CD of each other
+    # maximal groups of models within CD of each other (or the post-hoc test's cliques)
     ranks = [r for _, r in items]
     groups = []
-    for a in range(k):
-        b = a
-        while b + 1 < k and ranks[b + 1] - ranks[a] < cd:
-            b += 1
-        if b > a and not any(g0 <= a and b <= g1 for g0, g1 in groups):
-            groups.append((a, b))
+    if post is not None and post.test != "nemenyi":
+        where = {name: i for i, (name, _) in enumerate(items)}
+        groups = [(min(where[m] for m in c), max(where[m] for m in c)) for c in post.cliques]
+    else:
+        for a in range(k):
+            b = a
+            while b + 1 < k and ranks[b + 1] - ranks[a] < cd:
+                b += 1
+            if b > a and not any(g0 <= a and b <= g1 for g0, g1 in groups):
+                groups.append((a, b))
     for level, (a, b) in enumerate(groups):
         y = -0.12 - 0.1 * level
         ax.hlines(y, ranks[a] - 0.03, ranks[b] + 0.03, color="black", lw=3.5)
-    ax.set_title(f"Friedman \u03c7\u00b2 = {f.statistic:.2f}, p = {format_p(f.pvalue)}; Nemenyi CD = {cd:.2f} "
-                 f"(alpha = {f.alpha:g}, {f.n_datasets} datasets)", fontsize=9)
+    t = f.test
+    p_words = (f"p = {format_p(f.pvalue)}" if t is None else
+               f"p = {format_p(t.pvalue)} ({_DECIDES_SHORT[t.decides]})")
+    tail = (f"Nemenyi CD = {cd:.2f} (alpha = {f.alpha:g}, {f.n_datasets} datasets)"
+            if post is None or post.test == "nemenyi" else
+            f"bars: {_POSTHOC_SHORT[post.test]} ({f.n_datasets} datasets)")
+    ax.set_title(f"Friedman \u03c7\u00b2 = {f.statistic:.2f}, {p_words}; {tail}", fontsize=9)
     if path is not None:
         save_atomically(fig, path)
     return fig
+
+
+_DECIDES_SHORT = {"exact": "exact permutation", "monte-carlo": "Monte Carlo permutation",
+                  "iman-davenport": "Iman-Davenport F", "chi2": "\u03c7\u00b2"}
+_POSTHOC_SHORT = {"wilcoxon-holm": "no pair differs (Wilcoxon-Holm)",
+                  "bayes": "no pair practically different (Bayesian signed-rank)"}
 
 
 def save_atomically(fig, path) -> None:

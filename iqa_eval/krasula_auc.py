@@ -32,7 +32,8 @@ import pandas as pd
 from .errors import InputError
 from .options import DATASET_NAN_POLICIES, Interval, validate_params
 
-__all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
+__all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "binomial_pvalues",
+           "missing_inputs"]
 
 
 def missing_inputs(data):
@@ -76,6 +77,11 @@ class KrasulaResult:
     n_images, n_pairs, n_different, n_similar : int
     notes : tuple of str
     settings : dict
+    pvalues_cc0 : DataFrame
+        Models x models p-values of the C0 differences: vmaf's ``significanceBinomial``, the
+        pooled two-proportion z test ``z = |c_a - c_b| / sqrt(p (1 - p) 2 / N)`` with
+        ``p = (c_a + c_b) / 2`` and N the number of different pairs, two-sided. Like DeLong's,
+        it treats the pairs as independent although they share images (anti-conservative).
     """
 
     table: pd.DataFrame
@@ -87,6 +93,40 @@ class KrasulaResult:
     n_similar: int
     notes: tuple = ()
     settings: dict = field(default_factory=dict)
+    pvalues_cc0: pd.DataFrame | None = None
+
+
+def binomial_pvalues(cc0, n_pairs: int) -> np.ndarray:
+    """Two-sided p of every pair of C0 values (vmaf's ``significanceBinomial``).
+
+    Parameters
+    ----------
+    cc0 : array-like (k,)
+        Fraction of different pairs correctly ordered, per model.
+    n_pairs : int
+        Number of significantly different pairs (the binomial N).
+
+    Returns
+    -------
+    ndarray (k, k)
+        ``2 (1 - Phi(|c_a - c_b| / sqrt(p (1 - p) 2 / N)))``, ``p = (c_a + c_b) / 2``; 1 on the diagonal.
+
+    Examples
+    --------
+    >>> p = binomial_pvalues([0.80, 0.75], 400)
+    >>> round(float(p[0, 1]), 4)
+    0.0904
+    """
+    from scipy.special import ndtr
+
+    c = np.asarray(cc0, dtype=np.float64)
+    pooled = (c[:, None] + c[None, :]) / 2
+    se = np.sqrt(pooled * (1 - pooled) * 2.0 / n_pairs) if n_pairs else np.full(pooled.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(c[:, None] - c[None, :]) / se
+        p = np.where(se > 0, 2.0 * ndtr(-z), np.where(c[:, None] == c[None, :], 1.0, 0.0))
+    np.fill_diagonal(p, 1.0)
+    return p
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,6 +319,12 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     table = pd.DataFrame({"model": models, "auc_ds": auc_ds, "auc_bw": auc_bw, "cc0": cc0})
     p_ds = pd.DataFrame(delong_pvalues(auc_ds, cov_ds), index=models, columns=models)
     p_bw = pd.DataFrame(delong_pvalues(auc_bw, cov_bw), index=models, columns=models)
+    p_cc0 = pd.DataFrame(binomial_pvalues(cc0, n_diff), index=models, columns=models)
     settings = {"z_critical": float(z_critical), "max_pairs": int(max_pairs), "seed": int(seed),
-                "pairs": "unordered pairs i < j", "test": "DeLong (two-sided, unadjusted)"}
-    return KrasulaResult(table, p_ds, p_bw, len(idx), len(i), n_diff, n_sim, tuple(notes), settings)
+                "pairs": "unordered pairs i < j", "test": "DeLong (two-sided, unadjusted)",
+                "cc0_test": "pooled two-proportion z (vmaf's significanceBinomial), two-sided, unadjusted",
+                "se_floor": "a zero standard error of a MOS difference is replaced by 1e-8 (so equal zero-std "
+                            "MOS are similar and any other difference at zero std is significant)",
+                "independence": "pair-level p-values (DeLong, C0) treat the pairs as independent; they share "
+                                "images, so the p-values are optimistic"}
+    return KrasulaResult(table, p_ds, p_bw, len(idx), len(i), n_diff, n_sim, tuple(notes), settings, p_cc0)

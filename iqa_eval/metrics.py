@@ -34,6 +34,7 @@ from . import _kernels as K
 from ._validation import check_paired
 from .errors import InputError, warn
 from .inference import CorrelationResult, ErrorResult
+from .options import ALTERNATIVES, CORRELATION_P_METHODS, Interval, validate_params
 
 __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", "rmse_star"]
 
@@ -154,7 +155,10 @@ def kendall_from_ranks(x, order_x, dense_y):
 
 
 # ---- correlations ------------------------------------------------------------------------
-def srocc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
+@validate_params({"alternative": ALTERNATIVES, "method": CORRELATION_P_METHODS,
+                  "n_resamples": Interval(1, None, integral=True)})
+def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided", method: str = "asymptotic",
+          n_resamples: int = 9999, seed: int = 0) -> CorrelationResult:
     """Spearman rank-order correlation coefficient (SROCC).
 
     Pearson correlation of the average ranks (tied values share the mean of their
@@ -167,6 +171,15 @@ def srocc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
         Model predictions and mean opinion scores of the same images.
     nan_policy : {'propagate', 'omit', 'raise'}
         Pairs with NaN/inf: make the result NaN, drop them (noted), or raise.
+    alternative : {'two-sided', 'greater', 'less'}
+        'greater': positive association (scipy's ``alternative``).
+    method : {'asymptotic', 'auto', 'exact', 'permutation'}
+        p-value: t with n-2 df (default, scipy's ``spearmanr``); 'exact' over all n! pairings
+        (n <= 9, equal to scipy's ``permutation_test(permutation_type='pairings')``);
+        'permutation' with ``n_resamples`` seeded random pairings; 'auto' exact for n <= 9, else t.
+        A permutation p is noted.
+    n_resamples, seed : int
+        Of ``method='permutation'``.
 
     Returns
     -------
@@ -184,7 +197,27 @@ def srocc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     if nan or check_constant(x, y, "SROCC", notes):
         return _nan_result("srocc", x.size, notes)
     r = pearson(ranked(x)[1], ranked(y)[1])
-    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "srocc", tuple(notes), None, x, y)
+    p = _srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes)
+    return CorrelationResult(r, p, x.size, "srocc", tuple(notes), None, x, y)
+
+
+def _srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes):
+    from . import exact_tests as E
+
+    n = x.size
+    if method == "auto":
+        method = "exact" if n <= E.SPEARMAN_EXACT_MAX_N else "asymptotic"
+    if method == "exact":
+        if n > E.SPEARMAN_EXACT_MAX_N:
+            raise InputError(f"method='exact' enumerates n! pairings; n = {n} > {E.SPEARMAN_EXACT_MAX_N} "
+                             f"(use method='permutation')")
+        notes.append(f"SROCC p-value exact over all {math.factorial(n)} pairings of the ranks")
+        return E.spearman_exact_pvalue(x, y, alternative)
+    if method == "permutation":
+        notes.append(f"SROCC p-value from {n_resamples} random pairings (seed {seed}), "
+                     f"resolution {1 / (1 + n_resamples):.2g}")
+        return E.spearman_permutation_pvalue(x, y, alternative, n_resamples=n_resamples, seed=seed)
+    return t_pvalue(r, n) if alternative == "two-sided" else E.t_pvalue_alternative(r, n, alternative)
 
 
 def _kendall_exact_p(n, c):
@@ -208,7 +241,9 @@ def _kendall_exact_p(n, c):
     return float(min(1.0, 2.0 * counts.sum()))
 
 
-def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
+@validate_params({"alternative": ALTERNATIVES, "method": ("auto", "asymptotic", "exact")})
+def krcc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided",
+         method: str = "auto") -> CorrelationResult:
     """Kendall rank correlation coefficient, tau-b (KRCC).
 
     ``tau_b = (C - D) / sqrt((n0 - n1)(n0 - n2))`` with C/D concordant/discordant
@@ -221,6 +256,10 @@ def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     ----------
     pred, mos : array-like of shape (n,)
     nan_policy : {'propagate', 'omit', 'raise'}
+    alternative : {'two-sided', 'greater', 'less'}
+    method : {'auto', 'asymptotic', 'exact'}
+        scipy's ``kendalltau`` methods: 'auto' exact without ties for n <= 33 (or one of
+        concordant/discordant <= 1), else the tie-corrected normal; 'exact' refuses ties.
 
     Returns
     -------
@@ -235,11 +274,38 @@ def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or check_constant(x, y, "KRCC", notes):
         return _nan_result("krcc", x.size, notes)
-    tau, p = kendall_from_ranks(x, ranked(x)[0], ranked(y)[2])
+    if alternative == "two-sided" and method == "auto":
+        tau, p = kendall_from_ranks(x, ranked(x)[0], ranked(y)[2])
+    else:
+        tau, p = _kendall_alternative(x, ranked(x)[0], ranked(y)[2], alternative, method)
     return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y)
 
 
-def plcc_raw(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
+def _kendall_alternative(x, order_x, dense_y, alternative, method):
+    """tau-b and the p of scipy's ``kendalltau(alternative=, method=)``."""
+    from .exact_tests import kendall_exact_pvalue, sided
+
+    n = x.size
+    s, n0, n1, n2, x0, x1, y0, y1 = K.kendall_from_order(x, order_x, dense_y)
+    if n0 == n1 or n0 == n2:
+        return np.nan, np.nan
+    tau = max(-1.0, min(1.0, s / math.sqrt(n0 - n1) / math.sqrt(n0 - n2)))
+    no_ties = n1 == 0 and n2 == 0
+    dis = (n0 - s) // 2 if no_ties else None
+    if method == "exact" and not no_ties:
+        raise InputError("method='exact' for KRCC needs data without ties (use 'asymptotic')")
+    if method == "exact" or (method == "auto" and no_ties and (n <= 33 or min(dis, n0 - dis) <= 1)):
+        return tau, kendall_exact_pvalue(n, int(dis), alternative)
+    m = n * (n - 1.0)
+    var = ((m * (2 * n + 5) - x1 - y1) / 18.0 + 2.0 * n1 * n2 / m + x0 * y0 / (9.0 * m * (n - 2)))
+    if var <= 0:
+        return tau, np.nan
+    z = s / math.sqrt(var)
+    return tau, sided(float(special.ndtr(z)), float(special.ndtr(-z)), alternative)
+
+
+@validate_params({"alternative": ALTERNATIVES})
+def plcc_raw(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided") -> CorrelationResult:
     """Pearson linear correlation of the raw (unmapped) predictions with MOS.
 
     Equal to :func:`scipy.stats.pearsonr`, p-value from the t distribution.
@@ -261,8 +327,28 @@ def plcc_raw(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or check_constant(x, y, "PLCC", notes):
         return _nan_result("plcc_raw", x.size, notes)
+    _check_near_constant(x, y, notes)
     r = pearson(x, y)
-    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "plcc_raw", tuple(notes), None, x, y)
+    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc_raw", tuple(notes), None, x, y)
+
+
+def _t_p(r, n, alternative):
+    if alternative == "two-sided":
+        return t_pvalue(r, n)
+    from .exact_tests import t_pvalue_alternative
+    return t_pvalue_alternative(r, n, alternative)
+
+
+def _check_near_constant(x, y, notes):
+    """scipy's NearConstantInputWarning: the correlation may be inaccurate (warned and noted)."""
+    from .exact_tests import near_constant
+
+    for values, name in ((x, "predictions"), (y, "MOS")):
+        if near_constant(values):
+            msg = (f"{name} are nearly constant (spread < 1e-13 of their mean); the correlation may be "
+                   f"inaccurate")
+            warn(msg, stacklevel=4)
+            notes.append(msg)
 
 
 # ---- metrics after a mapping ---------------------------------------------------------------
@@ -287,7 +373,9 @@ def _mapped(pred, mos, *extra, mapping, nan_policy, seed, what, names=("pred", "
     return arrays, fit.predict(x), fit, notes, True
 
 
-def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0) -> CorrelationResult:
+@validate_params({"alternative": ALTERNATIVES})
+def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0,
+         alternative: str = "two-sided") -> CorrelationResult:
     """Pearson correlation between MOS and predictions after a fitted monotonic mapping.
 
     Parameters
@@ -299,6 +387,8 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
     nan_policy : {'propagate', 'omit', 'raise'}
     seed : int
         Passed to the mapping fit (sub-sampling of very large sets).
+    alternative : {'two-sided', 'greater', 'less'}
+        Of the t test of the mapped PLCC (the fit's own degrees of freedom are not deducted).
 
     Returns
     -------
@@ -320,8 +410,9 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
         notes.append("mapped predictions are constant; PLCC is undefined (NaN)")
         warn(notes[-1])
         return _nan_result("plcc", x.size, notes, fit)
+    _check_near_constant(x, y, notes)
     r = pearson(fx, y)
-    return CorrelationResult(r, t_pvalue(r, x.size), x.size, "plcc", tuple(notes), fit, fx, y)
+    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc", tuple(notes), fit, fx, y)
 
 
 def error_dof(n, fit, dof_correction: bool):

@@ -32,7 +32,8 @@ from .errors import InputError
 
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "DELIMITERS", "JOINS", "REGULATORS", "RANKS",
            "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
-           "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
+           "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS", "POSTHOC_TESTS", "ALTERNATIVES",
+           "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS",
            "SUBJECT_VARIANCES", "Interval", "check_choice", "validate_params"]
 
@@ -108,6 +109,18 @@ RATING_LAYOUTS = ("auto", "long", "wide")
 
 #: Multiplicity control over the comparisons with each dataset's best (:func:`iqa_eval.benchmark`).
 MULTIPLICITY = ("none", "holm")
+#: Alternative hypotheses of the correlation tests (scipy's ``alternative=``; 'greater': positive association).
+ALTERNATIVES = ("two-sided", "greater", "less")
+#: p-value methods of SROCC/KRCC: 'auto' (KRCC: scipy's rule; SROCC: exact for n <= 9, else t),
+#: 'asymptotic' (t / normal), 'exact' (every permutation), 'permutation' (SROCC, seeded Monte Carlo).
+CORRELATION_P_METHODS = ("auto", "asymptotic", "exact", "permutation")
+#: cocor's tests of two overlapping dependent correlations (:mod:`iqa_eval.dependent_correlations`).
+DEPENDENT_CORRELATION_TESTS = ("pearson1898", "hotelling1940", "williams1959", "olkin1967", "dunn1969",
+                               "hendrickson1970", "steiger1980", "meng1992", "hittner2003", "zou2007")
+#: Which p-value of the Friedman test decides (:func:`iqa_eval.posthoc.friedman_test`).
+FRIEDMAN_METHODS = ("auto", "exact", "monte-carlo", "iman-davenport", "chi2")
+#: Post-hoc tests after the Friedman test (:func:`iqa_eval.posthoc.posthoc`, ``bench --posthoc``).
+POSTHOC_TESTS = ("nemenyi", "wilcoxon-holm", "bayes")
 
 #: Earlier spellings the command line still accepts: option name -> {old: new}.
 CLI_ALIASES = {

@@ -63,7 +63,10 @@ def test_every_cell_equals_score_on_that_dataset_alone(three):
                                     "rank", "tied_with_best"}
     assert set(doc["summary"][0]) == {"model", "mean_srocc", "weighted_srocc", "mean_plcc", "weighted_plcc",
                                       "mean_rank"}
-    assert set(doc["friedman"]) == {"statistic", "pvalue", "critical_difference"}
+    assert set(doc["friedman"]) == {"statistic", "pvalue", "critical_difference", "f_statistic", "f_pvalue",
+                                    "permutation_pvalue", "permutation_method", "n_permutations",
+                                    "permutation_seed", "decides", "decision_pvalue"}
+    assert doc["posthoc"]["test"] == "nemenyi"
 
 
 def test_absent_model_is_an_empty_cell_and_the_summary_says_which_datasets(three):
@@ -327,3 +330,6 @@ def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
     ref = stats.friedmanchisquare(*[-values[m].to_numpy() for m in values.columns])
     assert both.friedman.statistic == pytest.approx(ref.statistic, rel=1e-12)
     assert both.friedman.n_datasets == 2 and len(both.friedman.mean_ranks) == 6
+    # identical orders on both sets: chi2 p = 0.075, exact permutation p = 1/720 (issue 17)
+    assert both.friedman.pvalue == pytest.approx(ref.pvalue, rel=1e-12) and both.friedman.pvalue > 0.05
+    assert both.friedman.test.pvalue == pytest.approx(1 / 720, rel=1e-12) and both.friedman.test.decides == "exact"

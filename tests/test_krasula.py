@@ -140,3 +140,21 @@ def test_public_names():
 
     assert iqa_eval.krasula is krasula and iqa_eval.KrasulaResult.__name__ == "KrasulaResult"
     assert iqa_eval.krasula(_study()).table.equals(krasula(_study()).table)
+
+
+def test_cc0_binomial_pvalues_equal_the_two_proportion_chi_square():
+    """vmaf's significanceBinomial is the pooled two-proportion z test: its p equals scipy's 2x2
+    chi-square without continuity correction on (correct, wrong) counts of the different pairs."""
+    res = krasula(_study(n=60))
+    n = res.n_different
+    c0 = res.table.set_index("model")["cc0"]
+    models = list(c0.index)
+    for a in models:
+        for b in models:
+            if a == b:
+                assert res.pvalues_cc0.loc[a, b] == 1.0
+                continue
+            ka, kb = round(c0[a] * n), round(c0[b] * n)
+            ref = stats.chi2_contingency([[ka, n - ka], [kb, n - kb]], correction=False).pvalue
+            assert res.pvalues_cc0.loc[a, b] == pytest.approx(ref, rel=1e-9)
+    assert "independent" in res.settings["independence"] and "1e-8" in res.settings["se_floor"]

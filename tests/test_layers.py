@@ -24,8 +24,9 @@ LAYERS = {
     "dataset": 1, "io": 2,
     # 3: numerics on arrays
     "metrics": 3, "inference": 3, "mapping": 3, "soft_rank": 3, "losses": 3,
+    "dependent_correlations": 3, "exact_tests": 3,
     # 4: whole-study computations
-    "evaluation": 4, "simulation": 4, "gmc": 4, "krasula_auc": 4, "bench": 4, "subjective": 4,
+    "evaluation": 4, "simulation": 4, "gmc": 4, "krasula_auc": 4, "bench": 4, "subjective": 4, "posthoc": 4,
     # 5: two models
     "compare": 5,
     # 6: presentation

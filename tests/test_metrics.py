@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as st
+from scipy import stats
 from hypothesis import given, settings, strategies as hs
 
 from iqa_eval import metrics as M
@@ -205,3 +206,86 @@ def test_rank_memo_follows_the_values(monkeypatch):
     assert M.srocc(x, y).statistic == pytest.approx(st.spearmanr(x, y)[0], abs=1e-12)
     assert M.krcc(x, y).statistic == pytest.approx(st.kendalltau(x, y)[0], abs=1e-12)
     assert sum(k[0] for k in M._RANK_MEMO) <= M._RANK_MEMO_MAX
+
+
+# ---- issue 17: one-sided alternatives, exact / permutation p, near-constant input ----------------
+def _livec_head(shared_dir, model="qalign", n=8):
+    df = pd.read_csv(shared_dir / "LIVEC" / f"{model}.csv").head(n)
+    return df["Results Scores for CC"].to_numpy(), df["Ground Truth Labels"].to_numpy()
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_alternatives_equal_scipy_synthetic_with_ties(alternative):
+    from iqa_eval.metrics import krcc, plcc, plcc_raw, srocc
+
+    rng = np.random.default_rng(17)
+    for n in (7, 40, 300):
+        x = np.round(rng.normal(size=n), 1)          # ties
+        y = np.round(0.3 * x + rng.normal(size=n), 1)
+        assert srocc(x, y, alternative=alternative).pvalue == pytest.approx(
+            stats.spearmanr(x, y, alternative=alternative).pvalue, rel=1e-10)
+        assert krcc(x, y, alternative=alternative).pvalue == pytest.approx(
+            stats.kendalltau(x, y, alternative=alternative).pvalue, rel=1e-10)
+        assert plcc_raw(x, y, alternative=alternative).pvalue == pytest.approx(
+            stats.pearsonr(x, y, alternative=alternative).pvalue, rel=1e-9)
+        oriented = np.sign(stats.pearsonr(x, y).statistic) * x  # the fitted line is increasing
+        assert plcc(x, y, mapping="linear", alternative=alternative).pvalue == pytest.approx(
+            stats.pearsonr(oriented, y, alternative=alternative).pvalue, rel=1e-9)
+        # without ties: scipy's exact Kendall (method='auto' picks it for n <= 33)
+        u, v = rng.normal(size=n), rng.normal(size=n) + 0.2 * np.arange(n) / n
+        for method in ("auto", "asymptotic") + (("exact",) if n <= 40 else ()):
+            assert krcc(u, v, alternative=alternative, method=method).pvalue == pytest.approx(
+                stats.kendalltau(u, v, alternative=alternative, method=method).pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_exact_srocc_equals_scipy_permutation_test_on_real_data(shared_dir, alternative):
+    """LIVEC (qalign), the first 8 images: all 8! pairings, as scipy.stats.permutation_test enumerates them."""
+    from iqa_eval.metrics import krcc, srocc
+
+    x, y = _livec_head(shared_dir)
+    ry = stats.rankdata(y) - stats.rankdata(y).mean()
+
+    def rho(u, axis=-1):  # Spearman's rho, vectorised for scipy
+        ru = stats.rankdata(u, axis=axis)
+        ru = ru - ru.mean(axis=axis, keepdims=True)
+        return (ru * ry).sum(axis=axis) / np.sqrt((ru * ru).sum(axis=axis) * (ry @ ry))
+
+    assert rho(x) == pytest.approx(stats.spearmanr(x, y).statistic, rel=1e-12)
+    ref = stats.permutation_test((x,), rho, permutation_type="pairings", n_resamples=np.inf,
+                                 alternative=alternative, vectorized=True)
+    res = srocc(x, y, alternative=alternative, method="exact")
+    assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
+    assert any("40320 pairings" in note for note in res.notes)
+    assert srocc(x, y, alternative=alternative, method="auto").pvalue == res.pvalue
+    mc = srocc(x, y, alternative=alternative, method="permutation", n_resamples=20000, seed=3)
+    assert abs(mc.pvalue - ref.pvalue) < 4 * math.sqrt(max(ref.pvalue * (1 - ref.pvalue), 1e-4) / 20000) + 2e-4
+    if len(np.unique(y)) == len(y) and len(np.unique(x)) == len(x):
+        assert krcc(x, y, alternative=alternative, method="exact").pvalue == pytest.approx(
+            stats.kendalltau(x, y, alternative=alternative, method="exact").pvalue, rel=1e-12)
+
+
+def test_exact_methods_refuse_what_they_cannot_do():
+    from iqa_eval.metrics import krcc, srocc
+
+    with pytest.raises(InputError, match="n = 10"):
+        srocc(np.arange(10.0), np.arange(10.0)[::-1], method="exact")
+    with pytest.raises(InputError, match="ties"):
+        krcc([1, 1, 2, 3], [1, 2, 3, 4], method="exact")
+    with pytest.raises(InputError, match="alternative"):
+        srocc([1, 2, 3], [1, 2, 3], alternative="bigger")
+
+
+def test_near_constant_input_warns_like_scipy():
+    from iqa_eval.metrics import plcc_raw
+
+    x = np.array([1.0, 1.0 + 1e-15, 1.0 + 2e-15, 1.0 + 4e-15, 1.0])  # noqa: spread << 1e-13 x mean
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    with pytest.warns(stats.NearConstantInputWarning):
+        stats.pearsonr(x, y)
+    with pytest.warns(UserWarning, match="nearly constant"):
+        res = plcc_raw(x, y)
+    assert any("nearly constant" in note for note in res.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plcc_raw(np.arange(5.0), y)   # ordinary input: silent
