@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.cluster
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 

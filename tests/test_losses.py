@@ -7,13 +7,17 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from scipy import stats
 
-from iqa_eval.errors import InputError
-from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks
+from conftest import TORCH_MISSING
 
-from conftest import REPO
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch", reason=TORCH_MISSING)
+
+from iqa_eval.errors import InputError  # noqa: E402
+from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks  # noqa: E402
+
+from conftest import REPO  # noqa: E402
 
 F64 = torch.float64
 ALL_LOSSES = (GCCLoss, DCQLoss, PLCCLoss, NiNLoss, MonotonicityLoss)
@@ -330,6 +334,7 @@ def test_loss_options_are_validated_in_the_package_vocabulary(make, message):
     assert str(info.value) == message
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_cuda_matches_cpu():  # pragma: no cover - runs where a GPU exists
     rng = np.random.default_rng(7)
