@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.cluster
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
+from conftest import wait_until  # noqa: E402
 from helpers import write_simulated_study  # noqa: E402
 from test_gmc_engine import naive_sums, random_case  # noqa: E402
 
@@ -167,13 +169,14 @@ def test_killed_worker_tasks_are_recomputed(client):  # the last test on the sha
     out = {}
     run = threading.Thread(target=lambda: out.update(got=pair_sums(*args, **kw)))
     run.start()
-    deadline, most = time.monotonic() + 60, 0
-    while time.monotonic() < deadline:   # until 10 of the ~190 blocks are done
+    most = [0]
+
+    def ten_blocks_done():   # the scheduler's task table is the state to wait for
         pending = client.run_on_scheduler(_pending_blocks)
-        most = max(most, pending)
-        if most > 100 and pending <= most - 10:
-            break
-        time.sleep(0.02)
+        most[0] = max(most[0], pending)
+        return not run.is_alive() or (most[0] > 100 and pending <= most[0] - 10)
+
+    wait_until(ten_blocks_done, 60, "10 of the ~190 blocks to finish")
     busy = {w: k for w, k in client.processing().items() if k}
     assert busy and run.is_alive(), "the run ended before a worker could be killed"
     victim = pids[max(busy, key=lambda w: len(busy[w]))]
@@ -226,6 +229,13 @@ def test_missing_extra_is_one_clear_error(monkeypatch):
         pair_sums(*lhs_case(20, rounded=True), backend="dask")
 
 
+def _maps(pid):
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except OSError:         # the process has ended
+        return ""
+
+
 def test_ctrl_c_leaves_no_worker_process(tmp_path):
     """A real SIGINT to the process group (what a terminal's Ctrl-C does) mid-run."""
     study = write_simulated_study(tmp_path, 10_000, seed=0)
@@ -235,17 +245,21 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path):
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
     try:
-        # stderr is not a terminal, so no progress bar tells when tasks run: wait for the
-        # LocalCluster's worker processes, then give the first tasks a moment to start
-        deadline = time.monotonic() + 90
+        # stderr is not a terminal, so no progress bar tells when tasks run. A worker imports
+        # numba (llvmlite) only when it unpacks the run's first task: wait for the LocalCluster's
+        # worker processes, then for one of them to have llvmlite mapped -- tasks are running.
         children = []
-        while proc.poll() is None and time.monotonic() < deadline:
-            children = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                        if "multiprocessing" in " ".join(c.cmdline()) or "spawn" in " ".join(c.cmdline())]
-            if len(children) >= 2:
-                break
-            time.sleep(0.05)
-        time.sleep(2.0)
+
+        def workers():
+            children[:] = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                           if "multiprocessing" in " ".join(c.cmdline()) or "spawn" in " ".join(c.cmdline())]
+            return len(children) >= 2
+
+        def running_tasks():
+            return any("llvmlite" in _maps(c.pid) for c in children)
+
+        wait_until(lambda: proc.poll() is not None or workers(), 300, "the LocalCluster's worker processes")
+        wait_until(lambda: proc.poll() is not None or running_tasks(), 300, "a worker to run the first task")
         assert proc.poll() is None, "".join(err)
         assert len(children) >= 2          # the LocalCluster's worker processes
         os.killpg(proc.pid, signal.SIGINT)
