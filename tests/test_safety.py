@@ -234,6 +234,7 @@ def _interrupt(args, *, kernel, timeout=600):
     return proc.returncode, out, err
 
 
+@pytest.mark.slow
 def test_sigint_while_a_large_output_is_written(tmp_path):
     """SIGINT sent once the staged temp file is growing: exit 130, one line, previous file kept."""
     out = tmp_path / "report.csv"
@@ -260,6 +261,7 @@ def test_sigint_while_a_large_output_is_written(tmp_path):
     assert out.read_text() == "previous\n" and _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sigint_during_score_and_surface_never_crashes(tmp_path):
     """Ctrl-C in the middle of numba work (bootstrap, parallel GMC kernels): exit 130 and one
     line, never a segfault (-11) or a numba traceback; the output is not created."""
