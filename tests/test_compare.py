@@ -506,6 +506,7 @@ def test_maxt_from_influence_uses_the_cell_correlation_either_way():
         assert c_inf == pytest.approx(c_ref, abs=0.06)
 
 
+@pytest.mark.slow
 def test_analytic_interval_covers_the_population_difference():
     """Coverage against the truth: 120 independent studies of N = 300 drawn from one
     population whose GMC difference is computed on 20,000 images. The studentised errors
