@@ -75,20 +75,23 @@ def test_cache_goes_to_iqa_eval_cache_dir_and_is_reused(tmp_path):
     assert not (tmp_path / "xdg").exists()
 
 
-def test_cache_dir_order(tmp_path):
-    code = "from iqa_eval._numba_cache import cache_dir; print(cache_dir())"
+def test_cache_dir_order(tmp_path, monkeypatch):
+    from iqa_eval._numba_cache import cache_dir
+
+    for var in ("IQA_EVAL_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
     home = tmp_path / "home"
-    assert _run(code, _env(HOME=str(home))).stdout.strip() == str(home / ".cache" / "iqa-eval" / "numba")
-    xdg = tmp_path / "xdg"
-    assert _run(code, _env(HOME=str(home), XDG_CACHE_HOME=str(xdg))).stdout.strip() \
-        == str(xdg / "iqa-eval" / "numba")
+    monkeypatch.setenv("HOME", str(home))
+    assert cache_dir() == home / ".cache" / "iqa-eval" / "numba"
     # a relative XDG_CACHE_HOME is invalid (XDG base directory spec) and ignored
-    assert _run(code, _env(HOME=str(home), XDG_CACHE_HOME="rel")).stdout.strip() \
-        == str(home / ".cache" / "iqa-eval" / "numba")
-    assert _run(code, _env(HOME=str(home), XDG_CACHE_HOME=str(xdg), NUMBA_CACHE_DIR=str(tmp_path / "n"))
-                ).stdout.strip() == str(tmp_path / "n")
-    assert _run(code, _env(HOME=str(home), NUMBA_CACHE_DIR=str(tmp_path / "n"),
-                           IQA_EVAL_CACHE_DIR=str(tmp_path / "i"))).stdout.strip() == str(tmp_path / "i")
+    monkeypatch.setenv("XDG_CACHE_HOME", "rel")
+    assert cache_dir() == home / ".cache" / "iqa-eval" / "numba"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "iqa-eval" / "numba"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "n"))
+    assert cache_dir() == tmp_path / "n"
+    monkeypatch.setenv("IQA_EVAL_CACHE_DIR", str(tmp_path / "i"))
+    assert cache_dir() == tmp_path / "i"
 
 
 def test_default_location_is_the_home_cache(tmp_path):
