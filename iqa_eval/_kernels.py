@@ -1,6 +1,7 @@
 """Small jitted kernels for the scalar metrics: ranks, Kendall's tau-b, bootstrap loops.
 
-Plain loops over float64 arrays, compiled once with ``cache=True``. No validation here:
+Plain loops over float64 arrays, compiled once with ``cache=True`` (cached in the
+user's cache folder: :mod:`iqa_eval._numba_cache`). No validation here:
 the Python layer above (:mod:`iqa_eval.metrics`, :mod:`iqa_eval.inference`) checks
 shapes, dtypes and NaNs before calling in.
 
@@ -12,7 +13,8 @@ sums over the one sort order of the full data, instead of a new sort per resampl
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._numba_cache import njit   # cache=True: the user's cache folder, never the package (see there)
 
 __all__ = [
     "sort_order", "tie_flags", "rank_data", "weighted_average_ranks", "average_ranks", "kendall_from_order",

@@ -131,6 +131,7 @@ def test_marks_follow_values_and_tests_including_a_tie_for_best():
         assert frag in latex
 
 
+@pytest.mark.slow
 def test_holm_marks_at_least_the_unadjusted_ties_and_matches_a_manual_holm():
     rng = np.random.default_rng(5)
     q = rng.normal(size=300)
@@ -266,6 +267,7 @@ dir = "{beta}"
     assert code == 2 and "not valid TOML" in err
 
 
+@pytest.mark.slow
 def test_cli_names_models_formats_and_cd_diagram(three, tmp_path):
     cd = tmp_path / "cd.png"
     code, out, err = run("bench", *three, "--name", "A,B", "--models", "precise,noisy,saturating",
@@ -304,6 +306,7 @@ def test_api_result_object(three):
         benchmark([_controlled(0)])
 
 
+@pytest.mark.slow
 def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
     """Real data: LIVEC's seven NR models and the six FR models of KADID-10k / TID2013 share no set."""
     from iqa_eval.bench import DatasetSpec, dataset_spec

@@ -6,12 +6,15 @@ when CI=true and missing, SKIP otherwise).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from test_report import EVIL
 from test_report_browser import browser  # noqa: F401  (the fixture)
 
 from iqa_eval.bench import benchmark
 from iqa_eval.dataset import Dataset
+
+pytestmark = pytest.mark.browser
 
 
 def test_bench_html_shows_user_strings_as_text_and_marks(browser, tmp_path):  # noqa: F811

@@ -66,6 +66,7 @@ def test_output_files_json_and_text(study, tmp_path):
     assert code == 0 and "Comparison of precise (A)" in out_txt.read_text()
 
 
+@pytest.mark.slow
 def test_html_page_is_written(study, tmp_path):
     page = tmp_path / "cmp.html"
     code, _, err = run("compare", study, "-m", "high_end,fine_grain", "--grid", "4x4", "-o", page)

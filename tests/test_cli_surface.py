@@ -30,6 +30,7 @@ def small(tmp_path_factory):
     return path, df
 
 
+@pytest.mark.slow
 def test_livec_published_settings(shared_dir, tmp_path):
     base = shared_dir / "LIVEC"
     meta = pd.read_csv(base / "meta.csv")

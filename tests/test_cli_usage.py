@@ -50,6 +50,7 @@ def _hostile_study(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_output_format_follows_the_file_ending(tmp_path):
     study = _hostile_study(tmp_path)
     r = _run("score", study, "--no-pairwise", "-o", tmp_path / "s.json")
@@ -67,6 +68,7 @@ def test_output_format_follows_the_file_ending(tmp_path):
     assert r.returncode == 2 and "c.csv" in r.stderr
 
 
+@pytest.mark.slow
 def test_latex_table_has_no_control_characters(tmp_path):
     study = _hostile_study(tmp_path)
     r = _run("score", study, "--no-pairwise", "--format", "latex")

@@ -58,6 +58,7 @@ def test_surface_method_srcc_is_srocc(study):
     assert "SROCC" in out and "SRCC" not in out
 
 
+@pytest.mark.slow
 def test_report_method_and_compare_method_srcc(study, tmp_path):
     common = ["--samples", "12", "--grid-res", "6", "--compare-grid", "3x3", "--max-compare", "1",
               "--pred-cols", "precise,noisy"]

@@ -119,6 +119,7 @@ def test_influence_values_sum_to_zero_and_values_match(method):
 
 
 @pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
+@pytest.mark.slow
 def test_influence_matches_exact_leave_one_out(method):
     """psi_i against the jackknife pseudo-values (N-1)(r - r_(-i)), computed from scratch.
 
@@ -223,6 +224,7 @@ def bootstrap_study():
 
 
 @pytest.mark.parametrize("method", ["srocc", "plcc", "krcc"])
+@pytest.mark.slow
 def test_analytic_se_of_difference_agrees_with_paired_bootstrap(method, bootstrap_study):
     """The analytic SE of A - B is within 20% of a 400-resample paired bootstrap (N = 200).
 
@@ -279,6 +281,7 @@ def test_bootstrap_multiplicity_weights_equal_the_materialised_resample():
 # --------------------------------------------------------------------------------------
 # Multiple comparisons
 # --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_fdr_adjusted_cell_pvalues_match_statsmodels():
     # through the public API: compare_models(adjust='fdr') adjusts the tested cells' p-values
     from statsmodels.stats.multitest import multipletests
@@ -383,6 +386,7 @@ def test_identical_predictions_have_no_significant_cell():
         assert (g["diff"] == 0).all() and (g["p"] > 0.5).all()
 
 
+@pytest.mark.slow
 def test_analytic_and_library_bootstrap_agree():
     """ci='analytic' against ci='bootstrap' (paired resamples through the engine) on N = 250."""
     from iqa_eval.compare import compare_models
@@ -502,6 +506,7 @@ def test_maxt_from_influence_uses_the_cell_correlation_either_way():
         assert c_inf == pytest.approx(c_ref, abs=0.06)
 
 
+@pytest.mark.slow
 def test_analytic_interval_covers_the_population_difference():
     """Coverage against the truth: 120 independent studies of N = 300 drawn from one
     population whose GMC difference is computed on 20,000 images. The studentised errors
@@ -525,6 +530,7 @@ def test_analytic_interval_covers_the_population_difference():
     assert 0.90 < np.mean(np.abs(z) < 1.959964) < 0.98
 
 
+@pytest.mark.slow
 def test_livec_comparison_matches_the_surface_api_on_the_same_grid(shared_dir):
     """Real data: compare's A and B surfaces are the GMC API's exact grid values (same std,
     Gaussian regulator and grid), and every LIVEC cell gets a finite, positive SE."""

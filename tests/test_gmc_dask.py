@@ -10,13 +10,16 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.cluster
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
+from conftest import wait_until  # noqa: E402
 from helpers import write_simulated_study  # noqa: E402
 from test_gmc_engine import naive_sums, random_case  # noqa: E402
 
@@ -170,13 +173,14 @@ def test_killed_worker_tasks_are_recomputed(client):  # the last test on the sha
     out = {}
     run = threading.Thread(target=lambda: out.update(got=pair_sums(*args, **kw)))
     run.start()
-    deadline, most = time.monotonic() + 60, 0
-    while time.monotonic() < deadline:   # until 10 of the ~190 blocks are done
+    most = [0]
+
+    def ten_blocks_done():   # the scheduler's task table is the state to wait for
         pending = client.run_on_scheduler(_pending_blocks)
-        most = max(most, pending)
-        if most > 100 and pending <= most - 10:
-            break
-        time.sleep(0.02)
+        most[0] = max(most[0], pending)
+        return not run.is_alive() or (most[0] > 100 and pending <= most[0] - 10)
+
+    wait_until(ten_blocks_done, 60, "10 of the ~190 blocks to finish")
     busy = {w: k for w, k in client.processing().items() if k}
     assert busy and run.is_alive(), "the run ended before a worker could be killed"
     victim = pids[max(busy, key=lambda w: len(busy[w]))]
@@ -336,30 +340,38 @@ def test_missing_extra_is_one_clear_error(monkeypatch):
         pair_sums(*lhs_case(20, rounded=True), backend="dask")
 
 
+def _maps(pid):
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except OSError:         # the process has ended
+        return ""
+
+
 @pytest.mark.parametrize("when", ["cluster starting", "tasks running"])
 def test_ctrl_c_leaves_no_worker_process(tmp_path, when):
     """A real SIGINT to the process group (what a terminal's Ctrl-C does): as soon as the first
     worker process exists (the LocalCluster is still starting: SIGINT is held, then delivered),
-    or once every worker has started a task. Either way: exit 130, no worker left."""
+    or once a worker runs a task. Either way: exit 130, no worker left."""
     study = write_simulated_study(tmp_path, 10_000, seed=0)
     proc = _cli("surface", study, "--std-col", "std", "--backend", "dask", "--samples", "100",
                 start_new_session=True)
     err = []
     reader = threading.Thread(target=lambda: err.extend(iter(proc.stderr.readline, "")))
     reader.start()
-    want = 1 if when == "cluster starting" else 2   # worker processes that must exist
+    want = 1   # worker processes that must show the event
     seen = set()
     try:
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            workers = _workers(proc.pid)   # {pid: user CPU seconds}
-            if when == "tasks running":   # the event: each worker has used CPU time on a task
-                seen |= {pid for pid, cpu in workers.items() if cpu > 1.0}
+        # stderr is not a terminal, so no progress bar tells when tasks run. A worker imports
+        # numba (llvmlite) only when it unpacks the run's first task: that mapping is the event.
+        def event():
+            workers = _workers(proc.pid)
+            if when == "tasks running":
+                seen.update(pid for pid in workers if "llvmlite" in _maps(pid))
             else:
-                seen = set(workers)
-            if len(seen) >= want:
-                break
-            time.sleep(0.01)   # polling for the event, bounded by the deadline
+                seen.update(workers)
+            return len(seen) >= want
+
+        wait_until(lambda: proc.poll() is not None or event(), 300, f"the event ({when})")
         assert proc.poll() is None, "".join(err)
         assert len(seen) >= want, "the event did not come within the deadline"
         os.killpg(proc.pid, signal.SIGINT)

@@ -258,6 +258,7 @@ def test_image_order_does_not_matter():
         assert_close(b.rows[key], a.rows[key][..., perm], key)
 
 
+@pytest.mark.slow
 def test_backends_agree_mid_size():
     """numba (grouped) and numpy (plain image-pair tiles) on N ~ 2000 with many ties."""
     rng = np.random.default_rng(8)
@@ -279,6 +280,7 @@ def test_backends_agree_mid_size():
         assert_close(a.sxy[method], b.sxy[method], method)
 
 
+@pytest.mark.slow
 def test_backends_agree_on_row_sums_mid_size():
     rng = np.random.default_rng(12)
     n = 300

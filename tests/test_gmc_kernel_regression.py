@@ -61,6 +61,7 @@ def test_bandwidth_and_grid_equal_kernelreg(noisy):
     np.testing.assert_allclose(z, np.nan_to_num(ref), rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_livec_bandwidths_equal_kernelreg(shared_dir):
     golden = pd.read_csv(shared_dir / "LIVEC" / "golden_points.csv").replace({"method": {"SRCC": "SROCC"}})
     for model, method in (("clipiqa", "KRCC"), ("niqe", "SROCC"), ("qalign", "PLCC")):

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS = {
     # 0: foundation, no numerics of its own
     "errors": 0, "options": 0, "_validation": 0, "_kernels": 0, "_progress": 0, "_optional": 0,
-    "_atomic": 0, "_resources": 0, "_text": 0,
+    "_atomic": 0, "_resources": 0, "_text": 0, "_numba_cache": 0,
     # 1-2: the data and reading it
     "dataset": 1, "io": 2,
     # 3: numerics on arrays

@@ -8,7 +8,10 @@ import pytest
 
 from conftest import REPO
 
-torch = pytest.importorskip("torch")
+from conftest import TORCH_MISSING  # noqa: E402
+
+pytestmark = [pytest.mark.study, pytest.mark.torch]
+torch = pytest.importorskip("torch", reason=TORCH_MISSING)
 
 
 @pytest.fixture(autouse=True)

@@ -110,6 +110,7 @@ def test_poly3_and_linear_match_least_squares():
     assert fit_mapping(x, y, kind="none").predict(x) == pytest.approx(x)
 
 
+@pytest.mark.slow
 def test_poly3_is_monotone_when_least_squares_cubic_is_not():
     rng = np.random.default_rng(8)
     x = rng.uniform(0, 1, 300)

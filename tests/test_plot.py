@@ -330,6 +330,7 @@ def _load_example(name):
     return module
 
 
+@pytest.mark.slow
 def test_livec_example_reproduces_the_published_scores(shared_dir, tmp_path, capsys):
     example = _load_example("reproduce_livec_surfaces")
     table = example.main(["--data", str(shared_dir / "LIVEC"), "--out", str(tmp_path)])

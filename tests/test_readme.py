@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import REPO
 
 
@@ -30,6 +32,7 @@ def _example_lines():
             if line.strip().startswith("iqa-eval ") and "examples/simulated_study.csv" in line]
 
 
+@pytest.mark.slow
 def test_readme_examples_run(tmp_path, monkeypatch):
     import shlex
 

@@ -6,7 +6,6 @@ tmpfs cannot be mounted.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import stat
@@ -23,6 +22,8 @@ from iqa_eval._atomic import TEMP_PREFIX, OutputError, OutputSet, atomic_write, 
 from iqa_eval._resources import ResourceError, check_memory, parse_size, set_limit
 from iqa_eval._text import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
 from iqa_eval.errors import InputError
+
+from conftest import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "examples" / "simulated_study.csv"
@@ -186,23 +187,55 @@ def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
     assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler", "study.csv"]
 
 
-def _interrupt(args, *, delay=0.0, timeout=120):
-    """Start ``iqa-eval ARGS``, wait until it has loaded numba's LLVM (it is computing, not
-    starting up), then ``delay`` seconds, then send a real SIGINT."""
-    proc = subprocess.Popen([sys.executable, "-m", "iqa_eval.cli", *map(str, args)], cwd=REPO, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None:
-        with contextlib.suppress(OSError):
-            if "llvmlite" in Path(f"/proc/{proc.pid}/maps").read_text():
-                break
-        time.sleep(0.02)
-    time.sleep(delay)
+# Runs the real CLI; numba's Dispatcher.compile (called once per kernel and signature, cache hit
+# or not, just before the kernel runs) is wrapped to say on a pipe when the named kernel starts.
+_READY_HOOK = """
+import os, sys
+from numba.core.dispatcher import Dispatcher
+fd, want = int(sys.argv[1]), sys.argv[2]
+compile_ = Dispatcher.compile
+def compile(self, sig):
+    global fd
+    entry = compile_(self, sig)
+    f = self.py_func
+    if fd >= 0 and f"{f.__module__}.{f.__name__}".startswith(want):
+        os.write(fd, b"running\\n")
+        os.close(fd)
+        fd = -1
+    return entry
+Dispatcher.compile = compile
+sys.argv[0:3] = ["iqa-eval"]
+from iqa_eval.cli.main import main
+main()
+"""
+
+
+def _interrupt(args, *, kernel, timeout=600):
+    """Start ``iqa-eval ARGS``; send a real SIGINT when the jitted ``kernel`` (dotted name prefix)
+    is about to run -- the event, not a delay -- and return (exit status, stdout, stderr). The
+    bound is generous: with an empty numba cache, a loaded machine compiles for minutes."""
+    import select
+
+    ready, signal_w = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-c", _READY_HOOK, str(signal_w), kernel, *map(str, args)],
+                            cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            pass_fds=(signal_w,))
+    os.close(signal_w)
+    try:
+        readable, _, _ = select.select([ready], [], [], timeout)
+        said = os.read(ready, 64) if readable else b""
+    finally:
+        os.close(ready)
+    if said != b"running\n":       # timed out, or the process ended without running the kernel
+        proc.kill()
+        out, err = proc.communicate(timeout=timeout)
+        pytest.fail(f"{kernel} never ran (exit {proc.returncode}): {err[-2000:]}")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
 
+@pytest.mark.slow
 def test_sigint_while_a_large_output_is_written(tmp_path):
     """SIGINT sent once the staged temp file is growing: exit 130, one line, previous file kept."""
     out = tmp_path / "report.csv"
@@ -218,26 +251,30 @@ def test_sigint_while_a_large_output_is_written(tmp_path):
             "slow()\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.stat().st_size > 50_000 for p in tmp_path.glob(TEMP_PREFIX + "*")):
-        time.sleep(0.01)
-    assert any(tmp_path.glob(TEMP_PREFIX + "*")), "the write never started"
+    # the child's staged file is the state to wait for (no event crosses the process boundary)
+    wait_until(lambda: proc.poll() is not None
+               or any(p.stat().st_size > 50_000 for p in tmp_path.glob(TEMP_PREFIX + "*")), 60,
+               "the staged temp file to grow past 50 kB")
+    assert proc.poll() is None and any(tmp_path.glob(TEMP_PREFIX + "*")), "the write never started"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err == "interrupted\n"
     assert out.read_text() == "previous\n" and _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sigint_during_score_and_surface_never_crashes(tmp_path):
     """Ctrl-C in the middle of numba work (bootstrap, parallel GMC kernels): exit 130 and one
     line, never a segfault (-11) or a numba traceback; the output is not created."""
     big = tmp_path / "big.csv"
     pd.concat([pd.read_csv(STUDY)] * 4, ignore_index=True).assign(
         image=lambda d: [f"i{k}" for k in range(len(d))]).to_csv(big, index=False)
-    for args, out in (([big, "--ci", "bca", "--n-boot", "20000"], tmp_path / "s.json"),
-                      ([STUDY, "--grid", "60x60"], tmp_path / "g.csv")):
+    for args, out, kernel in (([big, "--ci", "bca", "--n-boot", "20000"], tmp_path / "s.json",
+                               "iqa_eval._kernels.bootstrap_"),
+                              ([STUDY, "--grid", "60x60"], tmp_path / "g.csv",
+                               "iqa_eval.gmc._numba_kernels.tile_sums")):
         cmd = ["score", *args, "-o", out] if out.suffix == ".json" else ["surface", *args, "--scores-out", out]
-        rc, _, err = _interrupt(cmd, delay=1.0)
+        rc, _, err = _interrupt(cmd, kernel=kernel)
         assert rc == 130, (rc, err)
         assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
         assert not out.exists() and _leftovers(tmp_path) == []

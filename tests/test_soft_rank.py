@@ -39,8 +39,11 @@ def test_blocks_do_not_change_the_result(monkeypatch):
     assert soft_srocc(x, y) == pytest.approx(whole, rel=1e-13)
 
 
+@pytest.mark.torch
 def test_equals_the_gcc_loss_srocc_term_on_one_batch():
-    torch = pytest.importorskip("torch")
+    from conftest import TORCH_MISSING
+
+    torch = pytest.importorskip("torch", reason=TORCH_MISSING)
     from iqa_eval.losses import GCCLoss
     from iqa_eval.losses import soft_ranks as torch_soft_ranks
 

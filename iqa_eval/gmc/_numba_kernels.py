@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import get_thread_id, njit, prange, types
+from numba import get_thread_id, prange, types
 from numba.extending import intrinsic
+
+# cache=True caches in the user's cache folder, never in the package (see _numba_cache)
+from .._numba_cache import njit
 
 # --- a vectorisable exp -------------------------------------------------------------------------
 

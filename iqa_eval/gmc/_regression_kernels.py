@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .._numba_cache import njit   # cache=True: the user's cache folder (see _numba_cache)
 
 _GAUSS_C = 1.0 / math.sqrt(2.0 * math.pi)
 #: |det M| above this fraction of M00 M11 M22 (the Hadamard bound of a PSD matrix): solved in
