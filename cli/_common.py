@@ -154,7 +154,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
     ``compare`` compares); the others are left out before orientation, so that nothing is
     said about models the command does not use.
     """
-    from ..io import load_dataset
+    from ..data.io import load_dataset
 
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
@@ -221,7 +221,7 @@ def write_output(text: str, output) -> None:
     if output in (None, "-"):
         click.echo(safe_terminal_text(text.rstrip("\n")))
         return
-    from iqa_eval._atomic import atomic_write
+    from .._runtime.atomic import atomic_write
 
     atomic_write(output, text if text.endswith("\n") else text + "\n")
     click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
@@ -260,7 +260,7 @@ def output_format(fmt: str, output, allowed) -> str:
 def check_outputs(outputs, inputs=()) -> None:
     """Check output paths before any computation (directory exists and is writable, not an
     input, not given twice): a bad one is an ``error:`` line before minutes of work."""
-    from iqa_eval._atomic import check_output_paths
+    from .._runtime.atomic import check_output_paths
 
     check_output_paths(outputs, inputs=_input_files(inputs))
 
@@ -277,7 +277,7 @@ def _input_files(inputs):
 
 def safe_terminal_text(text: str) -> str:
     """Control characters of user strings shown (``\\x1b``), never sent to the terminal."""
-    from iqa_eval._text import terminal_safe
+    from ..render.escape import terminal_safe
 
     return terminal_safe(text)
 
@@ -322,9 +322,10 @@ def command(func):
         import traceback
         import warnings
 
-        from iqa_eval import _progress, _resources
-        from iqa_eval._atomic import exit_on_sigint
-        from iqa_eval._text import terminal_safe
+        from .._runtime import progress as _progress
+        from .._runtime import resources as _resources
+        from .._runtime.atomic import exit_on_sigint
+        from ..render.escape import terminal_safe
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__

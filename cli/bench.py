@@ -57,10 +57,10 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     """
     from pathlib import Path
 
-    from ..bench import DatasetSpec, benchmark, dataset_spec, read_manifest
-    from ..bench_formatting import check_metrics, format_benchmark
+    from ..studies.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
+    from ..render.bench_tables import check_metrics, format_benchmark
     from ..errors import InputError
-    from ..plot import STATIC_EXTENSIONS
+    from ..render.plot import STATIC_EXTENSIONS
 
     chosen_metrics = check_metrics(metrics)
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))

@@ -12,7 +12,7 @@ The public API, by layer (see ``docs/architecture.md``):
 * many datasets: :func:`benchmark` (a :class:`Benchmark`; datasets from :func:`read_manifest` or
   :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`);
 * training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
-  more in :mod:`iqa_eval.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
+  more in :mod:`iqa_eval.training.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
 * vocabulary: :class:`CIMethod`, :class:`GMCOptions`; errors: :class:`InputError`,
   :class:`IQAEvalWarning`.

@@ -10,8 +10,8 @@ import numpy as np
 from test_report import EVIL
 from test_report_browser import browser  # noqa: F401  (the fixture)
 
-from iqa_eval.bench import benchmark
-from iqa_eval.dataset import Dataset
+from iqa_eval.studies.bench import benchmark
+from iqa_eval.data.dataset import Dataset
 
 
 def test_bench_html_shows_user_strings_as_text_and_marks(browser, tmp_path):  # noqa: F811

@@ -11,7 +11,7 @@ import torch
 from scipy import stats
 
 from iqa_eval.errors import InputError
-from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks
+from iqa_eval.training.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks
 
 from conftest import REPO
 
@@ -340,7 +340,7 @@ def test_cuda_matches_cpu():  # pragma: no cover - runs where a GPU exists
 
 def test_import_without_torch_names_the_extra():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "try:\n    import iqa_eval.losses\nexcept ImportError as e:\n    print(e)\n")
+            "try:\n    import iqa_eval.training.losses\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert 'pip install "iqa-eval[torch]"' in out.stdout, out.stderr

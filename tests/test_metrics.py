@@ -10,9 +10,9 @@ import pytest
 import scipy.stats as st
 from hypothesis import given, settings, strategies as hs
 
-from iqa_eval import metrics as M
+from iqa_eval.stats import metrics as M
 from iqa_eval.errors import InputError, IQAEvalWarning
-from iqa_eval.mapping import fit_mapping
+from iqa_eval.stats.mapping import fit_mapping
 
 
 def _model_csvs(shared_dir):

@@ -224,7 +224,7 @@ def _group_blocks(inp, block_pairs):
 
 
 def _block_totals(inp, t0, t1, S, K):
-    from . import _numba_kernels as nk
+    from . import _pair_kernels_numba as nk
 
     out = np.zeros((S, K))
     nk.tile_sums_serial(t0, t1, *inp.tile_args(), out)
@@ -232,7 +232,7 @@ def _block_totals(inp, t0, t1, S, K):
 
 
 def _block_rows(inp, g0, g1, S, K, q_chunk):
-    from . import _numba_kernels as nk
+    from . import _pair_kernels_numba as nk
 
     gs = inp.gs
     rows = np.zeros((K, S, int(gs[g1] - gs[g0])))

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._optional import require
-from .errors import InputError
+from .._runtime.optional import require
+from ..errors import InputError
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
@@ -115,7 +115,7 @@ def _model_grids(surface, method, models):
 def _drawing_grid(rows: pd.DataFrame, value: str = "value"):
     """``(q, qd, Z)`` of ONE surface with ``Z[j, i]`` at ``(q[i], qd[j])`` (rows = Qd, as images
     are drawn): :func:`iqa_eval.gmc.sampling.grid_values` transposed."""
-    from .gmc.sampling import grid_values
+    from ..gmc.sampling import grid_values
 
     q, qd, z = grid_values(rows, value)
     return q, qd, z.T
@@ -361,7 +361,7 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
         Correlation form (see :func:`surface_figure`).
     cells : DataFrame, optional
         Comparison cells (``Q, Qd, significant`` and, when ``surface`` is None, ``diff``),
-        e.g. ``Comparison.cells`` from :func:`iqa_eval.compare.compare_models`. Significant
+        e.g. ``Comparison.cells`` from :func:`iqa_eval.studies.compare.compare_models`. Significant
         cells are hatched; their grid may be coarser than the surface's.
 
     Returns
@@ -394,7 +394,7 @@ def difference_map(surface, model_a, model_b, *, method=None, cells=None, cmap="
 
 
 def comparison_figure(comparison, *, cmap="viridis", diff_cmap="RdBu_r", title=None):
-    """Three panels from a :class:`~iqa_eval.compare.Comparison`: A, B and A - B hatched where significant.
+    """Three panels from a :class:`~iqa_eval.studies.compare.Comparison`: A, B and A - B hatched where significant.
 
     Parameters
     ----------
@@ -459,7 +459,7 @@ def scatter_figure(dataset_or_arrays, fits=None, *, mos=None, models=None, ncols
     Parameters
     ----------
     dataset_or_arrays : Dataset, DataFrame or dict of str -> array
-        The (oriented) predictions and MOS: a :class:`~iqa_eval.dataset.Dataset`, or
+        The (oriented) predictions and MOS: a :class:`~iqa_eval.data.dataset.Dataset`, or
         prediction arrays by model with ``mos=`` given.
     fits : dict of str -> MappingFit, optional
         Fitted mappings (``Evaluation.fits``); each drawn with ``fit.predict`` over the
@@ -546,8 +546,8 @@ def save_figure(fig, path, **kwargs):
             raise InputError(f"an interactive figure is saved as .html, not {ext or 'no extension'}; for "
                              f"{', '.join(STATIC_EXTENSIONS)} draw the static figure (surface_3d, "
                              f"contour_map) or use save_surface", file=str(path))
-        from ._atomic import atomic_write
-        from ._html import page  # the report's CSP on every HTML output
+        from .._runtime.atomic import atomic_write
+        from .html import page  # the report's CSP on every HTML output
 
         title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "iqa-eval figure"
         atomic_write(path, page(str(title), plotly_div(fig, div_id="iqa-eval-figure"), with_plotly=True))
@@ -555,7 +555,7 @@ def save_figure(fig, path, **kwargs):
     if ext not in STATIC_EXTENSIONS:
         raise InputError(f"a static figure is saved as {', '.join(STATIC_EXTENSIONS)}, "
                          f"not {ext or 'no extension'}", file=str(path))
-    from ._atomic import OutputSet
+    from .._runtime.atomic import OutputSet
 
     with OutputSet() as outputs:   # temp file + rename: a crash leaves the old file intact
         _savefig(fig, str(outputs.stage(path)), ext[1:], **kwargs)

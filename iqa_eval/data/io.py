@@ -1,4 +1,4 @@
-"""Reading prediction/MOS tables and joining them into a :class:`~iqa_eval.dataset.Dataset`.
+"""Reading prediction/MOS tables and joining them into a :class:`~iqa_eval.data.dataset.Dataset`.
 
 Supported: CSV with any common delimiter (UTF-8, with or without BOM), TSV, XLSX and
 Parquet. One file may hold several prediction columns; several files may each hold one
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from ._optional import require
-from .errors import InputError, MissingDependencyError, warn
+from .._runtime.optional import require
+from ..errors import InputError, MissingDependencyError, warn
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
            "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
@@ -137,7 +137,7 @@ def _read_table(path):
         raise InputError("no such file" if not path.exists() else "not a file", file=path)
     suffix = path.suffix.lower()
     notes = []
-    from ._resources import check_memory, format_size
+    from .._runtime.resources import check_memory, format_size
 
     # a parsed table takes about the file's size (numbers as float64, names as strings);
     # parsing holds a few copies at once; compressed formats expand
@@ -405,7 +405,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
 
     Examples
     --------
-    >>> from iqa_eval.io import load_dataset
+    >>> from iqa_eval.data.io import load_dataset
     >>> data = load_dataset(["examples/simulated_study.csv"])  # doctest: +SKIP
     >>> data.models  # doctest: +SKIP
     ['sharp', 'fine', ...]

@@ -20,7 +20,7 @@ def page(title: str, body: str, *, with_plotly: bool, css: str = "") -> str:
     """A complete HTML document around ``body`` with the package's CSP."""
     head_scripts = ""
     if with_plotly:
-        from ._optional import require
+        from .._runtime.optional import require
 
         get_plotlyjs = require("plotly.offline", "interactive HTML pages").get_plotlyjs
         plotly_js = get_plotlyjs()

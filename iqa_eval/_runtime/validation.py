@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
-from .options import NAN_POLICIES, check_choice
+from ..errors import InputError
+from ..options import NAN_POLICIES, check_choice
 
 
 def as_float_vector(values, *, name: str = "values") -> np.ndarray:

@@ -1,8 +1,8 @@
 """The paper table: every model on every dataset, with the statistics papers leave out.
 
 :func:`benchmark` reads each dataset exactly as ``iqa-eval score`` reads its files
-(:func:`~iqa_eval.io.load_dataset`, then :meth:`~iqa_eval.dataset.Dataset.oriented`) and
-scores it with :func:`~iqa_eval.evaluation.evaluate`, so a cell of the table is the row
+(:func:`~iqa_eval.data.io.load_dataset`, then :meth:`~iqa_eval.data.dataset.Dataset.oriented`) and
+scores it with :func:`~iqa_eval.studies.evaluation.evaluate`, so a cell of the table is the row
 ``score`` prints for that model on that dataset alone. On top of the cells it computes:
 
 - per dataset, the rank of each model by SROCC and which models are tied with the best
@@ -16,7 +16,7 @@ scores it with :func:`~iqa_eval.evaluation.evaluate`, so a cell of the table is 
 - optionally (``krasula=True``) the Krasula et al. (2016) analysis per dataset
   (:func:`iqa_eval.krasula`).
 
-The result is pure data; :mod:`iqa_eval.bench_formatting` renders it.
+The result is pure data; :mod:`iqa_eval.render.bench_tables` renders it.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .errors import InputError
-from .options import DATASET_NAN_POLICIES, MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
+from ..data.dataset import Dataset
+from ..errors import InputError
+from ..options import DATASET_NAN_POLICIES, MAPPINGS, MULTIPLICITY, CIMethod, Interval, validate_params
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
            "friedman_nemenyi", "studentized_range_quantile", "TABLE_SUFFIXES"]
@@ -52,7 +52,7 @@ class DatasetSpec:
     name : str
         The column heading of the dataset in the table.
     files : tuple of Path
-        Read together by :func:`~iqa_eval.io.load_dataset` (one file per model and an optional
+        Read together by :func:`~iqa_eval.data.io.load_dataset` (one file per model and an optional
         metadata table, or one file with several prediction columns).
     mos_col, std_col, nratings_col, key_col : str, optional
     pred_cols : tuple of str, optional
@@ -81,7 +81,7 @@ class DatasetSpec:
 
     def load(self, models=None) -> Dataset:
         """Read, check the MOS scale, keep ``models`` (those present; default all), orient as ``score`` does."""
-        from .io import load_dataset
+        from ..data.io import load_dataset
 
         try:
             data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
@@ -409,8 +409,8 @@ class Benchmark:
         return out
 
     def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False) -> str:
-        """Render as text (see :func:`iqa_eval.bench_formatting.format_benchmark`)."""
-        from .bench_formatting import format_benchmark
+        """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`)."""
+        from ..render.bench_tables import format_benchmark
         return format_benchmark(self, fmt, metrics=metrics, color=color)
 
     def to_latex(self, *, metrics=("srocc", "plcc")) -> str:
@@ -419,7 +419,7 @@ class Benchmark:
 
     def cd_diagram(self, path=None, *, ax=None):
         """The critical-difference diagram (matplotlib Figure); saved when ``path`` is given."""
-        from .bench_formatting import cd_diagram
+        from ..render.bench_tables import cd_diagram
         return cd_diagram(self, path, ax=ax)
 
 
@@ -430,7 +430,7 @@ def _average_ranks(values: pd.Series, *, ascending: bool = False) -> pd.Series:
 
 def _holm_ties(stats: dict, pvalues: dict, alpha: float):
     """Ties with the best after Holm's step-down over the comparisons with the best."""
-    from .inference import tied_with_best
+    from ..stats.inference import tied_with_best
 
     best, _ = tied_with_best(stats, pvalues, alpha=alpha)
     if best is None:
@@ -449,7 +449,7 @@ def _holm_ties(stats: dict, pvalues: dict, alpha: float):
 
 
 def _ties(evaluation, metric: str, alpha: float, multiplicity: str) -> dict:
-    from .inference import tied_with_best
+    from ..stats.inference import tied_with_best
 
     table = evaluation.table
     stats = dict(zip(table["model"], table[metric]))
@@ -520,11 +520,11 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
         Directories (every table file in one directory is one dataset, read as ``score``
         reads several files), single files, :class:`DatasetSpec` objects (e.g. from
         :func:`read_manifest`), or ``{name: directory | [files] | DatasetSpec | Dataset}``.
-        A :class:`~iqa_eval.dataset.Dataset` is used as given (already oriented).
+        A :class:`~iqa_eval.data.dataset.Dataset` is used as given (already oriented).
     names : list of str, optional
         Rename the datasets, in order.
     mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy
-        As in :func:`~iqa_eval.evaluation.evaluate`, for every dataset.
+        As in :func:`~iqa_eval.studies.evaluation.evaluate`, for every dataset.
     multiplicity : {'none', 'holm'}
         Control over the M-1 paired tests of a dataset's best model against the others:
         ``'none'`` marks a model tied when its own test gives p >= alpha (``score``'s rule);
@@ -546,7 +546,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
+    >>> from iqa_eval.data.dataset import Dataset
     >>> rng = np.random.default_rng(0)
     >>> sets = {}
     >>> for name in ("A", "B", "C"):
@@ -605,7 +605,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
                               "rank": float(ranks[m]), "tied_with_best": bool(ties["srocc"][m]),
                               "plcc_tied_with_best": bool(ties["plcc"][m]), "flipped": bool(row["flipped"])})
         if krasula:
-            from .krasula_auc import krasula as _krasula, missing_inputs
+            from .krasula import krasula as _krasula, missing_inputs
             why = missing_inputs(data)
             if why:
                 notes.append(f"{name}: {why}")

@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special  # scipy.optimize is imported only by the 5PL and poly3 fits
 
-from . import _kernels as K
-from ._validation import check_paired
-from .options import MAPPINGS
+from . import _metric_kernels as K
+from .._runtime.validation import check_paired
+from ..options import MAPPINGS
 
 __all__ = ["MappingFit", "fit_mapping", "MAPPING_KINDS", "N_PARAMS"]
 
@@ -476,7 +476,7 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     >>> fit.kind, {k: round(v, 3) for k, v in fit.params.items()}
     ('logistic4', {'beta1': 80.0, 'beta2': 20.0, 'beta3': 5.0, 'beta4': 1.5})
     """
-    from .errors import InputError
+    from ..errors import InputError
 
     if kind not in MAPPING_KINDS:
         raise InputError(f"mapping must be one of {MAPPING_KINDS}, got {kind!r}")

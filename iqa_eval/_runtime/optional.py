@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import MissingDependencyError
+from ..errors import MissingDependencyError
 
 __all__ = ["EXTRAS", "require"]
 

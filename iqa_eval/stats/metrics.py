@@ -11,15 +11,15 @@
 =================  ===========================================================
 
 Every function validates its inputs once through
-:func:`iqa_eval._validation.check_paired`, takes options as keyword-only arguments
-and returns a result object (:class:`~iqa_eval.inference.CorrelationResult` or
-:class:`~iqa_eval.inference.ErrorResult`) with ``statistic``, ``n``, ``notes`` and
+:func:`iqa_eval._runtime.validation.check_paired`, takes options as keyword-only arguments
+and returns a result object (:class:`~iqa_eval.stats.inference.CorrelationResult` or
+:class:`~iqa_eval.stats.inference.ErrorResult`) with ``statistic``, ``n``, ``notes`` and
 ``confidence_interval()``. Constant predictions (or MOS) make coefficients NaN and
 emit an :class:`~iqa_eval.errors.IQAEvalWarning`; they never produce a number.
 
 The mapping for ``plcc``/``rmse``/... is either a kind name (fitted here with
-:func:`iqa_eval.mapping.fit_mapping`) or an already fitted
-:class:`~iqa_eval.mapping.MappingFit`, so one fit can serve several metrics.
+:func:`iqa_eval.stats.mapping.fit_mapping`) or an already fitted
+:class:`~iqa_eval.stats.mapping.MappingFit`, so one fit can serve several metrics.
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from collections import OrderedDict
 import numpy as np
 from scipy import special
 
-from . import _kernels as K
-from ._validation import check_paired
-from .errors import InputError, warn
+from . import _metric_kernels as K
+from .._runtime.validation import check_paired
+from ..errors import InputError, warn
 from .inference import CorrelationResult, ErrorResult
 
 __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", "rmse_star"]
@@ -41,7 +41,7 @@ __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", 
 # ---- shared steps ------------------------------------------------------------------------
 # ``check_constant``, ``t_pvalue``, ``pearson``, ``ranked``, ``kendall_from_ranks``,
 # ``error_dof`` and ``root_mean_square`` are the steps of the metrics below; they are not in
-# ``__all__`` but are this module's interface to :mod:`iqa_eval.evaluation`, which scores many
+# ``__all__`` but are this module's interface to :mod:`iqa_eval.studies.evaluation`, which scores many
 # models at once from the same steps (so each number is computed by one piece of code).
 def _prepare(pred, mos, *extra, nan_policy, names=("pred", "mos")):
     """Validate; return (arrays, notes, propagated_nan)."""
@@ -285,7 +285,7 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
     pred, mos : array-like of shape (n,)
     mapping : str or MappingFit
         ``'logistic4'`` (default, VQEG form with |β4|), ``'logistic5'``, ``'poly3'``,
-        ``'linear'``, ``'none'``, or a fit from :func:`iqa_eval.mapping.fit_mapping`.
+        ``'linear'``, ``'none'``, or a fit from :func:`iqa_eval.stats.mapping.fit_mapping`.
     nan_policy : {'propagate', 'omit', 'raise'}
     seed : int
         Passed to the mapping fit (sub-sampling of very large sets).

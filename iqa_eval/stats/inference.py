@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from . import _kernels as K
-from .errors import InputError
-from .options import CI_METHODS, CIMethod, check_choice
+from . import _metric_kernels as K
+from ..errors import InputError
+from ..options import CI_METHODS, CIMethod, check_choice
 
 __all__ = [
     "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
@@ -258,7 +258,7 @@ def bootstrap_distribution(kind: str, preds, mos, *, n_resamples: int = 1000, se
     p = np.atleast_2d(np.asarray(preds, dtype=np.float64))
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
-    from ._resources import check_memory
+    from .._runtime.resources import check_memory
 
     check_memory(8.0 * int(n_resamples) * (p.shape[0] + 1) + 8.0 * 4_000_000,
                  f"{int(n_resamples):,} bootstrap resamples of {p.shape[0]} model(s)",

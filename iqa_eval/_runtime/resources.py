@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["ResourceError", "check_memory", "set_limit", "parse_size", "available_memory", "format_size"]
 

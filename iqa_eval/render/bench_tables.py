@@ -1,4 +1,4 @@
-"""Render a :class:`~iqa_eval.bench.Benchmark`: the paper table in six formats, the CD diagram.
+"""Render a :class:`~iqa_eval.studies.bench.Benchmark`: the paper table in six formats, the CD diagram.
 
 Marks follow the values and the tests, column by column (one column = one metric on one
 dataset, or one summary quantity):
@@ -21,11 +21,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._html import page
-from ._text import markdown_safe, terminal_safe
-from .errors import InputError
+from .html import page
+from .escape import markdown_safe, terminal_safe
+from ..errors import InputError
 from .formatting import _plain, format_p, latex_escape
-from .options import BENCH_FORMATS, BENCH_METRICS, check_choice
+from ..options import BENCH_FORMATS, BENCH_METRICS, check_choice
 
 __all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram", "save_atomically", "FORMATS",
            "METRICS"]
@@ -39,7 +39,7 @@ _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a
 
 
 def tex(text) -> str:
-    """LaTeX text: :func:`~iqa_eval.formatting.latex_escape` plus the characters that OT1 fonts
+    """LaTeX text: :func:`~iqa_eval.render.formatting.latex_escape` plus the characters that OT1 fonts
     print as other glyphs (``<`` ``>`` ``|`` would come out as ``¡`` ``¿`` ``—``)."""
     return (latex_escape(text).replace("<", r"\textless{}").replace(">", r"\textgreater{}")
             .replace("|", r"\textbar{}"))
@@ -466,7 +466,7 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
 
 def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), show_ci=None,
                      color: bool = False) -> str:
-    """Render a :class:`~iqa_eval.bench.Benchmark` as text.
+    """Render a :class:`~iqa_eval.studies.bench.Benchmark` as text.
 
     Parameters
     ----------

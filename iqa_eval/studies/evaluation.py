@@ -1,4 +1,4 @@
-"""Score every model of a :class:`~iqa_eval.dataset.Dataset`: the table behind ``iqa-eval score``.
+"""Score every model of a :class:`~iqa_eval.data.dataset.Dataset`: the table behind ``iqa-eval score``.
 
 :func:`evaluate` computes, per model, SROCC / KRCC / PLCC (raw and after the fitted
 mapping) with confidence intervals, RMSE, MAE and — when the dataset has a std column —
@@ -7,7 +7,7 @@ models scored; and marks the models tied with the best.
 
 Rows are handled per model: a model is scored on the rows where it and the MOS are
 finite (the count dropped is a note), and a pair of models on the rows complete in both.
-Every number comes from the steps of :mod:`iqa_eval.metrics` (sort orders and ranks of
+Every number comes from the steps of :mod:`iqa_eval.stats.metrics` (sort orders and ranks of
 large vectors are remembered there, once, and shared by SROCC, KRCC and the paired tests), so
 the default (analytic) path stays fast on a million rows.
 """
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .inference import bootstrap_ci, compare_correlations, fisher_ci, tied_with_best
-from .mapping import fit_mapping
-from .metrics import (check_constant, error_dof, kendall_from_ranks, outlier_ratio, pearson, ranked,
+from ..errors import InputError
+from ..stats.inference import bootstrap_ci, compare_correlations, fisher_ci, tied_with_best
+from ..stats.mapping import fit_mapping
+from ..stats.metrics import (check_constant, error_dof, kendall_from_ranks, outlier_ratio, pearson, ranked,
                       rmse_star, root_mean_square, t_pvalue)
-from .options import MAPPINGS, CIMethod, Interval, validate_params
+from ..options import MAPPINGS, CIMethod, Interval, validate_params
 
 __all__ = ["Evaluation", "evaluate", "TIE_RULE"]
 
@@ -171,7 +171,7 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     dataset : Dataset or pandas.DataFrame
         Already oriented by the caller (:meth:`Dataset.oriented`); ``dataset.flipped``
         is reported in the ``flipped`` column. A DataFrame is read as a table file would be
-        (:func:`iqa_eval.io.load_dataset`: MOS, std and prediction columns detected by name)
+        (:func:`iqa_eval.data.io.load_dataset`: MOS, std and prediction columns detected by name)
         and oriented (models with a negative SROCC are negated, with a note).
     mapping : {'logistic4', 'logistic5', 'poly3', 'linear', 'none'}
         Mapping fitted per model before PLCC, RMSE, MAE, outlier ratio and RMSE*.
@@ -199,7 +199,7 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
+    >>> from iqa_eval.data.dataset import Dataset
     >>> rng = np.random.default_rng(0)
     >>> q = rng.normal(size=200)
     >>> data = Dataset(mos=q, predictions={"good": q + 0.3 * rng.normal(size=200),
@@ -208,13 +208,13 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     >>> list(ev.table["model"]), list(ev.table["tied_with_best"])
     (['good', 'poor'], [True, False])
     """
-    from .dataset import Dataset
+    from ..data.dataset import Dataset
 
     if not isinstance(dataset, Dataset):
         if not isinstance(dataset, pd.DataFrame):
             raise InputError(f"evaluate takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
                              f"load_dataset(files)) or a DataFrame, got {type(dataset).__name__}")
-        from .io import as_dataset
+        from ..data.io import as_dataset
         dataset = as_dataset(dataset)
     if not dataset.models:
         raise InputError("no prediction columns to score")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Dataset"]
 
@@ -60,7 +60,7 @@ class Dataset:
     def __post_init__(self):
         # Lists, Series (NaN kept as missing values) and column vectors become 1-D float64
         # arrays here, once; anything else is an InputError, never an error deep inside.
-        from ._validation import as_float_vector
+        from .._runtime.validation import as_float_vector
 
         if self.mos is None:
             raise InputError("Dataset needs mos (one MOS value per image)")
@@ -186,9 +186,9 @@ class Dataset:
             When True (default) also negate any other model whose SROCC with MOS (over
             its complete rows) is negative. When False only ``lower_is_better`` is applied.
         """
-        from . import _kernels as K  # the data layer sits below metrics: SROCC from the kernels
+        from ..stats import _metric_kernels as K  # the data layer sits below metrics: SROCC from the kernels
 
-        def srocc_of(x, y):  # = iqa_eval.metrics.srocc(x, y).statistic (the same kernels, same order)
+        def srocc_of(x, y):  # = iqa_eval.stats.metrics.srocc(x, y).statistic (the same kernels, same order)
             x, y = (np.ascontiguousarray(v, dtype=np.float64) for v in (x, y))
             rx, ry = K.rank_data(x, np.argsort(x))[0], K.rank_data(y, np.argsort(y))[0]
             return float(K.weighted_pearson(rx, ry, np.ones(rx.size)))

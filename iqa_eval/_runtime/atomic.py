@@ -19,7 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["OutputSet", "atomic_write", "check_output_paths", "OutputError", "exit_on_sigint"]
 

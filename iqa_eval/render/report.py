@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .formatting import summarize_comparison
-from .options import GMC_METHODS
+from ..options import GMC_METHODS
 
 __all__ = ["build_report", "Report", "report_html", "write_report", "comparison_page",
            "write_comparison_page", "models_to_compare"]
@@ -284,7 +284,7 @@ def _comparison_section(comparisons, shown=(), tied=None) -> str:
 # -- the page -------------------------------------------------------------------------
 def _page(title: str, body: str, *, with_plotly: bool) -> str:
     """Assemble a page: CSP with the hash of every inline script, plotly.js once if needed."""
-    from ._html import page
+    from .html import page
 
     return page(title, body, with_plotly=with_plotly, css=_CSS)
 
@@ -319,13 +319,13 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
     Parameters
     ----------
     evaluation : Evaluation
-        From :func:`iqa_eval.evaluation.evaluate` (``.table``, ``.pairwise``, ``.fits``,
+        From :func:`iqa_eval.studies.evaluation.evaluate` (``.table``, ``.pairwise``, ``.fits``,
         ``.notes``).
     gmc_result : GMCResult, optional
         From :func:`iqa_eval.gmc.correlation_surfaces` (``.surface``, ``.scores``, ``.notes``);
         every model's surface is drawn, one interactive figure per method.
     comparison : Comparison or list of Comparison, optional
-        From :func:`iqa_eval.compare.compare_models`, usually for the pairs chosen by
+        From :func:`iqa_eval.studies.compare.compare_models`, usually for the pairs chosen by
         :func:`models_to_compare`.
     dataset : Dataset, optional
         The oriented data that was evaluated: needed for the scatter plots and listed as the
@@ -342,8 +342,8 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
     >>> html_text = report_html(evaluation=ev, gmc_result=gmc, dataset=data)  # doctest: +SKIP
     """
     if evaluation is None or not hasattr(evaluation, "table"):
-        raise InputError("report_html needs an Evaluation (from iqa_eval.evaluation.evaluate)")
-    from . import __version__
+        raise InputError("report_html needs an Evaluation (from iqa_eval.studies.evaluation.evaluate)")
+    from .. import __version__
 
     comparisons = _as_list(comparison)
     # the data's recoveries (rows dropped, models flipped) are listed once, at the top
@@ -442,12 +442,12 @@ def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, se
     >>> list(rep.evaluation.table["model"]), len(rep.comparisons) <= 1
     (['precise', 'noisy'], True)
     """
-    from ._progress import Progress
-    from .compare import compare_models
-    from .evaluation import evaluate
-    from .gmc import correlation_surfaces
-    from .gmc.options import GMCOptions
-    from .io import as_dataset
+    from .._runtime.progress import Progress
+    from ..studies.compare import compare_models
+    from ..studies.evaluation import evaluate
+    from ..gmc import correlation_surfaces
+    from ..gmc.options import GMCOptions
+    from ..data.io import as_dataset
 
     data = as_dataset(dataset)
     options = GMCOptions.resolve(options)
@@ -500,7 +500,7 @@ def write_comparison_page(path, comparison, *, title=None) -> Path:
 
 
 def _write(path, text: str) -> Path:
-    from ._atomic import atomic_write  # temp file + rename: never a half-written page
+    from .._runtime.atomic import atomic_write  # temp file + rename: never a half-written page
 
     return atomic_write(path, text)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .options import DATASET_NAN_POLICIES, Interval, validate_params
+from ..errors import InputError
+from ..options import DATASET_NAN_POLICIES, Interval, validate_params
 
 __all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "missing_inputs"]
 
@@ -49,7 +49,7 @@ def missing_inputs(data):
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
+    >>> from iqa_eval.data.dataset import Dataset
     >>> missing_inputs(Dataset(mos=[1.0, 2.0, 3.0], predictions={"a": [1.0, 2.0, 3.0]}))[:48]
     'Krasula analysis skipped: no std and no number-o'
     """
@@ -227,7 +227,7 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
+    >>> from iqa_eval.data.dataset import Dataset
     >>> rng = np.random.default_rng(0)
     >>> q = rng.uniform(1, 5, 60)
     >>> data = Dataset(mos=q, predictions={"good": q + 0.1 * rng.normal(size=60),

@@ -26,11 +26,11 @@ try:
     from torch import nn
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without torch
     raise ImportError(
-        "iqa_eval.losses needs PyTorch, which is an optional extra: "
+        "iqa_eval.training.losses needs PyTorch, which is an optional extra: "
         "pip install \"iqa-eval[torch]\"") from exc
 
-from .errors import InputError
-from .options import Interval, validate_params
+from ..errors import InputError
+from ..options import Interval, validate_params
 
 __all__ = ["GCCLoss", "DCQLoss", "PLCCLoss", "NiNLoss", "MonotonicityLoss", "soft_ranks"]
 

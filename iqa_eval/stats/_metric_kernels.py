@@ -1,7 +1,7 @@
 """Small jitted kernels for the scalar metrics: ranks, Kendall's tau-b, bootstrap loops.
 
 Plain loops over float64 arrays, compiled once with ``cache=True``. No validation here:
-the Python layer above (:mod:`iqa_eval.metrics`, :mod:`iqa_eval.inference`) checks
+the Python layer above (:mod:`iqa_eval.stats.metrics`, :mod:`iqa_eval.stats.inference`) checks
 shapes, dtypes and NaNs before calling in.
 
 Ties are found on *sorted* values, so every kernel takes (or builds) a sort order.

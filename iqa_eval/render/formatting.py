@@ -1,4 +1,4 @@
-"""Render an :class:`~iqa_eval.evaluation.Evaluation` as text: table, CSV, JSON, Markdown, LaTeX.
+"""Render an :class:`~iqa_eval.studies.evaluation.Evaluation` as text: table, CSV, JSON, Markdown, LaTeX.
 
 The terminal table, Markdown and LaTeX show the main columns rounded for reading, with
 ``*`` on every model tied with the best and a legend line saying what that means. CSV
@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["format_evaluation", "FORMATS"]
 
@@ -129,7 +129,7 @@ def _text_table(evaluation):
 def _markdown(evaluation):
     header, cells = _display_rows(evaluation)
 
-    from ._text import markdown_safe
+    from .escape import markdown_safe
 
     out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(markdown_safe(c) for c in line) + " |" for line in cells]
@@ -144,7 +144,7 @@ _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 def latex_escape(text: str) -> str:
     """Escape LaTeX's special characters in plain text; control characters are written out
     (``\\x1b``) first, since pdflatex rejects them."""
-    from ._text import terminal_safe
+    from .escape import terminal_safe
 
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))
 
@@ -199,8 +199,8 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
 
     Examples
     --------
-    >>> from iqa_eval.dataset import Dataset
-    >>> from iqa_eval.evaluation import evaluate
+    >>> from iqa_eval.data.dataset import Dataset
+    >>> from iqa_eval.studies.evaluation import evaluate
     >>> q = np.linspace(0, 1, 50)
     >>> ev = evaluate(Dataset(mos=q, predictions={"m": q ** 2}))
     >>> format_evaluation(ev, "csv").splitlines()[0].startswith("model,n,srocc")
@@ -211,7 +211,7 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     if fmt == "table":
         return _text_table(evaluation)
     if fmt == "csv":
-        from ._text import neutralise_frame
+        from .escape import neutralise_frame
 
         return neutralise_frame(evaluation.table).to_csv(index=False)
     if fmt == "json":
@@ -223,7 +223,7 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
 
 # ---- comparisons ---------------------------------------------------------------------------
 def format_comparison(comparison) -> str:
-    """Terminal text of a :class:`~iqa_eval.compare.Comparison`: the global tests, a map of the
+    """Terminal text of a :class:`~iqa_eval.studies.compare.Comparison`: the global tests, a map of the
     surface's significant cells and the plain-language summary (``iqa-eval compare``).
 
     Parameters
@@ -316,7 +316,7 @@ def _span(values) -> str:
 
 
 def summarize_comparison(comparison) -> str:
-    """Plain-language summary of a :class:`~iqa_eval.compare.Comparison`, from its numbers.
+    """Plain-language summary of a :class:`~iqa_eval.studies.compare.Comparison`, from its numbers.
 
     Parameters
     ----------

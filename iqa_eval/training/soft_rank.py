@@ -1,6 +1,6 @@
 """Soft ranks as a metric: how far the GCC training proxy is from the real SROCC on a whole set.
 
-:class:`iqa_eval.losses.GCCLoss` replaces ranks by the soft ranks of GMC-IQA,
+:class:`iqa_eval.training.losses.GCCLoss` replaces ranks by the soft ranks of GMC-IQA,
 ``R_i = sum_j Phi((z_i - z_j) / bandwidth)`` over z-scored values (``bandwidth = 1`` in the
 loss). :func:`soft_srocc` computes the resulting SROCC proxy on a whole set with numpy (no
 torch), in blocks of rows: O(N^2) time, O(N * block) memory.
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._validation import check_paired
-from .errors import InputError, warn
+from .._runtime.validation import check_paired
+from ..errors import InputError, warn
 
 __all__ = ["soft_srocc", "soft_ranks"]
 
@@ -23,7 +23,7 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
 
     ``z`` are z-scores (N-1 divisor). As ``bandwidth -> 0`` the soft ranks tend to the
     average ranks minus 1/2 (ties share ``Phi(0) = 1/2``). Constant values give equal ranks.
-    The torch form used by the loss is :func:`iqa_eval.losses.soft_ranks` (bandwidth 1).
+    The torch form used by the loss is :func:`iqa_eval.training.losses.soft_ranks` (bandwidth 1).
 
     Parameters
     ----------

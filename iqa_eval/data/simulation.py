@@ -41,7 +41,7 @@ LOWER_IS_BETTER = ("distance",)
 
 
 def _srocc(a, b) -> float:
-    from .metrics import srocc
+    from ..stats.metrics import srocc
     return float(srocc(a, b).statistic)
 
 
@@ -67,7 +67,7 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
 
     Examples
     --------
-    >>> from iqa_eval.simulation import simulate_study
+    >>> from iqa_eval.data.simulation import simulate_study
     >>> df = simulate_study(200, seed=1)
     >>> list(df.columns[:4])
     ['image', 'mos', 'std', 'n_ratings']

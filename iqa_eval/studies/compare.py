@@ -5,7 +5,7 @@ better, the other separates images with small MOS differences better. :func:`com
 answers *where* they differ and *whether the difference is real*:
 
 - the global SROCC, PLCC and KRCC of both models with the paired tests of
-  :mod:`iqa_eval.inference` (difference A - B, its confidence interval, a p-value);
+  :mod:`iqa_eval.stats.inference` (difference A - B, its confidence interval, a p-value);
 - both GMC surfaces on an exact regular grid (GMC evaluated at every node, no regression)
   and their difference A - B with a confidence interval per cell and the cells where the
   models differ significantly, after a stated multiple-comparison adjustment.
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .errors import InputError
-from .options import ADJUSTMENTS, COMPARE_CI_METHODS, GMC_METHODS, Interval, validate_params
+from ..errors import InputError
+from ..options import ADJUSTMENTS, COMPARE_CI_METHODS, GMC_METHODS, Interval, validate_params
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
@@ -331,7 +331,7 @@ class Comparison:
 # --------------------------------------------------------------------------------------
 def check_model_pair(data, model_a, model_b):
     """InputError unless ``model_a`` and ``model_b`` are two different models of ``data``."""
-    from .dataset import Dataset
+    from ..data.dataset import Dataset
 
     if not isinstance(data, Dataset):
         raise InputError(f"compare_models takes a Dataset (Dataset(mos=..., predictions={{name: scores}}) or "
@@ -378,7 +378,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     ----------
     dataset : Dataset
         Oriented data (every model's scores rise with quality), e.g. from
-        :func:`iqa_eval.io.load_dataset` followed by ``.oriented()``.
+        :func:`iqa_eval.data.io.load_dataset` followed by ``.oriented()``.
     model_a, model_b : str
         The two models; differences are A - B.
     method : {'srocc', 'plcc', 'krcc'}, default 'srocc'
@@ -427,7 +427,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     Examples
     --------
     >>> from iqa_eval import Dataset, simulate_study
-    >>> from iqa_eval.formatting import summarize_comparison
+    >>> from iqa_eval.render.formatting import summarize_comparison
     >>> df = simulate_study(1500, seed=0)
     >>> data = Dataset(mos=df["mos"].to_numpy(), std=df["std"].to_numpy(),
     ...                predictions={m: df[m].to_numpy() for m in ("high_end", "fine_grain")})
@@ -438,17 +438,17 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     >>> print(summary.splitlines()[4])  # doctest: +ELLIPSIS
     high_end is ahead in 15 cells, at MOS 3.982-4.8 (high quality) and ...
     """
-    from .gmc.options import GMCOptions
-    from .io import as_dataset
+    from ..gmc.options import GMCOptions
+    from ..data.io import as_dataset
 
     gmc_options = GMCOptions.resolve(options, option_values)
     ranks = gmc_options.ranks
     ci = str(ci)
     dataset = as_dataset(dataset)
     check_model_pair(dataset, model_a, model_b)
-    from .gmc.api import gmc_inputs
-    from .gmc.engine import pair_sums
-    from .gmc.sampling import grid_shape, regular_grid
+    from ..gmc.api import gmc_inputs
+    from ..gmc.engine import pair_sums
+    from ..gmc.sampling import grid_shape, regular_grid
 
     shape = grid_shape(grid)
 
@@ -541,8 +541,8 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     two copies of one image are left out (they would add zero-difference pairs that no
     real sample contains). Ranks are recomputed on each resample.
     """
-    from ._progress import Progress
-    from ._resources import check_memory
+    from .._runtime.progress import Progress
+    from .._runtime.resources import check_memory
 
     n = mos.size
 
@@ -565,10 +565,10 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
 def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests.
 
-    SROCC and PLCC come from :func:`iqa_eval.evaluation.evaluate` (the numbers
+    SROCC and PLCC come from :func:`iqa_eval.studies.evaluation.evaluate` (the numbers
     ``iqa-eval score`` prints): Williams' test with Zou's interval (``ci='analytic'``) or the
     paired bootstrap (``ci='percentile'``). KRCC, which ``evaluate`` does not test pairwise:
-    the paired bootstrap of :func:`iqa_eval.inference.bootstrap_distribution` (percentile
+    the paired bootstrap of :func:`iqa_eval.stats.inference.bootstrap_distribution` (percentile
     interval, two-sided bootstrap p-value with the +1 correction), whatever ``ci``.
 
     Returns
@@ -577,7 +577,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     notes : list of str
     """
     from .evaluation import evaluate
-    from .inference import paired_bootstrap_difference
+    from ..stats.inference import paired_bootstrap_difference
 
     from dataclasses import replace
 
