@@ -73,7 +73,7 @@ BASELINE = textwrap.dedent('''
 
 
 def write_datasets(root: Path, n: int, count: int = 4):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     dirs = []
     for k in range(count):

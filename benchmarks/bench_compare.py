@@ -46,7 +46,7 @@ class Timer:
 
 
 def load(folder, models):
-    from iqa_eval.io import load_dataset
+    from iqa_eval.data.io import load_dataset
 
     path = REF / folder
     if not path.is_dir():
@@ -56,8 +56,8 @@ def load(folder, models):
 
 
 def warm_up():
-    from iqa_eval.compare import compare_models
-    from iqa_eval.dataset import Dataset
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.data.dataset import Dataset
 
     rng = np.random.default_rng(0)
     mos = rng.uniform(1, 5, 50)
@@ -73,7 +73,7 @@ def warm_up():
 
 def parts(data, a, b, method):
     """Time the engine pass with row sums and the influence/band step on their own."""
-    from iqa_eval.compare import _effective_images, gmc_influence, influence_se
+    from iqa_eval.studies.compare import _effective_images, gmc_influence, influence_se
     from iqa_eval.gmc.api import gmc_inputs
     from iqa_eval.gmc.engine import pair_sums
     from iqa_eval.gmc.sampling import regular_grid
@@ -114,7 +114,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="LIVEC only, SROCC only")
     args = ap.parse_args()
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
 
     print(f"machine: {os.cpu_count()} cores (shared); numba threads "
           f"{os.environ.get('NUMBA_NUM_THREADS', 'default')}")

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from iqa_eval.simulation import simulate_study
-from iqa_eval.io import load_dataset
+from iqa_eval.data.simulation import simulate_study
+from iqa_eval.data.io import load_dataset
 
 
 def _baseline(path):

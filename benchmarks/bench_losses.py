@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from iqa_eval.losses import DCQLoss, GCCLoss
+from iqa_eval.training.losses import DCQLoss, GCCLoss
 
 
 def literal_gcc(pred, target, queue_pred, queue_target, alpha=0.5, beta=0.5, gamma=1.0):

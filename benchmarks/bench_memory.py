@@ -35,14 +35,14 @@ def main():
     parser.add_argument("--baseline-repo", default=None, help="another checkout measured side by side")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "study.csv"
         simulate_study(args.rows, seed=0).to_csv(path, index=False)
         size = path.stat().st_size
-        imports = [sys.executable, "-c", "import iqa_eval.cli.score, iqa_eval.evaluation, iqa_eval.formatting, "
-                                          "iqa_eval.io, iqa_eval._kernels, numba, scipy.stats"]
+        imports = [sys.executable, "-c", "import iqa_eval.cli.score, iqa_eval.studies.evaluation, iqa_eval.render.formatting, "
+                                          "iqa_eval.data.io, iqa_eval.stats._metric_kernels, numba, scipy.stats"]
         score = [sys.executable, "-m", "iqa_eval.cli", "score", str(path)]   # stderr is no terminal: no bar
         rows = [("this checkout", REPO)] + ([("baseline", Path(args.baseline_repo))] if args.baseline_repo else [])
         print(f"file {size / 2**20:.1f} MiB ({args.rows:,} rows x 6 models)")

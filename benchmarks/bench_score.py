@@ -116,7 +116,7 @@ def bench_process(rows: int, repeats: int):
 def bench_bootstrap(n: int = 10_000, n_resamples: int = 1000):
     from scipy import stats
 
-    from iqa_eval.inference import _resample_chunks, bootstrap_distribution
+    from iqa_eval.stats.inference import _resample_chunks, bootstrap_distribution
 
     rng = np.random.default_rng(1)
     y = np.round(rng.normal(size=n), 2)

@@ -157,7 +157,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
     ``compare`` compares); the others are left out before orientation, so that nothing is
     said about models the command does not use.
     """
-    from ..io import load_dataset
+    from ..data.io import load_dataset
 
     data = load_dataset(opts["files"], mos_col=opts.get("mos_col"),
                         pred_cols=split_list(opts.get("pred_cols")) or None,
@@ -228,7 +228,7 @@ def echo_notes(notes) -> None:
     """Print recoveries on stderr, one ``note:`` line each, once each (not again when the
     same message was already printed as a warning). A note is one line whatever the user
     strings in it hold (a newline is written ``\\n``)."""
-    from iqa_eval._text import terminal_safe
+    from .._runtime.escape import terminal_safe
 
     seen = set(_WARNED)
     for note in notes or ():
@@ -242,7 +242,7 @@ def write_output(text: str, output, outputs=None) -> None:
     """Write ``text`` to ``output`` or to stdout (``None`` or ``-``).
 
     A path is written atomically (a symlink's target replaced, a device or FIFO written
-    through; see ``iqa_eval._atomic``), or staged in ``outputs`` (an ``OutputSet``) to be
+    through; see ``iqa_eval._runtime.atomic``), or staged in ``outputs`` (an ``OutputSet``) to be
     committed with the command's other outputs: then the caller says ``wrote`` after the
     commit (:func:`echo_written`)."""
     if output in (None, "-"):
@@ -252,7 +252,7 @@ def write_output(text: str, output, outputs=None) -> None:
     if outputs is not None:
         outputs.stage(output).write_text(text, encoding="utf-8")
         return
-    from iqa_eval._atomic import atomic_write
+    from .._runtime.atomic import atomic_write
 
     atomic_write(output, text)
     echo_written([output])
@@ -260,7 +260,7 @@ def write_output(text: str, output, outputs=None) -> None:
 
 def echo_written(paths) -> None:
     """One ``wrote PATH`` line on stderr per file written (``None`` and ``-`` skipped)."""
-    from iqa_eval._text import terminal_safe
+    from .._runtime.escape import terminal_safe
 
     for path in paths:
         if path not in (None, "-"):
@@ -300,7 +300,7 @@ def output_format(fmt: str, output, allowed) -> str:
 def check_outputs(outputs, inputs=()) -> None:
     """Check output paths before any computation (directory exists and is writable, not an
     input, not given twice): a bad one is an ``error:`` line before minutes of work."""
-    from iqa_eval._atomic import check_output_paths
+    from .._runtime.atomic import check_output_paths
 
     check_output_paths(outputs, inputs=_input_files(inputs))
 
@@ -330,8 +330,8 @@ def _input_files(inputs):
 def safe_terminal_text(text: str) -> str:
     """Text laid out in lines by the tool, its control characters shown (``\\x1b``), never sent
     to the terminal; its newlines kept. User strings in it must be escaped where they are put
-    in (:func:`iqa_eval._text.terminal_safe`): their newlines could not be told from the tool's."""
-    from iqa_eval._text import terminal_lines
+    in (:func:`iqa_eval._runtime.escape.terminal_safe`): their newlines could not be told from the tool's."""
+    from .._runtime.escape import terminal_lines
 
     return terminal_lines(text)
 
@@ -376,9 +376,10 @@ def command(func):
         import traceback
         import warnings
 
-        from iqa_eval import _progress, _resources
-        from iqa_eval._atomic import exit_on_signals
-        from iqa_eval._text import terminal_safe
+        from .._runtime import progress as _progress
+        from .._runtime import resources as _resources
+        from .._runtime.atomic import exit_on_signals
+        from .._runtime.escape import terminal_safe
 
         def show(message, category, filename, lineno, file=None, line=None):
             prefix = "warning" if issubclass(category, IQAEvalWarning) else category.__name__

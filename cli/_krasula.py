@@ -6,8 +6,8 @@ from ._common import echo_notes
 
 def add_krasula(text, data, fmt, *, seed, nan_policy, notes):
     """Run the analysis on ``data`` (or say why not) and return ``text`` with it added."""
-    from ..bench_formatting import with_krasula
-    from ..krasula_auc import krasula, missing_inputs
+    from ..render.bench_tables import with_krasula
+    from ..studies.krasula import krasula, missing_inputs
 
     why = missing_inputs(data)
     if why:

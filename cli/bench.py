@@ -65,11 +65,11 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     """
     from pathlib import Path
 
-    from ..bench import DatasetSpec, benchmark, dataset_spec, read_manifest
-    from ..bench_formatting import check_metrics, format_benchmark
+    from ..studies.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
+    from ..render.bench_tables import check_metrics, format_benchmark
     from ..errors import InputError
-    from .._atomic import OutputSet
-    from ..plot import STATIC_EXTENSIONS, save_figure
+    from .._runtime.atomic import OutputSet
+    from ..render.plot import STATIC_EXTENSIONS, save_figure
 
     chosen_metrics = check_metrics(metrics)
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))

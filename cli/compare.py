@@ -25,7 +25,7 @@ def _pick_models(data, names):
     if len(models) != 2:
         raise InputError(f"--models takes exactly two models A,B; got {len(models)}: "
                          f"{', '.join(models)}")
-    from ..compare import check_model_pair
+    from ..studies.compare import check_model_pair
 
     check_model_pair(data, *models)
     return models
@@ -100,8 +100,8 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
       iqa-eval compare meta.csv a.csv b.csv --method krcc --format json -o cmp.json
       iqa-eval compare preds.csv -m dbcnn,hyperiqa -o compare.html
     """
-    from ..compare import compare_models
-    from ..formatting import format_comparison
+    from ..studies.compare import compare_models
+    from ..render.formatting import format_comparison
 
     check_outputs([output], inputs["files"])
     if output not in (None, "-") and Path(str(output)).suffix.lower() not in _OUTPUT_SUFFIXES:
@@ -109,7 +109,7 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
         raise InputError(f"-o writes {', '.join(_OUTPUT_SUFFIXES[:-1])} or a suffix-less text file",
                          file=str(output))
     if output:                         # a figure's missing [plot] extra is found before the computation
-        from ..plot import require_figure_packages
+        from ..render.plot import require_figure_packages
         require_figure_packages(output)
     options = gmc_options_from(inputs)
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
@@ -125,12 +125,12 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     echo_notes(result.notes)
     suffix = str(output).lower().rsplit(".", 1)[-1] if output else ""
     if suffix == "html":
-        from ..report import write_comparison_page
+        from ..render.report import write_comparison_page
         write_comparison_page(output, result)
         click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return
     if suffix in ("png", "pdf", "svg"):
-        from ..plot import comparison_figure, save_figure
+        from ..render.plot import comparison_figure, save_figure
         save_figure(comparison_figure(result), output)
         click.echo(f"wrote {safe_terminal_text(str(output))}", err=True)
         return

@@ -48,7 +48,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     """
     from pathlib import Path
 
-    from ..report import build_report
+    from ..render.report import build_report
 
     options = gmc_options_from(inputs, samples=samples)
     grid = parse_grid(compare_grid, option="--compare-grid")
@@ -57,7 +57,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     if Path(str(output)).suffix.lower() not in (".html", ".htm"):
         from ..errors import InputError
         raise InputError("the report is an HTML page: -o must end in .html", file=str(output))
-    from ..plot import require_figure_packages
+    from ..render.plot import require_figure_packages
     require_figure_packages(interactive=True, static=True)   # before computing: the page draws both kinds
     data = load_dataset_from_options(inputs)
     result = build_report(data, mapping=mapping, alpha=alpha, seed=seed, methods=gmc_methods(methods),

@@ -38,8 +38,8 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
     """
-    from ..evaluation import evaluate
-    from ..formatting import format_evaluation
+    from ..studies.evaluation import evaluate
+    from ..render.formatting import format_evaluation
 
     check_outputs([output], inputs["files"])
     fmt = output_format(fmt, output, ("table", "csv", "json", "markdown", "latex"))

@@ -17,9 +17,9 @@ from ._common import check_outputs, command
 @command
 def simulate(n_images, seed, output, ratings_out):
     """Write a simulated subjective study: image, mos, std, n_ratings and six models."""
-    from ..simulation import EQUAL_SROCC_PAIR, LOWER_IS_BETTER, simulate_study
+    from ..data.simulation import EQUAL_SROCC_PAIR, LOWER_IS_BETTER, simulate_study
 
-    from iqa_eval._atomic import atomic_write
+    from .._runtime.atomic import atomic_write
 
     check_outputs([output, ratings_out])
     df = simulate_study(n_images, seed=seed, ratings=ratings_out is not None)

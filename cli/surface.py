@@ -76,8 +76,8 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
       iqa-eval surface preds.csv --std-col std -o surfaces.html
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
-    from .._atomic import OutputSet
-    from .._text import neutralise_frame
+    from .._runtime.atomic import OutputSet
+    from .._runtime.escape import neutralise_frame
     from ..errors import InputError
     from ..gmc import correlation_surfaces, read_std_file, read_weights_file
 
@@ -100,7 +100,7 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
     if output:                         # a missing [plot] extra is found before the computation
-        from ..plot import require_figure_packages
+        from ..render.plot import require_figure_packages
         require_figure_packages(output)
     options = gmc_options_from(inputs, plus=weight_plus, lds_exact_counts=lds_exact_counts,
                                samples=sample_file if sample_file else (samples or 100))
@@ -197,7 +197,7 @@ def _targets(output, methods):
 def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
     """Draw every computed form; returns the paths. Static figures: one file per form when
     there are several (``x_srocc.png``, ...); HTML: one page with a figure per form."""
-    from .._text import neutralise_frame
+    from .._runtime.escape import neutralise_frame
     from ..errors import InputError
 
     suffix = Path(output).suffix.lower()
@@ -205,7 +205,7 @@ def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
         neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
         return [output]
     try:
-        from ..plot import contour_map, save_figure, save_surface
+        from ..render.plot import contour_map, save_figure, save_surface
     except ImportError as exc:
         output = str(Path(output).with_suffix(".csv"))
         echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
@@ -213,8 +213,8 @@ def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
         return [output]
     methods = list(dict.fromkeys(surface_df["method"].astype(str)))
     if suffix == ".html" and not contour:
-        from .._html import page
-        from ..plot import plotly_div, surface_figure
+        from ..render.html import page
+        from ..render.plot import plotly_div, surface_figure
 
         body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
                        for k, m in enumerate(methods))

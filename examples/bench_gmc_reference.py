@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from iqa_eval.bench import DatasetSpec, benchmark, dataset_spec
+from iqa_eval.studies.bench import DatasetSpec, benchmark, dataset_spec
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gmc-reference"
 LIVEC_MODELS = ("clipiqa", "clipiqa+", "niqe", "qalign", "qualiclip", "qualiclip+", "topiq_nr")

@@ -1,13 +1,13 @@
 """Two models with the same global SROCC, told apart by their GMC surfaces.
 
-The project's simulated study (:func:`iqa_eval.simulation.simulate_study`) builds two models
+The project's simulated study (:func:`iqa_eval.data.simulation.simulate_study`) builds two models
 whose global SROCC is equal within 1e-3 but whose errors differ in kind:
 
 - ``high_end``: error that shrinks with quality, so it ranks high-quality images well;
 - ``fine_grain``: tiny error on most images plus a few gross failures, so it orders images
   with small MOS differences well but misorders some far-apart pairs.
 
-Global metrics cannot separate them. :func:`iqa_eval.compare.compare_models` computes both
+Global metrics cannot separate them. :func:`iqa_eval.studies.compare.compare_models` computes both
 GMC surfaces on a regular grid, their difference with a confidence interval per cell and
 the paired global tests; this script prints that comparison and writes its figures:
 
@@ -29,10 +29,10 @@ import argparse
 import time
 from pathlib import Path
 
-from iqa_eval import (compare_models, correlation_surfaces, Dataset, format_comparison, plot,
-                      simulate_study, srocc)
-from iqa_eval.report import write_comparison_page
-from iqa_eval.simulation import EQUAL_SROCC_PAIR
+from iqa_eval.render import plot
+from iqa_eval import compare_models, correlation_surfaces, Dataset, format_comparison, simulate_study, srocc
+from iqa_eval.render.report import write_comparison_page
+from iqa_eval.data.simulation import EQUAL_SROCC_PAIR
 
 
 def main(argv=None):

@@ -8,7 +8,7 @@ same initial weights and sees the batches in the same order, so the test predict
 paired. Reported:
 
 * per loss: median and range over splits of test SROCC and PLCC (4PL mapping);
-* paired tests on the same test images (``iqa_eval.inference.compare_correlations``:
+* paired tests on the same test images (``iqa_eval.stats.inference.compare_correlations``:
   Williams' test of dependent correlations), per split, for each loss against MSE and GCC
   against DCQ;
 * the GMC difference surface GCC - MSE on split 0 (``iqa_eval.compare_models``): where on the
@@ -35,14 +35,14 @@ import numpy as np
 import torch
 
 from iqa_eval import plcc, soft_srocc, srocc
-from iqa_eval.compare import compare_models
-from iqa_eval.dataset import Dataset
+from iqa_eval.studies.compare import compare_models
+from iqa_eval.data.dataset import Dataset
 from iqa_eval.errors import InputError
-from iqa_eval.formatting import format_comparison, format_p
-from iqa_eval.inference import compare_correlations
-from iqa_eval.io import read_table
-from iqa_eval.losses import DCQLoss, GCCLoss, NiNLoss, PLCCLoss
-from iqa_eval.mapping import fit_mapping
+from iqa_eval.render.formatting import format_comparison, format_p
+from iqa_eval.stats.inference import compare_correlations
+from iqa_eval.data.io import read_table
+from iqa_eval.training.losses import DCQLoss, GCCLoss, NiNLoss, PLCCLoss
+from iqa_eval.stats.mapping import fit_mapping
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "gmc-reference" / "kadid10k"

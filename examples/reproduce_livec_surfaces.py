@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from iqa_eval import plot
+from iqa_eval.render import plot
 from iqa_eval.gmc import gmc_points, gmc_score, gmc_surface, read_sample_file, read_weights_file
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gmc-reference" / "LIVEC"

@@ -12,7 +12,7 @@ The public API, by layer (see ``docs/architecture.md``):
 * many datasets: :func:`benchmark` (a :class:`Benchmark`; datasets from :func:`read_manifest` or
   :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`);
 * training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
-  more in :mod:`iqa_eval.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
+  more in :mod:`iqa_eval.training.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
 * vocabulary: :class:`CIMethod`, :class:`GMCOptions`; errors: :class:`InputError`,
   :class:`IQAEvalWarning`.
@@ -22,38 +22,65 @@ Submodules are imported on first use of a name, so ``import iqa_eval`` stays che
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
     # data
-    "load_dataset": "io", "read_table": "io", "Dataset": "dataset", "simulate_study": "simulation",
+    "load_dataset": "data.io", "read_table": "data.io", "Dataset": "data.dataset", "simulate_study": "data.simulation",
     # metrics and their results
-    "srocc": "metrics", "krcc": "metrics", "plcc": "metrics", "plcc_raw": "metrics",
-    "rmse": "metrics", "mae": "metrics", "outlier_ratio": "metrics", "rmse_star": "metrics",
-    "CorrelationResult": "inference", "ErrorResult": "inference", "ConfidenceInterval": "inference",
-    "fit_mapping": "mapping", "MappingFit": "mapping",
+    "srocc": "stats.metrics", "krcc": "stats.metrics", "plcc": "stats.metrics", "plcc_raw": "stats.metrics",
+    "rmse": "stats.metrics", "mae": "stats.metrics", "outlier_ratio": "stats.metrics", "rmse_star": "stats.metrics",
+    "CorrelationResult": "stats.inference", "ErrorResult": "stats.inference", "ConfidenceInterval": "stats.inference",
+    "fit_mapping": "stats.mapping", "MappingFit": "stats.mapping",
     # inference
-    "fisher_ci": "inference", "bootstrap_ci": "inference", "compare_correlations": "inference",
-    "PairedComparison": "inference",
+    "fisher_ci": "stats.inference", "bootstrap_ci": "stats.inference", "compare_correlations": "stats.inference",
+    "PairedComparison": "stats.inference",
     # whole evaluations
-    "evaluate": "evaluation", "Evaluation": "evaluation",
+    "evaluate": "studies.evaluation", "Evaluation": "studies.evaluation",
     "correlation_surfaces": "gmc.api", "GMCResult": "gmc.api", "GMCOptions": "gmc.options",
-    "compare_models": "compare", "Comparison": "compare",
+    "compare_models": "studies.compare", "Comparison": "studies.compare",
     # presentation
-    "format_evaluation": "formatting", "format_comparison": "formatting",
-    "summarize_comparison": "formatting", "build_report": "report", "Report": "report",
+    "format_evaluation": "render.formatting", "format_comparison": "render.formatting",
+    "summarize_comparison": "render.formatting", "build_report": "render.report", "Report": "render.report",
     # vocabulary and errors
     "CIMethod": "options", "InputError": "errors", "IQAEvalWarning": "errors",
     # training losses (torch, the [torch] extra) and their whole-set proxy
-    "GCCLoss": "losses", "DCQLoss": "losses", "soft_srocc": "soft_rank",
+    "GCCLoss": "training.losses", "DCQLoss": "training.losses", "soft_srocc": "training.soft_rank",
     # many datasets: the paper table; pairwise classification (Krasula et al. 2016)
-    "benchmark": "bench", "Benchmark": "bench", "DatasetSpec": "bench", "read_manifest": "bench",
-    "FriedmanResult": "bench", "krasula": "krasula_auc", "KrasulaResult": "krasula_auc",
+    "benchmark": "studies.bench", "Benchmark": "studies.bench", "DatasetSpec": "studies.bench", "read_manifest": "studies.bench",
+    "FriedmanResult": "studies.bench", "krasula": "studies.krasula", "KrasulaResult": "studies.krasula",
 }
 
 __all__ = ["__version__", *_LAZY]
+
+# Import paths users had before the layer folders (0.1 docs and README), kept as the very same
+# module objects: ``import iqa_eval.stats.metrics`` is ``iqa_eval.stats.metrics``.
+_MODULE_ALIASES = {"metrics": "stats.metrics", "losses": "training.losses"}
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``iqa_eval.<old name>`` to the module that now lives in a layer folder."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        package, _, name = fullname.rpartition(".")
+        if package == __name__ and name in _MODULE_ALIASES:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(f"{__name__}.{_MODULE_ALIASES[spec.name.rpartition('.')[2]]}")
+
+    def exec_module(self, module):
+        pass   # the real module is already executed
+
+
+if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _AliasFinder())   # before any path finder: an alias is never a file
 
 
 def __getattr__(name):

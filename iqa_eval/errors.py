@@ -27,7 +27,7 @@ def where(file=None, column=None, row=None) -> str:
     """
     parts = []
     if file is not None:
-        from ._text import terminal_safe  # a newline in a file name is shown, not collapsed
+        from ._runtime.escape import terminal_safe  # a newline in a file name is shown, not collapsed
 
         parts.append(terminal_safe(file))
     if column is not None:

@@ -47,7 +47,7 @@ MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none")
 NAN_POLICIES = ("propagate", "omit", "raise")
 #: Field delimiters of a text table: sniffed (``auto``) or given (``tab``, ``whitespace`` = runs of blanks).
 DELIMITERS = ("auto", ",", ";", "tab", "|", "whitespace")
-#: How several input files are aligned (:func:`iqa_eval.io.load_dataset`).
+#: How several input files are aligned (:func:`iqa_eval.data.io.load_dataset`).
 JOINS = ("auto", "key", "order")
 #: GMC distribution regulators.
 REGULATORS = ("auto", "gaussian", "lds", "none")
@@ -114,12 +114,12 @@ ALTERNATIVES = ("two-sided", "greater", "less")
 #: p-value methods of SROCC/KRCC: 'auto' (KRCC: scipy's rule; SROCC: exact for n <= 9, else t),
 #: 'asymptotic' (t / normal), 'exact' (every permutation), 'permutation' (SROCC, seeded Monte Carlo).
 CORRELATION_P_METHODS = ("auto", "asymptotic", "exact", "permutation")
-#: cocor's tests of two overlapping dependent correlations (:mod:`iqa_eval.dependent_correlations`).
+#: cocor's tests of two overlapping dependent correlations (:mod:`iqa_eval.stats.dependent_correlations`).
 DEPENDENT_CORRELATION_TESTS = ("pearson1898", "hotelling1940", "williams1959", "olkin1967", "dunn1969",
                                "hendrickson1970", "steiger1980", "meng1992", "hittner2003", "zou2007")
-#: Which p-value of the Friedman test decides (:func:`iqa_eval.posthoc.friedman_test`).
+#: Which p-value of the Friedman test decides (:func:`iqa_eval.stats.posthoc.friedman_test`).
 FRIEDMAN_METHODS = ("auto", "exact", "monte-carlo", "iman-davenport", "chi2")
-#: Post-hoc tests after the Friedman test (:func:`iqa_eval.posthoc.posthoc`, ``bench --posthoc``).
+#: Post-hoc tests after the Friedman test (:func:`iqa_eval.stats.posthoc.posthoc`, ``bench --posthoc``).
 POSTHOC_TESTS = ("nemenyi", "wilcoxon-holm", "bayes")
 
 #: Earlier spellings the command line still accepts: option name -> {old: new}.

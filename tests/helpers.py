@@ -14,7 +14,7 @@ def run_cli(*args):
 
 def write_simulated_study(directory, n_images: int, seed: int):
     """Write ``simulate_study(n_images, seed)`` to ``directory/study.csv`` and return the path."""
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     path = directory / "study.csv"
     simulate_study(n_images, seed=seed).to_csv(path, index=False)

@@ -14,9 +14,9 @@ import pytest
 from scipy import stats
 
 from helpers import run_cli
-from iqa_eval.dataset import Dataset
+from iqa_eval.data.dataset import Dataset
 from iqa_eval.errors import InputError
-from iqa_eval.io import load_dataset, read_table
+from iqa_eval.data.io import load_dataset, read_table
 
 
 def _study(n=60, seed=11, mos=None):

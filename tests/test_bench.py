@@ -13,9 +13,9 @@ import pytest
 from scipy import stats
 
 from helpers import run_cli as run
-from iqa_eval.bench import benchmark, friedman_nemenyi, read_manifest
-from iqa_eval.dataset import Dataset
-from iqa_eval.simulation import simulate_study
+from iqa_eval.studies.bench import benchmark, friedman_nemenyi, read_manifest
+from iqa_eval.data.dataset import Dataset
+from iqa_eval.data.simulation import simulate_study
 from iqa_eval.errors import InputError
 
 
@@ -182,7 +182,7 @@ def test_friedman_equals_scipy_and_cd_equals_the_studentized_range_formula():
 @pytest.mark.parametrize("k", [2, 3, 6, 12, 40])
 @pytest.mark.parametrize("p", [0.9, 0.95, 0.99])
 def test_studentized_range_quantile_equals_scipy(k, p):
-    from iqa_eval.bench import studentized_range_quantile
+    from iqa_eval.studies.bench import studentized_range_quantile
 
     assert studentized_range_quantile(p, k) == pytest.approx(stats.studentized_range.ppf(p, k, np.inf), rel=1e-11)
 
@@ -293,7 +293,7 @@ def test_cli_names_models_formats_and_cd_diagram(three, tmp_path):
 
 def test_api_result_object(three):
     import iqa_eval
-    import iqa_eval.bench  # the module is named bench so that it never shadows iqa_eval.benchmark
+    import iqa_eval.studies.bench  # the module is named bench so that it never shadows iqa_eval.benchmark
 
     res = iqa_eval.benchmark(three[:2])
     table = res.table
@@ -309,7 +309,7 @@ def test_api_result_object(three):
 @pytest.mark.slow
 def test_gmc_reference_sets_livec_models_apart_from_kadid_tid(shared_dir):
     """Real data: LIVEC's seven NR models and the six FR models of KADID-10k / TID2013 share no set."""
-    from iqa_eval.bench import DatasetSpec, dataset_spec
+    from iqa_eval.studies.bench import DatasetSpec, dataset_spec
 
     livec_models = ("clipiqa", "clipiqa+", "niqe", "qalign", "qualiclip", "qualiclip+", "topiq_nr")
     # pyiqa files carry no image names and these MOS have ties: the row order is asked for

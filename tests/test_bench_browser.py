@@ -11,8 +11,8 @@ import pytest
 from test_report import EVIL
 from test_report_browser import browser  # noqa: F401  (the fixture)
 
-from iqa_eval.bench import benchmark
-from iqa_eval.dataset import Dataset
+from iqa_eval.studies.bench import benchmark
+from iqa_eval.data.dataset import Dataset
 
 pytestmark = pytest.mark.browser
 

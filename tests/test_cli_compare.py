@@ -9,7 +9,7 @@ import pytest
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.simulation import simulate_study
+from iqa_eval.data.simulation import simulate_study
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def test_json_has_the_documented_schema_and_matches_the_library(study):
     assert surf["significant_fraction"] == pytest.approx(frac)
 
     # the same numbers as the library on the same (oriented) data
-    from iqa_eval.compare import compare_models
-    from iqa_eval.io import load_dataset
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.data.io import load_dataset
 
     data = load_dataset([study]).oriented()
     ref = compare_models(data, "high_end", "fine_grain", grid=(5, 4)).to_dict()

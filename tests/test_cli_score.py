@@ -10,7 +10,7 @@ from scipy import stats
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.simulation import simulate_study
+from iqa_eval.data.simulation import simulate_study
 
 
 @pytest.fixture(scope="module")

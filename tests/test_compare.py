@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from iqa_eval.compare import gmc_influence, influence_se
-from iqa_eval.formatting import summarize_comparison
+from iqa_eval.studies.compare import gmc_influence, influence_se
+from iqa_eval.render.formatting import summarize_comparison
 
 
 # --------------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_fdr_adjusted_cell_pvalues_match_statsmodels():
 def test_maxt_critical_value_between_pointwise_and_bonferroni():
     from scipy import stats
 
-    from iqa_eval.compare import _maxt_from_correlation
+    from iqa_eval.studies.compare import _maxt_from_correlation
 
     m, rho = 30, 0.8
     corr = np.full((m, m), rho) + (1 - rho) * np.eye(m)     # equicorrelated cells
@@ -317,8 +317,8 @@ def test_maxt_critical_value_between_pointwise_and_bonferroni():
 # compare_models end to end
 # --------------------------------------------------------------------------------------
 def study_dataset(n, seed=0, models=("high_end", "fine_grain")):
-    from iqa_eval.dataset import Dataset
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.dataset import Dataset
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(n, seed=seed)
     return Dataset(mos=df["mos"].to_numpy(float),
@@ -328,10 +328,10 @@ def study_dataset(n, seed=0, models=("high_end", "fine_grain")):
 
 @pytest.fixture(scope="module")
 def equal_srocc_comparison():
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
 
     data, df = study_dataset(1500)
-    from iqa_eval.simulation import EQUAL_SROCC_PAIR
+    from iqa_eval.data.simulation import EQUAL_SROCC_PAIR
 
     a, b = EQUAL_SROCC_PAIR
     return compare_models(data, a, b, method="srocc", grid=(10, 10)), data
@@ -368,8 +368,8 @@ def test_band_and_significance_are_consistent(equal_srocc_comparison):
 
 
 def test_identical_predictions_have_no_significant_cell():
-    from iqa_eval.compare import compare_models
-    from iqa_eval.dataset import Dataset
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.data.dataset import Dataset
 
     data, _ = study_dataset(300)
     x = data.predictions["high_end"]
@@ -389,7 +389,7 @@ def test_identical_predictions_have_no_significant_cell():
 @pytest.mark.slow
 def test_analytic_and_library_bootstrap_agree():
     """ci='analytic' against ci='bootstrap' (paired resamples through the engine) on N = 250."""
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
 
     data, _ = study_dataset(250, seed=3)
     kw = dict(method="plcc", grid=(4, 4), adjust="none")
@@ -426,7 +426,7 @@ def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
     ("high_end", "high_end", "two different models"),
 ])
 def test_bad_model_names_are_one_line_input_errors(a, b, message):
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
     from iqa_eval.errors import InputError
 
     data, _ = study_dataset(120)
@@ -444,7 +444,7 @@ def test_bad_model_names_are_one_line_input_errors(a, b, message):
     (dict(weights=[1.0, 2.0]), "weights have 2 values"),
 ])
 def test_bad_options_are_input_errors(kw, message):
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
     from iqa_eval.errors import InputError
 
     data, _ = study_dataset(120)
@@ -453,8 +453,8 @@ def test_bad_options_are_input_errors(kw, message):
 
 
 def test_missing_values_dropped_with_note_and_weights_stay_aligned():
-    from iqa_eval.compare import compare_models
-    from iqa_eval.dataset import Dataset
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.data.dataset import Dataset
 
     data, _ = study_dataset(200, seed=5)
     a = data.predictions["high_end"].copy()
@@ -473,8 +473,8 @@ def test_missing_values_dropped_with_note_and_weights_stay_aligned():
 
 
 def test_global_tests_are_the_paired_tests_of_inference_in_either_order():
-    from iqa_eval.compare import compare_models
-    from iqa_eval.inference import compare_correlations
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.stats.inference import compare_correlations
 
     data, _ = study_dataset(300, seed=2, models=("precise", "noisy"))
     ref = compare_correlations(data.predictions["precise"], data.predictions["noisy"], data.mos,
@@ -495,7 +495,7 @@ def test_global_tests_are_the_paired_tests_of_inference_in_either_order():
 def test_maxt_from_influence_uses_the_cell_correlation_either_way():
     """Few cells (eigendecomposition) and more cells than images (direct draws) agree with
     the critical value from the correlation matrix itself."""
-    from iqa_eval.compare import _maxt_from_correlation, _maxt_from_influence
+    from iqa_eval.studies.compare import _maxt_from_correlation, _maxt_from_influence
 
     rng = np.random.default_rng(3)
     for cells, images in ((20, 300), (60, 40)):
@@ -534,9 +534,9 @@ def test_analytic_interval_covers_the_population_difference():
 def test_livec_comparison_matches_the_surface_api_on_the_same_grid(shared_dir):
     """Real data: compare's A and B surfaces are the GMC API's exact grid values (same std,
     Gaussian regulator and grid), and every LIVEC cell gets a finite, positive SE."""
-    from iqa_eval.compare import compare_models
+    from iqa_eval.studies.compare import compare_models
     from iqa_eval.gmc.api import correlation_surfaces
-    from iqa_eval.io import load_dataset
+    from iqa_eval.data.io import load_dataset
 
     folder = shared_dir / "LIVEC"
     data = load_dataset([folder / "meta.csv", folder / "qalign.csv",

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from iqa_eval.dependent_correlations import compare_dependent, compare_overlapping
+from iqa_eval.stats.dependent_correlations import compare_dependent, compare_overlapping
 from iqa_eval.errors import InputError
-from iqa_eval.inference import williams_test
+from iqa_eval.stats.inference import williams_test
 from iqa_eval.options import DEPENDENT_CORRELATION_TESTS
 
 PUBLISHED = [  # (test, r_jk, r_jh, r_kh, n, alternative, statistic, decimals, pvalue, p decimals)
@@ -58,7 +58,7 @@ def test_meng_interval_and_zou_interval_published():
 
 
 def test_pearson_filon_equals_olkin_and_williams_equals_the_existing_williams_test():
-    """Pearson-Filon (1898) and corrected Olkin (1967) are one quantity; iqa_eval.inference.williams_test agrees."""
+    """Pearson-Filon (1898) and corrected Olkin (1967) are one quantity; iqa_eval.stats.inference.williams_test agrees."""
     rng = np.random.default_rng(1)
     for _ in range(20):
         a, b, c = rng.uniform(-0.9, 0.9, 3)

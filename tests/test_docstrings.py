@@ -25,8 +25,8 @@ def test_the_metric_and_gmc_functions_show_an_example():
     import inspect
 
     missing = []
-    for name in ("iqa_eval.metrics", "iqa_eval.gmc.api", "iqa_eval.compare", "iqa_eval.evaluation",
-                 "iqa_eval.bench", "iqa_eval.krasula_auc", "iqa_eval.soft_rank", "iqa_eval.gmc.presets"):
+    for name in ("iqa_eval.stats.metrics", "iqa_eval.gmc.api", "iqa_eval.studies.compare", "iqa_eval.studies.evaluation",
+                 "iqa_eval.studies.bench", "iqa_eval.studies.krasula", "iqa_eval.training.soft_rank", "iqa_eval.gmc.presets"):
         module = importlib.import_module(name)
         for attr in module.__all__:
             obj = getattr(module, attr)
@@ -43,15 +43,15 @@ def test_every_public_function_has_parameters_returns_and_an_example():
     import iqa_eval.gmc
 
     missing = []
-    import iqa_eval.bench
+    import iqa_eval.studies.bench
     import iqa_eval.gmc.presets
-    import iqa_eval.krasula_auc
-    import iqa_eval.soft_rank
+    import iqa_eval.studies.krasula
+    import iqa_eval.training.soft_rank
 
-    modules = [iqa_eval, iqa_eval.gmc, iqa_eval.bench, iqa_eval.krasula_auc, iqa_eval.soft_rank, iqa_eval.gmc.presets]
+    modules = [iqa_eval, iqa_eval.gmc, iqa_eval.studies.bench, iqa_eval.studies.krasula, iqa_eval.training.soft_rank, iqa_eval.gmc.presets]
     try:
-        import iqa_eval.losses
-        modules.append(iqa_eval.losses)
+        import iqa_eval.training.losses
+        modules.append(iqa_eval.training.losses)
     except ImportError:  # the [torch] extra is not installed
         pass
     for package in modules:

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import scipy.stats as st
 
-from iqa_eval.dataset import Dataset
-from iqa_eval.simulation import simulate_study
+from iqa_eval.data.dataset import Dataset
+from iqa_eval.data.simulation import simulate_study
 from iqa_eval.errors import InputError, IQAEvalWarning
-from iqa_eval.evaluation import evaluate
-from iqa_eval.inference import williams_test
-from iqa_eval.mapping import fit_mapping
+from iqa_eval.studies.evaluation import evaluate
+from iqa_eval.stats.inference import williams_test
+from iqa_eval.stats.mapping import fit_mapping
 
 MODELS = ["precise", "noisy", "saturating", "distance", "high_end", "fine_grain"]
 

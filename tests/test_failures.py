@@ -110,7 +110,7 @@ def test_symlink_loop_in_an_input_directory_names_the_link(tmp_path, study):
 
 
 def test_n_ratings_of_one_names_file_column_and_row(tmp_path):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(40, seed=2)
     df["n_ratings"] = 20
@@ -136,7 +136,7 @@ def test_predictions_near_1e307_score_as_their_scaled_copy(tmp_path, factor):
     """Decision: a model reaching ~1e150 and beyond is fitted (mapping, Pearson, GMC sums) on
     its values divided by a power of two, exact, so every number equals that of the model at
     ordinary scale; the mapping says so in a note. Was: LinAlgError, LAPACK text on stdout."""
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(60, seed=0)
     huge = df[["image", "mos", "std"]].assign(model=df["precise"] * factor)
@@ -153,7 +153,7 @@ def test_predictions_near_1e307_score_as_their_scaled_copy(tmp_path, factor):
 
 
 def test_a_sparse_model_names_its_file_and_column(tmp_path):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(60, seed=0)[["image", "mos", "std", "precise"]]
     df["sparse"] = np.where(np.arange(60) < 2, df["precise"], np.nan)   # 58 of 60 missing
@@ -169,7 +169,7 @@ def test_a_sparse_model_names_its_file_and_column(tmp_path):
 
 @pytest.fixture
 def one_model(tmp_path):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(60, seed=0)[["image", "mos", "std", "precise"]]
     df.to_csv(tmp_path / "one.csv", index=False)
@@ -216,7 +216,7 @@ def test_aic_surface_leaving_its_points_range_is_a_note_without_raw_warnings(one
 
     from iqa_eval.gmc import correlation_surfaces
     from iqa_eval.gmc.api import RANGE_SLACK
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     pytest.importorskip("statsmodels")
     df = simulate_study(60, seed=3)   # points in 0.88-0.96; the fit reaches 0.08
@@ -242,7 +242,7 @@ def test_aic_surface_leaving_its_points_range_is_a_note_without_raw_warnings(one
 def test_cv_ls_surface_within_its_points_has_no_range_note():
     from iqa_eval.gmc import correlation_surfaces
     from iqa_eval.gmc.api import RANGE_SLACK
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(300, seed=1)
     res = correlation_surfaces({"precise": df["precise"].to_numpy()}, df["mos"].to_numpy(),

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iqa_eval.dataset import Dataset
+from iqa_eval.data.dataset import Dataset
 from iqa_eval.errors import InputError
-from iqa_eval.evaluation import evaluate
-from iqa_eval.formatting import format_evaluation, latex_escape
+from iqa_eval.studies.evaluation import evaluate
+from iqa_eval.render.formatting import format_evaluation, latex_escape
 
 
 @pytest.fixture(scope="module")

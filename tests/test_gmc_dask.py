@@ -144,9 +144,9 @@ def test_surfaces_with_a_client_equal_numba(client):
 
 
 def test_compare_row_sums_equal_numba(client):
-    from iqa_eval.compare import compare_models
-    from iqa_eval.dataset import Dataset
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.data.dataset import Dataset
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(600, seed=1)
     data = Dataset(mos=df["mos"].to_numpy(), std=df["std"].to_numpy(),

@@ -7,7 +7,7 @@ from scipy.stats import rankdata
 
 from iqa_eval.errors import InputError
 from iqa_eval.gmc import engine
-from iqa_eval.gmc._numba_kernels import exp_array
+from iqa_eval.gmc._pair_kernels_numba import exp_array
 from iqa_eval.gmc.engine import METHODS, available_backends, gmc_values, pair_sums
 
 BACKENDS = ("numba", "numpy")

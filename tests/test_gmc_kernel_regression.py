@@ -98,7 +98,7 @@ def test_average_height():
 
 # --- the API: tidy tables, grid mode, scores -------------------------------------------------
 
-from iqa_eval.dataset import Dataset  # noqa: E402
+from iqa_eval.data.dataset import Dataset  # noqa: E402
 from iqa_eval.gmc import correlation_surfaces, gmc_points, gmc_score, gmc_surface  # noqa: E402
 
 
@@ -184,7 +184,7 @@ def test_dataset_input(study):
 def test_regression_kernels_match_numpy():
     # the jitted sums are numpy's middle-axis reduction bit for bit; the cofactor solve is the
     # pseudo-inverse's first row to rounding, and hands singular systems to the pseudo-inverse
-    from iqa_eval.gmc._regression_kernels import weighted_middle_sums
+    from iqa_eval.gmc._surface_kernels import weighted_middle_sums
     from iqa_eval.gmc.kernel_regression import _first_of_solve
 
     rng = np.random.default_rng(3)
@@ -224,7 +224,7 @@ def test_vendored_nelder_mead_is_scipys_fmin():
 
 def test_grid_kernel_is_local_linear_at_every_node():
     # kernel_surface's tensor-grid kernel gives, bit for bit, local_linear at each node
-    from iqa_eval.gmc._regression_kernels import local_linear_grid
+    from iqa_eval.gmc._surface_kernels import local_linear_grid
 
     rng = np.random.default_rng(8)
     x = np.column_stack([rng.uniform(0, 100, 70), rng.uniform(0, 100, 70)])
@@ -241,7 +241,7 @@ def test_surfaces_searched_side_by_side_equal_one_by_one():
     # gmc_surface runs the bandwidth searches in threads: the same bandwidths and grids as
     # kernel_surface called on each model and method alone
     from iqa_eval.gmc import gmc_points, gmc_surface
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(150, seed=4)
     pts = gmc_points({m: df[m] for m in ("precise", "noisy")}, df["mos"], std=df["std"], samples=25,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from iqa_eval import inference as I
-from iqa_eval import metrics as M
+from iqa_eval.stats import inference as I
+from iqa_eval.stats import metrics as M
 from iqa_eval.errors import InputError
 
 

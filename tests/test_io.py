@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from iqa_eval.errors import InputError
-from iqa_eval.io import load_dataset, read_table
+from iqa_eval.data.io import load_dataset, read_table
 
 
 def _frame(n=20, seed=0):

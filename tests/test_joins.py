@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from iqa_eval.errors import InputError
-from iqa_eval.io import load_dataset, normalised_keys, read_table
+from iqa_eval.data.io import load_dataset, normalised_keys, read_table
 
 
 def _study(n=40, seed=3):
@@ -222,7 +222,7 @@ def test_livec_metadata_with_pyiqa_files_one_note_each_and_shuffles_caught(share
 def test_unrecognised_name_column_elsewhere_stops_a_trusted_row_order(tmp_path):
     """A metadata file whose image-name column has a name no detector knows, next to a shuffled
     predictions-only file: an error (or --join order), never a row-order join and a wrong SROCC."""
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(300, seed=1)
     df[["image", "mos", "std"]].rename(columns={"image": "dis_img_path"}).to_csv(tmp_path / "m.csv", index=False)

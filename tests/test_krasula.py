@@ -10,9 +10,9 @@ from scipy import stats
 
 from helpers import run_cli as run
 from helpers import write_simulated_study
-from iqa_eval.bench import benchmark
-from iqa_eval.dataset import Dataset
-from iqa_eval.krasula_auc import auc_delong, delong_pvalues, krasula
+from iqa_eval.studies.bench import benchmark
+from iqa_eval.data.dataset import Dataset
+from iqa_eval.studies.krasula import auc_delong, delong_pvalues, krasula
 
 
 def _study(n=30, seed=0):

@@ -15,24 +15,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# module (without the 'iqa_eval.' prefix) -> layer; a module may import its own layer and below.
+# top-level folder or module (without the 'iqa_eval.' prefix) -> layer; a module may import its
+# own layer and below. The folders are the layers (docs/architecture.md draws the same tree).
 LAYERS = {
-    # 0: foundation, no numerics of its own
-    "errors": 0, "options": 0, "_validation": 0, "_kernels": 0, "_progress": 0, "_optional": 0,
-    "_atomic": 0, "_resources": 0, "_text": 0, "_numba_cache": 0,
-    # 1-2: the data and reading it
-    "dataset": 1, "io": 2,
-    # 3: numerics on arrays
-    "metrics": 3, "inference": 3, "mapping": 3, "soft_rank": 3, "losses": 3,
-    "dependent_correlations": 3, "exact_tests": 3,
-    # 4: whole-study computations
-    "evaluation": 4, "simulation": 4, "gmc": 4, "krasula_auc": 4, "bench": 4, "subjective": 4, "posthoc": 4,
-    # 5: two models
-    "compare": 5,
-    # 6: presentation
-    "formatting": 6, "plot": 6, "report": 6, "_html": 6, "bench_formatting": 6,
-    # 7: the command line
-    "cli": 7,
+    "errors": 0, "options": 0, "_runtime": 0,      # foundation
+    "stats": 1,                                    # numerics on arrays
+    "data": 2,                                     # the Dataset, reading and joining tables
+    "training": 3, "gmc": 3, "subjective": 3,      # losses; GMC; ratings -> MOS
+    "studies": 4,                                  # score table, compare, bench, Krasula
+    "render": 5,                                   # text, LaTeX, HTML, figures, report
+    "cli": 6,                                      # the command line
 }
 
 
@@ -97,7 +89,7 @@ def test_every_module_is_in_a_layer(graph):
 # The one sanctioned upward import: the Python API of issue 10 asks for ``Benchmark.to_latex()``
 # and ``.cd_diagram()`` on the result. They import the presentation layer inside the method
 # (the result stays data; nothing is rendered unless asked), like pandas' ``DataFrame.plot``.
-ALLOWED_UPWARD = {("iqa_eval.bench", "iqa_eval.bench_formatting")}
+ALLOWED_UPWARD = {("iqa_eval.studies.bench", "iqa_eval.render.bench_tables")}
 
 
 def test_no_upward_import(graph):
@@ -147,12 +139,31 @@ def test_no_import_cycle(graph):
 def test_the_checks_see_a_cycle_and_an_upward_import():
     # the walker itself: a planted cycle and a planted upward edge are found
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
-    assert _layer("iqa_eval.metrics.x") > _layer("iqa_eval.io")
+    assert _layer("iqa_eval.render.plot.x") > _layer("iqa_eval.data.io")
 
 
-@pytest.mark.parametrize("module", ["iqa_eval", "iqa_eval.gmc", "iqa_eval.metrics", "iqa_eval.options"])
+@pytest.mark.parametrize("module", ["iqa_eval", "iqa_eval.gmc", "iqa_eval.stats.metrics", "iqa_eval.stats.metrics",
+                                    "iqa_eval.options"])
 def test_light_imports_load_no_pandas_or_plotting(module):
     code = (f"import sys, {module}; "
             "print(','.join(m for m in ('pandas', 'matplotlib', 'plotly', 'statsmodels') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_the_tree_is_the_layer_diagram():
+    # only the vocabulary and the errors sit beside the folders; every other module is in one
+    flat = sorted(p.name for p in (REPO / "iqa_eval").glob("*.py"))
+    assert flat == ["__init__.py", "errors.py", "options.py"]
+    folders = sorted(p.name for p in (REPO / "iqa_eval").iterdir()
+                     if p.is_dir() and (p / "__init__.py").exists() and p.name != "cli")
+    assert folders == sorted(k for k in LAYERS if k not in ("errors", "options", "cli"))
+
+
+@pytest.mark.parametrize("old, new", [("iqa_eval.stats.metrics", "iqa_eval.stats.metrics"),
+                                      ("iqa_eval.training.losses", "iqa_eval.training.losses")])
+def test_old_import_paths_are_the_same_modules(old, new):
+    code = (f"import importlib; a = importlib.import_module({old!r}); b = importlib.import_module({new!r}); "
+            f"from {old} import __name__ as n; print(a is b, n)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert done.stdout.split() == ["True", new]

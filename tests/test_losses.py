@@ -15,7 +15,7 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch", reason=TORCH_MISSING)
 
 from iqa_eval.errors import InputError  # noqa: E402
-from iqa_eval.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks  # noqa: E402
+from iqa_eval.training.losses import DCQLoss, GCCLoss, MonotonicityLoss, NiNLoss, PLCCLoss, soft_ranks  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 
@@ -345,7 +345,7 @@ def test_cuda_matches_cpu():  # pragma: no cover - runs where a GPU exists
 
 def test_import_without_torch_names_the_extra():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "try:\n    import iqa_eval.losses\nexcept ImportError as e:\n    print(e)\n")
+            "try:\n    import iqa_eval.training.losses\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert 'pip install "iqa-eval[torch]"' in out.stdout, out.stderr
@@ -418,7 +418,7 @@ def test_queue_len_nan_or_inf_is_an_input_error_in_the_package_vocabulary(value)
 
 
 def test_queue_memory_is_estimated_before_the_queue_is_allocated():
-    from iqa_eval._resources import ResourceError, set_limit
+    from iqa_eval._runtime.resources import ResourceError, set_limit
 
     # Before: queue_len=1e9 allocated 16 GB (two float64 buffers) without a word.
     with pytest.raises(ResourceError, match=r"GCCLoss queue of 1,000,000,000,000 items needs about 14901\.2 GiB"):
@@ -433,7 +433,7 @@ def test_queue_memory_is_estimated_before_the_queue_is_allocated():
 
 
 def test_pool_memory_is_estimated_before_a_step():
-    from iqa_eval._resources import ResourceError, set_limit
+    from iqa_eval._runtime.resources import ResourceError, set_limit
 
     loss = GCCLoss(queue_len=0)
     set_limit("1M")

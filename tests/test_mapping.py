@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import curve_fit
 
 from iqa_eval.errors import InputError
-from iqa_eval.mapping import MAPPING_KINDS, fit_mapping
+from iqa_eval.stats.mapping import MAPPING_KINDS, fit_mapping
 
 
 def logistic4(x, b1, b2, b3, b4):  # VQEG / VIDEVAL form, written plainly

@@ -11,9 +11,9 @@ import scipy.stats as st
 from scipy import stats
 from hypothesis import given, settings, strategies as hs
 
-from iqa_eval import metrics as M
+from iqa_eval.stats import metrics as M
 from iqa_eval.errors import InputError, IQAEvalWarning
-from iqa_eval.mapping import fit_mapping
+from iqa_eval.stats.mapping import fit_mapping
 
 
 def _model_csvs(shared_dir):
@@ -216,7 +216,7 @@ def _livec_head(shared_dir, model="qalign", n=8):
 
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
 def test_alternatives_equal_scipy_synthetic_with_ties(alternative):
-    from iqa_eval.metrics import krcc, plcc, plcc_raw, srocc
+    from iqa_eval.stats.metrics import krcc, plcc, plcc_raw, srocc
 
     rng = np.random.default_rng(17)
     for n in (7, 40, 300):
@@ -241,7 +241,7 @@ def test_alternatives_equal_scipy_synthetic_with_ties(alternative):
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
 def test_exact_srocc_equals_scipy_permutation_test_on_real_data(shared_dir, alternative):
     """LIVEC (qalign), the first 8 images: all 8! pairings, as scipy.stats.permutation_test enumerates them."""
-    from iqa_eval.metrics import krcc, srocc
+    from iqa_eval.stats.metrics import krcc, srocc
 
     x, y = _livec_head(shared_dir)
     ry = stats.rankdata(y) - stats.rankdata(y).mean()
@@ -266,7 +266,7 @@ def test_exact_srocc_equals_scipy_permutation_test_on_real_data(shared_dir, alte
 
 
 def test_exact_methods_refuse_what_they_cannot_do():
-    from iqa_eval.metrics import krcc, srocc
+    from iqa_eval.stats.metrics import krcc, srocc
 
     with pytest.raises(InputError, match="n = 10"):
         srocc(np.arange(10.0), np.arange(10.0)[::-1], method="exact")
@@ -277,7 +277,7 @@ def test_exact_methods_refuse_what_they_cannot_do():
 
 
 def test_near_constant_input_warns_like_scipy():
-    from iqa_eval.metrics import plcc_raw
+    from iqa_eval.stats.metrics import plcc_raw
 
     x = np.array([1.0, 1.0 + 1e-15, 1.0 + 2e-15, 1.0 + 4e-15, 1.0])  # noqa: spread << 1e-13 x mean
     y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iqa_eval._progress import Progress
-from iqa_eval.formatting import format_p
+from iqa_eval._runtime.progress import Progress
+from iqa_eval.render.formatting import format_p
 
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "examples" / "simulated_study.csv"
@@ -70,7 +70,7 @@ def test_n_ratings_and_when_outlier_ratio_is_shown(small, tmp_path):
     # the n = 20 threshold, written out: t(0.975, 19) * std / sqrt(20); check one model by hand
     from scipy import stats
 
-    from iqa_eval.mapping import fit_mapping
+    from iqa_eval.stats.mapping import fit_mapping
     df = pd.read_csv(small)
     x = df["precise"].to_numpy()
     fit = fit_mapping(x, df["mos"].to_numpy())
@@ -86,7 +86,7 @@ def test_every_command_accepts_no_progress_and_bars_only_on_terminals(tmp_path):
     for cmd in ("score", "surface", "compare", "report", "simulate"):
         r = _cli(cmd, "--help")
         assert "--no-progress" in r.stdout and "--debug" in r.stdout and "--max-memory" in r.stdout, cmd
-    import iqa_eval._progress as progress_module
+    import iqa_eval._runtime.progress as progress_module
 
     class Pipe(io.StringIO):
         def isatty(self):
@@ -126,7 +126,7 @@ def test_bootstrap_p_values_carry_their_resolution():
 
 
 def test_report_tied_heading_only_when_tied(monkeypatch):
-    from iqa_eval import report
+    from iqa_eval.render import report
 
     monkeypatch.setattr(report, "_comparison_block", lambda c, k, interactive, shown=(): "")
 

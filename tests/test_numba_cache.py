@@ -22,7 +22,7 @@ PACKAGE = REPO / "iqa_eval"
 _RUN_KERNEL = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from iqa_eval import _kernels, _numba_cache
+    from iqa_eval.stats import _metric_kernels as _kernels; from iqa_eval._runtime import numba_cache as _numba_cache
     x = np.array([3.0, 1.0, 2.0, 1.0, 5.0])
     order = _kernels.sort_order(x)
     stats = _kernels.sort_order.stats
@@ -65,8 +65,8 @@ def test_cache_goes_to_iqa_eval_cache_dir_and_is_reused(tmp_path):
     first = _kernel(env)
     assert first["cache"] == "_FunctionCache" and first["dir"] == str(tmp_path / "c")
     assert first["misses"] == 1 and first["hits"] == 0
-    index = list((tmp_path / "c").rglob("_kernels.sort_order-*.nbi"))
-    assert len(index) == 1 and list(index[0].parent.glob("_kernels.sort_order-*.nbc"))
+    index = list((tmp_path / "c").rglob("_metric_kernels.sort_order-*.nbi"))
+    assert len(index) == 1 and list(index[0].parent.glob("_metric_kernels.sort_order-*.nbc"))
     # the sub-folder is numba's: source folder name + hash of its path
     assert index[0].parent.name.startswith("iqa_eval_")
     second = _kernel(env)
@@ -76,7 +76,7 @@ def test_cache_goes_to_iqa_eval_cache_dir_and_is_reused(tmp_path):
 
 
 def test_cache_dir_order(tmp_path, monkeypatch):
-    from iqa_eval._numba_cache import cache_dir
+    from iqa_eval._runtime.numba_cache import cache_dir
 
     for var in ("IQA_EVAL_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME"):
         monkeypatch.delenv(var, raising=False)
@@ -98,7 +98,7 @@ def test_default_location_is_the_home_cache(tmp_path):
     home = tmp_path / "home"
     out = _kernel(_env(HOME=str(home)))
     assert out["cache"] == "_FunctionCache"
-    assert list((home / ".cache" / "iqa-eval" / "numba").rglob("_kernels.sort_order-*.nbi"))
+    assert list((home / ".cache" / "iqa-eval" / "numba").rglob("_metric_kernels.sort_order-*.nbi"))
 
 
 def test_unwritable_cache_folder_means_no_cache_not_an_error(tmp_path):
@@ -116,7 +116,7 @@ def test_other_numba_code_keeps_numba_defaults(tmp_path):
     """Only the package's kernels move: a user's own cache=True function stays in its __pycache__."""
     mod = tmp_path / "usermod.py"
     mod.write_text("from numba import njit\n\n@njit(cache=True)\ndef double(x):\n    return 2 * x\n")
-    code = "import iqa_eval._kernels, usermod; print(usermod.double(21))"
+    code = "import iqa_eval.stats._metric_kernels, usermod; print(usermod.double(21))"
     env = _env(IQA_EVAL_CACHE_DIR=str(tmp_path / "c"))
     env["PYTHONPATH"] = f"{REPO}{os.pathsep}{tmp_path}"
     assert _run(code, env).stdout.strip() == "42"

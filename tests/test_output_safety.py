@@ -216,7 +216,7 @@ def test_full_tmpfs_is_an_error_and_keeps_the_old_file(tiny_tmpfs):
 
 # -- case 4: every output of a command commits as one set --------------------------------------
 def _bench_dirs(root: Path):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     dirs = []
     for k, n in enumerate((120, 150)):
@@ -248,7 +248,7 @@ def test_bench_table_and_diagram_commit_together(tmp_path, tiny_tmpfs):
 def test_a_signal_during_the_renames_is_delivered_after_all_of_them(tmp_path, monkeypatch, sig):
     """A real signal sent to this process between the two renames of a set (Ctrl-C once left a
     new table next to an old diagram): it is held back and delivered when both are in place."""
-    import iqa_eval._atomic as atomic
+    import iqa_eval._runtime.atomic as atomic
 
     table, cd = tmp_path / "table.tex", tmp_path / "cd.svg"
     table.write_text("old table\n")
@@ -284,7 +284,7 @@ def test_a_signal_during_the_renames_is_delivered_after_all_of_them(tmp_path, mo
 # -- case 5: SIGTERM removes temp files as SIGINT does --------------------------------------------
 _SLOW_WRITER = ("import sys, time, click\n"
                 "from iqa_eval.cli._common import command\n"
-                "from iqa_eval._atomic import OutputSet\n"
+                "from iqa_eval._runtime.atomic import OutputSet\n"
                 "@click.command()\n@command\ndef slow():\n"
                 "    with OutputSet() as o:\n"
                 "        with open(o.stage(OUT), 'w') as fh:\n"
@@ -338,7 +338,7 @@ def test_sigterm_during_surface(tmp_path):
 
 # -- case 6: temp files are short dot-files, never read as inputs -----------------------------------
 def test_temp_names_are_short_dot_files(tmp_path):
-    from iqa_eval._atomic import OutputSet
+    from iqa_eval._runtime.atomic import OutputSet
 
     with OutputSet() as outputs:
         tmp = outputs.stage(tmp_path / ("x" * 200 + ".csv"))
@@ -348,7 +348,7 @@ def test_temp_names_are_short_dot_files(tmp_path):
 
 
 def test_bench_skips_dot_files_with_a_note(tmp_path):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     dirs = _bench_dirs(tmp_path)
     # what an interrupted writer of another tool (or an editor) leaves behind

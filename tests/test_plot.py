@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iqa_eval import plot
+from iqa_eval.render import plot
 from iqa_eval.errors import InputError
 
 EVIL = "<img src=x onerror=alert(1)></script>"
@@ -39,7 +39,7 @@ def value_at(surface, model, method, q, qd):
 
 
 class LinearFit:
-    """Test double of iqa_eval.mapping.MappingFit (predict, kind, params)."""
+    """Test double of iqa_eval.stats.mapping.MappingFit (predict, kind, params)."""
 
     kind = "linear"
 
@@ -285,7 +285,7 @@ def test_scatter_draws_points_and_the_fitted_curve():
 
 
 def test_scatter_draws_a_real_logistic_fit():
-    from iqa_eval.mapping import fit_mapping
+    from iqa_eval.stats.mapping import fit_mapping
 
     rng = np.random.default_rng(5)
     pred = rng.uniform(0, 1, 120)
@@ -298,7 +298,7 @@ def test_scatter_draws_a_real_logistic_fit():
 
 
 def test_scatter_from_a_dataset_marks_flipped_models():
-    from iqa_eval.dataset import Dataset
+    from iqa_eval.data.dataset import Dataset
 
     mos = np.linspace(1, 5, 10)
     data = Dataset(mos=mos, predictions={"niqe": -mos, "ok": mos}, flipped=("niqe",))
@@ -311,7 +311,7 @@ def test_scatter_from_a_dataset_marks_flipped_models():
 
 
 def test_plotting_libraries_are_not_imported_with_the_package():
-    code = ("import sys, iqa_eval, iqa_eval.plot, iqa_eval.report; "
+    code = ("import sys, iqa_eval, iqa_eval.render.plot, iqa_eval.render.report; "
             "bad = [m for m in ('matplotlib', 'plotly') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

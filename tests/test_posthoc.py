@@ -17,10 +17,10 @@ import pytest
 from scipy import stats
 
 from helpers import run_cli as run
-from iqa_eval.bench import benchmark, dataset_spec
-from iqa_eval.dataset import Dataset
+from iqa_eval.studies.bench import benchmark, dataset_spec
+from iqa_eval.data.dataset import Dataset
 from iqa_eval.errors import InputError
-from iqa_eval.posthoc import (EXACT_LIMIT, bayes_signed_rank, cliques, friedman_test, holm, posthoc,
+from iqa_eval.stats.posthoc import (EXACT_LIMIT, bayes_signed_rank, cliques, friedman_test, holm, posthoc,
                               wilcoxon_holm)
 
 

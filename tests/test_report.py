@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from helpers import run_cli
-from iqa_eval import report
-from iqa_eval.dataset import Dataset
+from iqa_eval.render import report
+from iqa_eval.data.dataset import Dataset
 from iqa_eval.errors import InputError
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -268,7 +268,7 @@ def test_models_to_compare_falls_back_to_the_top_two():
 # -- the command (end to end) ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def study_csv(tmp_path_factory):
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(200, seed=4)
     df = df[["image", "mos", "std", "precise", "noisy", "distance"]].rename(columns={"noisy": EVIL})

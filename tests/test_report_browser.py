@@ -24,7 +24,7 @@ import pytest
 
 from test_report import EVIL, fake_inputs
 
-from iqa_eval import report
+from iqa_eval.render import report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # WebGL without a GPU: Chromium falls back to SwiftShader (software GL); recent versions
@@ -184,7 +184,7 @@ def test_comparison_page_renders_offline(browser, tmp_path):
 def _check_cli_page(browser, tmp_path, seed, models, command, options, n_surfaces, selector):
     """Write a CSV whose last model is named like a script, run ``iqa-eval COMMAND`` as a real
     process, open the page it wrote offline, and check it like every other page."""
-    from iqa_eval.simulation import simulate_study
+    from iqa_eval.data.simulation import simulate_study
 
     df = simulate_study(n_images=150, seed=seed)[["image", "mos", "std", *models]]
     src = tmp_path / "study.csv"

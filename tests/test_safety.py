@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iqa_eval._atomic import TEMP_PREFIX, OutputError, OutputSet, atomic_write, check_output_paths
-from iqa_eval._resources import ResourceError, check_memory, parse_size, set_limit
-from iqa_eval._text import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
+from iqa_eval._runtime.atomic import TEMP_PREFIX, OutputError, OutputSet, atomic_write, check_output_paths
+from iqa_eval._runtime.resources import ResourceError, check_memory, parse_size, set_limit
+from iqa_eval._runtime.escape import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
 from iqa_eval.errors import InputError
 
 from conftest import wait_until
@@ -104,7 +104,7 @@ def test_output_set_is_all_or_nothing(tmp_path):
 
 
 def test_output_set_rolls_back_when_a_later_rename_fails(tmp_path, monkeypatch):
-    import iqa_eval._atomic as atomic
+    import iqa_eval._runtime.atomic as atomic
 
     (tmp_path / "a.csv").write_text("old a\n")
     (tmp_path / "c.csv").write_text("old c\n")
@@ -242,7 +242,7 @@ def test_sigint_while_a_large_output_is_written(tmp_path):
     out.write_text("previous\n")
     code = ("import sys, time, click\n"
             "from iqa_eval.cli._common import command\n"
-            "from iqa_eval._atomic import OutputSet\n"
+            "from iqa_eval._runtime.atomic import OutputSet\n"
             "@click.command()\n@command\ndef slow():\n"
             "    with OutputSet() as o:\n"
             f"        with open(o.stage({str(out)!r}), 'w') as fh:\n"
@@ -270,9 +270,9 @@ def test_sigint_during_score_and_surface_never_crashes(tmp_path):
     pd.concat([pd.read_csv(STUDY)] * 4, ignore_index=True).assign(
         image=lambda d: [f"i{k}" for k in range(len(d))]).to_csv(big, index=False)
     for args, out, kernel in (([big, "--ci", "bca", "--n-boot", "20000"], tmp_path / "s.json",
-                               "iqa_eval._kernels.bootstrap_"),
+                               "iqa_eval.stats._metric_kernels.bootstrap_"),
                               ([STUDY, "--grid", "60x60"], tmp_path / "g.csv",
-                               "iqa_eval.gmc._numba_kernels.tile_sums")):
+                               "iqa_eval.gmc._pair_kernels_numba.tile_sums")):
         cmd = ["score", *args, "-o", out] if out.suffix == ".json" else ["surface", *args, "--scores-out", out]
         rc, _, err = _interrupt(cmd, kernel=kernel)
         assert rc == 130, (rc, err)
@@ -422,7 +422,7 @@ def test_hostile_model_names_in_every_cli_output(tmp_path):
 
 
 def test_input_size_is_checked_before_reading(tmp_path):
-    from iqa_eval.io import read_table
+    from iqa_eval.data.io import read_table
 
     set_limit(4 * STUDY.stat().st_size - 1)
     try:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from iqa_eval.simulation import EQUAL_SROCC_PAIR, simulate_study
+from iqa_eval.data.simulation import EQUAL_SROCC_PAIR, simulate_study
 
 
 def test_reproducible_and_seed_dependent():
@@ -70,7 +70,7 @@ def test_shipped_example_is_the_generator_default():
 
 
 def test_saturating_model_needs_the_logistic_mapping():
-    from iqa_eval.mapping import fit_mapping
+    from iqa_eval.stats.mapping import fit_mapping
 
     df = simulate_study(1500, seed=0)
     x, mos = df["saturating"].to_numpy(), df["mos"].to_numpy()

@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 
 import iqa_eval
-from iqa_eval import soft_rank
+from iqa_eval.training import soft_rank
 from iqa_eval.errors import IQAEvalWarning
-from iqa_eval.soft_rank import soft_ranks, soft_srocc
+from iqa_eval.training.soft_rank import soft_ranks, soft_srocc
 
 
 def plain_soft_ranks(x, h=1.0):
@@ -44,8 +44,8 @@ def test_equals_the_gcc_loss_srocc_term_on_one_batch():
     from conftest import TORCH_MISSING
 
     torch = pytest.importorskip("torch", reason=TORCH_MISSING)
-    from iqa_eval.losses import GCCLoss
-    from iqa_eval.losses import soft_ranks as torch_soft_ranks
+    from iqa_eval.training.losses import GCCLoss
+    from iqa_eval.training.losses import soft_ranks as torch_soft_ranks
 
     rng = np.random.default_rng(2)
     p, m = rng.normal(size=64), rng.normal(size=64)

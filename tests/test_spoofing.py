@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from helpers import run_cli
-from iqa_eval._text import markdown_safe, spreadsheet_safe, terminal_safe
-from iqa_eval.bench import benchmark
-from iqa_eval.dataset import Dataset
-from iqa_eval.evaluation import evaluate
-from iqa_eval.formatting import format_evaluation, latex_escape
+from iqa_eval._runtime.escape import markdown_safe, spreadsheet_safe, terminal_safe
+from iqa_eval.studies.bench import benchmark
+from iqa_eval.data.dataset import Dataset
+from iqa_eval.studies.evaluation import evaluate
+from iqa_eval.render.formatting import format_evaluation, latex_escape
 
 # the tool's own line prefixes on stderr; stdout lines of a table never start with them
 PREFIXES = ("note:", "error:", "warning:", "wrote ", "interrupted")

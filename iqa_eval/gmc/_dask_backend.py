@@ -4,7 +4,7 @@ The work is cut into *blocks* that depend on the problem alone (its number of gr
 images), never on the cluster:
 
 * totals: a block is a run of consecutive tiles of group pairs (the tiles of
-  :func:`._numba_kernels.tile_sums`); a task runs :func:`~._numba_kernels.tile_sums_serial` on
+  :func:`._pair_kernels_numba.tile_sums`); a task runs :func:`._pair_kernels_numba.tile_sums_serial` on
   it -- one thread, tiles in order -- and returns its partial sums (points x sums). The client
   adds the partial sums in block order, whatever order the tasks finish in, so the result is
   bitwise the same for any number of workers or threads and any scheduling.
@@ -323,7 +323,7 @@ def _group_blocks(inp, block_pairs):
 
 
 def _block_totals(inp, t0, t1, S, K):
-    from . import _numba_kernels as nk
+    from . import _pair_kernels_numba as nk
 
     out = np.zeros((S, K))
     nk.tile_sums_serial(t0, t1, *inp.tile_args(), out)
@@ -331,7 +331,7 @@ def _block_totals(inp, t0, t1, S, K):
 
 
 def _block_rows(inp, g0, g1, S, K, q_chunk):
-    from . import _numba_kernels as nk
+    from . import _pair_kernels_numba as nk
 
     gs = inp.gs
     rows = np.zeros((K, S, int(gs[g1] - gs[g0])))

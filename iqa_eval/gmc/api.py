@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import finite_vector
+from .._runtime.validation import finite_vector
 from ..errors import InputError, warn
 from ..options import GMC_METHODS, check_choice
 from . import engine
@@ -116,13 +116,13 @@ def gmc_inputs(predictions, mos=None, *, std=None, weights=None, seed=0,
 
     Examples
     --------
-    >>> from iqa_eval.simulation import simulate_study
+    >>> from iqa_eval.data.simulation import simulate_study
     >>> df = simulate_study(100, seed=0)
     >>> gin = gmc_inputs({"precise": df["precise"]}, df["mos"], std=df["std"], samples=8)
     >>> gin.pred.shape, len(gin.samples), gin.config["regulator"]
     ((1, 100), 8, 'gaussian')
     """
-    from ..dataset import Dataset
+    from ..data.dataset import Dataset
 
     o = GMCOptions.resolve(options, option_values)
     samples, regulator, std_scale, std_phi = o.samples, o.regulator, o.std_scale, o.std_phi
@@ -253,7 +253,7 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
     Parameters
     ----------
     predictions : dict of name -> (N,), DataFrame (one column per model), (N,) or (M, N) array,
-        or a :class:`~iqa_eval.dataset.Dataset` (then ``mos`` and ``std`` default to its own).
+        or a :class:`~iqa_eval.data.dataset.Dataset` (then ``mos`` and ``std`` default to its own).
         Finite, oriented so that higher means better quality.
     mos : array-like of shape (N,)
     std : array-like of shape (N,), optional
@@ -445,7 +445,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
 
     Examples
     --------
-    >>> from iqa_eval.simulation import simulate_study
+    >>> from iqa_eval.data.simulation import simulate_study
     >>> df = simulate_study(200, seed=0)
     >>> points = gmc_points({"precise": df["precise"]}, df["mos"], std=df["std"],
     ...                     samples=30, methods=["srocc"])

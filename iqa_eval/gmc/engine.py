@@ -27,9 +27,9 @@ vectorised exp (one exp per weight instead of three). Zero std: an image with ``
 ``log a_i = -inf`` (weight 0) and a pair with ``v = 0`` gets ``1 / (2 v) = 0``, so no NaN or inf
 arises anywhere (the caller warns).
 
-Backends: ``'numba'`` (the CPU kernels in :mod:`._numba_kernels`, grouped), ``'numpy'`` and
+Backends: ``'numba'`` (the CPU kernels in :mod:`._pair_kernels_numba`, grouped), ``'numpy'`` and
 ``'cupy'`` (the same product over image-pair tiles written once against an array namespace in
-:mod:`._array_kernels`), ``'dask'`` (the numba kernels as tasks on a cluster,
+:mod:`._pair_kernels_array`), ``'dask'`` (the numba kernels as tasks on a cluster,
 :mod:`._dask_backend`).
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._progress import Progress
-from .._validation import finite_vector
+from .._runtime.progress import Progress
+from .._runtime.validation import finite_vector
 from ..errors import InputError
 from ..options import BACKENDS, GMC_METHODS, RANKS
 
@@ -203,7 +203,7 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense"
                                                 row_sums=row_sums, bar=bar, client=client,
                                                 block_pairs=block_pairs)
         else:
-            from . import _array_kernels
+            from . import _pair_kernels_array as _array_kernels
             xp = np if name == "numpy" else _cupy()
             tot, rows = _array_kernels.pair_sums(
                 xp, prob.P, prob.R, prob.l, prob.rl, prob.V, prob.c, prob.A, prob.Qd,
@@ -349,7 +349,7 @@ def _check_memory(M, N, S, methods, row_sums) -> None:
     row sums, K x S x N."""
     import os
 
-    from .._resources import check_memory
+    from .._runtime.resources import check_memory
 
     K = 1 + 2 * len(methods) + 2 * M * len(methods)
     threads = os.cpu_count() or 1
@@ -447,7 +447,7 @@ def _row_chunk(K, G) -> int:
 
 
 def _run_numba(prob, row_sums, bar):
-    from . import _numba_kernels as nk
+    from . import _pair_kernels_numba as nk
     import numba
 
     inp = _numba_inputs(prob)

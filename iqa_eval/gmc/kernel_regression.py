@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..options import BANDWIDTH_METHODS
 from ._nelder_mead import fmin
-from ._regression_kernels import WELL_CONDITIONED, weighted_middle_sums
+from ._surface_kernels import WELL_CONDITIONED, weighted_middle_sums
 
 __all__ = [
     "BW_METHODS",
@@ -125,7 +125,7 @@ def local_linear(bw, x, y, at) -> np.ndarray:
     -------
     (P,) estimates (0 where every kernel weight underflows, as KernelReg's pinv gives).
     """
-    from ._regression_kernels import local_linear_at
+    from ._surface_kernels import local_linear_at
 
     x = np.ascontiguousarray(_as_points(x))
     at = np.ascontiguousarray(_as_points(at))
@@ -194,7 +194,7 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
         return np.asarray(fmin(_LeaveOneOut(x, y).loss, h0, maxiter=1e3, maxfun=1e3),
                           dtype=np.float64)
     if method == "aic":
-        from .._optional import require
+        from .._runtime.optional import require
 
         KernelReg = require("statsmodels.nonparametric.kernel_regression",
                             "the 'aic' bandwidth method").KernelReg
@@ -237,7 +237,7 @@ def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw=
         bw = np.asarray(bw, dtype=np.float64).reshape(-1)
         if bw.size != 2 or not np.all(np.isfinite(bw)) or np.any(bw == 0):
             raise InputError(f"bandwidth must be two finite non-zero numbers, got {bw!r}")
-    from ._regression_kernels import local_linear_grid
+    from ._surface_kernels import local_linear_grid
 
     q_axis, qd_axis = grid_axes(q_range, qd_range, grid_res)
     z = np.empty((q_axis.size, qd_axis.size))
@@ -271,9 +271,9 @@ def surface_memory(n_points: int, grid_res: int, n_surfaces: int = 1, bw="cv_ls"
 
 
 def check_surface_memory(n_points: int, grid_res: int, n_surfaces: int = 1, bw="cv_ls") -> None:
-    """:func:`~iqa_eval._resources.check_memory` of :func:`surface_memory`, before any of it is
+    """:func:`~iqa_eval._runtime.resources.check_memory` of :func:`surface_memory`, before any of it is
     allocated (an error naming the sample count, the grid and the options that lower them)."""
-    from .._resources import check_memory
+    from .._runtime.resources import check_memory
 
     check_memory(surface_memory(n_points, grid_res, n_surfaces, bw),
                  f"GMC surface regression at {int(n_points):,} sample points on a {int(grid_res):,} x "

@@ -166,7 +166,7 @@ def read_sample_file(path) -> pd.DataFrame:
     >>> read_sample_file(path).Qd.tolist()
     [0.5, 1.5]
     """
-    from ..io import read_table  # reading files is io's job; imported only when a file is read
+    from ..data.io import read_table  # reading files is io's job; imported only when a file is read
 
     return check_samples(read_table(path), file=Path(path))
 

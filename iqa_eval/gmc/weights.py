@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import as_float_vector, finite_vector
+from .._runtime.validation import as_float_vector, finite_vector
 from ..errors import InputError, warn
 from ..options import REGULATORS
 

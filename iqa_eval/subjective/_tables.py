@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io import KEY_NAMES, find_column, numeric_column, read_table
+from ..data.io import KEY_NAMES, find_column, numeric_column, read_table
 from ..options import RATING_LAYOUTS, check_choice
 
 __all__ = ["Ratings", "read_ratings", "ratings_from_frame", "SUBJECT_NAMES", "RATING_NAMES"]
 
-# Recognised column names (compared lower-cased, non-alphanumerics dropped, as in iqa_eval.io).
+# Recognised column names (compared lower-cased, non-alphanumerics dropped, as in iqa_eval.data.io).
 SUBJECT_NAMES = ("subject", "subjectid", "observer", "observerid", "rater", "raterid", "worker",
                  "workerid", "participant", "participantid", "user", "userid", "viewer")
 RATING_NAMES = ("rating", "ratings", "score", "vote", "opinion", "opinionscore", "os", "value")
@@ -70,7 +70,7 @@ class Ratings:
 
     def matrix(self) -> np.ndarray:
         """(n_images, n_subjects) mean rating of each subject on each image (NaN where none)."""
-        from .._resources import check_memory
+        from .._runtime.resources import check_memory
 
         check_memory(3 * 8.0 * self.n_images * self.n_subjects, "the image x subject rating matrix")
         total = np.zeros((self.n_images, self.n_subjects))

@@ -100,7 +100,7 @@ def _negloglik(theta, y, e, s, c, E, S, C):
 
 def _mean_block_se(w_obs, e, s, E, S):
     """Standard errors of (psi, Delta) from the expected information with sum(Delta) = 0."""
-    from .._resources import check_memory
+    from .._runtime.resources import check_memory
 
     check_memory(8.0 * (3 * E * S + 3 * S * S), "the standard errors of the subject model")
     W = np.zeros((E, S))

@@ -1,0 +1,1 @@
+"""Runtime services under every layer: atomic outputs, memory checks, progress, optional imports, input checks."""

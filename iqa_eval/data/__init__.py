@@ -1,0 +1,1 @@
+"""The data: the Dataset, reading and joining tables, and the simulated study."""

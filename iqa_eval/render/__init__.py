@@ -1,0 +1,1 @@
+"""Presentation: text tables, LaTeX, Markdown, HTML pages, figures, the report; escaping of user text."""

@@ -1,0 +1,384 @@
+"""Render an :class:`~iqa_eval.studies.evaluation.Evaluation` as text: table, CSV, JSON, Markdown, LaTeX.
+
+The terminal table, Markdown and LaTeX show the main columns rounded for reading, with
+``*`` on every model tied with the best and a legend line saying what that means. CSV
+and JSON carry every column at full precision (JSON: ``{"models": [...], "pairwise":
+[...], "notes": [...], "settings": {...}}``, NaN written as ``null``).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["format_evaluation", "FORMATS"]
+
+FORMATS = ("table", "csv", "json", "markdown", "latex")
+_TIE_MARK = "*"
+
+
+def _num(v, digits=4):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "nan"
+    return f"{v:.{digits}f}"
+
+
+def format_p(p, *, n_resamples=None) -> str:
+    """A p-value for people: 4 decimals, ``<1e-4`` below that, ``nan`` when undefined.
+
+    A resampling p-value is shown with its resolution: as many decimals as ``n_resamples``
+    supports (3 for 1,000), and at its floor ``2 (0 + 1) / (B + 1)`` — no resample on the
+    other side of zero — as ``<=`` that floor rounded up (``<=0.002`` for 1,000 resamples).
+    """
+    if p is None or not math.isfinite(p):
+        return "nan"
+    if n_resamples:
+        b = int(n_resamples)
+        digits = max(1, math.ceil(math.log10(b)))
+        floor = 2.0 / (b + 1)
+        if p <= floor * (1 + 1e-9):
+            return f"<={math.ceil(floor * 10 ** digits) / 10 ** digits:.{digits}f}"
+        return f"{p:.{digits}f}"
+    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
+
+
+def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
+    """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``);
+    a resampling p-value with its resolution (``p_bootstrap<=0.002``)."""
+    text = format_p(p, n_resamples=n_resamples)
+    op, value = (text[:2], text[2:]) if text.startswith("<=") else (
+        ("<", text[1:]) if text.startswith("<") else ("=", text))
+    return f"{name}{space}{op}{space}{value}"
+
+
+def _with_ci(row, key):
+    lo, hi = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
+
+
+def _display_rows(evaluation, escape, tie):
+    """Header and string cells shared by the table, Markdown and LaTeX renderings.
+
+    The model name is escaped here with ``escape`` (the format's) and only then given the tie
+    mark ``tie``: a name holding ``" *"`` stays text and can never make a mark."""
+    t = evaluation.table
+    has_std = "outlier_ratio" in t.columns
+    level = evaluation.settings.get("confidence_level", 0.95)
+    ci = f"{100 * level:g}% CI"
+    header = ["model", "n", f"SROCC [{ci}]", f"KRCC [{ci}]", f"PLCC [{ci}]", "PLCC raw", "RMSE", "MAE"]
+    if has_std:
+        header += ["OR", "RMSE*"]
+    header += ["mapping"]
+    cells = []
+    for row in t.to_dict("records"):
+        name = escape(row["model"]) + (tie if row["tied_with_best"] else "")
+        if row["flipped"]:
+            name += " (flipped)"
+        line = [name, str(row["n"]), _with_ci(row, "srocc"), _with_ci(row, "krcc"), _with_ci(row, "plcc"),
+                _num(row["plcc_raw"]), _num(row["rmse"]), _num(row["mae"])]
+        if has_std:
+            line += [_num(row["outlier_ratio"]), _num(row["rmse_star"])]
+        line += [row["mapping"]]
+        cells.append(line)
+    return header, cells
+
+
+def _legend(evaluation):
+    s = evaluation.settings
+    rule = s.get("tie_rule", "tied with the best")
+    return f"{_TIE_MARK} {rule}, alpha = {s.get('alpha', 0.05):g}; mapping {s.get('mapping')}, CIs {s.get('ci')}"
+
+
+def _pairwise_lines(evaluation):
+    """SROCC of every model against the best (the full list is in the JSON / CSV output)."""
+    p = evaluation.pairwise
+    best = evaluation.best
+    if p.empty or best is None:
+        return []
+    rows = p[(p["metric"] == "srocc") & ((p["model_a"] == best) | (p["model_b"] == best))]
+    if rows.empty:
+        return []
+    level = evaluation.settings.get("confidence_level", 0.95)
+    from .._runtime.escape import terminal_safe
+
+    lines = [f"SROCC against the best ({terminal_safe(best)}), same images, {100 * level:g}% CI of the difference:"]
+    for r in rows.itertuples():
+        other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
+        lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
+        lines.append(f"  {terminal_safe(best)} - {terminal_safe(other)}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
+                     f"{p_equals('p_williams', r.p_williams)}"
+                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_resamples'))}"))
+    return lines
+
+
+def _text_table(evaluation):
+    from .._runtime.escape import terminal_safe
+
+    header, cells = _display_rows(evaluation, terminal_safe, f" {_TIE_MARK}")
+    widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(header)]
+    right = {1}  # n
+
+    def fmt(line):
+        return "  ".join(c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(line, widths)))
+
+    out = [fmt(header), "  ".join("-" * w for w in widths)]
+    out += [fmt(c) for c in cells]
+    out += ["", _legend(evaluation)]
+    pairs = _pairwise_lines(evaluation)
+    if pairs:
+        out += [""] + pairs
+    return "\n".join(line.rstrip() for line in out) + "\n"
+
+
+def _markdown(evaluation):
+    from .._runtime.escape import markdown_safe
+
+    header, cells = _display_rows(evaluation, markdown_safe, f" \\{_TIE_MARK}")
+    out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join([line[0]] + [markdown_safe(c) for c in line[1:]]) + " |" for line in cells]
+    out += ["", "\\" + _legend(evaluation)]
+    return "\n".join(out) + "\n"
+
+
+# ``*`` is braced so that no later replacement can find a user's star and make it a mark
+_LATEX_SPECIAL = {"*": "{*}", "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  # OT1 fonts print these as other glyphs (< > | as ¡ ¿ —)
+                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text; control characters are written out
+    (``\\x1b``) first, since pdflatex rejects them."""
+    from .._runtime.escape import terminal_safe
+
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))
+
+
+def _latex(evaluation):
+    header, cells = _display_rows(evaluation, latex_escape, r"$^{*}$")
+    out = [r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\hline",
+           " & ".join(latex_escape(h) for h in header) + r" \\", r"\hline"]
+    for line in cells:
+        out.append(" & ".join([line[0]] + [latex_escape(c) for c in line[1:]]) + r" \\")
+    legend = _legend(evaluation)[len(_TIE_MARK):]
+    out += [r"\hline", r"\end{tabular}", "% $^{*}$" + latex_escape(legend)]
+    return "\n".join(out) + "\n"
+
+
+def _plain(value):
+    """JSON-safe Python value: numpy scalars unwrapped, NaN/inf -> None."""
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _records(frame):
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _json(evaluation):
+    doc = {"models": _records(evaluation.table), "pairwise": _records(evaluation.pairwise),
+           "notes": list(evaluation.notes),
+           "settings": {k: _plain(v) for k, v in evaluation.settings.items()},
+           "fits": {m: {"kind": f.kind, "requested": f.requested, "converged": bool(f.converged),
+                        "params": {k: _plain(float(v)) for k, v in f.params.items()}}
+                    for m, f in evaluation.fits.items()}}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def format_evaluation(evaluation, fmt: str = "table") -> str:
+    """Render ``evaluation`` as text.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+    fmt : {'table', 'csv', 'json', 'markdown', 'latex'}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from iqa_eval.data.dataset import Dataset
+    >>> from iqa_eval.studies.evaluation import evaluate
+    >>> q = np.linspace(0, 1, 50)
+    >>> ev = evaluate(Dataset(mos=q, predictions={"m": q ** 2}))
+    >>> format_evaluation(ev, "csv").splitlines()[0].startswith("model,n,srocc")
+    True
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "table":
+        return _text_table(evaluation)
+    if fmt == "csv":
+        from .._runtime.escape import neutralise_frame
+
+        return neutralise_frame(evaluation.table).to_csv(index=False)
+    if fmt == "json":
+        return _json(evaluation)
+    if fmt == "markdown":
+        return _markdown(evaluation)
+    return _latex(evaluation)
+
+
+# ---- comparisons ---------------------------------------------------------------------------
+def format_comparison(comparison) -> str:
+    """Terminal text of a :class:`~iqa_eval.studies.compare.Comparison`: the global tests, a map of the
+    surface's significant cells and the plain-language summary (``iqa-eval compare``).
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`iqa_eval.compare_models`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from iqa_eval import compare_models, simulate_study
+    >>> comp = compare_models(simulate_study(300, seed=0), "high_end", "fine_grain", grid=(4, 4))
+    >>> format_comparison(comp).splitlines()[0]
+    'Comparison of high_end (A) and fine_grain (B) on 300 images'
+    """
+    self = comparison
+    a, b = self.models
+    lines = [f"Comparison of {a} (A) and {b} (B) on {self.n_images} images", ""]
+    g = self.global_tests
+    n_res = self.n_resamples
+    head = f"{'metric':<8}{'A':>9}{'B':>9}{'A-B':>9}{'CI low':>9}{'CI high':>9}{'p':>9}"
+    lines += [head, "-" * len(head)]
+    for r in g.itertuples(index=False):
+        lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
+                     f"{r.ci_high:>+9.4f}"
+                     f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
+    lines.append("")
+    nq, nqd = self.grid_shape
+    lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
+                 f"({_adjust_label(self.adjust, self.alpha)}, "
+                 f"{'bootstrap' if self.ci == 'percentile' else self.ci} CIs):")
+    lines.append(_sign_map(self))
+    lines.append("")
+    lines.append(summarize_comparison(self))
+    return "\n".join(lines)
+
+
+def _adjust_label(adjust: str, alpha: float) -> str:
+    level = f"{100 * (1 - alpha):g}%"
+    return {"maxt": f"{level} simultaneous band, max-|t|",
+            "fdr": f"Benjamini-Hochberg FDR {alpha:g}, {level} FCR intervals",
+            "none": f"{level} per-cell intervals, no multiplicity adjustment"}[adjust]
+
+
+def _sign_map(comp) -> str:
+    """Character map of the difference: rows = Q (high at top), columns = |dMOS|."""
+    sig = comp.surface("significant")
+    diff = comp.surface("diff")
+    tested = comp.surface("tested")
+    q = comp.surface("Q")[:, 0]
+    qd = comp.surface("Qd")[0]
+    lines = [f"  rows: MOS (Q) from {q[-1]:.4g} (top) to {q[0]:.4g}; columns: |dMOS| from "
+             f"{qd[0]:.4g} to {qd[-1]:.4g}",
+             "  A = A significantly ahead, B = B significantly ahead, . = no significant "
+             "difference, blank = not tested"]
+    for i in range(len(q) - 1, -1, -1):
+        row = []
+        for j in range(len(qd)):
+            if sig[i, j]:
+                row.append("A" if diff[i, j] > 0 else "B")
+            else:
+                row.append("." if tested[i, j] else " ")
+        lines.append(f"  {q[i]:>9.4g} |{''.join(row)}|")
+    return "\n".join(lines)
+
+
+def _thirds(value, lo, hi, labels):
+    if hi <= lo:
+        return labels[1]
+    k = int(np.clip((value - lo) / (hi - lo) * 3.0, 0, 2.999))
+    return labels[k]
+
+
+def _region(cells, q_range, qd_range) -> str:
+    """Where a set of cells lies, in words and numbers."""
+    q_words = sorted({_thirds(v, *q_range, ("low", "middle", "high")) for v in cells.Q},
+                     key=("low", "middle", "high").index)
+    d_words = sorted({_thirds(v, *qd_range, ("small", "medium", "large")) for v in cells.Qd},
+                     key=("small", "medium", "large").index)
+    return (f"MOS {_span(cells.Q)} ({'/'.join(q_words)} quality) and "
+            f"|dMOS| {_span(cells.Qd)} ({'/'.join(d_words)} differences)")
+
+
+def _span(values) -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
+
+
+def summarize_comparison(comparison) -> str:
+    """Plain-language summary of a :class:`~iqa_eval.studies.compare.Comparison`, from its numbers.
+
+    Parameters
+    ----------
+    comparison : Comparison
+
+    Returns
+    -------
+    str
+        One line per global metric, one for the surface, one per model that is ahead.
+
+    Examples
+    --------
+    >>> from iqa_eval import compare_models, simulate_study
+    >>> comp = compare_models(simulate_study(300, seed=0), "high_end", "fine_grain", grid=(4, 4))
+    >>> summarize_comparison(comp).splitlines()[0].startswith("Global SROCC: high_end")
+    True
+    """
+    c = comparison
+    models, method, global_tests, cells, alpha, adjust = (c.models, c.method, c.global_tests, c.cells,
+                                                          c.alpha, c.adjust)
+    # the grid spans [min MOS, max MOS] x [0, MOS range], its edges included
+    q_range = (float(cells.Q.min()), float(cells.Q.max()))
+    qd_range = (0.0, float(cells.Qd.max()))
+    a, b = models
+    out = []
+    level = f"{100 * (1 - alpha):g}%"
+    for r in global_tests.itertuples(index=False):
+        if not np.isfinite(r.diff):
+            continue
+        verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
+        out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
+                   f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
+                   f"{p_equals('p', r.p, space=' ')}): {verdict}.")
+    n = len(cells)
+    tested = cells[cells.tested]
+    sig = cells[cells.significant]
+    a_cells, b_cells = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+    label = _adjust_label(adjust, alpha)
+    if sig.empty:
+        out.append(f"GMC {method.upper()} surface: no cell of the {n}-cell grid differs "
+                   f"significantly ({label}).")
+    else:
+        out.append(f"GMC {method.upper()} surface ({label}): {len(sig)} of {n} cells "
+                   f"({100 * len(sig) / n:.1f}%) differ significantly.")
+        for name, part in ((a, a_cells), (b, b_cells)):
+            if len(part):
+                best = part.loc[part["diff"].abs().idxmax()]
+                out.append(f"{name} is ahead in {len(part)} cells, at "
+                           f"{_region(part, q_range, qd_range)}; largest gap "
+                           f"{abs(best['diff']):.3f} at MOS {best.Q:.4g}, |dMOS| {best.Qd:.4g}.")
+            else:
+                out.append(f"{name} is not significantly ahead anywhere.")
+    if len(tested) < n:
+        out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
+                   f"there, or the models agree exactly).")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Numerics on arrays: the metrics, their inference (CIs, paired tests), mappings, and their jitted kernels."""

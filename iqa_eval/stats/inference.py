@@ -1,0 +1,606 @@
+"""Uncertainty for the correlation metrics: confidence intervals and paired tests.
+
+Defaults are analytic and fast; the bootstrap is there on request.
+
+* Confidence intervals (:func:`fisher_ci`): Fisher z with the Bonett & Wright (2000)
+  variances — PLCC ``1/(n-3)``, SROCC ``(1 + r^2/2)/(n-3)``, KRCC ``0.437/(n-4)``.
+  :func:`bootstrap_ci` gives percentile or BCa intervals from seeded resamples of the
+  (prediction, MOS) pairs.
+* Two models scored on the same images (:func:`compare_correlations`): Williams' t for
+  two dependent correlations that share the MOS variable (Steiger 1980, eq. 3), a
+  confidence interval for the difference (Zou 2007, built from the two single-model
+  intervals), and on request a paired bootstrap that resamples the *same* images for
+  both models.
+* :func:`tied_with_best`: which models are not significantly worse than the best.
+
+Every bootstrap takes ``seed`` (default 0) and draws from ``numpy.random.default_rng``.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special
+
+from . import _metric_kernels as K
+from ..errors import InputError
+from ..options import CI_METHODS, CIMethod, check_choice
+
+__all__ = [
+    "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
+    "fisher_variance", "fisher_ci", "bootstrap_distribution", "bootstrap_ci",
+    "williams_test", "zou_difference_ci", "compare_correlations", "paired_bootstrap_difference",
+    "tied_with_best",
+    "CI_METHODS",
+]
+
+ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
+_CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
+_NAN_CI = ConfidenceInterval(np.nan, np.nan)
+
+
+def _check_level(confidence_level):
+    if not (0.0 < float(confidence_level) < 1.0):
+        raise InputError(f"confidence_level must be between 0 and 1, got {confidence_level!r}")
+    return float(confidence_level)
+
+
+def _check_method(method):
+    return check_choice("ci method", method, CIMethod)
+
+
+# ---- result objects -------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class CorrelationResult:
+    """A correlation between predictions and MOS, scipy style: ``statistic, pvalue = result``.
+
+    Attributes
+    ----------
+    statistic : float
+        The coefficient (NaN when it is undefined, e.g. constant predictions).
+    pvalue : float
+        Two-sided p-value for "no association" (NaN when undefined).
+    n : int
+        Number of (prediction, MOS) pairs used.
+    method : str
+        ``'srocc'``, ``'krcc'``, ``'plcc_raw'`` or ``'plcc'``.
+    notes : tuple of str
+        What was done to get here (rows dropped, mapping fallbacks, ...).
+    mapping : MappingFit or None
+        The fitted mapping for ``plcc``.
+    """
+
+    statistic: float
+    pvalue: float
+    n: int
+    method: str
+    notes: tuple = ()
+    mapping: object = None
+    _x: np.ndarray = field(default=None, repr=False)
+    _y: np.ndarray = field(default=None, repr=False)
+
+    def __iter__(self):
+        # unpacks like scipy's results: ``statistic, pvalue = srocc(x, y)``
+        return iter((self.statistic, self.pvalue))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index):
+        return (self.statistic, self.pvalue)[index]
+
+    def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "analytic",
+                            n_resamples: int = 1000, seed: int = 0) -> ConfidenceInterval:
+        """Confidence interval for the coefficient.
+
+        Parameters
+        ----------
+        confidence_level : float
+            Two-sided coverage, default 0.95.
+        method : {'analytic', 'percentile', 'bca'}
+            Fisher z with Bonett–Wright variances (``'analytic'``, default), or a seeded bootstrap
+            of the pairs. For ``plcc`` the fitted mapping is held fixed.
+        n_resamples, seed : int
+            Bootstrap size and seed (ignored by ``'analytic'``).
+        """
+        method = _check_method(method)
+        kind = "plcc" if self.method == "plcc_raw" else self.method
+        if method == "analytic":
+            return fisher_ci(self.statistic, self.n, kind=kind, confidence_level=confidence_level)
+        if self._x is None or not np.isfinite(self.statistic):
+            return _NAN_CI
+        ci, _ = bootstrap_ci(kind, self._x, self._y, method=method, confidence_level=confidence_level,
+                             n_resamples=n_resamples, seed=seed)
+        return ci
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorResult:
+    """An error measure (RMSE, MAE, outlier ratio, RMSE*) after a mapping.
+
+    Attributes
+    ----------
+    statistic : float
+    n : int
+        Pairs used.
+    dof : float
+        Denominator used (``n`` or ``n - d``).
+    method : str
+    notes : tuple of str
+    mapping : MappingFit
+    """
+
+    statistic: float
+    n: int
+    dof: float
+    method: str
+    notes: tuple = ()
+    mapping: object = None
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """Analytic interval where one is standard, else (nan, nan).
+
+        RMSE: chi-square interval of P.1401 (``rmse * sqrt(dof / chi2_q(dof))``).
+        Outlier ratio: Wilson score interval for a proportion of ``n`` images.
+        MAE and RMSE*: none (returns NaNs).
+        """
+        level = _check_level(confidence_level)
+        a = 1.0 - level
+        s = self.statistic
+        if not np.isfinite(s):
+            return _NAN_CI
+        if self.method == "rmse" and self.dof > 0:
+            lo = s * np.sqrt(self.dof / special.chdtri(self.dof, a / 2))
+            hi = s * np.sqrt(self.dof / special.chdtri(self.dof, 1 - a / 2))
+            return ConfidenceInterval(float(lo), float(hi))
+        if self.method == "outlier_ratio" and self.n > 0:
+            z = special.ndtri(1 - a / 2)
+            n = self.n
+            centre = (s + z * z / (2 * n)) / (1 + z * z / n)
+            half = z / (1 + z * z / n) * np.sqrt(s * (1 - s) / n + z * z / (4 * n * n))
+            return ConfidenceInterval(float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+        return _NAN_CI
+
+
+# ---- Fisher z ---------------------------------------------------------------------------
+def fisher_variance(r, n, *, kind: str):
+    """Variance of ``atanh(r)``: PLCC 1/(n-3); SROCC (1+r²/2)/(n-3); KRCC 0.437/(n-4).
+
+    NaN when ``n`` is too small for the formula (n <= 3, or n <= 4 for KRCC).
+    """
+    if kind not in _CORRELATIONS:
+        raise InputError(f"kind must be one of {_CORRELATIONS}, got {kind!r}")
+    r = np.asarray(r, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    if kind == "krcc":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n > 4, 0.437 / (n - 4), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = np.where(n > 3, 1.0 / (n - 3), np.nan)
+    return base * (1.0 + r * r / 2.0) if kind == "srocc" else base
+
+
+def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceInterval:
+    """Fisher-z confidence interval ``tanh(atanh(r) ± z_{1-a/2} * sqrt(var))``.
+
+    Parameters
+    ----------
+    r : float
+        The coefficient.
+    n : int
+        Number of pairs.
+    kind : {'srocc', 'krcc', 'plcc', 'plcc_raw'}
+        Chooses the Bonett–Wright variance (:func:`fisher_variance`).
+    confidence_level : float, default 0.95
+
+    Returns
+    -------
+    ConfidenceInterval
+        ``(low, high)``; NaNs when ``n`` is too small or ``r`` undefined.
+
+    Examples
+    --------
+    >>> ci = fisher_ci(0.8, 50, kind="plcc")
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.6711, 0.882)
+    """
+    level = _check_level(confidence_level)
+    var = float(fisher_variance(r, n, kind=kind))
+    if not (np.isfinite(r) and np.isfinite(var)):
+        return _NAN_CI
+    z = np.arctanh(np.clip(r, -1.0 + 1e-15, 1.0 - 1e-15))
+    half = special.ndtri(0.5 + level / 2) * np.sqrt(var)
+    return ConfidenceInterval(float(np.tanh(z - half)), float(np.tanh(z + half)))
+
+
+# ---- bootstrap -------------------------------------------------------------------------
+def _resample_chunks(n: int, n_resamples: int, seed: int, max_cells: int = 4_000_000):
+    """Yield (B_chunk, n) index arrays; the same seed always gives the same resamples."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, min(n_resamples, max_cells // max(n, 1)))
+    done = 0
+    while done < n_resamples:
+        b = min(rows, n_resamples - done)
+        yield rng.integers(0, n, size=(b, n))
+        done += b
+
+
+def _rank_tables(columns):
+    orders = np.empty((len(columns), columns[0].size), dtype=np.int64)
+    ties = np.empty(orders.shape, dtype=np.bool_)
+    for k, c in enumerate(columns):
+        orders[k] = K.sort_order(c)
+        ties[k] = K.tie_flags(c, orders[k])
+    return orders, ties
+
+
+def bootstrap_distribution(kind: str, preds, mos, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Coefficient of every prediction column with MOS on ``n_resamples`` paired resamples.
+
+    Parameters
+    ----------
+    kind : {'srocc', 'plcc', 'krcc'}
+    preds : array of shape (m, n) or (n,)
+        Prediction vectors of one or more models on the same images. Every model sees
+        the *same* resampled images, so differences between models are paired.
+    mos : array of shape (n,)
+    n_resamples, seed : int
+
+    Returns
+    -------
+    ndarray of shape (n_resamples, m)
+    """
+    if kind not in ("srocc", "plcc", "krcc"):
+        raise InputError(f"bootstrap kind must be 'srocc', 'plcc' or 'krcc', got {kind!r}")
+    if int(n_resamples) < 1:
+        raise InputError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    p = np.atleast_2d(np.asarray(preds, dtype=np.float64))
+    y = np.ascontiguousarray(mos, dtype=np.float64)
+    n = y.size
+    from .._runtime.resources import check_memory
+
+    check_memory(8.0 * int(n_resamples) * (p.shape[0] + 1) + 8.0 * 4_000_000,
+                 f"{int(n_resamples):,} bootstrap resamples of {p.shape[0]} model(s)",
+                 hint="use fewer resamples (n_resamples)")
+    out = np.empty((int(n_resamples), p.shape[0]))
+    start = 0
+    if kind == "srocc":
+        orders, ties = _rank_tables([y] + list(p))
+    elif kind == "plcc":
+        values = np.ascontiguousarray(np.vstack([y[None, :], p]))
+    for idx in _resample_chunks(n, int(n_resamples), seed):
+        part = out[start:start + idx.shape[0]]
+        if kind == "srocc":
+            K.bootstrap_rank_pearson(orders, ties, idx, part)
+        elif kind == "plcc":
+            K.bootstrap_pearson(values, idx, part)
+        else:
+            col = np.empty(idx.shape[0])
+            for m in range(p.shape[0]):
+                K.bootstrap_kendall(np.ascontiguousarray(p[m]), y, idx, col)
+                part[:, m] = col
+        start += idx.shape[0]
+    return out
+
+
+def _statistic(kind, x, y):
+    if kind == "krcc":
+        return float(K.kendall_tau_b(x, y))
+    if kind == "srocc":
+        x, y = K.average_ranks(x), K.average_ranks(y)
+    return float(K.weighted_pearson(x, y, np.ones(x.size)))
+
+
+def _jackknife(kind, x, y, *, seed, max_exact=1000, groups=200):
+    """Leave-one-out values (n <= max_exact) or leave-one-group-out values (seeded groups)."""
+    n = x.size
+    if n <= max_exact:
+        labels, g = np.arange(n), n
+    else:
+        labels = np.random.default_rng(seed).permutation(n) % groups
+        g = groups
+    vals = np.empty(g)
+    if kind == "krcc":
+        for j in range(g):
+            keep = labels != j
+            vals[j] = K.kendall_tau_b(x[keep], y[keep])
+        return vals
+    if kind == "srocc":
+        orders, ties = _rank_tables([x, y])
+        rx, ry = np.empty(n), np.empty(n)
+    for j in range(g):
+        w = (labels != j).astype(np.float64)
+        if kind == "srocc":
+            K.weighted_average_ranks(orders[0], ties[0], w, rx)
+            K.weighted_average_ranks(orders[1], ties[1], w, ry)
+            vals[j] = K.weighted_pearson(rx, ry, w)
+        else:
+            vals[j] = K.weighted_pearson(x, y, w)
+    return vals
+
+
+def _interval_from_distribution(theta_hat, dist, *, method, level, jack=None):
+    a = 1.0 - level
+    if method == "percentile":
+        q = [a / 2, 1 - a / 2]
+    else:  # BCa, as in Efron & Tibshirani (1993) ch. 14 and scipy.stats.bootstrap
+        z0 = special.ndtri(np.mean(dist < theta_hat))
+        d = jack.mean() - jack
+        denom = 6.0 * np.sum(d * d) ** 1.5
+        acc = np.sum(d ** 3) / denom if denom > 0 else 0.0
+        za = special.ndtri(np.array([a / 2, 1 - a / 2]))
+        q = special.ndtr(z0 + (z0 + za) / (1 - acc * (z0 + za)))
+        if not np.all(np.isfinite(q)):
+            return _NAN_CI
+    lo, hi = np.percentile(dist, 100 * np.asarray(q))
+    return ConfidenceInterval(float(lo), float(hi))
+
+
+def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence_level: float = 0.95,
+                 n_resamples: int = 1000, seed: int = 0):
+    """Percentile or BCa bootstrap interval of one correlation.
+
+    BCa's acceleration comes from the jackknife: leave-one-out for n <= 1000, else
+    200 leave-a-group-out values over a seeded random split (stated in the notes).
+
+    Parameters
+    ----------
+    kind : {'srocc', 'plcc', 'krcc'}
+    pred, mos : array-like of shape (n,)
+        Finite values.
+    method : {'percentile', 'bca'}
+    confidence_level : float, default 0.95
+    n_resamples, seed : int
+
+    Returns
+    -------
+    ci : ConfidenceInterval
+    notes : list of str
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q = rng.normal(size=100)
+    >>> ci, notes = bootstrap_ci("srocc", q + rng.normal(size=100), q, n_resamples=200)
+    >>> bool(ci.low < ci.high), notes
+    (True, [])
+    """
+    method = _check_method(method)
+    level = _check_level(confidence_level)
+    if method == "analytic":
+        raise InputError("bootstrap_ci takes method 'percentile' or 'bca'")
+    x = np.ascontiguousarray(pred, dtype=np.float64)
+    y = np.ascontiguousarray(mos, dtype=np.float64)
+    theta = _statistic(kind, x, y)
+    dist = bootstrap_distribution(kind, x, y, n_resamples=n_resamples, seed=seed)[:, 0]
+    notes = []
+    bad = ~np.isfinite(dist)
+    if bad.any():
+        notes.append(f"{int(bad.sum())} of {dist.size} bootstrap resamples of {kind.upper()} were undefined "
+                     f"(constant resample) and were left out")
+        dist = dist[~bad]
+    if dist.size < 2 or not np.isfinite(theta):
+        return _NAN_CI, notes
+    jack = None
+    if method == "bca":
+        jack = _jackknife(kind, x, y, seed=seed)
+        jack = jack[np.isfinite(jack)]
+        if x.size > 1000:
+            notes.append("BCa acceleration from a 200-group jackknife (n > 1000)")
+    return _interval_from_distribution(theta, dist, method=method, level=level, jack=jack), notes
+
+
+# ---- dependent correlations ------------------------------------------------------------
+def williams_test(r_a, r_b, r_ab, n):
+    """Williams' t for H0: corr(A, MOS) == corr(B, MOS), A and B measured on the same images.
+
+    Steiger (1980), eq. 3: with ``|R| = 1 - r_a² - r_b² - r_ab² + 2 r_a r_b r_ab`` and
+    ``rbar = (r_a + r_b)/2``,
+
+        t = (r_a - r_b) * sqrt((n-1)(1+r_ab) / (2 (n-1)/(n-3) |R| + rbar² (1-r_ab)³))
+
+    with ``n - 3`` degrees of freedom.
+
+    Returns
+    -------
+    t, pvalue : float
+        Two-sided p-value; NaNs when ``n <= 3`` or a correlation is undefined.
+    """
+    r_a, r_b, r_ab = float(r_a), float(r_b), float(r_ab)
+    if n <= 3 or not np.isfinite([r_a, r_b, r_ab]).all():
+        return np.nan, np.nan
+    det = 1.0 - r_a ** 2 - r_b ** 2 - r_ab ** 2 + 2.0 * r_a * r_b * r_ab
+    rbar = (r_a + r_b) / 2.0
+    denom = 2.0 * (n - 1) / (n - 3) * det + rbar ** 2 * (1.0 - r_ab) ** 3
+    if r_a == r_b:
+        return 0.0, 1.0
+    if denom <= 0.0:
+        # identical rankings (r_ab = 1) and perfect fits: no sampling variance left
+        return np.copysign(np.inf, r_a - r_b), 0.0
+    t = (r_a - r_b) * np.sqrt((n - 1) * (1.0 + r_ab) / denom)
+    return float(t), float(2.0 * special.stdtr(n - 3, -abs(t)))
+
+
+def zou_difference_ci(r_a, r_b, r_ab, ci_a, ci_b):
+    """Zou (2007) interval for r_a - r_b of two overlapping dependent correlations.
+
+    Built from the single-model intervals ``ci_a``, ``ci_b`` and the correlation
+    between the two estimates (Zou 2007, eq. for overlapping correlations).
+    """
+    if not np.isfinite([r_a, r_b, r_ab, *ci_a, *ci_b]).all():
+        return _NAN_CI
+    (l1, u1), (l2, u2) = ci_a, ci_b
+    denom = (1 - r_a ** 2) * (1 - r_b ** 2)
+    if denom <= 0:
+        c = 1.0
+    else:
+        c = ((r_ab - 0.5 * r_a * r_b) * (1 - r_a ** 2 - r_b ** 2 - r_ab ** 2) + r_ab ** 3) / denom
+    d = r_a - r_b
+    lo = d - np.sqrt(max(0.0, (r_a - l1) ** 2 + (u2 - r_b) ** 2 - 2 * c * (r_a - l1) * (u2 - r_b)))
+    hi = d + np.sqrt(max(0.0, (u1 - r_a) ** 2 + (r_b - l2) ** 2 - 2 * c * (u1 - r_a) * (r_b - l2)))
+    return ConfidenceInterval(float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Model A vs model B on the same images for one metric (``diff = A - B``)."""
+
+    metric: str
+    n: int
+    statistic_a: float
+    statistic_b: float
+    diff: float
+    confidence_interval: ConfidenceInterval
+    p_williams: float
+    p_bootstrap: float
+    notes: tuple = ()
+
+
+def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str = "analytic",
+                         confidence_level: float = 0.95, n_resamples: int = 1000, seed: int = 0,
+                         _ranks=None) -> PairedComparison:
+    """Is model A's correlation with MOS different from model B's on the same images?
+
+    Parameters
+    ----------
+    pred_a, pred_b, mos : array-like of shape (n,)
+        Finite values on the same images (for ``'plcc'`` pass *mapped* predictions).
+    metric : {'srocc', 'plcc', 'krcc'}
+        SROCC applies Williams' test to the rank correlations. KRCC has no closed-form
+        test of dependent coefficients here: it needs a bootstrap ``ci`` and its
+        ``p_williams`` is NaN.
+    ci : {'analytic', 'percentile', 'bca'}
+        ``'analytic'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
+        (``p_bootstrap`` is NaN). Otherwise a paired bootstrap of the difference
+        (same resampled images for both models) gives the interval (percentile;
+        'bca' also uses percentile for the difference) and ``p_bootstrap``
+        = ``min(1, 2 * min(P*(diff <= 0), P*(diff >= 0)))`` with the +1 correction.
+    confidence_level : float, default 0.95
+    n_resamples, seed : int
+        Bootstrap size and seed (bootstrap ``ci`` only).
+
+    Returns
+    -------
+    PairedComparison
+        ``diff = A - B``, its ``confidence_interval``, ``p_williams`` and ``p_bootstrap``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q = rng.normal(size=200)
+    >>> res = compare_correlations(q + rng.normal(size=200), q + 2 * rng.normal(size=200), q)
+    >>> res.diff > 0, res.p_williams < 0.05
+    (True, True)
+    """
+    if metric not in ("srocc", "plcc", "krcc"):
+        raise InputError(f"metric must be 'srocc', 'plcc' or 'krcc', got {metric!r}")
+    ci = _check_method(ci)
+    a = np.ascontiguousarray(pred_a, dtype=np.float64)
+    b = np.ascontiguousarray(pred_b, dtype=np.float64)
+    y = np.ascontiguousarray(mos, dtype=np.float64)
+    n = y.size
+    if metric == "krcc":
+        if ci == "analytic":
+            raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
+        k_a, k_b = _statistic("krcc", a, y), _statistic("krcc", b, y)
+        interval, p_b, notes = paired_bootstrap_difference(
+            "krcc", a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
+        return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), interval,
+                                np.nan, p_b, tuple(notes))
+    if _ranks is not None:
+        a_, b_, y_ = _ranks
+    elif metric == "srocc":
+        a_, b_, y_ = K.average_ranks(a), K.average_ranks(b), K.average_ranks(y)
+    else:
+        a_, b_, y_ = a, b, y
+    # writable C arrays: one numba specialisation whatever the caller passed
+    a_, b_, y_ = (np.require(v, np.float64, ["C", "W"]) for v in (a_, b_, y_))
+    ones = np.ones(n)
+    r_a = K.weighted_pearson(a_, y_, ones)
+    r_b = K.weighted_pearson(b_, y_, ones)
+    r_ab = K.weighted_pearson(a_, b_, ones)
+    _, p_w = williams_test(r_a, r_b, r_ab, n)
+    notes = []
+    if ci == "analytic":
+        interval = zou_difference_ci(r_a, r_b, r_ab,
+                                     fisher_ci(r_a, n, kind=metric, confidence_level=confidence_level),
+                                     fisher_ci(r_b, n, kind=metric, confidence_level=confidence_level))
+        p_b = np.nan
+    else:
+        interval, p_b, boot_notes = paired_bootstrap_difference(
+            metric, a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
+        notes += boot_notes
+    return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval,
+                            float(p_w), p_b, tuple(notes))
+
+
+def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: int = 1000, seed: int = 0,
+                                confidence_level: float = 0.95):
+    """Percentile interval and two-sided p-value of ``stat(A) - stat(B)`` on the same images.
+
+    Both models are scored on the same resampled images (:func:`bootstrap_distribution`);
+    ``p = min(1, 2 (min(#{d <= 0}, #{d >= 0}) + 1) / (B + 1))``. Undefined resamples (e.g.
+    constant) are left out with a note.
+
+    Returns
+    -------
+    interval : ConfidenceInterval
+    pvalue : float
+    notes : list of str
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q = rng.normal(size=300)
+    >>> ci, p, notes = paired_bootstrap_difference("krcc", q + rng.normal(size=300),
+    ...                                            q + 2 * rng.normal(size=300), q, n_resamples=200)
+    >>> bool(ci.low > 0), p < 0.05
+    (True, True)
+    """
+    level = _check_level(confidence_level)
+    x = np.vstack([np.asarray(pred_a, dtype=np.float64), np.asarray(pred_b, dtype=np.float64)])
+    dist = bootstrap_distribution(kind, x, mos, n_resamples=n_resamples, seed=seed)
+    diff = dist[:, 0] - dist[:, 1]
+    ok = np.isfinite(diff)
+    notes = [f"{int((~ok).sum())} undefined bootstrap resamples left out"] if not ok.all() else []
+    diff = diff[ok]
+    if not diff.size:
+        return _NAN_CI, np.nan, notes
+    lo, hi = np.percentile(diff, [50 * (1 - level), 50 * (1 + level)])
+    tail = min(np.sum(diff <= 0), np.sum(diff >= 0))
+    return ConfidenceInterval(float(lo), float(hi)), float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1))), notes
+
+
+def tied_with_best(statistics, pvalues, *, alpha: float = 0.05):
+    """Mark every model not significantly worse than the best.
+
+    Rule: the best model is the one with the highest finite statistic (SROCC); a
+    model is *tied with the best* when it is the best, or when the paired test of
+    it against the best gives ``p >= alpha``. A model whose statistic or p-value is
+    NaN is not marked.
+
+    Parameters
+    ----------
+    statistics : dict of str -> float
+    pvalues : dict of (str, str) -> float
+        p-value of each pair; looked up in either order.
+    alpha : float
+
+    Returns
+    -------
+    best : str or None
+    tied : dict of str -> bool
+    """
+    finite = {m: s for m, s in statistics.items() if np.isfinite(s)}
+    if not finite:
+        return None, {m: False for m in statistics}
+    best = max(finite, key=lambda m: finite[m])
+    tied = {}
+    for m in statistics:
+        if m == best:
+            tied[m] = True
+            continue
+        p = pvalues.get((best, m), pvalues.get((m, best), np.nan))
+        tied[m] = bool(np.isfinite(p) and p >= alpha and np.isfinite(statistics[m]))
+    return best, tied

@@ -1,0 +1,1 @@
+"""Whole studies: the score table, two models compared, the benchmark over datasets, Krasula's analysis."""

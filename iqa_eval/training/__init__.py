@@ -1,0 +1,1 @@
+"""Training: losses that optimise what the evaluator measures (torch) and their whole-set soft-rank proxy."""
