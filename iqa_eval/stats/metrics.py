@@ -33,6 +33,7 @@ from scipy import special
 from . import _metric_kernels as K
 from .._runtime.validation import check_paired
 from ..errors import InputError, warn
+from ..options import MAPPINGS, NAN_POLICIES, SEED, Either, validate_params
 from .inference import CorrelationResult, ErrorResult
 
 __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", "rmse_star"]
@@ -144,6 +145,17 @@ def kendall_from_ranks(x, order_x, dense_y):
 
 
 # ---- correlations ------------------------------------------------------------------------
+def _is_fit(value) -> bool:
+    from .mapping import MappingFit   # only when the value is not a mapping name
+
+    return isinstance(value, MappingFit)
+
+
+_RULES = {"nan_policy": NAN_POLICIES}
+_MAPPED_RULES = {"mapping": Either(MAPPINGS, _is_fit, "a MappingFit"), "nan_policy": NAN_POLICIES, "seed": SEED}
+
+
+@validate_params(_RULES)
 def srocc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     """Spearman rank-order correlation coefficient (SROCC).
 
@@ -198,6 +210,7 @@ def _kendall_exact_p(n, c):
     return float(min(1.0, 2.0 * counts.sum()))
 
 
+@validate_params(_RULES)
 def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     """Kendall rank correlation coefficient, tau-b (KRCC).
 
@@ -229,6 +242,7 @@ def krcc(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y)
 
 
+@validate_params(_RULES)
 def plcc_raw(pred, mos, *, nan_policy: str = "propagate") -> CorrelationResult:
     """Pearson linear correlation of the raw (unmapped) predictions with MOS.
 
@@ -261,8 +275,6 @@ def _resolve_mapping(x, y, mapping, seed):
 
     if isinstance(mapping, MappingFit):
         return mapping
-    if not isinstance(mapping, str):
-        raise InputError(f"mapping must be a kind name or a MappingFit, got {type(mapping).__name__}")
     return fit_mapping(x, y, kind=mapping, seed=seed)
 
 
@@ -277,6 +289,7 @@ def _mapped(pred, mos, *extra, mapping, nan_policy, seed, what, names=("pred", "
     return arrays, fit.predict(x), fit, notes, True
 
 
+@validate_params(_MAPPED_RULES)
 def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0) -> CorrelationResult:
     """Pearson correlation between MOS and predictions after a fitted monotonic mapping.
 
@@ -328,6 +341,7 @@ def _error_result(method, value, n, dof, notes, fit):
     return ErrorResult(float(value), int(n), float(dof), method, tuple(notes), fit)
 
 
+@validate_params(_MAPPED_RULES)
 def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_policy: str = "propagate",
          seed: int = 0) -> ErrorResult:
     """Root-mean-square error between MOS and mapped predictions.
@@ -369,6 +383,7 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     return _error_result("rmse", root_mean_square(y - fx, dof), n, dof, notes, fit)
 
 
+@validate_params(_MAPPED_RULES)
 def mae(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Mean absolute error between MOS and mapped predictions.
 
@@ -411,6 +426,7 @@ def _ci95_halfwidth(std, n_ratings, notes):
     return special.stdtrit(n_ratings - 1, 0.975) * std / np.sqrt(n_ratings)
 
 
+@validate_params(_MAPPED_RULES)
 def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_policy: str = "propagate",
                   seed: int = 0) -> ErrorResult:
     """Share of images whose prediction error falls outside the MOS's 95% interval (P.1401).
@@ -449,6 +465,7 @@ def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_po
     return _error_result("outlier_ratio", np.mean(np.abs(y - fx) > eps), x.size, x.size, notes, fit)
 
 
+@validate_params(_MAPPED_RULES)
 def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correction: bool = False,
               nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Epsilon-insensitive RMSE (RMSE*, ITU-T P.1401).
