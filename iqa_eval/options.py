@@ -35,7 +35,7 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "BENCH_METRICS", "DATASET_NAN_POLICIES", "CIMethod", "CI_METHODS",
            "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "JOINS", "TABLE_SUFFIXES", "CLI_ALIASES", "Interval",
            "Either",
-           "SEED", "N_RESAMPLES", "ALPHA", "CONFIDENCE_LEVEL", "describe_rule", "check_choice", "check_param", "validate_params"]
+           "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "describe_rule", "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
 CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
@@ -158,6 +158,7 @@ class Either:
 SEED = Interval(0, None, integral=True)
 N_RESAMPLES = Interval(1, None, integral=True)
 ALPHA = Interval(0, 1, closed="neither")
+GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
 
 

@@ -22,11 +22,10 @@ import pandas as pd
 from .dataset import Dataset
 from .._runtime.optional import require
 from ..errors import InputError, MissingDependencyError, warn
+from ..options import JOINS, TABLE_SUFFIXES, validate_params
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
-           "NRATINGS_NAMES", "KEY_NAMES", "JOINS"]
-
-JOINS = ("auto", "key", "order")
+           "NRATINGS_NAMES", "KEY_NAMES"]
 
 # Recognised column names, compared after lower-casing and dropping non-alphanumerics.
 MOS_NAMES = ("mos", "dmos", "groundtruthlabels", "groundtruth", "gt", "meanopinionscore",
@@ -377,6 +376,7 @@ def _named_table(source, k):
     return (source, *_read_table(source))
 
 
+@validate_params({"join": JOINS})
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
                  key_col=None, join: str = "auto") -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
@@ -445,8 +445,6 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         if given is not None and not any(getattr(t, attr) is not None for t in tables):
             raise InputError(f"{name} column not found", file=tables[0].path if len(tables) == 1 else None, column=given)
 
-    if join not in JOINS:
-        raise InputError(f"join must be one of {', '.join(JOINS)}; got {join!r}")
     if key_col is not None and len(tables) > 1 and join != "order":
         for t in tables:
             if t.key is None:
@@ -680,9 +678,6 @@ def _choose_keys(tables, base, *, key_col=None):
     return base
 
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
-
-
 def _expand_directories(paths):
     """Replace each directory by the tables in it (sorted by name), with a note."""
     out, notes = [], []
@@ -695,7 +690,7 @@ def _expand_directories(paths):
             found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in TABLE_SUFFIXES
                            and not f.name.startswith("."))
             if not found:
-                raise InputError("directory holds no table (.csv, .tsv, .txt, .xlsx, .parquet)", file=p)
+                raise InputError(f"directory holds no table ({', '.join(TABLE_SUFFIXES)})", file=p)
             notes.append(f"{p}: read {len(found)} table(s): {', '.join(f.name for f in found)}")
             out += found
         else:

@@ -11,13 +11,15 @@ import numpy as np
 from scipy import special
 
 from .._runtime.validation import check_paired
-from ..errors import InputError, warn
+from ..errors import warn
+from ..options import NAN_POLICIES, Interval, validate_params
 
 __all__ = ["soft_srocc", "soft_ranks"]
 
 _BLOCK_CELLS = 1 << 22  # CDF values held at once (32 MiB of float64)
 
 
+@validate_params({"bandwidth": Interval(0, None, closed="neither")})
 def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     """GMC-IQA soft ranks of one vector: ``R_i = sum_j Phi((z_i - z_j) / bandwidth)``, ``j = i`` included.
 
@@ -41,8 +43,6 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     array([1.378, 1.798, 2.238, 2.672, 4.414])
     """
     x = np.asarray(values, dtype=np.float64).reshape(-1)
-    if not (np.isfinite(bandwidth) and bandwidth > 0):
-        raise InputError(f"bandwidth must be a positive number; got {bandwidth!r}")
     n = x.size
     centred = x - x.mean()
     std = np.sqrt(centred @ centred / max(n - 1, 1))
@@ -55,6 +55,7 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     return out
 
 
+@validate_params({"bandwidth": Interval(0, None, closed="neither"), "nan_policy": NAN_POLICIES})
 def soft_srocc(pred, mos, *, bandwidth: float = 1.0, nan_policy: str = "propagate") -> float:
     """SROCC proxy of the GCC loss on a whole set: Pearson correlation of the soft ranks.
 
