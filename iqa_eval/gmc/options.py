@@ -11,10 +11,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..options import RANKS, REGULATORS, Interval, check_param
+from ..options import RANKS, REGULATORS, Either, Interval, check_param
 from ..errors import InputError
 
 __all__ = ["GMCOptions"]
+
+
+def _not_a_count(value) -> bool:
+    """``samples`` given as points (a file, a table, an array) rather than a number of them."""
+    return not isinstance(value, (int, float)) or isinstance(value, bool)
 
 
 def _option(default, help_, rule, cli=True):
@@ -75,7 +80,9 @@ class GMCOptions:
                                   "(scipy's rankdata).", RANKS)
     lds_exact_counts: bool = _option(False, "LDS regulator: keep the smoothed histogram as floats instead of "
                                             "the reference's integer truncation.", None, cli=False)
-    samples: object = _option(100, "Sample points.", None, cli=False)
+    samples: object = _option(100, "Latin-hypercube sample points.",
+                              Either(Interval(1, None, integral=True), _not_a_count,
+                                     "a sample file, a DataFrame or an (S, 2) array"), cli=False)
 
     def __post_init__(self):
         # the one check of every GMC option (a bad value is an InputError naming the option)
