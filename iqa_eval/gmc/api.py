@@ -429,7 +429,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     return GMCSurface(surface, bws, tuple(notes))
 
 
-@validate_params({"decimals": Interval(0, None, integral=True)})
+@validate_params({"decimals": Either(Interval(0, None, integral=True), lambda v: v is None, "None")})
 def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     """GMC score of each surface: its average height (trapezoid rule / area).
 
