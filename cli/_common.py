@@ -12,9 +12,9 @@ import click
 
 from ..errors import IQAEvalError, IQAEvalWarning
 
-from ..options import BACKENDS, CLI_ALIASES, DELIMITERS, JOINS, NAN_POLICIES, Interval
+from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, Interval
 
-__all__ = ["input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
+__all__ = ["library_option", "Command", "SECTIONS", "input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
            "check_outputs", "echo_written", "output_format", "safe_terminal_text", "Choice"]
 
@@ -42,13 +42,123 @@ def gmc_methods(values) -> list:
     return [aliases.get(m.lower(), m) for m in split_list(values)]
 
 
-def _click_type(rule):
-    """The click type of an option from its library rule (a tuple of values or an Interval)."""
+def _click_type(rule, aliases=None, case_sensitive: bool = True):
+    """The click type of an option from its library rule (a tuple of values, an Enum, an
+    Interval, or the name/number part of an ``Either``): bounds and open ends included."""
+    import enum
+
+    from ..options import Either
+
+    if isinstance(rule, Either):
+        rule = rule.rule
     if isinstance(rule, Interval):
         cls = click.IntRange if rule.integral else click.FloatRange
         return cls(min=rule.low, max=rule.high, min_open=rule.closed in ("right", "neither"),
                    max_open=rule.closed in ("left", "neither"))
-    return Choice(rule)
+    if isinstance(rule, type) and issubclass(rule, enum.Enum):
+        rule = tuple(m.value for m in rule)
+    return Choice(rule, aliases, case_sensitive=case_sensitive)
+
+
+def library_rule(library: str, param: str):
+    """The declared rule of ``param`` of a library function or options class, ``library`` being
+    ``'module:name'`` relative to the package (``'studies.evaluation:evaluate'``)."""
+    import importlib
+    import inspect
+
+    module, _, name = library.partition(":")
+    obj = getattr(importlib.import_module(f"..{module}", __package__), name)
+    if inspect.isclass(obj):
+        rules = obj.rules() if hasattr(obj, "rules") else getattr(obj.__init__, "__parameter_rules__", {})
+        signature = inspect.signature(obj)
+    else:
+        rules, signature = getattr(obj, "__parameter_rules__", {}), inspect.signature(obj)
+    return rules[param], signature.parameters[param].default
+
+
+class LibraryOption(click.Option):
+    """An option that sets a library parameter: its type (choices, bounds, open or closed ends)
+    and default come from the parameter's declared rule (``validate_params``), so the command
+    line cannot drift from the library. The library module is imported only when the option is
+    parsed or its help is shown (``iqa-eval --help`` stays free of numerics)."""
+
+    def __init__(self, *args, library: str, library_param: str | None = None, aliases=None,
+                 case_sensitive: bool = True, section: str = "Statistics", **attrs):
+        self._explicit_default = "default" in attrs
+        super().__init__(*args, **attrs)
+        self.library, self.library_param = library, library_param or self.name
+        self.aliases, self.case_sensitive, self.section = aliases, case_sensitive, section
+        self._resolved = False
+
+    def resolve(self) -> None:
+        """Set the click type (and the default, unless given) from the library rule."""
+        if self._resolved:
+            return
+        rule, default = library_rule(self.library, self.library_param)
+        self.type = _click_type(rule, self.aliases, self.case_sensitive)
+        if not self._explicit_default:
+            self.default = default
+        self._resolved = True
+
+
+def library_option(*param_decls, library: str, param: str | None = None, **attrs):
+    """A click option generated from a library parameter's declaration (see :class:`LibraryOption`).
+
+    ``library``: ``'module:function'`` in the package; ``param``: the library parameter (default:
+    the option's name). Give ``help=``; ``section=`` (default Statistics) places it in ``--help``.
+    """
+    attrs.setdefault("show_default", True)
+    return click.option(*param_decls, cls=LibraryOption, library=library, library_param=param, **attrs)
+
+
+#: The sections of every command's --help, in order.
+SECTIONS = ("Input", "Statistics", "GMC", "Output", "Runtime")
+
+#: Section of the options that are not library options (by click parameter name).
+_SECTION_OF = {
+    **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings_constant", "key_col", "join",
+                     "delimiter", "nan_policy", "lower_is_better", "no_flip", "manifest", "names", "models", "model_names",
+                     "std_file", "n_images"], "Input"),
+    **dict.fromkeys(["rmse_dof", "no_pairwise", "krasula", "metrics", "posthoc", "friedman_method", "rope"],
+                    "Statistics"),
+    **dict.fromkeys(["weights_file", "weight_plus", "sample_file", "grid", "methods", "method", "preset",
+                     "lds_exact_counts", "backend", "scheduler", "compare_grid", "samples"], "GMC"),
+    **dict.fromkeys(["output", "fmt", "show_ci", "cd_path", "contour", "points_out", "scores_out", "title"],
+                    "Output"),
+    **dict.fromkeys(["std_scale", "std_phi", "regulator", "ks", "sigma", "ranks"], "GMC"),
+    **dict.fromkeys(["debug", "max_memory", "progress"], "Runtime"),
+}
+
+
+class Command(click.Command):
+    """A click command whose ``--help`` lists its options in sections (Input, Statistics, GMC,
+    Output, Runtime), each option's section an attribute of the option (``section``)."""
+
+    def _prepare(self, ctx) -> list:
+        params = self.get_params(ctx)
+        for p in params:
+            if isinstance(p, LibraryOption):
+                p.resolve()
+            elif getattr(p, "section", None) is None:
+                p.section = "Runtime" if "--help" in p.opts else _SECTION_OF.get(p.name)
+        return params
+
+    def parse_args(self, ctx, args):
+        self._prepare(ctx)
+        return super().parse_args(ctx, args)
+
+    def format_options(self, ctx, formatter):
+        params = self._prepare(ctx)
+        rows = {name: [] for name in SECTIONS}
+        for p in params:
+            record = p.get_help_record(ctx)
+            if record is not None and isinstance(p, click.Option):
+                section = p.section or "Options"
+                rows.setdefault(section, []).append(record)
+        for name, records in rows.items():
+            if records:
+                with formatter.section(name):
+                    formatter.write_dl(records)
 
 
 def split_list(values) -> list:
@@ -87,14 +197,14 @@ _INPUT_OPTIONS = [
     click.option("--n-ratings", "n_ratings_constant", type=click.IntRange(min=2), default=None, metavar="N",
                  help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
-    click.option("--join", type=Choice(JOINS), default="auto", show_default=True,
-                 help="How several files are aligned: by image name where files have one, else by a row "
-                      "order their MOS proves (present in both files, no ties) (auto); names required "
-                      "(key); row order trusted (order). Anything unproven is an error; each file's "
-                      "alignment is a note (docs/input.md)."),
+    library_option("--join", library="data.io:load_dataset", section="Input",
+                   help="How several files are aligned: by image name where files have one, else by a row "
+                        "order their MOS proves (present in both files, no ties) (auto); names required "
+                        "(key); row order trusted (order). Anything unproven is an error; each file's "
+                        "alignment is a note (docs/input.md)."),
     click.option("--delimiter", type=Choice(DELIMITERS), default="auto", show_default=True,
                  help="Field delimiter of CSV/TXT inputs (auto: sniffed from the first lines)."),
-    click.option("--nan-policy", type=Choice([p for p in NAN_POLICIES if p != "propagate"]), default="omit", show_default=True,
+    click.option("--nan-policy", type=Choice(DATASET_NAN_POLICIES), default="omit", show_default=True,
                  help="Rows with NaN/inf/empty values: drop them with a stated count, or stop with an error."),
     click.option("--lower-is-better", multiple=True, metavar="NAME",
                  help="Model whose scores fall as quality rises (negated before evaluation). Repeatable."),
@@ -107,10 +217,10 @@ def _gmc_option_decorators():
     """``--std-scale``, ``--regulator``, ... generated from the fields of GMCOptions, and ``--backend``."""
     from ..gmc.options import GMCOptions
 
-    out = [click.option("--" + f.name.replace("_", "-"), f.name, type=_click_type(f.metadata["rule"]),
-                        default=f.default, show_default=True, help=f.metadata["help"])
+    out = [library_option("--" + f.name.replace("_", "-"), f.name, library="gmc.options:GMCOptions",
+                          section="GMC", help=f.metadata["help"])
            for f in GMCOptions.cli_fields()]
-    out.append(click.option("--backend", type=Choice(BACKENDS), default="auto", show_default=True,
+    out.append(library_option("--backend", library="gmc.api:correlation_surfaces", section="GMC",
                             help="GMC engine backend (auto: numba on CPU, CuPy for large sets when "
                                  "importable; dask: on a Dask cluster, see --scheduler)."))
     out.append(click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", default=None, metavar="ADDRESS",

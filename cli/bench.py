@@ -6,13 +6,14 @@ import sys
 
 import click
 
-from ..options import (BENCH_FORMATS, BENCH_METRICS, CI_METHODS, CLI_ALIASES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY,
-                       POSTHOC_TESTS)
-from ._common import (Choice, check_outputs, column_options, command, echo_notes, echo_written, output_format,
-                      split_list, write_output)
+from ..options import BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS
+from ._common import (Choice, Command, check_outputs, column_options, command, echo_notes, echo_written,
+                      library_option, output_format, split_list, write_output)
+
+_BENCHMARK = "studies.bench:benchmark"
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("datasets", nargs=-1, type=click.Path())
 @click.option("--manifest", type=click.Path(dir_okay=False), default=None,
               help="TOML file listing datasets, their files and options (see docs/bench.md).")
@@ -22,23 +23,20 @@ from ._common import (Choice, check_outputs, column_options, command, echo_notes
 @column_options
 @click.option("--metrics", default="srocc,plcc", show_default=True,
               help=f"Columns per dataset: any of {', '.join(BENCH_METRICS)}.")
-@click.option("--mapping", type=Choice(MAPPINGS),
-              default="logistic4", show_default=True, help="Mapping fitted before PLCC/RMSE (as in score).")
-@click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
-              show_default=True, help="Confidence intervals and paired test (as in score).")
-@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
-              help="Bootstrap resamples.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Level of the paired tests, the CIs and the Nemenyi CD.")
-@click.option("--multiplicity", type=Choice(MULTIPLICITY), default="none", show_default=True,
-              help="Control over the comparisons with each dataset's best (none = score's rule).")
+@library_option("--mapping", library=_BENCHMARK, help="Mapping fitted before PLCC/RMSE (as in score).")
+@library_option("--ci", library=_BENCHMARK, aliases=CLI_ALIASES["ci"],
+                help="Confidence intervals and paired test (as in score).")
+@library_option("--n-resamples", "--n-boot", "n_resamples", library=_BENCHMARK, help="Bootstrap resamples.")
+@library_option("--alpha", library=_BENCHMARK, help="Level of the paired tests, the CIs and the Nemenyi CD.")
+@library_option("--multiplicity", library=_BENCHMARK,
+                help="Control over the comparisons with each dataset's best (none = score's rule).")
+@library_option("--seed", library=_BENCHMARK, help="Seed of every resampling.")
 @click.option("--posthoc", type=Choice(POSTHOC_TESTS), default="nemenyi", show_default=True,
               help="Pairwise test after Friedman (its cliques are the diagram's bars); see docs/bench.md.")
 @click.option("--friedman-method", type=Choice(FRIEDMAN_METHODS), default="auto", show_default=True,
               help="Which Friedman p decides (auto: exact permutation where feasible, else Monte Carlo).")
 @click.option("--rope", type=click.FloatRange(min=0), default=0.01, show_default=True,
               help="Region of practical equivalence (SROCC units) of --posthoc bayes.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis per dataset.")
 @click.option("--format", "fmt", type=click.Choice(BENCH_FORMATS),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..options import ADJUSTMENTS, CLI_ALIASES, COMPARE_CI_METHODS, GMC_METHODS
-from ._common import (Choice, check_outputs, command, echo_notes, gmc_options, gmc_options_from, input_options,
-                      per_image_values,
+from ..options import CLI_ALIASES
+from ._common import (Command, library_option, check_outputs, command, echo_notes, gmc_options, gmc_options_from,
+                      input_options, per_image_values,
                       load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
                       write_output)
 
@@ -50,39 +50,39 @@ def _check_alpha(value):
     return value
 
 
+_COMPARE = "studies.compare:compare_models"
+
 #: What ``-o`` writes, by the file's ending.
 _OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
 
 
-@click.command()
+@click.command(cls=Command)
 @input_options
 @gmc_options
 @click.option("--models", "-m", "model_names", multiple=True, metavar="A,B",
               help="The two models to compare, A then B (differences are A - B). "
                    "Default: the only two models in FILES.")
-@click.option("--method", type=Choice(GMC_METHODS, CLI_ALIASES["method"], case_sensitive=False),
-              default="srocc", show_default=True, help="GMC form of the difference surface.")
+@library_option("--method", library=_COMPARE, aliases=CLI_ALIASES["method"], case_sensitive=False,
+                section="GMC", help="GMC form of the difference surface.")
 @click.option("--grid", "grid", default="20x20", show_default=True, metavar="NxM",
               help="Regular grid of N MOS levels x M |dMOS| values; GMC exact at every node.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, callback=lambda ctx, param, value: _check_alpha(value), help="Significance level; intervals have coverage 1 - alpha.")
-@click.option("--ci", type=Choice(COMPARE_CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
-              show_default=True,
+@library_option("--alpha", library=_COMPARE, callback=lambda ctx, param, value: _check_alpha(value),
+                help="Significance level; intervals have coverage 1 - alpha.")
+@library_option("--ci", library=_COMPARE, aliases=CLI_ALIASES["ci"],
               help="Cell uncertainty: influence values (one engine pass) or a paired bootstrap "
                    "(percentile).")
-@click.option("--adjust", type=Choice(ADJUSTMENTS), default="maxt",
-              show_default=True,
+@library_option("--adjust", library=_COMPARE,
               help="Multiple comparisons over cells: simultaneous max-|t| band, "
                    "Benjamini-Hochberg FDR, or none.")
-@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=20), default=1000, show_default=True,
-              help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
+@library_option("--n-resamples", "--n-boot", "n_resamples", library=_COMPARE,
+                help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
+@library_option("--seed", library=_COMPARE, help="Seed of every random draw.")
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Per-image regulator weights, one per line in the row order of the file that sets the "
                    "image order (the first FILE with a MOS column; a note names it; overrides --regulator).")
-@click.option("--min-images", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              callback=lambda ctx, param, value: _check_number("--min-images", value),
-              help="Cells with fewer effective images carrying weight are shown, not tested.")
+@library_option("--min-images", library=_COMPARE, section="GMC",
+                callback=lambda ctx, param, value: _check_number("--min-images", value),
+                help="Cells with fewer effective images carrying weight are shown, not tested.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,

@@ -3,36 +3,36 @@ from __future__ import annotations
 
 import click
 
-from ..options import CLI_ALIASES, GMC_METHODS, MAPPINGS
-from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
-                      gmc_options_from, input_options,
+from ..options import CLI_ALIASES
+from ._common import (Command, library_option, check_outputs, command, echo_notes, echo_written, gmc_methods,
+                      gmc_options, gmc_options_from, input_options,
                       load_dataset_from_options, parse_grid)
 
 
-@click.command()
+_REPORT = "render.report:build_report"
+
+
+@click.command(cls=Command)
 @input_options
 @gmc_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="report.html",
               show_default=True, help="The HTML file to write.")
 @click.option("--title", default=None, help="Page title (default: 'IQA evaluation of FILES').")
-@click.option("--mapping", type=Choice(MAPPINGS),
-              default="logistic4", show_default=True,
-              help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="1 - confidence level; level of every test.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every random draw.")
+@library_option("--mapping", library=_REPORT,
+                help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
+@library_option("--alpha", library=_REPORT, help="1 - confidence level; level of every test.")
+@library_option("--seed", library=_REPORT, help="Seed of every random draw.")
 @click.option("--method", "methods", multiple=True, default=("srocc,plcc,krcc",), show_default=True,
               help="GMC forms to draw, comma-separated (srocc, plcc, krcc).")
-@click.option("--samples", type=click.IntRange(min=4), default=100, show_default=True,
-              help="Latin-hypercube sample points of each GMC surface.")
-@click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
-              help="Resolution of the GMC surface grid.")
-@click.option("--compare-method", type=Choice(GMC_METHODS, CLI_ALIASES["method"], case_sensitive=False),
-              default="srocc", show_default=True, help="GMC form of the comparisons.")
+@library_option("--samples", library="gmc.options:GMCOptions", section="GMC",
+                help="Latin-hypercube sample points of each GMC surface.")
+@library_option("--grid-res", library=_REPORT, section="GMC", help="Resolution of the GMC surface grid.")
+@library_option("--compare-method", library=_REPORT, aliases=CLI_ALIASES["method"], case_sensitive=False,
+                section="GMC", help="GMC form of the comparisons.")
 @click.option("--compare-grid", default="20x20", show_default=True, metavar="NxM",
               help="Grid of the comparisons' difference surfaces.")
-@click.option("--max-compare", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Most comparisons of the best model with models tied with it (0: none).")
+@library_option("--max-compare", library=_REPORT, section="GMC",
+                help="Most comparisons of the best model with models tied with it (0: none).")
 @command
 def report(output, title, mapping, alpha, seed, methods, samples, grid_res, compare_method, compare_grid,
            max_compare, backend, **inputs):

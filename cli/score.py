@@ -3,30 +3,29 @@ from __future__ import annotations
 
 import click
 
-from ..options import CI_METHODS, CLI_ALIASES, MAPPINGS
-from ._common import (Choice, check_outputs, command, echo_notes, input_options, load_dataset_from_options,
-                      output_format, write_output)
+from ..options import CLI_ALIASES, EVALUATION_FORMATS
+from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
+                      load_dataset_from_options, output_format, write_output)
+
+_EVALUATE = "studies.evaluation:evaluate"
 
 
-@click.command()
+@click.command(cls=Command)
 @input_options
-@click.option("--mapping", type=Choice(MAPPINGS),
-              default="logistic4", show_default=True,
-              help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
-@click.option("--ci", "ci", type=Choice(CI_METHODS, CLI_ALIASES["ci"]), default="analytic",
-              show_default=True, help="Confidence intervals: analytic (Fisher z, Bonett-Wright) or "
-                                      "bootstrap (percentile, bca).")
-@click.option("--n-resamples", "--n-boot", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
-              help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="1 - confidence level; significance level of the paired tests.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of every resampling.")
+@library_option("--mapping", library=_EVALUATE,
+                help="Monotonic mapping fitted from predictions to MOS before PLCC/RMSE.")
+@library_option("--ci", library=_EVALUATE, aliases=CLI_ALIASES["ci"],
+                help="Confidence intervals: analytic (Fisher z, Bonett-Wright) or bootstrap (percentile, bca).")
+@library_option("--n-resamples", "--n-boot", "n_resamples", library=_EVALUATE,
+                help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
+@library_option("--alpha", library=_EVALUATE, help="1 - confidence level; significance level of the paired tests.")
+@library_option("--seed", library=_EVALUATE, help="Seed of every resampling.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
                                                "number of ratings; not with --format csv).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "latex"]),
-              default="table", show_default=True)
+@library_option("--format", "fmt", library="render.formatting:format_evaluation", section="Output",
+                help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @command
@@ -42,7 +41,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     from ..render.formatting import format_evaluation
 
     check_outputs([output], inputs["files"])
-    fmt = output_format(fmt, output, ("table", "csv", "json", "markdown", "latex"))
+    fmt = output_format(fmt, output, EVALUATION_FORMATS)
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import click
 
-from ._common import check_outputs, command
+from ._common import Command, check_outputs, command, library_option
+
+_SIMULATE = "data.simulation:simulate_study"
 
 
-@click.command()
-@click.option("-n", "--n-images", type=click.IntRange(min=10), default=1500, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.command(cls=Command)
+@library_option("-n", "--n-images", library=_SIMULATE, section="Input", help="Number of images.")
+@library_option("--seed", library=_SIMULATE, help="Seed of the simulation.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="CSV file to write (default: stdout).")
 @click.option("--ratings-out", type=click.Path(dir_okay=False), default=None,

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import click
 
-from ..options import BANDWIDTH_METHODS, GMC_METHODS, GMC_PRESETS
-from ._common import (Choice, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
-                      gmc_options_from, input_options, load_dataset_from_options, parse_grid, per_image_values,
-                      safe_terminal_text)
+from ..options import GMC_METHODS, GMC_PRESETS
+from ._common import (Command, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
+                      gmc_options_from, input_options, library_option, load_dataset_from_options, parse_grid,
+                      per_image_values, safe_terminal_text)
+
+
+_SURFACES = "gmc.api:correlation_surfaces"
+_OPTIONS = "gmc.options:GMCOptions"
 
 
 def _score_text(result) -> str:
@@ -24,7 +28,7 @@ def _score_text(result) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(cls=Command)
 @input_options
 @gmc_options
 @click.option("--std-file", type=click.Path(dir_okay=False), default=None,
@@ -33,21 +37,20 @@ def _score_text(result) -> str:
 @click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
               help="Distribution-regulator weights, one per line in the same row order as --std-file "
                    "(overrides --regulator).")
-@click.option("--weight-plus", type=click.FloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Regulator multiplier (cancels out of every GMC form).")
-@click.option("--samples", type=click.IntRange(min=3), default=None,
-              help="Latin-hypercube sample points [default: 100].")
+@library_option("--weight-plus", library=_OPTIONS, param="plus", section="GMC",
+                help="Regulator multiplier (cancels out of every GMC form).")
+@library_option("--samples", library=_OPTIONS, default=None, show_default=False, section="GMC",
+                help="Latin-hypercube sample points [default: 100].")
 @click.option("--sample-file", type=click.Path(dir_okay=False), default=None,
               help="Sample points from a CSV/XLSX file with columns Q, Qd.")
 @click.option("--grid", default=None, metavar="NxM",
               help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Latin hypercube.")
+@library_option("--seed", library=_SURFACES, help="Seed of the Latin hypercube.")
 @click.option("--method", "methods", multiple=True,
               help="GMC forms, comma-separated or repeated: srocc, plcc, krcc [default: all three].")
-@click.option("--bw-method", type=Choice(BANDWIDTH_METHODS), default="cv_ls", show_default=True,
-              help="Bandwidth selection of the kernel-regression surface.")
-@click.option("--grid-res", type=click.IntRange(min=2), default=100, show_default=True,
-              help="Surface grid resolution (grid-res x grid-res).")
+@library_option("--bw-method", library=_SURFACES, section="GMC",
+                help="Bandwidth selection of the kernel-regression surface.")
+@library_option("--grid-res", library=_SURFACES, section="GMC", help="Surface grid resolution (grid-res x grid-res).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the surfaces of every requested form: .html (one interactive page), "
                    ".png/.pdf/.svg (one file per form when several: x_srocc.png, x_plcc.png, ...), "

@@ -30,15 +30,19 @@ import numbers
 
 from .errors import InputError
 
-__all__ = ["MULTIPLICITY", "CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES", "DELIMITERS", "JOINS", "REGULATORS", "RANKS",
-           "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS", "GMC_PRESETS", "BENCH_FORMATS",
-           "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS", "POSTHOC_TESTS", "ALTERNATIVES",
-           "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod", "CI_METHODS",
-           "COMPARE_CI_METHODS", "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS",
-           "SUBJECT_VARIANCES", "Interval", "check_choice", "validate_params"]
+__all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES",
+           "DELIMITERS", "JOINS", "REGULATORS", "RANKS", "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS",
+           "GMC_PRESETS", "BENCH_FORMATS", "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS",
+           "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
+           "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
+           "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
+           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "describe_rule",
+           "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
 CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
+#: Correlations with a paired bootstrap and a comparison of two models (:func:`iqa_eval.compare_correlations`).
+PAIRED_CORRELATIONS = ("srocc", "plcc", "krcc")
 #: Correlation forms of GMC, in the reference's order.
 GMC_METHODS = ("srocc", "plcc", "krcc")
 #: Monotonic mappings fitted before PLCC and the error measures.
@@ -47,8 +51,6 @@ MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none")
 NAN_POLICIES = ("propagate", "omit", "raise")
 #: Field delimiters of a text table: sniffed (``auto``) or given (``tab``, ``whitespace`` = runs of blanks).
 DELIMITERS = ("auto", ",", ";", "tab", "|", "whitespace")
-#: How several input files are aligned (:func:`iqa_eval.data.io.load_dataset`).
-JOINS = ("auto", "key", "order")
 #: GMC distribution regulators.
 REGULATORS = ("auto", "gaussian", "lds", "none")
 #: Ranks of GMC's SROCC form: dense (the reference) or average (scipy's rankdata).
@@ -65,6 +67,13 @@ GMC_PRESETS = ("livec", "kadid10k", "pipal", "spaq")
 BENCH_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 #: Metrics with a cell per dataset in the paper table (the columns it can show).
 BENCH_METRICS = ("srocc", "krcc", "plcc", "rmse")
+#: Text formats of the score table (:func:`iqa_eval.format_evaluation`, ``iqa-eval score --format``).
+EVALUATION_FORMATS = ("table", "csv", "json", "markdown", "latex")
+#: How several input files are aligned (:func:`iqa_eval.load_dataset`, ``--join``).
+JOINS = ("auto", "key", "order")
+#: File endings read as tables (:func:`iqa_eval.read_table`); a directory given as input (or as
+#: a ``bench`` dataset) is read as its files with these endings.
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
 #: NaN policies of whole-dataset analyses (``benchmark``, ``krasula``): rows are dropped with a note, or refused.
 DATASET_NAN_POLICIES = ("omit", "raise")
 
@@ -92,6 +101,8 @@ class CIMethod(str, enum.Enum):
 
 #: Every interval method, as accepted by :func:`iqa_eval.evaluate`.
 CI_METHODS = tuple(m.value for m in CIMethod)
+#: The bootstrap interval methods (:func:`iqa_eval.bootstrap_ci`).
+BOOTSTRAP_CI_METHODS = ("percentile", "bca")
 #: The interval methods of :func:`iqa_eval.compare_models` (BCa needs a jackknife per cell:
 #: not offered there).
 COMPARE_CI_METHODS = ("analytic", "percentile")
@@ -159,6 +170,36 @@ class Interval:
         return kind + lo + (" and" if lo and hi else "") + hi
 
 
+class Either:
+    """A rule, or an object that ``accepts(value)`` approves (``what`` names it in messages).
+
+    For parameters that take a name or a ready object, e.g. ``mapping='logistic4'`` or a
+    ``MappingFit``: ``Either(MAPPINGS, is_fit, "a MappingFit")``. The command line uses ``rule``.
+    """
+
+    def __init__(self, rule, accepts, what: str):
+        self.rule, self.accepts, self.what = rule, accepts, what
+
+
+#: Rules shared by many functions (one declaration, so their bounds cannot drift apart).
+SEED = Interval(0, None, integral=True)
+N_RESAMPLES = Interval(1, None, integral=True)
+ALPHA = Interval(0, 1, closed="neither")
+GRID_RES = Interval(2, None, integral=True)
+CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
+
+
+def describe_rule(rule) -> str:
+    """The words after ``must be`` in the one message form: ``'one of a, b'`` or ``'a number > 0'``."""
+    if isinstance(rule, Either):
+        return f"{describe_rule(rule.rule)} or {rule.what}"
+    if isinstance(rule, Interval):
+        return str(rule)
+    if isinstance(rule, type) and issubclass(rule, enum.Enum):
+        rule = tuple(m.value for m in rule)
+    return "one of " + ", ".join(map(str, rule))
+
+
 def check_choice(name: str, value, allowed):
     """``value`` if it is one of ``allowed`` (a tuple of strings or an Enum class), else InputError.
 
@@ -175,14 +216,33 @@ def check_choice(name: str, value, allowed):
         try:
             return allowed(value)
         except ValueError:
-            values = tuple(m.value for m in allowed)
-            raise InputError(f"{name} must be one of {', '.join(values)}; got {value!r}") from None
-    if isinstance(value, str) and value in allowed:
+            pass
+    elif isinstance(value, str) and value in allowed:
         return value
-    raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+    raise InputError(f"{name} must be {describe_rule(allowed)}; got {value!r}")
 
 
-def _check(name, value, rule):
+def check_param(name: str, value, rule):
+    """``value`` checked against ``rule`` (a tuple of values, an Enum class or an :class:`Interval`).
+
+    The one check behind :func:`validate_params`, for the few values that are only known inside
+    a function (a field of an options object, an element of a list). The message has the one
+    form ``<name> must be <rule>; got <value>``.
+
+    Examples
+    --------
+    >>> check_param("alpha", 1.5, ALPHA)
+    Traceback (most recent call last):
+    ...
+    iqa_eval.errors.InputError: alpha must be a number > 0 and < 1; got 1.5
+    """
+    if isinstance(rule, Either):
+        if rule.accepts(value):
+            return value
+        try:
+            return check_param(name, value, rule.rule)
+        except InputError:
+            raise InputError(f"{name} must be {describe_rule(rule)}; got {value!r}") from None
     if isinstance(rule, Interval):
         if value not in rule:
             raise InputError(f"{name} must be {rule}; got {value!r}")
@@ -195,8 +255,11 @@ def validate_params(rules: dict):
 
     ``rules`` maps an argument name to a tuple of allowed strings, an Enum class or an
     :class:`Interval`. The first argument that breaks its rule raises :class:`InputError`
-    naming the argument, the allowed values and the value given. Enum-valued arguments reach
-    the function as members.
+    naming the argument, the allowed values and the value given, in one form:
+    ``<name> must be <rule>; got <value>``. Enum-valued arguments reach the function as
+    members. ``None`` passes when it is the parameter's default. The rules are kept on the
+    wrapper as ``__parameter_rules__``: the command line builds its option types (choices and
+    bounds) from them, so an option cannot drift from the library's rule.
 
     Examples
     --------
@@ -220,9 +283,10 @@ def validate_params(rules: dict):
                 value = bound.arguments[name]
                 if value is None and signature.parameters[name].default is None:
                     continue
-                bound.arguments[name] = _check(name, value, rule)
+                bound.arguments[name] = check_param(name, value, rule)
             return func(*bound.args, **bound.kwargs)
 
         wrapper.__wrapped__ = func
+        wrapper.__parameter_rules__ = dict(rules)   # read by the CLI (its option types) and the tests
         return wrapper
     return decorate

@@ -280,7 +280,7 @@ def test_cli_names_models_formats_and_cd_diagram(three, tmp_path):
         code, out, err = run("bench", *three, "--format", fmt)
         assert code == 0 and marker in out, err
     code, _, err = run("bench", *three, "--metrics", "srocc,spam")
-    assert code == 2 and "metrics must be among" in err
+    assert code == 2 and "metrics must be one or more of srocc, krcc, plcc, rmse; got" in err
     code, _, err = run("bench", three[0], three[0])
     assert code == 2 and "two datasets are named 'alpha'" in err
     code, _, err = run("bench", three[0], "--cd-diagram", tmp_path / "no" / "cd.png")

@@ -63,5 +63,5 @@ def test_markdown_and_latex(ev):
 
 
 def test_unknown_format(ev):
-    with pytest.raises(InputError, match="format must be one of"):
+    with pytest.raises(InputError, match="fmt must be one of table, csv, json, markdown, latex; got "):
         format_evaluation(ev, "xml")

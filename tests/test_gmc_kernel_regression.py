@@ -75,11 +75,11 @@ def test_fixed_bandwidth_and_errors(noisy):
     q, qd, y = noisy
     _, _, _, bw = kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), grid_res=5, bw=[4, 6])
     np.testing.assert_array_equal(bw, [4.0, 6.0])
-    with pytest.raises(InputError, match="bandwidth method"):
+    with pytest.raises(InputError, match="bw must be one of cv_ls, aic or two numbers; got 'silverman'"):
         kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), bw="silverman")
     with pytest.raises(InputError, match="at least 3"):
         kernel_surface(q[:2], qd[:2], y[:2], q_range=(0, 100), qd_range=(0, 100))
-    with pytest.raises(InputError, match="grid resolution"):
+    with pytest.raises(InputError, match="grid_res must be an integer >= 2; got 1"):
         kernel_surface(q, qd, y, q_range=(0, 100), qd_range=(0, 100), grid_res=1)
 
 
@@ -165,7 +165,7 @@ def test_grid_required_without_regression(study):
     pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=9, methods=["srocc"])
     with pytest.raises(InputError, match="regular grid"):
         gmc_surface(pts, mos_range=(10, 90), bw_method=None)
-    with pytest.raises(InputError, match="bandwidth method"):
+    with pytest.raises(InputError, match="bw_method must be one of cv_ls, aic or two numbers or None; got 'scott'"):
         gmc_surface(pts, mos_range=(10, 90), bw_method="scott")
 
 

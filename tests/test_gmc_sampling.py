@@ -39,7 +39,7 @@ def test_lhs_columns_shuffled_independently():
 
 
 def test_lhs_bad_count():
-    with pytest.raises(InputError, match="positive integer"):
+    with pytest.raises(InputError, match="n_samples must be an integer >= 1; got 0"):
         latin_hypercube(MOS, 0)
 
 

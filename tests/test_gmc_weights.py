@@ -205,7 +205,7 @@ def test_input_errors(study):
         gmc_points(bad, study["mos"], std=study["std"])
     with pytest.raises(InputError, match="has 119 predictions"):
         gmc_points({"a": study["mos"][1:]}, study["mos"], std=study["std"])
-    with pytest.raises(InputError, match="GMC method must be one of"):
+    with pytest.raises(InputError, match="methods must be one of srocc, plcc, krcc; got 'pearson'"):
         gmc_points(study["preds"], study["mos"], std=study["std"], methods=["pearson"])
     with pytest.raises(InputError, match="std has 3 values"):
         gmc_points(study["preds"], study["mos"], std=[1.0, 2.0, 3.0])

@@ -227,6 +227,6 @@ def test_decreasing_data_and_nan():
 
 
 def test_unknown_kind():
-    with pytest.raises(InputError, match="mapping must be one of"):
+    with pytest.raises(InputError, match="kind must be one of logistic4, logistic5, poly3, linear, none; got .cubic."):
         fit_mapping([1, 2, 3], [1, 2, 3], kind="cubic")
     assert set(MAPPING_KINDS) == {"logistic4", "logistic5", "poly3", "linear", "none"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import InputError
+from ..options import DATASET_NAN_POLICIES, check_param
 
 __all__ = ["Dataset"]
 
@@ -194,8 +195,7 @@ class Dataset:
         need_std, need_n_ratings : bool
             Also require a finite std / number of ratings.
         """
-        if nan_policy not in ("omit", "raise"):
-            raise InputError(f"nan_policy must be 'omit' or 'raise', got {nan_policy!r}")
+        check_param("nan_policy", nan_policy, DATASET_NAN_POLICIES)
         data = self if models is None else self.select(models)
         columns = [("mos", data.mos)]
         if need_std:

@@ -24,10 +24,10 @@ import pandas as pd
 from .dataset import Dataset
 from .._runtime.optional import require
 from ..errors import InputError, MissingDependencyError, warn
-from ..options import DELIMITERS, JOINS, check_choice
+from ..options import DELIMITERS, JOINS, TABLE_SUFFIXES, check_choice, validate_params
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
-           "NRATINGS_NAMES", "KEY_NAMES", "JOINS", "DELIMITERS"]
+           "NRATINGS_NAMES", "KEY_NAMES"]
 
 # Recognised column names, compared after lower-casing and dropping non-alphanumerics.
 MOS_NAMES = ("mos", "dmos", "groundtruthlabels", "groundtruth", "gt", "meanopinionscore",
@@ -104,6 +104,7 @@ def _is_number(text) -> bool:
         return False
 
 
+@validate_params({"delimiter": DELIMITERS})
 def read_table(path, *, delimiter: str = "auto") -> pd.DataFrame:
     """Read one table by its extension.
 
@@ -430,6 +431,7 @@ def _named_table(source, k, delimiter="auto"):
     return (source, *_read_table(source, delimiter=delimiter))
 
 
+@validate_params({"join": JOINS, "delimiter": DELIMITERS})
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
                  key_col=None, join: str = "auto", delimiter: str = "auto") -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
@@ -469,8 +471,6 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     >>> data.models  # doctest: +SKIP
     ['sharp', 'fine', ...]
     """
-    check_choice("join", join, JOINS)
-    check_choice("delimiter", delimiter, DELIMITERS)
     paths = [paths] if isinstance(paths, (str, Path, pd.DataFrame)) else list(paths)
     if not paths:
         raise InputError("no input file given")
@@ -799,9 +799,6 @@ def _choose_keys(tables, base, *, key_col=None):
     return base
 
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
-
-
 def _expand_directories(paths):
     """Replace each directory by the tables in it (sorted by name), with a note."""
     out, notes = [], []
@@ -814,7 +811,7 @@ def _expand_directories(paths):
             found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in TABLE_SUFFIXES
                            and not f.name.startswith("."))
             if not found:
-                raise InputError("directory holds no table (.csv, .tsv, .txt, .xlsx, .parquet)", file=p)
+                raise InputError(f"directory holds no table ({', '.join(TABLE_SUFFIXES)})", file=p)
             notes.append(f"{p}: read {len(found)} table(s): {', '.join(f.name for f in found)}")
             out += found
         else:

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..options import SEED, Interval, validate_params
+
 __all__ = ["simulate_study", "simulate_ratings", "EQUAL_SROCC_PAIR", "LOWER_IS_BETTER"]
 
 #: The two simulated models with the same global SROCC (GMC tells them apart).
@@ -45,6 +47,7 @@ def _srocc(a, b) -> float:
     return float(srocc(a, b).statistic)
 
 
+@validate_params({"n_images": Interval(10, None, integral=True), "seed": SEED})
 def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: int = 0,
                    ratings: bool = False):
     """Simulate a subjective study and six IQA models' predictions.
@@ -75,8 +78,6 @@ def simulate_study(n_images: int = 1500, *, n_raters: tuple = (15, 30), seed: in
     >>> list(df.columns[:4])
     ['image', 'mos', 'std', 'n_ratings']
     """
-    if n_images < 10:
-        raise ValueError("n_images must be at least 10")
     rng = np.random.default_rng(seed)
     # Latent quality on the 1..5 scale, more mid-quality images than extremes (as in real sets).
     q = 1.0 + 4.0 * rng.beta(1.6, 1.6, n_images)

@@ -351,8 +351,10 @@ def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=Non
     G = inp.gs.size - 1
     if block_pairs is None:
         block_pairs = default_block_pairs(G * N if row_sums else inp.rowoff[-1])
-    elif int(block_pairs) < 1:
-        raise InputError(f"block_pairs must be a positive integer, got {block_pairs!r}")
+    else:
+        from ..options import Interval, check_param
+
+        check_param("block_pairs", block_pairs, Interval(1, None, integral=True))
     blocks = _group_blocks(inp, block_pairs) if row_sums else _tile_blocks(inp, block_pairs)
     bar.total = float(len(blocks))
     with _client_for(client) as cl:

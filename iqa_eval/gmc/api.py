@@ -25,11 +25,11 @@ import pandas as pd
 
 from .._runtime.validation import finite_vector
 from ..errors import InputError, warn
-from ..options import GMC_METHODS, check_choice
+from ..options import BACKENDS, BANDWIDTH_METHODS, GMC_METHODS, GRID_RES, SEED, Either, Interval, check_param, validate_params
 from . import engine
 from .options import GMCOptions
 from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
-from .kernel_regression import BW_METHODS, average_height, check_surface_memory, grid_axes, kernel_surface
+from .kernel_regression import average_height, check_surface_memory, grid_axes, kernel_surface
 from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCPoints", "GMCSurface", "GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -46,12 +46,20 @@ def _method_list(methods) -> list:
         methods = [methods]
     out = []
     for m in methods:
-        name = check_choice("GMC method", str(m).strip().lower(), GMC_METHODS)
+        name = check_param("methods", str(m).strip().lower(), GMC_METHODS)
         if name not in out:
             out.append(name)
     if not out:
         raise InputError("no GMC method given")
     return out
+
+
+def _bandwidths(value) -> bool:
+    """``bw_method`` given as fixed (Q, Qd) bandwidths, or None (the points are the grid)."""
+    return value is None or not isinstance(value, str)
+
+
+_BW_RULE = Either(BANDWIDTH_METHODS, _bandwidths, "two numbers or None")
 
 
 def _model_matrix(predictions, n=None):
@@ -96,6 +104,7 @@ class GMCInputs:
     notes: list = field(default_factory=list)
 
 
+@validate_params({"seed": SEED})
 def gmc_inputs(predictions, mos=None, *, std=None, weights=None, seed=0,
                options: GMCOptions | None = None, **option_values) -> GMCInputs:
     """Resolve std, regulator weights and sample points (see :func:`gmc_points`).
@@ -245,6 +254,7 @@ class GMCSurface:
     notes: tuple = ()
 
 
+@validate_params({"seed": SEED, "backend": BACKENDS})
 def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
                methods=GMC_METHODS, options: GMCOptions | None = None, backend: str = "auto",
                progress: bool = False, client=None, **option_values) -> GMCPoints:
@@ -369,8 +379,6 @@ def _range_note(z, values):
 def _surfaces(points, mos_range, grid_res, bw_method):
     """(surface table, bandwidth table, notes)."""
     points = _check_points(points)
-    if bw_method is not None and isinstance(bw_method, str) and bw_method not in BW_METHODS:
-        raise InputError(f"bandwidth method must be one of {', '.join(BW_METHODS)}; got {bw_method!r}")
     lo, hi = (float(v) for v in mos_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InputError(f"mos_range must be (min, max) with max > min, got {mos_range!r}")
@@ -422,6 +430,7 @@ def _surfaces(points, mos_range, grid_res, bw_method):
     return pd.concat(frames, ignore_index=True), pd.DataFrame(bws), notes
 
 
+@validate_params({"grid_res": GRID_RES, "bw_method": _BW_RULE})
 def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") -> GMCSurface:
     """Smooth GMC surfaces on a ``grid_res x grid_res`` grid from point values.
 
@@ -457,6 +466,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     return GMCSurface(surface, bws, tuple(notes))
 
 
+@validate_params({"decimals": Either(Interval(0, None, integral=True), lambda v: v is None, "None")})
 def gmc_score(surface, *, decimals: int | None = 4) -> pd.DataFrame:
     """GMC score of each surface: its average height (trapezoid rule / area).
 
@@ -526,6 +536,7 @@ class GMCResult:
         return table.loc[list(dict.fromkeys(self.scores.model)), list(dict.fromkeys(self.scores.method))]
 
 
+@validate_params({"seed": SEED, "backend": BACKENDS, "grid_res": GRID_RES, "bw_method": _BW_RULE})
 def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=0, grid=None,
                          methods=GMC_METHODS, options: GMCOptions | None = None,
                          backend: str = "auto", grid_res: int = 100, bw_method="cv_ls",

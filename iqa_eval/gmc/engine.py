@@ -41,7 +41,7 @@ import numpy as np
 from .._runtime.progress import Progress
 from .._runtime.validation import finite_vector
 from ..errors import InputError
-from ..options import BACKENDS, GMC_METHODS, RANKS
+from ..options import BACKENDS, GMC_METHODS, RANKS, Interval, check_param, describe_rule, validate_params
 
 __all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available_backends"]
 
@@ -119,6 +119,7 @@ def available_backends() -> list:
     return names
 
 
+@validate_params({"ranks": RANKS, "backend": BACKENDS})
 def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
                backend="auto", progress=False, client=None) -> dict:
     """GMC values of every model at every sample point: ``{method: ndarray (M, S)}``.
@@ -138,6 +139,7 @@ def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense
                      backend=backend, progress=progress, client=client).values()
 
 
+@validate_params({"ranks": RANKS, "backend": BACKENDS, "block_pairs": Interval(1, None, integral=True)})
 def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
               row_sums=False, backend="auto", progress=False, client=None,
               block_pairs=None) -> PairSums:
@@ -236,9 +238,8 @@ class _Problem:
         methods = tuple(dict.fromkeys(str(m).lower() for m in methods))
         unknown = [m for m in methods if m not in METHODS]
         if unknown or not methods:
-            raise InputError(f"methods must be a non-empty subset of {METHODS}, got {unknown or methods}")
-        if ranks not in RANKS:
-            raise InputError(f"ranks must be one of {RANKS}, got {ranks!r}")
+            raise InputError(f"methods must be {describe_rule(METHODS)} (one or more); got {unknown or methods}")
+        check_param("ranks", ranks, RANKS)
         self.methods = methods
         try:
             P = np.asarray(pred, dtype=np.float64)
@@ -370,8 +371,7 @@ def _cupy():
 
 
 def _choose_backend(backend, n):
-    if backend not in BACKENDS:
-        raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    check_param("backend", backend, BACKENDS)
     if backend == "cupy":
         if _cupy() is None:
             raise InputError("backend 'cupy' needs CuPy and a CUDA GPU (pip install "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..options import BANDWIDTH_METHODS
+from ..options import BANDWIDTH_METHODS, GRID_RES, Either, check_param, validate_params
 from ._nelder_mead import fmin
 from ._surface_kernels import WELL_CONDITIONED, weighted_middle_sums
 
@@ -178,6 +178,7 @@ def cv_ls_loss(bw, x, y) -> float:
     return _LeaveOneOut(_as_points(x), np.asarray(y, dtype=np.float64)).loss(bw)
 
 
+@validate_params({"method": BANDWIDTH_METHODS})
 def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
     """Bandwidths for (Q, Qd).
 
@@ -199,17 +200,18 @@ def select_bandwidth(x, y, method: str = "cv_ls") -> np.ndarray:
         KernelReg = require("statsmodels.nonparametric.kernel_regression",
                             "the 'aic' bandwidth method").KernelReg
         return np.asarray(KernelReg(y, x, var_type="cc", reg_type="ll", bw="aic").bw)
-    raise InputError(f"bandwidth method must be one of {', '.join(BW_METHODS)}; got {method!r}")
+    check_param("method", method, BANDWIDTH_METHODS)
 
 
 def grid_axes(q_range, qd_range, grid_res: int = 100):
     """The evaluation grid: ``linspace`` of ``grid_res`` nodes over each range."""
-    if int(grid_res) != grid_res or grid_res < 2:
-        raise InputError(f"grid resolution must be an integer >= 2, got {grid_res!r}")
+    check_param("grid_res", grid_res, GRID_RES)
     return (np.linspace(q_range[0], q_range[1], int(grid_res)),
             np.linspace(qd_range[0], qd_range[1], int(grid_res)))
 
 
+@validate_params({"grid_res": GRID_RES,
+                  "bw": Either(BANDWIDTH_METHODS, lambda v: not isinstance(v, str), "two numbers")})
 def kernel_surface(q, qd, values, *, q_range, qd_range, grid_res: int = 100, bw="cv_ls"):
     """Fit the local-linear regression of ``values`` on (q, qd) and evaluate it on a grid.
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..options import RANKS, REGULATORS, Interval, check_choice
+from ..options import RANKS, REGULATORS, Either, Interval, check_param
 from ..errors import InputError
 
 __all__ = ["GMCOptions"]
+
+
+def _not_a_count(value) -> bool:
+    """``samples`` given as points (a file, a table, an array) rather than a number of them."""
+    return not isinstance(value, (int, float)) or isinstance(value, bool)
 
 
 def _option(default, help_, rule, cli=True):
@@ -38,8 +43,8 @@ class GMCOptions:
     sigma : float, default 2.0
         LDS kernel width.
     plus : float, default 10.0
-        Additive constant of the regulator weights (see
-        :func:`~iqa_eval.gmc.weights.distribution_weights`).
+        Multiplier of the regulator weights, > 0 (see
+        :func:`~iqa_eval.gmc.weights.distribution_weights`); it cancels out of every GMC form.
     ranks : {'dense', 'average'}, default 'dense'
         Ranks of the SROCC form; 'dense' reproduces the published values.
     lds_exact_counts : bool, default False
@@ -69,13 +74,15 @@ class GMCOptions:
                                      "it was estimated.", REGULATORS)
     ks: int = _option(5, "LDS kernel size (odd).", Interval(1, None, integral=True))
     sigma: float = _option(2.0, "LDS kernel width.", Interval(0, None, closed="right"))
-    plus: float = _option(10.0, "Additive constant of the regulator weights.", Interval(None, None),
-                          cli=False)
+    plus: float = _option(10.0, "Multiplier of the regulator weights (cancels out of every GMC form).",
+                          Interval(0, None, closed="neither"), cli=False)
     ranks: str = _option("dense", "Ranks of the SROCC form: dense (the reference) or average "
                                   "(scipy's rankdata).", RANKS)
     lds_exact_counts: bool = _option(False, "LDS regulator: keep the smoothed histogram as floats instead of "
                                             "the reference's integer truncation.", None, cli=False)
-    samples: object = _option(100, "Sample points.", None, cli=False)
+    samples: object = _option(100, "Latin-hypercube sample points.",
+                              Either(Interval(1, None, integral=True), _not_a_count,
+                                     "a sample file, a DataFrame or an (S, 2) array"), cli=False)
 
     def __post_init__(self):
         # the one check of every GMC option (a bad value is an InputError naming the option)
@@ -83,12 +90,7 @@ class GMCOptions:
             rule = f.metadata["rule"]
             if rule is None:
                 continue
-            value = getattr(self, f.name)
-            if isinstance(rule, Interval):
-                if value not in rule:
-                    raise InputError(f"{f.name.replace('_', ' ')} must be {rule}; got {value!r}")
-            else:
-                check_choice(f.name, value, rule)
+            check_param(f.name, getattr(self, f.name), rule)
 
     @classmethod
     def resolve(cls, options=None, values=None) -> "GMCOptions":
@@ -105,6 +107,13 @@ class GMCOptions:
         if unknown:
             raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, unknown))}")
         return dataclasses.replace(options, **values) if values else options
+
+    @classmethod
+    def rules(cls) -> dict:
+        """Field name -> rule (a tuple of values or an Interval): the one declaration of each
+        GMC option's allowed values, used by :func:`~iqa_eval.gmc.weights.distribution_weights`
+        and :func:`~iqa_eval.gmc.beta_std` too."""
+        return {f.name: f.metadata["rule"] for f in dataclasses.fields(cls) if f.metadata["rule"] is not None}
 
     @classmethod
     def cli_fields(cls):

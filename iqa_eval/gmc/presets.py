@@ -13,7 +13,7 @@ means the std is estimated from MOS with the Beta model of precision ``std_phi``
 from __future__ import annotations
 
 from ..errors import InputError
-from ..options import GMC_PRESETS
+from ..options import GMC_PRESETS, describe_rule
 
 __all__ = ["PRESETS", "preset"]
 
@@ -50,7 +50,7 @@ def preset(name: str) -> dict:
     """
     key = str(name).lower().replace("-", "").replace("_", "")
     if key not in PRESETS:
-        raise InputError(f"preset must be one of {', '.join(GMC_PRESETS)}; got {name!r}")
+        raise InputError(f"preset must be {describe_rule(GMC_PRESETS)}; got {name!r}")
     return dict(PRESETS[key])
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..options import SEED, Either, Interval, validate_params
 from .weights import check_mos
 
 __all__ = ["sample_domain", "latin_hypercube", "grid_shape", "regular_grid", "read_sample_file", "check_samples"]
@@ -27,6 +28,12 @@ def sample_domain(mos) -> tuple[tuple[float, float], tuple[float, float]]:
     return (lo, hi), (0.0, hi - lo)
 
 
+def _is_generator(value) -> bool:
+    return isinstance(value, np.random.Generator)
+
+
+@validate_params({"n_samples": Interval(1, None, integral=True),
+                  "seed": Either(SEED, _is_generator, "a numpy.random.Generator")})
 def latin_hypercube(mos, n_samples: int = 100, *, seed=0) -> pd.DataFrame:
     """Seeded 2-D Latin hypercube over the GMC domain.
 
@@ -50,8 +57,6 @@ def latin_hypercube(mos, n_samples: int = 100, *, seed=0) -> pd.DataFrame:
     >>> sorted(((pts.Q - 20) // 15).astype(int))
     [0, 1, 2, 3]
     """
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise InputError(f"number of samples must be a positive integer, got {n_samples!r}")
     n = int(n_samples)
     (qlo, qhi), (dlo, dhi) = sample_domain(mos)
     rng = np.random.default_rng(seed)

@@ -13,7 +13,8 @@ import numpy as np
 
 from .._runtime.validation import as_float_vector, finite_vector
 from ..errors import InputError, warn
-from ..options import REGULATORS
+from ..options import REGULATORS, check_param, validate_params
+from .options import GMCOptions
 
 __all__ = [
     "REGULATORS",
@@ -48,6 +49,7 @@ def check_per_image(values, n: int, *, name: str = "std") -> np.ndarray:
     return finite_vector(values, name=name, n=n, nonnegative=True)
 
 
+@validate_params({"phi": GMCOptions.rules()["std_phi"]})
 def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
     """Per-image MOS standard deviation under a Beta model of the ratings.
 
@@ -73,8 +75,6 @@ def beta_std(mos, *, phi: float = 8.0) -> np.ndarray:
     array([ 0.        , 16.66666667,  0.        ])
     """
     l = check_mos(mos)
-    if not (np.isfinite(phi) and phi > -1):
-        raise InputError(f"std phi must be a finite number > -1, got {phi!r}")
     lo, hi = l.min(), l.max()
     m = (l - lo) / (hi - lo)
     return np.sqrt(m * (1.0 - m) / (phi + 1.0)) * (hi - lo)
@@ -192,10 +192,10 @@ def gaussian_density(mos, std) -> np.ndarray:
 def lds_kernel_window(ks: int = 5, sigma: float = 2.0) -> np.ndarray:
     """Label-distribution-smoothing window: a Gaussian-filtered unit impulse of size
     ``ks`` divided by its maximum."""
-    if int(ks) != ks or ks < 1 or ks % 2 == 0:
-        raise InputError(f"ks (LDS kernel size) must be a positive odd integer, got {ks!r}")
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise InputError(f"sigma (LDS kernel width) must be > 0, got {sigma!r}")
+    check_param("ks", ks, GMCOptions.rules()["ks"])
+    check_param("sigma", sigma, GMCOptions.rules()["sigma"])
+    if ks % 2 == 0:    # the LDS window is centred on the bin
+        raise InputError(f"ks must be an odd integer >= 1; got {ks!r}")
     if sigma * sigma < np.finfo(float).tiny:   # the Gaussian divides by sigma**2
         raise InputError(f"sigma (LDS kernel width) is too small: its square underflows (at least "
                          f"{np.sqrt(np.finfo(float).tiny):.1e}; any sigma below 0.1 already gives "
@@ -233,6 +233,7 @@ def lds_density(mos, *, ks: int = 5, sigma: float = 2.0, exact_counts: bool = Fa
     return smoothed * (counts.sum() / smoothed.sum())
 
 
+@validate_params({k: GMCOptions.rules()[k] for k in ("regulator", "ks", "sigma", "plus")})
 def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
                          sigma: float = 2.0, plus: float = 10.0,
                          lds_exact_counts: bool = False) -> np.ndarray:
@@ -272,11 +273,7 @@ def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
     >>> bool(c[3] > c[1])
     True
     """
-    if regulator not in REGULATORS:
-        raise InputError(f"regulator must be one of {', '.join(REGULATORS)}; got {regulator!r}")
     l = check_mos(mos)
-    if not (np.isfinite(plus) and plus > 0):
-        raise InputError(f"weight plus must be a finite number > 0, got {plus!r}")
     if regulator == "auto":
         regulator = "gaussian" if std is not None else "lds"
     if regulator == "none":

@@ -51,7 +51,7 @@ def check_metrics(metrics) -> tuple:
     metrics = tuple(str(m).lower() for m in metrics)
     bad = [m for m in metrics if m not in METRICS]
     if bad or not metrics:
-        raise InputError(f"metrics must be among {', '.join(METRICS)}; got {', '.join(metrics) or 'none'}")
+        raise InputError(f"metrics must be one or more of {', '.join(METRICS)}; got {', '.join(metrics) or 'none'}")
     return tuple(dict.fromkeys(metrics))
 
 

@@ -12,11 +12,10 @@ import math
 
 import numpy as np
 
-from ..errors import InputError
+from ..options import EVALUATION_FORMATS, validate_params
 
-__all__ = ["format_evaluation", "FORMATS"]
+__all__ = ["format_evaluation"]
 
-FORMATS = ("table", "csv", "json", "markdown", "latex")
 _TIE_MARK = "*"
 
 
@@ -194,6 +193,7 @@ def _json(evaluation):
     return json.dumps(doc, indent=2) + "\n"
 
 
+@validate_params({"fmt": EVALUATION_FORMATS})
 def format_evaluation(evaluation, fmt: str = "table") -> str:
     """Render ``evaluation`` as text.
 
@@ -215,8 +215,6 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     >>> format_evaluation(ev, "csv").splitlines()[0].startswith("model,n,srocc")
     True
     """
-    if fmt not in FORMATS:
-        raise InputError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "table":
         return _text_table(evaluation)
     if fmt == "csv":

@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..errors import InputError
 from .formatting import summarize_comparison
-from ..options import GMC_METHODS
+from ..options import (ALPHA, BACKENDS, DATASET_NAN_POLICIES, GMC_METHODS, GRID_RES, MAPPINGS, SEED, Interval,
+                       validate_params)
 
 __all__ = ["build_report", "Report", "report_html", "write_report", "comparison_page",
            "write_comparison_page", "models_to_compare"]
@@ -395,6 +396,9 @@ class Report:
         return _write(path, self.html(title=title))
 
 
+@validate_params({"mapping": MAPPINGS, "alpha": ALPHA, "seed": SEED, "grid_res": GRID_RES,
+                  "compare_method": GMC_METHODS, "max_compare": Interval(0, None, integral=True),
+                  "backend": BACKENDS, "nan_policy": DATASET_NAN_POLICIES})
 def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, seed: int = 0,
                  methods=GMC_METHODS, grid_res: int = 100, compare_method: str = "srocc",
                  compare_grid=(20, 20), max_compare: int = 3, options=None, backend: str = "auto",

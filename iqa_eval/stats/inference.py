@@ -25,7 +25,8 @@ from scipy import special
 
 from . import _metric_kernels as K
 from ..errors import InputError
-from ..options import CI_METHODS, CIMethod, check_choice
+from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
+                       PAIRED_CORRELATIONS, SEED, CIMethod, check_param, validate_params)
 
 __all__ = [
     "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
@@ -36,18 +37,10 @@ __all__ = [
 ]
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
-_CORRELATIONS = ("srocc", "krcc", "plcc", "plcc_raw")
 _NAN_CI = ConfidenceInterval(np.nan, np.nan)
 
 
-def _check_level(confidence_level):
-    if not (0.0 < float(confidence_level) < 1.0):
-        raise InputError(f"confidence_level must be between 0 and 1, got {confidence_level!r}")
-    return float(confidence_level)
-
-
-def _check_method(method):
-    return check_choice("ci method", method, CIMethod)
+_BOOTSTRAP_RULES = {"n_resamples": N_RESAMPLES, "seed": SEED}
 
 
 # ---- result objects -------------------------------------------------------------------
@@ -104,7 +97,10 @@ class CorrelationResult:
         n_resamples, seed : int
             Bootstrap size and seed (ignored by ``'analytic'``).
         """
-        method = _check_method(method)
+        method = check_param("method", method, CIMethod)
+        check_param("confidence_level", confidence_level, CONFIDENCE_LEVEL)
+        check_param("n_resamples", n_resamples, N_RESAMPLES)
+        check_param("seed", seed, SEED)
         kind = "plcc" if self.method == "plcc_raw" else self.method
         if method == "analytic":
             return fisher_ci(self.statistic, self.n, kind=kind, confidence_level=confidence_level)
@@ -145,7 +141,7 @@ class ErrorResult:
         Outlier ratio: Wilson score interval for a proportion of ``n`` images.
         MAE and RMSE*: none (returns NaNs).
         """
-        level = _check_level(confidence_level)
+        level = float(check_param("confidence_level", confidence_level, CONFIDENCE_LEVEL))
         a = 1.0 - level
         s = self.statistic
         if not np.isfinite(s):
@@ -164,13 +160,12 @@ class ErrorResult:
 
 
 # ---- Fisher z ---------------------------------------------------------------------------
+@validate_params({"kind": CORRELATIONS})
 def fisher_variance(r, n, *, kind: str):
     """Variance of ``atanh(r)``: PLCC 1/(n-3); SROCC (1+r²/2)/(n-3); KRCC 0.437/(n-4).
 
     NaN when ``n`` is too small for the formula (n <= 3, or n <= 4 for KRCC).
     """
-    if kind not in _CORRELATIONS:
-        raise InputError(f"kind must be one of {_CORRELATIONS}, got {kind!r}")
     r = np.asarray(r, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     if kind == "krcc":
@@ -181,6 +176,7 @@ def fisher_variance(r, n, *, kind: str):
     return base * (1.0 + r * r / 2.0) if kind == "srocc" else base
 
 
+@validate_params({"kind": CORRELATIONS, "confidence_level": CONFIDENCE_LEVEL})
 def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceInterval:
     """Fisher-z confidence interval ``tanh(atanh(r) ± z_{1-a/2} * sqrt(var))``.
 
@@ -205,7 +201,7 @@ def fisher_ci(r, n, *, kind: str, confidence_level: float = 0.95) -> ConfidenceI
     >>> round(ci.low, 4), round(ci.high, 4)
     (0.6711, 0.882)
     """
-    level = _check_level(confidence_level)
+    level = float(confidence_level)
     var = float(fisher_variance(r, n, kind=kind))
     if not (np.isfinite(r) and np.isfinite(var)):
         return _NAN_CI
@@ -235,6 +231,7 @@ def _rank_tables(columns):
     return orders, ties
 
 
+@validate_params({"kind": PAIRED_CORRELATIONS, **_BOOTSTRAP_RULES})
 def bootstrap_distribution(kind: str, preds, mos, *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """Coefficient of every prediction column with MOS on ``n_resamples`` paired resamples.
 
@@ -251,10 +248,6 @@ def bootstrap_distribution(kind: str, preds, mos, *, n_resamples: int = 1000, se
     -------
     ndarray of shape (n_resamples, m)
     """
-    if kind not in ("srocc", "plcc", "krcc"):
-        raise InputError(f"bootstrap kind must be 'srocc', 'plcc' or 'krcc', got {kind!r}")
-    if int(n_resamples) < 1:
-        raise InputError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     p = np.atleast_2d(np.asarray(preds, dtype=np.float64))
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
@@ -337,6 +330,8 @@ def _interval_from_distribution(theta_hat, dist, *, method, level, jack=None):
     return ConfidenceInterval(float(lo), float(hi))
 
 
+@validate_params({"kind": PAIRED_CORRELATIONS, "method": BOOTSTRAP_CI_METHODS,
+                  "confidence_level": CONFIDENCE_LEVEL, **_BOOTSTRAP_RULES})
 def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence_level: float = 0.95,
                  n_resamples: int = 1000, seed: int = 0):
     """Percentile or BCa bootstrap interval of one correlation.
@@ -366,10 +361,7 @@ def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence
     >>> bool(ci.low < ci.high), notes
     (True, [])
     """
-    method = _check_method(method)
-    level = _check_level(confidence_level)
-    if method == "analytic":
-        raise InputError("bootstrap_ci takes method 'percentile' or 'bca'")
+    level = float(confidence_level)
     x = np.ascontiguousarray(pred, dtype=np.float64)
     y = np.ascontiguousarray(mos, dtype=np.float64)
     theta = _statistic(kind, x, y)
@@ -457,6 +449,8 @@ class PairedComparison:
     notes: tuple = ()
 
 
+@validate_params({"metric": PAIRED_CORRELATIONS, "ci": CIMethod, "confidence_level": CONFIDENCE_LEVEL,
+                  **_BOOTSTRAP_RULES})
 def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str = "analytic",
                          confidence_level: float = 0.95, n_resamples: int = 1000, seed: int = 0,
                          _ranks=None) -> PairedComparison:
@@ -493,9 +487,6 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     >>> res.diff > 0, res.p_williams < 0.05
     (True, True)
     """
-    if metric not in ("srocc", "plcc", "krcc"):
-        raise InputError(f"metric must be 'srocc', 'plcc' or 'krcc', got {metric!r}")
-    ci = _check_method(ci)
     a = np.ascontiguousarray(pred_a, dtype=np.float64)
     b = np.ascontiguousarray(pred_b, dtype=np.float64)
     y = np.ascontiguousarray(mos, dtype=np.float64)
@@ -535,6 +526,7 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
                             float(p_w), p_b, tuple(notes))
 
 
+@validate_params({"kind": PAIRED_CORRELATIONS, "confidence_level": CONFIDENCE_LEVEL, **_BOOTSTRAP_RULES})
 def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: int = 1000, seed: int = 0,
                                 confidence_level: float = 0.95):
     """Percentile interval and two-sided p-value of ``stat(A) - stat(B)`` on the same images.
@@ -558,7 +550,7 @@ def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: 
     >>> bool(ci.low > 0), p < 0.05
     (True, True)
     """
-    level = _check_level(confidence_level)
+    level = float(confidence_level)
     x = np.vstack([np.asarray(pred_a, dtype=np.float64), np.asarray(pred_b, dtype=np.float64)])
     dist = bootstrap_distribution(kind, x, mos, n_resamples=n_resamples, seed=seed)
     diff = dist[:, 0] - dist[:, 1]
@@ -572,6 +564,7 @@ def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: 
     return ConfidenceInterval(float(lo), float(hi)), float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1))), notes
 
 
+@validate_params({"alpha": ALPHA})
 def tied_with_best(statistics, pvalues, *, alpha: float = 0.05):
     """Mark every model not significantly worse than the best.
 

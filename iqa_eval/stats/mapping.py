@@ -49,7 +49,7 @@ from scipy import special  # scipy.optimize is imported only by the 5PL and poly
 
 from . import _metric_kernels as K
 from .._runtime.validation import check_paired
-from ..options import MAPPINGS
+from ..options import MAPPINGS, SEED, validate_params
 
 __all__ = ["MappingFit", "fit_mapping", "MAPPING_KINDS", "N_PARAMS"]
 
@@ -448,6 +448,7 @@ def _raw_param_values(kind, theta, norm):
     return {}
 
 
+@validate_params({"kind": MAPPINGS, "seed": SEED})
 def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> MappingFit:
     """Fit a monotonic mapping from predictions to MOS; never fails on legal input.
 
@@ -477,10 +478,6 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     >>> fit.kind, {k: round(v, 3) for k, v in fit.params.items()}
     ('logistic4', {'beta1': 80.0, 'beta2': 20.0, 'beta3': 5.0, 'beta4': 1.5})
     """
-    from ..errors import InputError
-
-    if kind not in MAPPING_KINDS:
-        raise InputError(f"mapping must be one of {MAPPING_KINDS}, got {kind!r}")
     x, y, dropped = check_paired(pred, mos, nan_policy="omit")
     notes = [f"mapping fit left out {dropped} pair(s) with NaN/inf"] if dropped else []
     n = x.size

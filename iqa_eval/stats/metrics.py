@@ -33,8 +33,9 @@ from scipy import special
 from . import _metric_kernels as K
 from .._runtime.validation import check_paired
 from ..errors import InputError, warn
+from ..options import (ALTERNATIVES, CORRELATION_P_METHODS, MAPPINGS, NAN_POLICIES, SEED, Either, Interval,
+                       validate_params)
 from .inference import CorrelationResult, ErrorResult
-from ..options import ALTERNATIVES, CORRELATION_P_METHODS, Interval, validate_params
 
 __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", "rmse_star"]
 
@@ -155,8 +156,19 @@ def kendall_from_ranks(x, order_x, dense_y):
 
 
 # ---- correlations ------------------------------------------------------------------------
-@validate_params({"alternative": ALTERNATIVES, "method": CORRELATION_P_METHODS,
-                  "n_resamples": Interval(1, None, integral=True)})
+def _is_fit(value) -> bool:
+    from .mapping import MappingFit   # only when the value is not a mapping name
+
+    return isinstance(value, MappingFit)
+
+
+_RULES = {"nan_policy": NAN_POLICIES, "alternative": ALTERNATIVES}
+_MAPPED_RULES = {"mapping": Either(MAPPINGS, _is_fit, "a MappingFit"), "nan_policy": NAN_POLICIES, "seed": SEED,
+                 "alternative": ALTERNATIVES}
+
+
+@validate_params({**_RULES, "method": CORRELATION_P_METHODS, "n_resamples": Interval(1, None, integral=True),
+                  "seed": SEED})
 def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided", method: str = "asymptotic",
           n_resamples: int = 9999, seed: int = 0) -> CorrelationResult:
     """Spearman rank-order correlation coefficient (SROCC).
@@ -241,7 +253,7 @@ def _kendall_exact_p(n, c):
     return float(min(1.0, 2.0 * counts.sum()))
 
 
-@validate_params({"alternative": ALTERNATIVES, "method": ("auto", "asymptotic", "exact")})
+@validate_params({**_RULES, "method": ("auto", "asymptotic", "exact")})
 def krcc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided",
          method: str = "auto") -> CorrelationResult:
     """Kendall rank correlation coefficient, tau-b (KRCC).
@@ -304,7 +316,7 @@ def _kendall_alternative(x, order_x, dense_y, alternative, method):
     return tau, sided(float(special.ndtr(z)), float(special.ndtr(-z)), alternative)
 
 
-@validate_params({"alternative": ALTERNATIVES})
+@validate_params(_RULES)
 def plcc_raw(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided") -> CorrelationResult:
     """Pearson linear correlation of the raw (unmapped) predictions with MOS.
 
@@ -357,8 +369,6 @@ def _resolve_mapping(x, y, mapping, seed):
 
     if isinstance(mapping, MappingFit):
         return mapping
-    if not isinstance(mapping, str):
-        raise InputError(f"mapping must be a kind name or a MappingFit, got {type(mapping).__name__}")
     return fit_mapping(x, y, kind=mapping, seed=seed)
 
 
@@ -373,7 +383,7 @@ def _mapped(pred, mos, *extra, mapping, nan_policy, seed, what, names=("pred", "
     return arrays, fit.predict(x), fit, notes, True
 
 
-@validate_params({"alternative": ALTERNATIVES})
+@validate_params(_MAPPED_RULES)
 def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0,
          alternative: str = "two-sided") -> CorrelationResult:
     """Pearson correlation between MOS and predictions after a fitted monotonic mapping.
@@ -429,6 +439,7 @@ def _error_result(method, value, n, dof, notes, fit):
     return ErrorResult(float(value), int(n), float(dof), method, tuple(notes), fit)
 
 
+@validate_params(_MAPPED_RULES)
 def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_policy: str = "propagate",
          seed: int = 0) -> ErrorResult:
     """Root-mean-square error between MOS and mapped predictions.
@@ -470,6 +481,7 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     return _error_result("rmse", root_mean_square(y - fx, dof), n, dof, notes, fit)
 
 
+@validate_params(_MAPPED_RULES)
 def mae(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Mean absolute error between MOS and mapped predictions.
 
@@ -512,6 +524,7 @@ def _ci95_halfwidth(std, n_ratings, notes):
     return special.stdtrit(n_ratings - 1, 0.975) * std / np.sqrt(n_ratings)
 
 
+@validate_params(_MAPPED_RULES)
 def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_policy: str = "propagate",
                   seed: int = 0) -> ErrorResult:
     """Share of images whose prediction error falls outside the MOS's 95% interval (P.1401).
@@ -550,6 +563,7 @@ def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_po
     return _error_result("outlier_ratio", np.mean(np.abs(y - fx) > eps), x.size, x.size, notes, fit)
 
 
+@validate_params(_MAPPED_RULES)
 def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correction: bool = False,
               nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Epsilon-insensitive RMSE (RMSE*, ITU-T P.1401).

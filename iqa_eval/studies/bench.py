@@ -30,17 +30,14 @@ import pandas as pd
 
 from ..data.dataset import Dataset
 from ..errors import InputError
-from ..options import (DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY, POSTHOC_TESTS, CIMethod,
-                      Interval, validate_params)
+from ..options import (BENCH_METRICS, DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY, POSTHOC_TESTS,
+                       TABLE_SUFFIXES, CIMethod, Interval, N_RESAMPLES, ALPHA, SEED, validate_params)
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
-           "friedman_nemenyi", "studentized_range_quantile", "TABLE_SUFFIXES"]
+           "friedman_nemenyi", "studentized_range_quantile"]
 
-#: Files of a dataset directory that are read as tables (others, e.g. README, are listed in a note).
-TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xls", ".parquet", ".pq")
-# Metrics that have a cell per dataset; the summary averages the correlations only (RMSE is in
-# each dataset's MOS units, so its mean over datasets is not a quantity).
-CELL_METRICS = ("srocc", "krcc", "plcc", "rmse")
+# The summary averages the correlations only (RMSE is in each dataset's MOS units, so its mean
+# over datasets is not a quantity); the cells are options.BENCH_METRICS.
 SUMMARY_METRICS = ("srocc", "krcc", "plcc")
 
 
@@ -119,7 +116,7 @@ def dataset_spec(path, *, name=None, **options) -> DatasetSpec:
     Parameters
     ----------
     path : str or Path
-        A directory (its files with a :data:`TABLE_SUFFIXES` suffix are the dataset, others
+        A directory (its files with a :data:`iqa_eval.options.TABLE_SUFFIXES` ending are the dataset, others
         such as a README are not read) or one table file.
     name : str, optional
         Default: the directory name, or the file stem.
@@ -428,9 +425,9 @@ class Benchmark:
         Missing cells are NaN. Columns are a two-level index: ``(dataset, metric)`` for
         ``metric`` in srocc, krcc, plcc, rmse and ``('summary', name)`` for the summary.
         """
-        wide = self.cells.pivot(index="model", columns="dataset", values=list(CELL_METRICS))
+        wide = self.cells.pivot(index="model", columns="dataset", values=list(BENCH_METRICS))
         wide = wide.swaplevel(axis=1).reindex(index=self.models,
-                                              columns=pd.MultiIndex.from_product([self.datasets, CELL_METRICS]))
+                                              columns=pd.MultiIndex.from_product([self.datasets, BENCH_METRICS]))
         summary = self.summary.set_index("model").reindex(self.models)
         summary.columns = pd.MultiIndex.from_product([["summary"], summary.columns])
         out = pd.concat([wide, summary], axis=1)
@@ -534,10 +531,9 @@ def _as_specs(datasets, names):
     return out
 
 
-@validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": Interval(1, None, integral=True),
-                  "alpha": Interval(0, 1, closed="neither"), "nan_policy": DATASET_NAN_POLICIES,
-                  "multiplicity": MULTIPLICITY, "posthoc": POSTHOC_TESTS, "friedman_method": FRIEDMAN_METHODS,
-                  "rope": Interval(0, None)})
+@validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": N_RESAMPLES, "alpha": ALPHA, "seed": SEED,
+                  "nan_policy": DATASET_NAN_POLICIES, "multiplicity": MULTIPLICITY, "posthoc": POSTHOC_TESTS,
+                  "friedman_method": FRIEDMAN_METHODS, "rope": Interval(0, None)})
 def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
               alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
               multiplicity: str = "none", models=None, lower_is_better=(), flip: bool | None = None,

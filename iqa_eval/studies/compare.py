@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import special
 
 from ..errors import InputError
-from ..options import ADJUSTMENTS, COMPARE_CI_METHODS, GMC_METHODS, Interval, validate_params
+from ..options import (ADJUSTMENTS, ALPHA, BACKENDS, COMPARE_CI_METHODS, DATASET_NAN_POLICIES, GMC_METHODS, SEED,
+                       Interval, check_param, validate_params)
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
@@ -123,7 +124,7 @@ def gmc_influence(sums, method: str, n_images: int):
                 out += rxy[m] / den[m][:, None]
                 out *= n
         else:
-            raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+            check_param("method", method, METHODS)
     bad = ~np.isfinite(values)
     if bad.any():
         values = np.where(bad, np.nan, values)
@@ -363,9 +364,9 @@ def _complete(dataset, model_a, model_b, nan_policy, weights):
     return data, c[keep]
 
 
-@validate_params({"method": GMC_METHODS, "ci": COMPARE_CI_METHODS, "adjust": ADJUSTMENTS,
-                  "alpha": Interval(0, 1, closed="neither"),
-                  "n_resamples": Interval(20, None, integral=True)})
+@validate_params({"method": GMC_METHODS, "ci": COMPARE_CI_METHODS, "adjust": ADJUSTMENTS, "alpha": ALPHA,
+                  "n_resamples": Interval(20, None, integral=True), "seed": SEED,
+                  "min_images": Interval(0, None), "nan_policy": DATASET_NAN_POLICIES, "backend": BACKENDS})
 def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc",
                    grid=(20, 20), alpha: float = 0.05, ci: str = "analytic",
                    adjust: str = "maxt", n_resamples: int = 1000, seed: int = 0,

@@ -23,7 +23,7 @@ from ..stats.inference import bootstrap_ci, compare_correlations, fisher_ci, tie
 from ..stats.mapping import fit_mapping
 from ..stats.metrics import (check_constant, error_dof, kendall_from_ranks, outlier_ratio, pearson, ranked,
                       rmse_star, root_mean_square, t_pvalue)
-from ..options import MAPPINGS, CIMethod, Interval, validate_params
+from ..options import ALPHA, DATASET_NAN_POLICIES, MAPPINGS, N_RESAMPLES, SEED, CIMethod, validate_params
 
 __all__ = ["Evaluation", "evaluate", "TIE_RULE"]
 
@@ -159,8 +159,8 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
     return rows
 
 
-@validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": Interval(1, None, integral=True),
-                  "alpha": Interval(0, 1, closed="neither"), "nan_policy": ("omit", "raise")})
+@validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": N_RESAMPLES, "alpha": ALPHA, "seed": SEED,
+                  "nan_policy": DATASET_NAN_POLICIES})
 def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
              alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
              pairwise: bool = True) -> Evaluation:

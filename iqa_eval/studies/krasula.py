@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..options import DATASET_NAN_POLICIES, Interval, validate_params
+from ..options import DATASET_NAN_POLICIES, SEED, Interval, validate_params
 
 __all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "binomial_pvalues",
            "missing_inputs"]
@@ -241,7 +241,7 @@ def significance(mos, std, n_ratings, i, j, *, z_critical: float = 2.0) -> np.nd
 
 
 @validate_params({"z_critical": Interval(0, None, closed="neither"), "max_pairs": Interval(3, None, integral=True),
-                  "seed": Interval(0, None, integral=True), "nan_policy": DATASET_NAN_POLICIES})
+                  "seed": SEED, "nan_policy": DATASET_NAN_POLICIES})
 def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: int = 0,
             nan_policy: str = "omit") -> KrasulaResult:
     """The Krasula et al. (2016) analysis of every model of ``data``.

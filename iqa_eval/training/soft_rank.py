@@ -11,13 +11,15 @@ import numpy as np
 from scipy import special
 
 from .._runtime.validation import check_paired, finite_vector
-from ..errors import InputError, warn
+from ..errors import warn
+from ..options import NAN_POLICIES, Interval, validate_params
 
 __all__ = ["soft_srocc", "soft_ranks"]
 
 _BLOCK_CELLS = 1 << 22  # CDF values held at once (32 MiB of float64)
 
 
+@validate_params({"bandwidth": Interval(0, None, closed="neither")})
 def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     """GMC-IQA soft ranks of one vector: ``R_i = sum_j Phi((z_i - z_j) / bandwidth)``, ``j = i`` included.
 
@@ -42,8 +44,6 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     """
     # NaN/inf would make every z-score NaN, and every rank Phi(nan) summed to equal values
     x = finite_vector(np.asarray(values, dtype=np.float64).reshape(-1), name="values")
-    if not (np.isfinite(bandwidth) and bandwidth > 0):
-        raise InputError(f"bandwidth must be a positive number; got {bandwidth!r}")
     n = x.size
     centred = x - x.mean()
     std = np.sqrt(centred @ centred / max(n - 1, 1))
@@ -56,6 +56,7 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     return out
 
 
+@validate_params({"bandwidth": Interval(0, None, closed="neither"), "nan_policy": NAN_POLICIES})
 def soft_srocc(pred, mos, *, bandwidth: float = 1.0, nan_policy: str = "propagate") -> float:
     """SROCC proxy of the GCC loss on a whole set: Pearson correlation of the soft ranks.
 
