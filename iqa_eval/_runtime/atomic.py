@@ -19,13 +19,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
 __all__ = ["OutputSet", "atomic_write", "check_output_paths", "OutputError", "exit_on_sigint"]
-
-
-class OutputError(InputError):
-    """An output cannot be written (missing directory, no permission, disk full, ...)."""
 
 
 def _reason(exc: OSError) -> str:
