@@ -38,8 +38,8 @@ class GMCOptions:
     sigma : float, default 2.0
         LDS kernel width.
     plus : float, default 10.0
-        Additive constant of the regulator weights (see
-        :func:`~iqa_eval.gmc.weights.distribution_weights`).
+        Multiplier of the regulator weights, ``c_i = plus / density`` (> 0; it cancels out of
+        every GMC form; see :func:`~iqa_eval.gmc.weights.distribution_weights`).
     ranks : {'dense', 'average'}, default 'dense'
         Ranks of the SROCC form; 'dense' reproduces the published values.
     lds_exact_counts : bool, default False
@@ -69,7 +69,8 @@ class GMCOptions:
                                      "it was estimated.", REGULATORS)
     ks: int = _option(5, "LDS kernel size (odd).", Interval(1, None, integral=True))
     sigma: float = _option(2.0, "LDS kernel width.", Interval(0, None, closed="right"))
-    plus: float = _option(10.0, "Additive constant of the regulator weights.", Interval(None, None),
+    plus: float = _option(10.0, "Multiplier of the regulator weights (cancels out of every form).",
+                          Interval(0, None, closed="neither"),
                           cli=False)
     ranks: str = _option("dense", "Ranks of the SROCC form: dense (the reference) or average "
                                   "(scipy's rankdata).", RANKS)
