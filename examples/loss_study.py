@@ -159,8 +159,8 @@ def main(argv=None):
         for a, b in pairs:
             s = compare_correlations(preds[a], preds[b], mos[test], metric="srocc")
             q = compare_correlations(mapped[a], mapped[b], mos[test], metric="plcc")
-            tests[(a, b)]["srocc"].append((s.diff, s.p_williams))
-            tests[(a, b)]["plcc"].append((q.diff, q.p_williams))
+            tests[(a, b)]["srocc"].append((s.diff, s.williams_pvalue))
+            tests[(a, b)]["plcc"].append((q.diff, q.williams_pvalue))
         if split == 0:
             split0 = (preds, mos[test], std[test])
         print(f"split {split}: {test.sum()} test images, {np.unique(refs[test]).size} references; "

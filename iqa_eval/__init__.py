@@ -14,8 +14,10 @@ The public API, by layer (see ``docs/architecture.md``):
 * training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
   more in :mod:`iqa_eval.training.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
-* vocabulary: :class:`CIMethod`, :class:`GMCOptions`; errors: :class:`InputError`,
-  :class:`IQAEvalWarning`.
+* vocabulary: :class:`CIMethod`, :class:`GMCOptions`; errors (all in :mod:`iqa_eval.errors`):
+  :class:`InputError`, :class:`OutputError`, :class:`ResourceError`,
+  :class:`MissingDependencyError`, :class:`IQAEvalWarning`; settings: :func:`set_config`,
+  :func:`get_config`, :func:`config_context` (the memory limit).
 
 Submodules are imported on first use of a name, so ``import iqa_eval`` stays cheap.
 """
@@ -48,7 +50,11 @@ _LAZY = {
     "format_evaluation": "render.formatting", "format_comparison": "render.formatting",
     "summarize_comparison": "render.formatting", "build_report": "render.report", "Report": "render.report",
     # vocabulary and errors
-    "CIMethod": "options", "InputError": "errors", "IQAEvalWarning": "errors",
+    "CIMethod": "options", "IQAEvalError": "errors", "InputError": "errors", "OutputError": "errors",
+    "ResourceError": "errors", "MissingDependencyError": "errors", "IQAEvalWarning": "errors",
+    # settings (the memory limit)
+    "set_config": "_runtime.resources", "get_config": "_runtime.resources",
+    "config_context": "_runtime.resources",
     # training losses (torch, the [torch] extra) and their whole-set proxy
     "GCCLoss": "training.losses", "DCQLoss": "training.losses", "soft_srocc": "training.soft_rank",
     # many datasets: the paper table; pairwise classification (Krasula et al. 2016)

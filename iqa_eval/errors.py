@@ -1,4 +1,4 @@
-"""Errors and notes that reach the user.
+"""Every exception of the package, and the notes that reach the user.
 
 Every problem with user input is an :class:`InputError` whose message is one line
 naming the file, column and row where they apply. The command line prints that line
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["IQAEvalError", "InputError", "IQAEvalWarning", "where", "warn"]
+__all__ = ["IQAEvalError", "InputError", "OutputError", "ResourceError", "MissingDependencyError",
+           "IQAEvalWarning", "where", "warn"]
 
 
 class IQAEvalError(Exception):
@@ -45,6 +46,14 @@ class InputError(IQAEvalError, ValueError):
         self.reason = " ".join(str(message).split())  # always one line
         loc = where(file, column, row)
         super().__init__(f"{loc}: {self.reason}" if loc else self.reason)
+
+
+class OutputError(InputError):
+    """An output cannot be written (missing directory, no permission, disk full, ...)."""
+
+
+class ResourceError(InputError):
+    """A computation would need more memory than the limit (:func:`iqa_eval.set_config`)."""
 
 
 class IQAEvalWarning(UserWarning):

@@ -53,13 +53,14 @@ def test_every_cell_equals_score_on_that_dataset_alone(three):
             assert cell["n"] == row["n"]
             for key in ("srocc", "krcc", "plcc", "rmse"):
                 assert cell[key] == row[key], key
-            assert cell["srocc_ci"] == [row["srocc_ci_low"], row["srocc_ci_high"]]
-            assert cell["plcc_ci"] == [row["plcc_ci_low"], row["plcc_ci_high"]]
+            for key in ("srocc_ci_low", "srocc_ci_high", "plcc_ci_low", "plcc_ci_high"):
+                assert cell[key] == row[key], key
             assert cell["tied_with_best"] == row["tied_with_best"]
         # rank: by SROCC within the dataset, as scipy ranks the negated values
         expected = stats.rankdata([-r["srocc"] for r in rows])
         assert [cells[(directory.name, r["model"])]["rank"] for r in rows] == list(expected)
-    assert set(doc["cells"][0]) == {"dataset", "model", "n", "srocc", "srocc_ci", "krcc", "plcc", "plcc_ci", "rmse",
+    assert set(doc["cells"][0]) == {"dataset", "model", "n", "srocc", "srocc_ci_low", "srocc_ci_high", "krcc", "plcc",
+                                    "plcc_ci_low", "plcc_ci_high", "rmse",
                                     "rank", "tied_with_best"}
     assert set(doc["summary"][0]) == {"model", "mean_srocc", "weighted_srocc", "mean_plcc", "weighted_plcc",
                                       "mean_rank"}
@@ -112,7 +113,7 @@ def test_marks_follow_values_and_tests_including_a_tie_for_best():
         best = ev.best
         for model in ("c", "d"):
             row = pw[((pw.model_a == best) & (pw.model_b == model)) | ((pw.model_b == best) & (pw.model_a == model))]
-            assert bool(cells.loc[model, "tied_with_best"]) == bool(row["p_williams"].iloc[0] >= 0.05)
+            assert bool(cells.loc[model, "tied_with_best"]) == bool(row["williams_pvalue"].iloc[0] >= 0.05)
         assert bool(cells.loc["c", "tied_with_best"]) and not bool(cells.loc["d", "tied_with_best"])
     rows = {line.split(" & ")[0]: line.split(" & ") for line in latex.splitlines() if " & " in line}
     for k in (1, 2):  # X and Y SROCC
@@ -143,7 +144,7 @@ def test_holm_marks_at_least_the_unadjusted_ties_and_matches_a_manual_holm():
     assert (h["tied_with_best"] | ~plain["tied_with_best"]).all()
     ev = holm.evaluations["D"]
     pw = ev.pairwise[ev.pairwise["metric"] == "srocc"]
-    p = {(r.model_b if r.model_a == ev.best else r.model_a): r.p_williams for r in pw.itertuples()
+    p = {(r.model_b if r.model_a == ev.best else r.model_a): r.williams_pvalue for r in pw.itertuples()
          if ev.best in (r.model_a, r.model_b)}
     order = sorted(p, key=p.get)  # Holm by hand: reject while p_(i) < alpha / (m - i)
     rejected = set()

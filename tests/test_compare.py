@@ -292,8 +292,8 @@ def test_fdr_adjusted_cell_pvalues_match_statsmodels():
     res = compare_models(data, "high_end", "fine_grain", grid=(8, 8), adjust="fdr")
     tested = res.cells[res.cells["tested"]]
     assert len(tested) > 20
-    np.testing.assert_allclose(tested["p_adj"], multipletests(tested["p"], method="fdr_bh")[1], rtol=1e-12)
-    assert res.cells.loc[~res.cells["tested"], "p_adj"].isna().all()
+    np.testing.assert_allclose(tested["adjusted_pvalue"], multipletests(tested["pvalue"], method="fdr_bh")[1], rtol=1e-12)
+    assert res.cells.loc[~res.cells["tested"], "adjusted_pvalue"].isna().all()
 
 
 def test_maxt_critical_value_between_pointwise_and_bonferroni():
@@ -343,7 +343,7 @@ def test_equal_srocc_pair_global_tie_but_surface_differs(equal_srocc_comparison)
     comp, data = equal_srocc_comparison
     assert comp.models == ["high_end", "fine_grain"]
     g = comp.global_tests.set_index("metric")
-    assert abs(g.loc["srocc", "diff"]) < 1e-3 and g.loc["srocc", "p"] > 0.5
+    assert abs(g.loc["srocc", "diff"]) < 1e-3 and g.loc["srocc", "pvalue"] > 0.5
     cells = comp.cells
     mid = 0.5 * (data.mos.min() + data.mos.max())
     sig = cells[cells.significant]
@@ -383,7 +383,7 @@ def test_identical_predictions_have_no_significant_cell():
         assert (cells.ci_low[cells.ci_low.notna()] == 0).all() and (cells.ci_high[cells.ci_high.notna()] == 0).all()
         assert "no cell" in summarize_comparison(comp)
         g = comp.global_tests.set_index("metric")
-        assert (g["diff"] == 0).all() and (g["p"] > 0.5).all()
+        assert (g["diff"] == 0).all() and (g["pvalue"] > 0.5).all()
 
 
 @pytest.mark.slow
@@ -411,7 +411,7 @@ def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
     assert d["models"] == ["high_end", "fine_grain"]
     assert set(d["global"]) == {"srocc", "plcc", "krcc"}
     for entry in d["global"].values():
-        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "p"}
+        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue"}
         assert entry["diff"] == pytest.approx(entry["A"] - entry["B"])
     assert set(d["surface"]) == {"method", "cells", "significant_fraction"}
     assert d["surface"]["method"] == "srocc" and len(d["surface"]["cells"]) == 100
@@ -484,10 +484,10 @@ def test_global_tests_are_the_paired_tests_of_inference_in_either_order():
     assert ab.loc["srocc", "diff"] == pytest.approx(ref.diff, abs=1e-12)
     assert (ab.loc["srocc", "ci_low"], ab.loc["srocc", "ci_high"]) == pytest.approx(
         tuple(ref.confidence_interval), abs=1e-12)
-    assert ab.loc["srocc", "p"] == pytest.approx(ref.p_williams)
+    assert ab.loc["srocc", "pvalue"] == pytest.approx(ref.williams_pvalue)
     for m in ("srocc", "plcc", "krcc"):
         assert ba.loc[m, "diff"] == pytest.approx(-ab.loc[m, "diff"], abs=1e-12)
-        assert ab.loc[m, "diff"] > 0 and ab.loc[m, "ci_low"] > 0 and ab.loc[m, "p"] < 0.05
+        assert ab.loc[m, "diff"] > 0 and ab.loc[m, "ci_low"] > 0 and ab.loc[m, "pvalue"] < 0.05
     assert (ba.loc["srocc", "ci_low"], ba.loc["srocc", "ci_high"]) == pytest.approx(
         (-ab.loc["srocc", "ci_high"], -ab.loc["srocc", "ci_low"]), abs=1e-12)
 

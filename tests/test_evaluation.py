@@ -56,12 +56,12 @@ def test_pairwise_williams_and_tie_rule():
     ev = evaluate(data)
     p = ev.pairwise
     assert len(p) == 2 * 15 and set(p["metric"]) == {"srocc", "plcc"}
-    assert p["p_bootstrap"].isna().all()  # analytic by default
+    assert p["bootstrap_pvalue"].isna().all()  # analytic by default
     r = p[(p.metric == "srocc")].iloc[0]
     a, b, y = data.predictions[r.model_a], data.predictions[r.model_b], data.mos
     ra, rb, rab = st.spearmanr(a, y)[0], st.spearmanr(b, y)[0], st.spearmanr(a, b)[0]
     assert r["diff"] == pytest.approx(ra - rb, abs=1e-12)
-    assert r.p_williams == pytest.approx(williams_test(ra, rb, rab, y.size)[1], rel=1e-9)
+    assert r.williams_pvalue == pytest.approx(williams_test(ra, rb, rab, y.size)[1], rel=1e-9)
     # the tie rule, recomputed from the pairwise table
     best = ev.table["model"].iloc[0]
     assert ev.best == best
@@ -71,7 +71,7 @@ def test_pairwise_williams_and_tie_rule():
             continue
         q = p[(p.metric == "srocc") & (((p.model_a == best) & (p.model_b == row.model)) |
                                        ((p.model_b == best) & (p.model_a == row.model)))]
-        assert row.tied_with_best == bool(q.p_williams.iloc[0] >= 0.05)
+        assert row.tied_with_best == bool(q.williams_pvalue.iloc[0] >= 0.05)
     assert "Williams" in ev.settings["tie_rule"]
 
 
@@ -105,7 +105,7 @@ def test_bootstrap_settings_are_seeded():
     c = evaluate(data, ci="bca", n_resamples=200, seed=1)
     pd.testing.assert_frame_equal(a.table, b.table)
     pd.testing.assert_frame_equal(a.pairwise, b.pairwise)
-    assert a.pairwise["p_bootstrap"].notna().all()
+    assert a.pairwise["bootstrap_pvalue"].notna().all()
     assert not np.allclose(a.table["srocc_ci_low"], c.table["srocc_ci_low"])
     assert "bootstrap" in a.settings["tie_rule"]
 

@@ -31,8 +31,8 @@ def test_table_marks_ties_with_legend(ev):
     assert len(tied) >= 1 and "poor%" not in tied
     for name in ev.table["model"]:
         line = next(l for l in lines if l.startswith(name + " ") or l == name)
-        assert ("*" in line.split()[1]) == (name in tied)
-    assert any(l.startswith("* tied with the best") for l in lines)
+        assert ("\u2020" in line.split()[1]) == (name in tied)   # the one tie mark, the dagger
+    assert any(l.startswith("\u2020 tied with the best") for l in lines)
     # rows in SROCC order
     assert [l.split()[0] for l in lines[2:5]] == list(ev.table["model"])
 
@@ -42,7 +42,7 @@ def test_json_structure_and_nan_as_null(ev):
     assert set(doc) >= {"models", "pairwise", "notes"}
     assert [r["model"] for r in doc["models"]] == list(ev.table["model"])
     assert len(doc["pairwise"]) == len(ev.pairwise)
-    assert all(r["p_bootstrap"] is None for r in doc["pairwise"])
+    assert all(r["bootstrap_pvalue"] is None for r in doc["pairwise"])
     assert any("dropped 1 row" in n for n in doc["notes"])
     assert doc["models"][0]["srocc"] == ev.table["srocc"].iloc[0]
 

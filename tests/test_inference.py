@@ -127,15 +127,15 @@ def test_compare_correlations_uses_ranks_for_srocc():
     res = I.compare_correlations(a, b, q, metric="srocc")
     ra, rb, rab = st.spearmanr(a, q)[0], st.spearmanr(b, q)[0], st.spearmanr(a, b)[0]
     assert res.diff == pytest.approx(ra - rb, abs=1e-12)
-    assert res.p_williams == pytest.approx(_williams_by_hand(ra, rb, rab, 300)[1], rel=1e-9)
-    assert res.p_williams < 0.01 and math.isnan(res.p_bootstrap)
+    assert res.williams_pvalue == pytest.approx(_williams_by_hand(ra, rb, rab, 300)[1], rel=1e-9)
+    assert res.williams_pvalue < 0.01 and math.isnan(res.bootstrap_pvalue)
     lo, hi = res.confidence_interval
     assert lo < res.diff < hi and lo > 0
     boot = I.compare_correlations(a, b, q, metric="srocc", ci="percentile", n_resamples=500, seed=0)
-    assert boot.p_bootstrap < 0.01 and boot.confidence_interval.low > 0
+    assert boot.bootstrap_pvalue < 0.01 and boot.confidence_interval.low > 0
     # same model twice: no difference
     same = I.compare_correlations(a, a, q, ci="percentile", n_resamples=200)
-    assert same.diff == 0 and same.p_williams == 1.0 and same.p_bootstrap == 1.0
+    assert same.diff == 0 and same.williams_pvalue == 1.0 and same.bootstrap_pvalue == 1.0
 
 
 def _check_plain_paired_bootstrap(res, stat, a, b, q, n_resamples, seed):
@@ -146,7 +146,7 @@ def _check_plain_paired_bootstrap(res, stat, a, b, q, n_resamples, seed):
     assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
         tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
     tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
-    assert res.p_bootstrap == pytest.approx(min(1, 2 * (tail + 1) / (n_resamples + 1)))
+    assert res.bootstrap_pvalue == pytest.approx(min(1, 2 * (tail + 1) / (n_resamples + 1)))
 
 
 def test_paired_bootstrap_uses_the_same_images_for_both_models():
@@ -164,7 +164,7 @@ def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
     res = I.compare_correlations(a, b, q, metric="krcc", ci="percentile", n_resamples=200, seed=3)
     assert res.statistic_a == pytest.approx(st.kendalltau(a, q)[0], abs=1e-12)
     assert res.diff == pytest.approx(st.kendalltau(a, q)[0] - st.kendalltau(b, q)[0], abs=1e-12)
-    assert math.isnan(res.p_williams)
+    assert math.isnan(res.williams_pvalue)
     _check_plain_paired_bootstrap(res, st.kendalltau, a, b, q, 200, 3)
     with pytest.raises(InputError, match="KRCC differences need a bootstrap"):
         I.compare_correlations(a, b, q, metric="krcc")

@@ -103,7 +103,7 @@ def test_score_and_bench_krasula_outputs_and_notes(tmp_path):
     assert code == 0, err
     k = json.loads(out)["krasula"]["the data"]
     assert {m["model"] for m in k["models"]} == {"precise", "noisy", "saturating", "distance", "high_end", "fine_grain"}
-    assert set(k["delong"][0]) == {"model_a", "model_b", "p_ds", "p_bw"} and k["n_pairs"] == 120 * 119 // 2
+    assert set(k["delong"][0]) == {"model_a", "model_b", "different_similar_pvalue", "better_worse_pvalue"} and k["n_pairs"] == 120 * 119 // 2
     code, out, err = run("score", study, "--krasula")
     assert code == 0 and "AUC better/worse" in out and "not adjusted for multiplicity" in out
     code, _, err = run("score", study, "--krasula", "--format", "csv")

@@ -147,8 +147,8 @@ def test_mapped_metrics_by_hand():
     assert M.plcc(x, y, mapping=fit).statistic == pytest.approx(st.pearsonr(f, y)[0], abs=1e-12)
     assert M.plcc(x, y).statistic == pytest.approx(st.pearsonr(f, y)[0], abs=1e-12)
     assert M.rmse(x, y).statistic == pytest.approx(np.sqrt(np.mean(e ** 2)), rel=1e-12)
-    assert M.rmse(x, y, dof_correction=True).statistic == pytest.approx(np.sqrt(np.sum(e ** 2) / (200 - 4)))
-    assert M.rmse(x, y, mapping="logistic5", dof_correction=True).dof == 195
+    assert M.rmse(x, y, rmse_dof=True).statistic == pytest.approx(np.sqrt(np.sum(e ** 2) / (200 - 4)))
+    assert M.rmse(x, y, mapping="logistic5", rmse_dof=True).dof == 195
     assert M.mae(x, y).statistic == pytest.approx(np.mean(np.abs(e)))
     # none mapping: raw errors, plcc == plcc_raw
     assert M.plcc(x, y, mapping="none").statistic == pytest.approx(M.plcc_raw(x, y).statistic)
@@ -168,7 +168,7 @@ def test_outlier_ratio_and_rmse_star_by_hand():
     res = M.outlier_ratio(x, y, std, n_ratings=k, mapping="linear")
     assert res.statistic == pytest.approx(np.mean(err > eps))
     assert 0 < res.statistic < 1
-    star = M.rmse_star(x, y, std, n_ratings=k, mapping="linear", dof_correction=True)
+    star = M.rmse_star(x, y, std, n_ratings=k, mapping="linear", rmse_dof=True)
     assert star.statistic == pytest.approx(np.sqrt(np.sum(np.maximum(0, err - eps) ** 2) / (n - 2)))
     no_k = M.outlier_ratio(x, y, std, mapping="linear")
     assert no_k.statistic == pytest.approx(np.mean(err > 2 * std))
@@ -183,7 +183,7 @@ def test_rmse_chi2_interval_by_hand():
     rng = np.random.default_rng(4)
     x = rng.normal(size=80)
     y = x + rng.normal(size=80)
-    res = M.rmse(x, y, mapping="linear", dof_correction=True)
+    res = M.rmse(x, y, mapping="linear", rmse_dof=True)
     df = 78
     lo, hi = res.confidence_interval(0.95)
     assert lo == pytest.approx(res.statistic * np.sqrt(df / st.chi2.ppf(0.975, df)))

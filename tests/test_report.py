@@ -50,7 +50,7 @@ def fake_inputs(models=("precise", EVIL, "noisy"), n=80, seed=0, tied=(0, 1)):
                  tied_with_best=k in tied, flipped=(k == len(models) - 1)) for k, m in enumerate(models)]
     evaluation = SimpleNamespace(
         table=pd.DataFrame(rows),
-        pairwise=pd.DataFrame({"model_a": [models[0]], "model_b": [models[1]], "diff": [0.05], "p": [0.2]}),
+        pairwise=pd.DataFrame({"model_a": [models[0]], "model_b": [models[1]], "diff": [0.05], "williams_pvalue": [0.2]}),
         fits={m: IdentityFit() for m in models}, notes=[f"fit note for {EVIL}"])
     q, qd = np.meshgrid(np.linspace(1, 5, 12), np.linspace(0, 4, 9))
     frames = [pd.DataFrame({"model": m, "method": method, "Q": q.ravel(), "Qd": qd.ravel(),
@@ -68,7 +68,7 @@ def fake_inputs(models=("precise", EVIL, "noisy"), n=80, seed=0, tied=(0, 1)):
     cells["tested"] = True
     tests = pd.DataFrame({"metric": ["srocc", "plcc", "krcc"], "A": [0.9, 0.9, 0.7], "B": [0.85, 0.86, 0.66],
                           "diff": [0.05, 0.04, 0.04], "ci_low": [-0.01, -0.02, -0.01],
-                          "ci_high": [0.1, 0.1, 0.09], "p": [0.1234, 0.2, 1e-6],
+                          "ci_high": [0.1, 0.1, 0.09], "pvalue": [0.1234, 0.2, 1e-6],
                           "test": ["williams", "williams", "bootstrap"]})
     comparison = SimpleNamespace(models=[models[0], models[1]], method="srocc", global_tests=tests,
                                  cells=cells, n_images=n, alpha=0.05, adjust="maxt", notes=())

@@ -30,7 +30,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
 __all__ = ["OutputSet", "atomic_write", "check_output_paths", "OutputError", "exit_on_signals",
            "is_special_file", "TEMP_PREFIX"]
@@ -38,10 +38,6 @@ __all__ = ["OutputSet", "atomic_write", "check_output_paths", "OutputError", "ex
 #: Every temporary or backup file this package writes starts with this (a dot-file).
 TEMP_PREFIX = ".iqa-"
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-class OutputError(InputError):
-    """An output cannot be written (missing directory, no permission, disk full, ...)."""
 
 
 def _reason(exc: OSError) -> str:

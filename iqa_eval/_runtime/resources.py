@@ -8,18 +8,15 @@ lowered with ``--max-memory`` / :func:`set_limit`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
-from ..errors import InputError
+from ..errors import InputError, ResourceError
 
-__all__ = ["ResourceError", "check_memory", "set_limit", "parse_size", "available_memory", "format_size"]
+__all__ = ["ResourceError", "check_memory", "set_limit", "set_config", "get_config", "config_context", "parse_size", "available_memory", "format_size"]
 
 _LIMIT: int | None = None  # bytes; None: the available memory
-
-
-class ResourceError(InputError):
-    """A computation would need more memory than the limit."""
 
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
@@ -62,6 +59,76 @@ def set_limit(size) -> None:
     _LIMIT = None if size is None else (parse_size(size) if isinstance(size, str) else int(size))
 
 
+def get_config() -> dict:
+    """The package's settings.
+
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    dict
+        ``{'max_memory': bytes or None}`` (None: the memory the machine has available).
+
+    Examples
+    --------
+    >>> get_config()["max_memory"] is None
+    True
+    """
+    return {"max_memory": _LIMIT}
+
+
+def set_config(*, max_memory=None) -> None:
+    """Set the package's settings, as scikit-learn's ``set_config`` does.
+
+    Parameters
+    ----------
+    max_memory : int or str or None
+        The most memory one computation may plan to use (bytes, or text such as ``'8G'``);
+        larger requests raise :class:`~iqa_eval.errors.ResourceError` before allocating. None:
+        the memory the machine has available (``MemAvailable``). The CLI's ``--max-memory``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> set_config(max_memory="8G"); get_config()["max_memory"] == 8 * 2**30
+    True
+    >>> set_config(max_memory=None)
+    """
+    set_limit(max_memory)
+
+
+@contextlib.contextmanager
+def config_context(*, max_memory=None):
+    """Settings for a ``with`` block, restored after it.
+
+    Parameters
+    ----------
+    max_memory : int or str or None
+        As in :func:`set_config`.
+
+    Returns
+    -------
+    context manager
+
+    Examples
+    --------
+    >>> with config_context(max_memory="1G"):
+    ...     get_config()["max_memory"] == 2**30
+    True
+    """
+    old = get_config()
+    set_config(max_memory=max_memory)
+    try:
+        yield
+    finally:
+        set_config(**old)
+
+
 def limit() -> int:
     return _LIMIT if _LIMIT is not None else available_memory()
 
@@ -73,4 +140,4 @@ def check_memory(nbytes: float, what: str, *, hint: str = "") -> None:
         source = "max_memory" if _LIMIT is not None else "available memory"
         raise ResourceError(f"{what} needs about {format_size(nbytes)} of memory, more than the "
                             f"{format_size(cap)} allowed ({source}); "
-                            + (f"{hint}, or " if hint else "") + "raise the limit with max_memory")
+                            + (f"{hint}, or " if hint else "") + "raise the limit with max_memory (iqa_eval.set_config)")

@@ -43,8 +43,8 @@ class GMCOptions:
     sigma : float, default 2.0
         LDS kernel width.
     plus : float, default 10.0
-        Multiplier of the regulator weights, > 0 (see
-        :func:`~iqa_eval.gmc.weights.distribution_weights`); it cancels out of every GMC form.
+        Multiplier of the regulator weights, ``c_i = plus / density`` (> 0; it cancels out of
+        every GMC form; see :func:`~iqa_eval.gmc.weights.distribution_weights`).
     ranks : {'dense', 'average'}, default 'dense'
         Ranks of the SROCC form; 'dense' reproduces the published values.
     lds_exact_counts : bool, default False

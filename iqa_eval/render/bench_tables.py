@@ -24,7 +24,7 @@ import pandas as pd
 from .html import page
 from .._runtime.escape import csv_safe, markdown_safe, terminal_safe
 from ..errors import InputError
-from .formatting import _plain, format_p, latex_escape
+from .formatting import TIE_MARK, TIE_MARKS, _plain, format_p, latex_escape
 from ..options import BENCH_FORMATS, BENCH_METRICS, check_choice
 
 __all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram", "save_atomically", "FORMATS",
@@ -177,7 +177,7 @@ def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
     lines = [f"{' and '.join(_LABEL[m] for m in metrics)} per dataset; PLCC and RMSE after "
              f"{_MAPPING_WORDS.get(s['mapping'], s['mapping'])}; "
              + (f"[{level:g}% CI] ({s['ci']})." if show_ci else f"{level:g}% CIs ({s['ci']}) in the CSV and JSON output."),
-             "Best bold, second underlined; " + "\u2020 " + s["tie_rule"] + " (SROCC and PLCC columns).",
+             "Best bold, second underlined; " + TIE_MARK + " " + s["tie_rule"] + " (SROCC and PLCC columns).",
              "Ranks by SROCC within each dataset (1 = best); an empty cell: the model is not in that dataset."]
     common = s.get("summary_datasets") or []
     if common:
@@ -201,7 +201,7 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
         for k, (_, _, key) in enumerate(columns):
             c = grid[(model, k)]
             v, ci = _fmt_value(c, _digits(key), show_ci)
-            marks = sup[c.rank] + ("\u2020" if c.dagger else "")
+            marks = sup[c.rank] + (TIE_MARK if c.dagger else "")
             text = (v + marks.ljust(2) + (" " + ci if ci else "")).rstrip() if v else ""
             line.append((text, c.rank))
         body.append(line)
@@ -251,7 +251,7 @@ def _markdown(result, metrics, *, show_ci=True) -> str:
                 v = f"**{v}**"
             elif v and c.rank == 2:
                 v = f"<u>{v}</u>"
-            row.append((v + ("\u2020" if c.dagger else "") + (" " + ci.replace("[", "\\[").replace("]", "\\]")
+            row.append((v + (TIE_MARK if c.dagger else "") + (" " + ci.replace("[", "\\[").replace("]", "\\]")
                                                               if ci else "")) if v else "")
         out.append("| " + " | ".join(row) + " |")
     out.append("")
@@ -277,10 +277,10 @@ def _html_table(result, metrics, *, show_ci=True) -> str:
                 v = f"<b>{v}</b>"
             elif v and c.rank == 2:
                 v = f"<u>{v}</u>"
-            tds.append("<td>" + ((v + ("&dagger;" if c.dagger else "")
+            tds.append("<td>" + ((v + (TIE_MARKS["html"] if c.dagger else "")
                                   + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    caption = " ".join(e(line) for line in _legend_lines(result, metrics, show_ci=show_ci)).replace("\u2020", "&dagger;")
+    caption = " ".join(e(line) for line in _legend_lines(result, metrics, show_ci=show_ci)).replace(TIE_MARK, TIE_MARKS["html"])
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
              "thead tr:first-child th{border-top:2px solid #000}tbody tr:last-child *{border-bottom:2px solid #000}"
@@ -300,7 +300,7 @@ def _latex(result, metrics, *, show_ci=False) -> str:
     groups = [(columns[k][0], span, k + 2) for k, span in _spans(columns)]
     spec = "l" + "".join("c" * s for _, s, _ in groups)
     caption = " ".join(tex(line) for line in _legend_lines(result, metrics, show_ci=show_ci))
-    caption = (caption.replace("\u2020", r"$^\dagger$").replace("chi2", r"$\chi^2$")
+    caption = (caption.replace(TIE_MARK, TIE_MARKS["latex"]).replace("chi2", r"$\chi^2$")
                .replace(r"\textgreater{}=", r"$\geq$")
                .replace("Best bold", r"Best \textbf{bold}").replace("second underlined", r"second \underline{underlined}"))
     out = [r"% requires \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\caption{" + caption + "}",
@@ -320,7 +320,7 @@ def _latex(result, metrics, *, show_ci=False) -> str:
             elif v and c.rank == 2:
                 v = r"\underline{" + v + "}"
             if v and c.dagger:
-                v += r"$^\dagger$"
+                v += TIE_MARKS["latex"]
             if ci:
                 v += r"\,{\scriptsize " + ci + "}"
             row.append(v)
@@ -364,16 +364,12 @@ def _csv(result, metrics) -> str:
     return frame.to_csv(index=False)
 
 
-def _ci(lo, hi):
-    lo, hi = _plain(float(lo)), _plain(float(hi))
-    return None if lo is None or hi is None else [lo, hi]
-
-
 def to_json_dict(result) -> dict:
     """The JSON document as a dict (keys as documented in docs/bench.md)."""
     cells = [{"dataset": r["dataset"], "model": r["model"], "n": int(r["n"]), "srocc": _plain(r["srocc"]),
-              "srocc_ci": _ci(r["srocc_ci_low"], r["srocc_ci_high"]), "krcc": _plain(r["krcc"]), "plcc": _plain(r["plcc"]),
-              "plcc_ci": _ci(r["plcc_ci_low"], r["plcc_ci_high"]), "rmse": _plain(r["rmse"]), "rank": _plain(r["rank"]),
+              "srocc_ci_low": _plain(r["srocc_ci_low"]), "srocc_ci_high": _plain(r["srocc_ci_high"]),
+              "krcc": _plain(r["krcc"]), "plcc": _plain(r["plcc"]), "plcc_ci_low": _plain(r["plcc_ci_low"]),
+              "plcc_ci_high": _plain(r["plcc_ci_high"]), "rmse": _plain(r["rmse"]), "rank": _plain(r["rank"]),
               "tied_with_best": bool(r["tied_with_best"])} for r in result.cells.to_dict("records")]
     summary = [{k: _plain(r[k]) for k in ("model", "mean_srocc", "weighted_srocc", "mean_plcc", "weighted_plcc",
                                           "mean_rank")} for r in result.summary.to_dict("records")]
@@ -423,8 +419,8 @@ def krasula_json(results: dict) -> dict:
     out = {}
     for name, res in results.items():
         models = list(res.table["model"])
-        pairs = [{"model_a": a, "model_b": b, "p_ds": _plain(res.pvalues_ds.loc[a, b]),
-                  "p_bw": _plain(res.pvalues_bw.loc[a, b])}
+        pairs = [{"model_a": a, "model_b": b, "different_similar_pvalue": _plain(res.pvalues_ds.loc[a, b]),
+                  "better_worse_pvalue": _plain(res.pvalues_bw.loc[a, b])}
                  for i, a in enumerate(models) for b in models[i + 1:]]
         out[name] = {"models": [{k: _plain(v) for k, v in r.items()} for r in res.table.to_dict("records")],
                      "delong": pairs, "n_images": res.n_images, "n_pairs": res.n_pairs,

@@ -16,7 +16,10 @@ from ..options import EVALUATION_FORMATS, validate_params
 
 __all__ = ["format_evaluation"]
 
-_TIE_MARK = "*"
+#: "Statistically tied with the best" is one mark, the dagger, in every format (the text table,
+#: Markdown, the bench table, the report); TIE_MARKS spells it per format.
+TIE_MARK = "\u2020"
+TIE_MARKS = {"text": " " + TIE_MARK, "markdown": " " + TIE_MARK, "html": "&dagger;", "latex": r"$^\dagger$"}
 
 
 def _num(v, digits=4):
@@ -46,7 +49,7 @@ def format_p(p, *, n_resamples=None) -> str:
 
 def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
     """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``);
-    a resampling p-value with its resolution (``p_bootstrap<=0.002``)."""
+    a resampling p-value with its resolution (``bootstrap_pvalue<=0.002``)."""
     text = format_p(p, n_resamples=n_resamples)
     op, value = (text[:2], text[2:]) if text.startswith("<=") else (
         ("<", text[1:]) if text.startswith("<") else ("=", text))
@@ -58,11 +61,9 @@ def _with_ci(row, key):
     return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
 
 
-def _display_rows(evaluation, escape, tie):
-    """Header and string cells shared by the table, Markdown and LaTeX renderings.
-
-    The model name is escaped here with ``escape`` (the format's) and only then given the tie
-    mark ``tie``: a name holding ``" *"`` stays text and can never make a mark."""
+def _display_rows(evaluation):
+    """Header and string cells shared by the table, Markdown and LaTeX renderings (the model
+    column is :func:`_name_cells`'s, escaped per format before its mark is added)."""
     t = evaluation.table
     has_std = "outlier_ratio" in t.columns
     level = evaluation.settings.get("confidence_level", 0.95)
@@ -73,10 +74,7 @@ def _display_rows(evaluation, escape, tie):
     header += ["mapping"]
     cells = []
     for row in t.to_dict("records"):
-        name = escape(row["model"]) + (tie if row["tied_with_best"] else "")
-        if row["flipped"]:
-            name += " (flipped)"
-        line = [name, str(row["n"]), _with_ci(row, "srocc"), _with_ci(row, "krcc"), _with_ci(row, "plcc"),
+        line = [row["model"], str(row["n"]), _with_ci(row, "srocc"), _with_ci(row, "krcc"), _with_ci(row, "plcc"),
                 _num(row["plcc_raw"]), _num(row["rmse"]), _num(row["mae"])]
         if has_std:
             line += [_num(row["outlier_ratio"]), _num(row["rmse_star"])]
@@ -85,10 +83,22 @@ def _display_rows(evaluation, escape, tie):
     return header, cells
 
 
+def _name_cells(evaluation, escape=None, mark=TIE_MARKS["text"]):
+    """The model column: each name escaped for its format, then the tie mark and the flip
+    note added *after* escaping, so no name can forge a mark."""
+    if escape is None:
+        from .._runtime.escape import terminal_safe as escape
+    out = []
+    for row in evaluation.table.to_dict("records"):
+        name = escape(str(row["model"])) + (mark if row["tied_with_best"] else "")
+        out.append(name + (escape(" (flipped)") if row["flipped"] else ""))
+    return out
+
+
 def _legend(evaluation):
     s = evaluation.settings
     rule = s.get("tie_rule", "tied with the best")
-    return f"{_TIE_MARK} {rule}, alpha = {s.get('alpha', 0.05):g}; mapping {s.get('mapping')}, CIs {s.get('ci')}"
+    return f"{TIE_MARK} {rule}, alpha = {s.get('alpha', 0.05):g}; mapping {s.get('mapping')}, CIs {s.get('ci')}"
 
 
 def _pairwise_lines(evaluation):
@@ -108,15 +118,15 @@ def _pairwise_lines(evaluation):
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
         lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
         lines.append(f"  {terminal_safe(best)} - {terminal_safe(other)}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
-                     f"{p_equals('p_williams', r.p_williams)}"
-                     + ("" if math.isnan(r.p_bootstrap) else f"  {p_equals('p_bootstrap', r.p_bootstrap, n_resamples=evaluation.settings.get('n_resamples'))}"))
+                     f"{p_equals('williams_pvalue', r.williams_pvalue)}"
+                     + ("" if math.isnan(r.bootstrap_pvalue) else f"  {p_equals('bootstrap_pvalue', r.bootstrap_pvalue, n_resamples=evaluation.settings.get('n_resamples'))}"))
     return lines
 
 
 def _text_table(evaluation):
-    from .._runtime.escape import terminal_safe
-
-    header, cells = _display_rows(evaluation, terminal_safe, f" {_TIE_MARK}")
+    header, cells = _display_rows(evaluation)
+    for line, name in zip(cells, _name_cells(evaluation)):
+        line[0] = name
     widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(header)]
     right = {1}  # n
 
@@ -133,12 +143,15 @@ def _text_table(evaluation):
 
 
 def _markdown(evaluation):
+    header, cells = _display_rows(evaluation)
+
     from .._runtime.escape import markdown_safe
 
-    header, cells = _display_rows(evaluation, markdown_safe, f" \\{_TIE_MARK}")
+    names = _name_cells(evaluation, markdown_safe, TIE_MARKS["markdown"])
     out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join([line[0]] + [markdown_safe(c) for c in line[1:]]) + " |" for line in cells]
-    out += ["", "\\" + _legend(evaluation)]
+    out += ["| " + " | ".join([name] + [markdown_safe(c) for c in line[1:]]) + " |"
+            for name, line in zip(names, cells)]
+    out += ["", markdown_safe(_legend(evaluation))]
     return "\n".join(out) + "\n"
 
 
@@ -158,13 +171,14 @@ def latex_escape(text: str) -> str:
 
 
 def _latex(evaluation):
-    header, cells = _display_rows(evaluation, latex_escape, r"$^{*}$")
+    header, cells = _display_rows(evaluation)
     out = [r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\hline",
            " & ".join(latex_escape(h) for h in header) + r" \\", r"\hline"]
-    for line in cells:
-        out.append(" & ".join([line[0]] + [latex_escape(c) for c in line[1:]]) + r" \\")
-    legend = _legend(evaluation)[len(_TIE_MARK):]
-    out += [r"\hline", r"\end{tabular}", "% $^{*}$" + latex_escape(legend)]
+    names = _name_cells(evaluation, latex_escape, TIE_MARKS["latex"])
+    for name, line in zip(names, cells):
+        out.append(" & ".join([name] + [latex_escape(c) for c in line[1:]]) + r" \\")
+    legend = latex_escape(_legend(evaluation)).replace(TIE_MARK, TIE_MARKS["latex"], 1)
+    out += [r"\hline", r"\end{tabular}", "% " + legend]
     return "\n".join(out) + "\n"
 
 
@@ -259,7 +273,7 @@ def format_comparison(comparison) -> str:
     for r in g.itertuples(index=False):
         lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
                      f"{r.ci_high:>+9.4f}"
-                     f"{format_p(r.p, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
+                     f"{format_p(r.pvalue, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
     lines.append("")
     nq, nqd = self.grid_shape
     lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "
@@ -353,10 +367,10 @@ def summarize_comparison(comparison) -> str:
     for r in global_tests.itertuples(index=False):
         if not np.isfinite(r.diff):
             continue
-        verdict = ("significant" if np.isfinite(r.p) and r.p < alpha else "not significant")
+        verdict = ("significant" if np.isfinite(r.pvalue) and r.pvalue < alpha else "not significant")
         out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
                    f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"{p_equals('p', r.p, space=' ')}): {verdict}.")
+                   f"{p_equals('p', r.pvalue, space=' ')}): {verdict}.")
     n = len(cells)
     tested = cells[cells.tested]
     sig = cells[cells.significant]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .formatting import summarize_comparison
+from .formatting import TIE_MARKS, format_p, summarize_comparison
 from ..options import (ALPHA, BACKENDS, DATASET_NAN_POLICIES, GMC_METHODS, GRID_RES, MAPPINGS, SEED, Interval,
                        validate_params)
 
@@ -46,7 +46,6 @@ ul.notes li{color:#8a5300}img.figure{max-width:100%;height:auto}
 .plot{width:100%;height:650px}
 """
 
-_TIE_MARK = "\u2248"   # ≈  statistically tied with the best
 _BEST_MARK = "\u2605"  # ★  best SROCC
 
 
@@ -66,13 +65,12 @@ def _num(value, digits: int = 4) -> str:
 
 
 def _pvalue(value) -> str:
+    """A p-value cell: :func:`format_p`'s text (the one p-value format), escaped."""
     try:
         p = float(value)
     except (TypeError, ValueError):
         return _e(value)
-    if not math.isfinite(p):
-        return "&ndash;"
-    return "&lt;1e-4" if p < 1e-4 else f"{p:.4f}"
+    return "&ndash;" if not math.isfinite(p) else _e(format_p(p))
 
 
 def _cell(value, column: str = "") -> str:
@@ -82,7 +80,7 @@ def _cell(value, column: str = "") -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         name = column.lower()
-        return _pvalue(value) if name in ("p", "pvalue") or name.startswith("p_") else _num(value)
+        return _pvalue(value) if name == "pvalue" or name.endswith("_pvalue") else _num(value)
     return _e(value)
 
 
@@ -159,7 +157,7 @@ def _score_section(evaluation) -> str:
     for _, r in table.iterrows():
         model = str(r["model"])
         tied = "tied_with_best" in table.columns and _truthy(r["tied_with_best"]) and model != best
-        mark = _BEST_MARK if model == best else (_TIE_MARK if tied else "")
+        mark = _BEST_MARK if model == best else (TIE_MARKS["html"] if tied else "")
         flipped = "flipped" in table.columns and _truthy(r["flipped"])
         name = _e(model) + ('<br><span class="ci">negated: lower is better</span>' if flipped else "")
         cells = [f'<td class="name">{name}</td>', f"<td>{mark}</td>"]
@@ -174,7 +172,7 @@ def _score_section(evaluation) -> str:
             cells.append(f'<td class="name">{_e(r["mapping"])}</td>')
         cls = "best" if model == best else ("tied" if tied else "")
         rows.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
-    legend = (f"<p class='meta'>{_BEST_MARK} highest SROCC; {_TIE_MARK} statistically tied with it "
+    legend = (f"<p class='meta'>{_BEST_MARK} highest SROCC; {TIE_MARKS['html']} statistically tied with it "
               f"(paired tests on the same images). Brackets: confidence intervals.</p>")
     out = [f'<section id="scores"><h2>Scores</h2><div class="wide"><table><thead><tr>{"".join(head)}'
            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{legend}']

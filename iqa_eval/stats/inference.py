@@ -444,8 +444,8 @@ class PairedComparison:
     statistic_b: float
     diff: float
     confidence_interval: ConfidenceInterval
-    p_williams: float
-    p_bootstrap: float
+    williams_pvalue: float
+    bootstrap_pvalue: float
     notes: tuple = ()
 
 
@@ -463,12 +463,12 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     metric : {'srocc', 'plcc', 'krcc'}
         SROCC applies Williams' test to the rank correlations. KRCC has no closed-form
         test of dependent coefficients here: it needs a bootstrap ``ci`` and its
-        ``p_williams`` is NaN.
+        ``williams_pvalue`` is NaN.
     ci : {'analytic', 'percentile', 'bca'}
         ``'analytic'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
-        (``p_bootstrap`` is NaN). Otherwise a paired bootstrap of the difference
+        (``bootstrap_pvalue`` is NaN). Otherwise a paired bootstrap of the difference
         (same resampled images for both models) gives the interval (percentile;
-        'bca' also uses percentile for the difference) and ``p_bootstrap``
+        'bca' also uses percentile for the difference) and ``bootstrap_pvalue``
         = ``min(1, 2 * min(P*(diff <= 0), P*(diff >= 0)))`` with the +1 correction.
     confidence_level : float, default 0.95
     n_resamples, seed : int
@@ -477,14 +477,14 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     Returns
     -------
     PairedComparison
-        ``diff = A - B``, its ``confidence_interval``, ``p_williams`` and ``p_bootstrap``.
+        ``diff = A - B``, its ``confidence_interval``, ``williams_pvalue`` and ``bootstrap_pvalue``.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> q = rng.normal(size=200)
     >>> res = compare_correlations(q + rng.normal(size=200), q + 2 * rng.normal(size=200), q)
-    >>> res.diff > 0, res.p_williams < 0.05
+    >>> res.diff > 0, res.williams_pvalue < 0.05
     (True, True)
     """
     a = np.ascontiguousarray(pred_a, dtype=np.float64)

@@ -425,9 +425,9 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
     return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc", tuple(notes), fit, fx, y)
 
 
-def error_dof(n, fit, dof_correction: bool):
+def error_dof(n, fit, rmse_dof: bool):
     """Denominator of RMSE and RMSE*: ``n - d`` (ITU-T P.1401, ``d`` mapping parameters) or ``n``."""
-    return n - fit.n_params if dof_correction else n
+    return n - fit.n_params if rmse_dof else n
 
 
 def root_mean_square(errors, dof) -> float:
@@ -440,7 +440,7 @@ def _error_result(method, value, n, dof, notes, fit):
 
 
 @validate_params(_MAPPED_RULES)
-def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_policy: str = "propagate",
+def rmse(pred, mos, *, mapping="logistic4", rmse_dof: bool = False, nan_policy: str = "propagate",
          seed: int = 0) -> ErrorResult:
     """Root-mean-square error between MOS and mapped predictions.
 
@@ -453,7 +453,7 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     pred, mos : array-like of shape (n,)
     mapping : str or MappingFit, default 'logistic4'
         As in :func:`plcc`.
-    dof_correction : bool, default False
+    rmse_dof : bool, default False
         Divide by ``n - d`` (ITU-T P.1401) instead of ``n``.
     nan_policy : {'propagate', 'omit', 'raise'}
     seed : int
@@ -472,7 +472,7 @@ def rmse(pred, mos, *, mapping="logistic4", dof_correction: bool = False, nan_po
     (x, y), fx, fit, notes, ok = _mapped(pred, mos, mapping=mapping, nan_policy=nan_policy,
                                          seed=seed, what="RMSE")
     n = x.size
-    dof = error_dof(n, fit, dof_correction) if ok else n
+    dof = error_dof(n, fit, rmse_dof) if ok else n
     if not ok:
         return _error_result("rmse", np.nan, n, dof, notes, fit)
     if dof <= 0:
@@ -564,21 +564,21 @@ def outlier_ratio(pred, mos, std, *, n_ratings=None, mapping="logistic4", nan_po
 
 
 @validate_params(_MAPPED_RULES)
-def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correction: bool = False,
+def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", rmse_dof: bool = False,
               nan_policy: str = "propagate", seed: int = 0) -> ErrorResult:
     """Epsilon-insensitive RMSE (RMSE*, ITU-T P.1401).
 
     Errors inside the MOS's 95% interval count as zero:
     ``e*_i = max(0, |MOS_i - f(pred_i)| - eps_i)`` with ``eps`` as in
     :func:`outlier_ratio`; then ``sqrt(sum(e*²) / (n - d))`` with
-    ``dof_correction=True`` (P.1401's form) or ``/ n`` otherwise.
+    ``rmse_dof=True`` (P.1401's form) or ``/ n`` otherwise.
 
     Parameters
     ----------
     pred, mos, std : array-like of shape (n,)
     n_ratings : array-like of shape (n,), optional
     mapping : str or MappingFit, default 'logistic4'
-    dof_correction : bool, default False
+    rmse_dof : bool, default False
     nan_policy : {'propagate', 'omit', 'raise'}
     seed : int
 
@@ -596,7 +596,7 @@ def rmse_star(pred, mos, std, *, n_ratings=None, mapping="logistic4", dof_correc
                                          what="RMSE*", names=("pred", "mos", "std", "n_ratings"))
     x, y = arrays[0], arrays[1]
     n = x.size
-    dof = error_dof(n, fit, dof_correction) if ok else n
+    dof = error_dof(n, fit, rmse_dof) if ok else n
     if not ok or dof <= 0:
         return _error_result("rmse_star", np.nan, n, dof, notes, fit)
     eps = _ci95_halfwidth(arrays[2], arrays[3] if n_ratings is not None else None, notes)

@@ -482,7 +482,7 @@ def _ties(evaluation, metric: str, alpha: float, multiplicity: str) -> dict:
     if len(stats) == 1:
         return {m: bool(np.isfinite(s)) for m, s in stats.items()}
     pw = evaluation.pairwise
-    p_col = "p_williams" if evaluation.settings["ci"] == "analytic" else "p_bootstrap"
+    p_col = "williams_pvalue" if evaluation.settings["ci"] == "analytic" else "bootstrap_pvalue"
     rows = pw[pw["metric"] == metric]
     pvalues = {(r.model_a, r.model_b): getattr(r, p_col) for r in rows.itertuples()}
     if not pvalues:  # paired tests skipped: only the best is marked (as score does)

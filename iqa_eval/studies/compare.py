@@ -273,10 +273,10 @@ class Comparison:
         GMC form of the surface (``'srocc'``, ``'plcc'`` or ``'krcc'``).
     global_tests : DataFrame
         One row per metric (``srocc``, ``plcc``, ``krcc``) with columns ``metric, A, B,
-        diff, ci_low, ci_high, p, test``.
+        diff, ci_low, ci_high, pvalue, test``.
     cells : DataFrame
         One row per grid node (Q slowest): ``Q, Qd, A, B, diff, ci_low, ci_high, significant`` and
-        ``se, se_A, se_B, p, p_adj, n_eff, tested``.
+        ``se, se_A, se_B, pvalue, adjusted_pvalue, n_eff, tested``.
     grid_shape : (int, int)
         ``(nq, nqd)``; ``cells[col].to_numpy().reshape(grid_shape)`` is a surface.
     alpha, ci, adjust : the settings used; ``critical_value`` the band's multiplier of ``se``.
@@ -317,7 +317,7 @@ class Comparison:
             glob[row.metric] = {"A": _json_float(row.A), "B": _json_float(row.B),
                                 "diff": _json_float(row.diff),
                                 "ci_low": _json_float(row.ci_low), "ci_high": _json_float(row.ci_high),
-                                "p": _json_float(row.p)}
+                                "pvalue": _json_float(row.pvalue)}
         cells = [{"Q": _json_float(c.Q), "Qd": _json_float(c.Qd), "A": _json_float(c.A),
                   "B": _json_float(c.B), "diff": _json_float(c.diff), "ci_low": _json_float(c.ci_low),
                   "ci_high": _json_float(c.ci_high), "significant": bool(c.significant)}
@@ -516,7 +516,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
 
     cells = pd.DataFrame({"Q": q, "Qd": qd, "A": values[0], "B": values[1], "diff": diff,
                           "ci_low": lo, "ci_high": hi, "significant": significant, "se": se,
-                          "se_A": se_a, "se_B": se_b, "p": p, "p_adj": p_adj, "n_eff": n_eff,
+                          "se_A": se_a, "se_B": se_b, "pvalue": p, "adjusted_pvalue": p_adj, "n_eff": n_eff,
                           "tested": tested})
     n_unsupported = int((finite & ~supported).sum())
     if n_unsupported:
@@ -597,7 +597,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
             r = pair.iloc[0]
             sign = 1.0 if r["model_a"] == model_a else -1.0     # evaluate orders pairs by SROCC
             lo, hi = sorted((sign * r["ci_low"], sign * r["ci_high"]))
-            p = r["p_bootstrap"] if boot else r["p_williams"]
+            p = r["bootstrap_pvalue"] if boot else r["williams_pvalue"]
         else:
             lo = hi = p = np.nan
         test = "paired bootstrap" if boot else "Williams t, Zou CI"
@@ -615,7 +615,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     else:
         lo = hi = p = np.nan
     rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
-    cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "p", "test"]
+    cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "pvalue", "test"]
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
         out[col] = out[col].astype(np.float64)

@@ -41,7 +41,7 @@ class Evaluation:
         One row per model, sorted by SROCC (descending, NaN last).
     pairwise : pandas.DataFrame
         One row per pair of models and metric (``srocc``, ``plcc``): model_a, model_b,
-        n, metric, diff (= a - b), ci_low, ci_high, p_williams, p_bootstrap.
+        n, metric, diff (= a - b), ci_low, ci_high, williams_pvalue, bootstrap_pvalue.
     fits : dict of str -> MappingFit
     notes : tuple of str
         Dataset notes, rows dropped per model, mapping fallbacks, test remarks.
@@ -77,8 +77,8 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
     notes.extend(degenerate)
     if nan_row:
         fit = fit_mapping(x, y, kind=mapping, seed=seed)
-        for key in ("srocc", "srocc_ci_low", "srocc_ci_high", "srocc_p", "krcc", "krcc_ci_low", "krcc_ci_high", "krcc_p",
-                    "plcc_raw", "plcc_raw_p", "plcc", "plcc_ci_low", "plcc_ci_high", "rmse", "mae"):
+        for key in ("srocc", "srocc_ci_low", "srocc_ci_high", "srocc_pvalue", "krcc", "krcc_ci_low", "krcc_ci_high", "krcc_pvalue",
+                    "plcc_raw", "plcc_raw_pvalue", "plcc", "plcc_ci_low", "plcc_ci_high", "rmse", "mae"):
             row[key] = np.nan
         return row, fit, None
     order_x, rx, _ = ranked(x)
@@ -102,9 +102,9 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
     s_lo, s_hi = _interval("srocc", r_s, x, y, **common)
     k_lo, k_hi = _interval("krcc", tau, x, y, **common)
     p_lo, p_hi = _interval("plcc", r_p, fx, y, **common)
-    row.update(srocc=r_s, srocc_ci_low=s_lo, srocc_ci_high=s_hi, srocc_p=t_pvalue(r_s, n),
-               krcc=tau, krcc_ci_low=k_lo, krcc_ci_high=k_hi, krcc_p=p_tau,
-               plcc_raw=r_raw, plcc_raw_p=t_pvalue(r_raw, n),
+    row.update(srocc=r_s, srocc_ci_low=s_lo, srocc_ci_high=s_hi, srocc_pvalue=t_pvalue(r_s, n),
+               krcc=tau, krcc_ci_low=k_lo, krcc_ci_high=k_hi, krcc_pvalue=p_tau,
+               plcc_raw=r_raw, plcc_raw_pvalue=t_pvalue(r_raw, n),
                plcc=r_p, plcc_ci_low=p_lo, plcc_ci_high=p_hi,
                rmse=root_mean_square(err, dof),
                mae=float(np.mean(np.abs(err))))
@@ -119,7 +119,7 @@ def _std_metrics(name, data, fit, *, rmse_dof, nan_policy, notes):
     x, y = sub.predictions[name], sub.mos
     k = sub.n_ratings
     o = outlier_ratio(x, y, sub.std, n_ratings=k, mapping=fit, nan_policy="raise")
-    s = rmse_star(x, y, sub.std, n_ratings=k, mapping=fit, dof_correction=rmse_dof, nan_policy="raise")
+    s = rmse_star(x, y, sub.std, n_ratings=k, mapping=fit, rmse_dof=rmse_dof, nan_policy="raise")
     notes.extend(n for n in o.notes if n not in fit.notes)
     return {"outlier_ratio": o.statistic, "rmse_star": s.statistic}
 
@@ -155,7 +155,7 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
         notes.extend(f"pair {a!r} vs {b!r} ({metric}): {note}" for note in res.notes)
         rows.append({"model_a": a, "model_b": b, "n": res.n, "metric": metric, "diff": res.diff,
                      "ci_low": res.confidence_interval.low, "ci_high": res.confidence_interval.high,
-                     "p_williams": res.p_williams, "p_bootstrap": res.p_bootstrap})
+                     "williams_pvalue": res.williams_pvalue, "bootstrap_pvalue": res.bootstrap_pvalue})
     return rows
 
 
@@ -178,7 +178,7 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     ci : {'analytic', 'percentile', 'bca'} or CIMethod
         Confidence intervals: Fisher z with Bonett–Wright variances (``'analytic'``, default)
         or a seeded bootstrap of the images. With a bootstrap the paired tests also
-        get a paired bootstrap (``p_bootstrap``) and its interval for the difference.
+        get a paired bootstrap (``bootstrap_pvalue``) and its interval for the difference.
     n_resamples : int
         Bootstrap resamples.
     alpha : float
@@ -274,11 +274,11 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
             for b in order[i + 1:]:
                 pair_rows.extend(_pair_rows(a, b, dataset, per_model, ci=ci, level=level, n_resamples=n_resamples,
                                             seed=seed, nan_policy=nan_policy, notes=notes))
-    columns = ["model_a", "model_b", "n", "metric", "diff", "ci_low", "ci_high", "p_williams", "p_bootstrap"]
+    columns = ["model_a", "model_b", "n", "metric", "diff", "ci_low", "ci_high", "williams_pvalue", "bootstrap_pvalue"]
     pair_table = pd.DataFrame(pair_rows, columns=columns)
 
     test = "Williams' t" if ci == "analytic" else "paired bootstrap"
-    p_col = "p_williams" if ci == "analytic" else "p_bootstrap"
+    p_col = "williams_pvalue" if ci == "analytic" else "bootstrap_pvalue"
     srocc_pairs = pair_table[pair_table["metric"] == "srocc"]
     pvalues = {(r.model_a, r.model_b): getattr(r, p_col) for r in srocc_pairs.itertuples()}
     stats = dict(zip(table["model"], table["srocc"]))
