@@ -163,8 +163,7 @@ def _is_fit(value) -> bool:
 
 
 _RULES = {"nan_policy": NAN_POLICIES, "alternative": ALTERNATIVES}
-_MAPPED_RULES = {"mapping": Either(MAPPINGS, _is_fit, "a MappingFit"), "nan_policy": NAN_POLICIES, "seed": SEED,
-                 "alternative": ALTERNATIVES}
+_MAPPED_RULES = {"mapping": Either(MAPPINGS, _is_fit, "a MappingFit"), "nan_policy": NAN_POLICIES, "seed": SEED}
 
 
 @validate_params({**_RULES, "method": CORRELATION_P_METHODS, "n_resamples": Interval(1, None, integral=True),
@@ -383,7 +382,7 @@ def _mapped(pred, mos, *extra, mapping, nan_policy, seed, what, names=("pred", "
     return arrays, fit.predict(x), fit, notes, True
 
 
-@validate_params(_MAPPED_RULES)
+@validate_params({**_MAPPED_RULES, "alternative": ALTERNATIVES})
 def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed: int = 0,
          alternative: str = "two-sided") -> CorrelationResult:
     """Pearson correlation between MOS and predictions after a fitted monotonic mapping.
