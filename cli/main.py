@@ -66,12 +66,13 @@ def __getattr__(name):   # ``from iqa_eval.cli.main import cli`` builds the grou
 
 
 def _interrupted(signum, frame):
-    # Ctrl-C before a command runs (imports, option parsing): one line, exit 130, no
-    # traceback. Commands replace this with a handler that also removes staged outputs.
+    # Ctrl-C or SIGTERM before a command runs (imports, option parsing): one line, exit 130 or
+    # 143, no traceback. Commands replace this with a handler that also removes staged outputs.
     import os
+    import signal
 
-    os.write(2, b"interrupted\n")
-    os._exit(130)
+    os.write(2, b"interrupted\n" if signum == signal.SIGINT else b"terminated\n")
+    os._exit(128 + signum)
 
 
 def main():
@@ -81,6 +82,7 @@ def main():
     import sys
 
     signal.signal(signal.SIGINT, _interrupted)   # first: before click and the commands load
+    signal.signal(signal.SIGTERM, _interrupted)
     import click
 
     cli = _build()[0]

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import click
 
-from ..options import MOS_METHODS, RATING_LAYOUTS, SCREEN_METHODS, SUBJECT_VARIANCES
-from ._common import Choice, check_outputs, command, echo_notes, output_format, write_output
+from ..options import RATING_LAYOUTS
+from ._common import Choice, Command, check_outputs, command, echo_notes, library_option, output_format, write_output
+
+_MOS = "subjective:compute_mos"
+_CEILING = "subjective.ceiling:noise_ceiling"
 
 
 def _scale(text):
@@ -22,18 +25,18 @@ def _scale(text):
     return low, high
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="Metadata CSV to write (default: stdout): image, mos, std, n_ratings, ci_low, ci_high.")
-@click.option("--method", type=Choice(MOS_METHODS), default="mean", show_default=True,
+@library_option("--method", library=_MOS,
               help="mean: the plain MOS; mle: the subject model's true quality (bias and inconsistency removed).")
-@click.option("--variance", type=Choice(SUBJECT_VARIANCES), default="ml", show_default=True,
+@library_option("--variance", library=_MOS,
               help="--method mle: maximum-likelihood inconsistencies (as sureal), or leverage-corrected ones "
                    "(content-oblivious model; no collapse to 0 in incomplete designs).")
-@click.option("--screen", type=Choice(SCREEN_METHODS), default="none", show_default=True,
+@library_option("--screen", library=_MOS,
               help="Observer screening: BT.500-14 Annex 2 §2.3.1 (bt500) or the P.913 correlation rule (p913).")
-@click.option("--p913-threshold", type=click.FloatRange(-1, 1), default=0.75, show_default=True,
+@library_option("--p913-threshold", library=_MOS,
               help="--screen p913: reject subjects whose correlation with the MOS is below this.")
 @click.option("--scale", default=None, metavar="LOW,HIGH", help="The rating scale; a rating outside it is an error.")
 @click.option("--layout", type=Choice(RATING_LAYOUTS), default="auto", show_default=True,
@@ -51,9 +54,9 @@ def _scale(text):
               help="--method mle: CSV of subject bias and inconsistency with standard errors.")
 @click.option("--ceiling/--no-ceiling", default=True, show_default=True,
               help="Report the noise ceiling (split-half reliability; a perfect model's expected SROCC/PLCC).")
-@click.option("--n-splits", type=click.IntRange(min=1), default=200, show_default=True,
+@library_option("--n-splits", library=_CEILING,
               help="Random rater splits of the split-half reliability.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the rater splits.")
+@library_option("--seed", library=_CEILING, help="Seed of the rater splits.")
 @command
 def mos(files, output, method, variance, screen, p913_threshold, scale, layout, subject_col, image_col, rating_col,
         repetition_col, session_col, content_col, screening_out, subjects_out, ceiling, n_splits, seed):

@@ -68,7 +68,7 @@ def test_cache_goes_to_iqa_eval_cache_dir_and_is_reused(tmp_path):
     index = list((tmp_path / "c").rglob("_metric_kernels.sort_order-*.nbi"))
     assert len(index) == 1 and list(index[0].parent.glob("_metric_kernels.sort_order-*.nbc"))
     # the sub-folder is numba's: source folder name + hash of its path
-    assert index[0].parent.name.startswith("iqa_eval_")
+    assert index[0].parent.name.startswith("stats_")   # numba names it after the source folder
     second = _kernel(env)
     assert second["hits"] == 1 and second["misses"] == 0      # compiled once, loaded after
     assert not _numba_files(PACKAGE) - before                 # nothing new beside the source

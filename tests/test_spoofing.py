@@ -68,11 +68,12 @@ def test_a_star_in_a_model_name_is_not_the_tie_mark_in_score_latex(tmp_path):
     code, out, err = run_cli("score", src, "--format", "latex", "--no-pairwise")
     assert code == 0, err
     rows = {line.split(" & ")[0]: line for line in out.splitlines() if line.endswith(r" \\") and " & " in line}
-    # the one tied model is the best itself; the user's stars are text, never $^{*}$
-    assert r"best$^{*}$" in rows
-    assert sum(r"$^{*}$" in name for name in rows) == 1
+    # the one tied model is the best itself, marked with the one tie mark (the dagger); the
+    # user's stars are text, never a mark
+    assert r"best$^\dagger$" in rows
+    assert sum(r"$^\dagger$" in name for name in rows) == 1
     assert latex_escape("bad * v2") in rows and latex_escape("worse *") in rows
-    assert not any(r"$^{*}$" in name for name in rows if not name.startswith("best"))
+    assert not any("$^" in name for name in rows if not name.startswith("best"))
 
 
 def test_latex_escape_leaves_no_special_and_no_star_to_replace():

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..options import MOS_METHODS, SCREEN_METHODS, Interval, validate_params
+from ..options import MOS_METHODS, SCREEN_METHODS, SUBJECT_VARIANCES, Interval, validate_params
 from ._tables import Ratings, ratings_from_frame, read_ratings
 from .ceiling import NoiseCeiling, ceiling_from_summary, expected_correlations, noise_ceiling
 from .screening import Screening, bt500_screen, p913_screen, screen_subjects
@@ -64,8 +64,8 @@ class MOSResult:
     notes: tuple = field(default=())
 
 
-@validate_params({"method": MOS_METHODS, "screen": SCREEN_METHODS,
-                  "confidence_level": Interval(0, 1, closed="neither")})
+@validate_params({"method": MOS_METHODS, "screen": SCREEN_METHODS, "variance": SUBJECT_VARIANCES,
+                  "p913_threshold": Interval(-1, 1), "confidence_level": Interval(0, 1, closed="neither")})
 def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none", confidence_level: float = 0.95,
                 content: bool | None = None, variance: str = "ml", p913_threshold: float = 0.75) -> MOSResult:
     """The MOS of every rated image.
