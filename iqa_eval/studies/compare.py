@@ -608,10 +608,10 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
     if np.isfinite(k_a - k_b):
         x = data.prediction_matrix([model_a, model_b])
-        interval, p, boot_notes = paired_bootstrap_difference(
+        boot = paired_bootstrap_difference(
             "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
-        lo, hi = interval.low, interval.high
-        notes += [f"KRCC test: {n}" for n in boot_notes]
+        lo, hi, p = boot.ci_low, boot.ci_high, boot.pvalue
+        notes += [f"KRCC test: {n}" for n in boot.notes]
     else:
         lo = hi = p = np.nan
     rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
