@@ -34,9 +34,6 @@ from ..options import (ADJUSTMENTS, ALPHA, BACKENDS, COMPARE_CI_METHODS, DATASET
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
-METHODS = GMC_METHODS             # the names this module used before options.py held them
-GLOBAL_METRICS = GMC_METHODS
-
 # A cell whose difference has a standard error below this fraction of the models' own
 # standard errors is degenerate (the models agree there up to rounding): not tested.
 _DEGENERATE_RTOL = 1e-9
@@ -124,7 +121,7 @@ def gmc_influence(sums, method: str, n_images: int):
                 out += rxy[m] / den[m][:, None]
                 out *= n
         else:
-            check_param("method", method, METHODS)
+            check_param("method", method, GMC_METHODS)
     bad = ~np.isfinite(values)
     if bad.any():
         values = np.where(bad, np.nan, values)
