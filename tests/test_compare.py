@@ -452,6 +452,26 @@ def test_bad_options_are_input_errors(kw, message):
         compare_models(data, "high_end", "fine_grain", **kw)
 
 
+def test_an_alpha_whose_level_rounds_to_one_is_refused_naming_alpha():
+    # 1 - 1e-300 == 1.0: before, the message named confidence_level ("got 1.0"), a parameter
+    # compare_models does not have; the CLI had its own callback for it
+    from iqa_eval.studies.compare import compare_models
+    from iqa_eval.studies.evaluation import evaluate
+    from iqa_eval.errors import InputError
+
+    data, _ = study_dataset(120)
+    message = r"^alpha must be a number > 0 and < 1 with 1 - alpha < 1 in double precision; got "
+    for alpha in (1e-300, 2.0 ** -54):          # 1 - 2**-54 rounds (to even) to 1.0
+        assert 1.0 - alpha == 1.0
+        with pytest.raises(InputError, match=message + repr(alpha)):
+            compare_models(data, "high_end", "fine_grain", alpha=alpha)
+        with pytest.raises(InputError, match=message):
+            evaluate(data, alpha=alpha)
+    assert 1.0 - 2.0 ** -53 < 1.0               # the smallest usable alpha is accepted
+    comp = compare_models(data, "high_end", "fine_grain", grid=(3, 3), alpha=2.0 ** -53)
+    assert comp.alpha == 2.0 ** -53
+
+
 def test_missing_values_dropped_with_note_and_weights_stay_aligned():
     from iqa_eval.studies.compare import compare_models
     from iqa_eval.data.dataset import Dataset
