@@ -25,7 +25,7 @@ from scipy import special
 
 from . import _metric_kernels as K
 from ..errors import InputError
-from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
+from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
                        PAIRED_CORRELATIONS, SEED, CIMethod, check_param, validate_params)
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "fisher_variance", "fisher_ci", "bootstrap_distribution", "bootstrap_ci",
     "williams_test", "zou_difference_ci", "compare_correlations", "paired_bootstrap_difference",
     "tied_with_best",
-    "CI_METHODS",
 ]
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
@@ -45,8 +44,26 @@ _BOOTSTRAP_RULES = {"n_resamples": N_RESAMPLES, "seed": SEED}
 
 
 # ---- result objects -------------------------------------------------------------------
+class _Unpacks:
+    """Unpacks like scipy's test results: ``statistic, pvalue = result`` (the names in ``_unpacked``)."""
+
+    _unpacked = ("statistic", "pvalue")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._unpacked)
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._unpacked)
+
+    def __getitem__(self, index):
+        return self._values()[index]
+
+
 @dataclass(frozen=True, eq=False)
-class CorrelationResult:
+class CorrelationResult(_Unpacks):
     """A correlation between predictions and MOS, scipy style: ``statistic, pvalue = result``.
 
     Attributes
@@ -73,16 +90,6 @@ class CorrelationResult:
     mapping: object = None
     _x: np.ndarray = field(default=None, repr=False)
     _y: np.ndarray = field(default=None, repr=False)
-
-    def __iter__(self):
-        # unpacks like scipy's results: ``statistic, pvalue = srocc(x, y)``
-        return iter((self.statistic, self.pvalue))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, index):
-        return (self.statistic, self.pvalue)[index]
 
     def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "analytic",
                             n_resamples: int = 1000, seed: int = 0) -> ConfidenceInterval:
@@ -190,7 +197,7 @@ class BootstrapInterval:
 
 
 @dataclass(frozen=True, eq=False)
-class PairedBootstrap:
+class PairedBootstrap(_Unpacks):
     """Paired bootstrap of ``stat(A) - stat(B)`` on the same images (:func:`paired_bootstrap_difference`).
 
     Unpacks like scipy's tests: ``diff, pvalue = result``.
@@ -219,15 +226,7 @@ class PairedBootstrap:
     method: str
     n_resamples: int
     notes: tuple = ()
-
-    def __iter__(self):
-        return iter((self.diff, self.pvalue))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, index):
-        return (self.diff, self.pvalue)[index]
+    _unpacked = ("diff", "pvalue")
 
     def confidence_interval(self) -> ConfidenceInterval:
         """The interval of the difference at ``confidence_level``, as ``(low, high)``."""
