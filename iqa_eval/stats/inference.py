@@ -62,6 +62,14 @@ class _Unpacks:
         return self._values()[index]
 
 
+class _StoredInterval:
+    """An interval computed with the result, kept as ``ci_low``/``ci_high`` at ``confidence_level``."""
+
+    def confidence_interval(self) -> ConfidenceInterval:
+        """The interval at ``confidence_level``, as ``(low, high)`` (scipy's ``ConfidenceInterval`` form)."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
+
+
 @dataclass(frozen=True, eq=False)
 class CorrelationResult(_Unpacks):
     """A correlation between predictions and MOS, scipy style: ``statistic, pvalue = result``.
@@ -167,7 +175,7 @@ class ErrorResult:
 
 
 @dataclass(frozen=True, eq=False)
-class BootstrapInterval:
+class BootstrapInterval(_StoredInterval):
     """A bootstrap confidence interval of one correlation (:func:`bootstrap_ci`).
 
     Attributes
@@ -191,13 +199,9 @@ class BootstrapInterval:
     n_resamples: int
     notes: tuple = ()
 
-    def confidence_interval(self) -> ConfidenceInterval:
-        """The interval at ``confidence_level``, as ``(low, high)``."""
-        return ConfidenceInterval(self.ci_low, self.ci_high)
-
 
 @dataclass(frozen=True, eq=False)
-class PairedBootstrap(_Unpacks):
+class PairedBootstrap(_Unpacks, _StoredInterval):
     """Paired bootstrap of ``stat(A) - stat(B)`` on the same images (:func:`paired_bootstrap_difference`).
 
     Unpacks like scipy's tests: ``diff, pvalue = result``.
@@ -227,10 +231,6 @@ class PairedBootstrap(_Unpacks):
     n_resamples: int
     notes: tuple = ()
     _unpacked = ("diff", "pvalue")
-
-    def confidence_interval(self) -> ConfidenceInterval:
-        """The interval of the difference at ``confidence_level``, as ``(low, high)``."""
-        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 # ---- Fisher z ---------------------------------------------------------------------------
@@ -512,7 +512,7 @@ def zou_difference_ci(r_a, r_b, r_ab, ci_a, ci_b):
 
 
 @dataclass(frozen=True)
-class PairedComparison:
+class PairedComparison(_StoredInterval):
     """Model A vs model B on the same images for one metric (``diff = A - B``).
 
     Attributes
@@ -539,10 +539,6 @@ class PairedComparison:
     bootstrap_pvalue: float
     confidence_level: float = 0.95
     notes: tuple = ()
-
-    def confidence_interval(self) -> ConfidenceInterval:
-        """The interval of ``diff`` at ``confidence_level``, as ``(low, high)``."""
-        return ConfidenceInterval(self.ci_low, self.ci_high)
 
 
 @validate_params({"metric": PAIRED_CORRELATIONS, "ci": CIMethod, "confidence_level": CONFIDENCE_LEVEL,
