@@ -155,7 +155,7 @@ def main(argv=None):
             mapped[name] = fit.predict(p)
             results[name]["srocc"].append(r_s)
             results[name]["plcc"].append(plcc(p, mos[test], mapping=fit).statistic)
-            results[name]["soft_gap"].append(soft_srocc(p, mos[test]) - r_s)
+            results[name]["soft_gap"].append(soft_srocc(p, mos[test]).statistic - r_s)
         for a, b in pairs:
             s = compare_correlations(preds[a], preds[b], mos[test], metric="srocc")
             q = compare_correlations(mapped[a], mapped[b], mos[test], metric="plcc")

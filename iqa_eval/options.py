@@ -181,10 +181,24 @@ class Either:
         self.rule, self.accepts, self.what = rule, accepts, what
 
 
+class _SignificanceLevel(Interval):
+    """(0, 1), and ``1 - alpha < 1`` in double precision: an alpha below about 1.1e-16 leaves no
+    confidence level ``1 - alpha`` to compute intervals with (it rounds to 1)."""
+
+    def __init__(self):
+        super().__init__(0, 1, closed="neither")
+
+    def __contains__(self, value) -> bool:
+        return super().__contains__(value) and 1.0 - float(value) < 1.0
+
+    def __str__(self) -> str:
+        return super().__str__() + " with 1 - alpha < 1 in double precision"
+
+
 #: Rules shared by many functions (one declaration, so their bounds cannot drift apart).
 SEED = Interval(0, None, integral=True)
 N_RESAMPLES = Interval(1, None, integral=True)
-ALPHA = Interval(0, 1, closed="neither")
+ALPHA = _SignificanceLevel()
 GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
 
@@ -234,7 +248,7 @@ def check_param(name: str, value, rule):
     >>> check_param("alpha", 1.5, ALPHA)
     Traceback (most recent call last):
     ...
-    iqa_eval.errors.InputError: alpha must be a number > 0 and < 1; got 1.5
+    iqa_eval.errors.InputError: alpha must be a number > 0 and < 1 with 1 - alpha < 1 in double precision; got 1.5
     """
     if isinstance(rule, Either):
         if rule.accepts(value):

@@ -8,7 +8,8 @@ from scipy.stats import rankdata
 from iqa_eval.errors import InputError
 from iqa_eval.gmc import engine
 from iqa_eval.gmc._pair_kernels_numba import exp_array
-from iqa_eval.gmc.engine import METHODS, available_backends, gmc_values, pair_sums
+from iqa_eval.gmc.engine import available_backends, gmc_values, pair_sums
+from iqa_eval.options import GMC_METHODS
 
 BACKENDS = ("numba", "numpy")
 RTOL = 1e-10
@@ -82,7 +83,7 @@ def assert_close(got, want, what=""):
 
 
 def check_against_naive(pred, mos, sstd, c, Q, Qd, *, ranks="dense", backend="numba",
-                        methods=METHODS, row_sums=True):
+                        methods=GMC_METHODS, row_sums=True):
     """Totals (computed without and with row sums: two code paths) and rows against naive."""
     ref = naive_sums(pred, mos, sstd, c, Q, Qd, ranks)
     ps = pair_sums(pred, mos, sstd, c, Q, Qd, ranks=ranks, backend=backend, methods=methods)
@@ -242,7 +243,7 @@ def test_one_dimensional_pred_is_one_model():
     pred, mos, sstd, c, Q, Qd = random_case(rng, 10, m=1)
     a = gmc_values(pred[0], mos, sstd, c, Q, Qd)
     b = gmc_values(pred, mos, sstd, c, Q, Qd)
-    for m in METHODS:
+    for m in GMC_METHODS:
         np.testing.assert_array_equal(a[m], b[m])
 
 
@@ -274,7 +275,7 @@ def test_backends_agree_mid_size():
     a = pair_sums(pred, mos, sstd, c, Q, Qd, backend="numba")
     b = pair_sums(pred, mos, sstd, c, Q, Qd, backend="numpy")
     assert_close(a.sw, b.sw, "sw")
-    for m in METHODS:
+    for m in GMC_METHODS:
         assert_close(a.values()[m], b.values()[m], m)
     for method in ("plcc", "srocc"):
         assert_close(a.sxy[method], b.sxy[method], method)
@@ -305,7 +306,7 @@ def test_tiles_smaller_than_the_problem(monkeypatch):
         tiled = pair_sums(*case, backend=name, row_sums=False)
         tiled_rows = pair_sums(*case, backend=name, row_sums=True)
         monkeypatch.undo()
-        for m in METHODS:
+        for m in GMC_METHODS:
             assert_close(tiled.values()[m], whole.values()[m], m)
         for key in whole.rows:
             assert_close(tiled_rows.rows[key], whole.rows[key], key)

@@ -83,13 +83,13 @@ def test_bootstrap_is_seeded_and_reproducible():
                                         ("srocc", lambda x, y: st.spearmanr(x, y)[0])])
 def test_bca_close_to_scipy_bootstrap(kind, stat):
     x, y = _data(40, seed=2)
-    ours, _ = I.bootstrap_ci(kind, x, y, method="bca", n_resamples=4000, seed=0)
+    ours = I.bootstrap_ci(kind, x, y, method="bca", n_resamples=4000, seed=0).confidence_interval()
     ref = st.bootstrap((x, y), stat, paired=True, vectorized=False, method="BCa", n_resamples=4000,
                        random_state=np.random.default_rng(1)).confidence_interval
     # different random draws: agree within Monte Carlo error
     assert ours.low == pytest.approx(ref.low, abs=0.03)
     assert ours.high == pytest.approx(ref.high, abs=0.03)
-    perc, _ = I.bootstrap_ci(kind, x, y, method="percentile", n_resamples=4000, seed=0)
+    perc = I.bootstrap_ci(kind, x, y, method="percentile", n_resamples=4000, seed=0).confidence_interval()
     assert perc != ours
 
 
@@ -129,10 +129,10 @@ def test_compare_correlations_uses_ranks_for_srocc():
     assert res.diff == pytest.approx(ra - rb, abs=1e-12)
     assert res.williams_pvalue == pytest.approx(_williams_by_hand(ra, rb, rab, 300)[1], rel=1e-9)
     assert res.williams_pvalue < 0.01 and math.isnan(res.bootstrap_pvalue)
-    lo, hi = res.confidence_interval
+    lo, hi = res.confidence_interval()
     assert lo < res.diff < hi and lo > 0
     boot = I.compare_correlations(a, b, q, metric="srocc", ci="percentile", n_resamples=500, seed=0)
-    assert boot.bootstrap_pvalue < 0.01 and boot.confidence_interval.low > 0
+    assert boot.bootstrap_pvalue < 0.01 and boot.confidence_interval().low > 0
     # same model twice: no difference
     same = I.compare_correlations(a, a, q, ci="percentile", n_resamples=200)
     assert same.diff == 0 and same.williams_pvalue == 1.0 and same.bootstrap_pvalue == 1.0
@@ -143,7 +143,7 @@ def _check_plain_paired_bootstrap(res, stat, a, b, q, n_resamples, seed):
     models, scipy's coefficient on each, percentile interval, +1-corrected two-sided p."""
     idx = np.concatenate(list(I._resample_chunks(q.size, n_resamples, seed)))
     diffs = np.array([stat(a[i], q[i])[0] - stat(b[i], q[i])[0] for i in idx])
-    assert (res.confidence_interval.low, res.confidence_interval.high) == pytest.approx(
+    assert (res.ci_low, res.ci_high) == tuple(res.confidence_interval()) == pytest.approx(
         tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-12)
     tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
     assert res.bootstrap_pvalue == pytest.approx(min(1, 2 * (tail + 1) / (n_resamples + 1)))
@@ -168,6 +168,67 @@ def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
     _check_plain_paired_bootstrap(res, st.kendalltau, a, b, q, 200, 3)
     with pytest.raises(InputError, match="KRCC differences need a bootstrap"):
         I.compare_correlations(a, b, q, metric="krcc")
+
+
+def test_bootstrap_ci_result_is_an_object_with_the_plain_percentile_interval():
+    x, y = _data(60, seed=11)
+    x[:5] = x[5]                       # ties: scipy's average ranks are the reference
+    res = I.bootstrap_ci("srocc", x, y, method="percentile", confidence_level=0.9, n_resamples=400, seed=5)
+    assert isinstance(res, I.BootstrapInterval)
+    # reference: scipy's SROCC on each resample drawn by the same seeded index chunks
+    idx = np.concatenate(list(I._resample_chunks(x.size, 400, 5)))
+    dist = np.array([st.spearmanr(x[i], y[i])[0] for i in idx])
+    lo, hi = np.percentile(dist, [5, 95])
+    assert tuple(res.confidence_interval()) == pytest.approx((lo, hi), abs=1e-12)
+    assert (res.ci_low, res.ci_high) == tuple(res.confidence_interval())
+    assert res.confidence_interval().low == res.ci_low           # a ConfidenceInterval(low, high)
+    assert res.statistic == pytest.approx(st.spearmanr(x, y)[0], abs=1e-12)
+    assert (res.method, res.n_resamples, res.confidence_level, res.notes) == ("percentile", 400, 0.9, ())
+    with pytest.raises(TypeError):     # not a tuple: the old ``ci, notes = bootstrap_ci(...)`` fails loudly
+        _, _ = res
+    with pytest.raises(AttributeError):
+        res.ci_low = 0.0                # frozen
+    bca = I.bootstrap_ci("srocc", x, y, method="bca", n_resamples=400, seed=5)
+    assert bca.method == "bca" and bca.confidence_interval() != res.confidence_interval()
+
+
+def test_bootstrap_ci_notes_undefined_resamples_and_nan_interval():
+    x = np.array([1.0, 1.0, 1.0, 1.0, 2.0])
+    y = np.arange(5.0)
+    res = I.bootstrap_ci("plcc", x, y, n_resamples=200, seed=0)
+    # a resample without the one distinct value is constant: P = (4/5)^5 per resample
+    idx = np.concatenate(list(I._resample_chunks(5, 200, 0)))
+    undefined = int(sum(np.all(x[i] == x[i][0]) for i in idx))
+    assert undefined > 0
+    assert res.notes == (f"{undefined} of 200 bootstrap resamples of PLCC were undefined (constant resample) "
+                         f"and were left out",)
+    const = I.bootstrap_ci("plcc", np.ones(5), y, n_resamples=50)
+    assert all(map(math.isnan, const.confidence_interval())) and math.isnan(const.statistic)
+
+
+@pytest.mark.parametrize("kind, stat", [("srocc", st.spearmanr), ("krcc", st.kendalltau), ("plcc", st.pearsonr)])
+def test_paired_bootstrap_difference_result_unpacks_and_matches_plain_loop(kind, stat):
+    rng = np.random.default_rng(12)
+    q = rng.normal(size=80)
+    a, b = np.round(q + rng.normal(size=80), 1), q + 1.5 * rng.normal(size=80)
+    res = I.paired_bootstrap_difference(kind, a, b, q, n_resamples=250, seed=4, confidence_level=0.9)
+    assert isinstance(res, I.PairedBootstrap)
+    idx = np.concatenate(list(I._resample_chunks(q.size, 250, 4)))
+    diffs = np.array([stat(a[i], q[i])[0] - stat(b[i], q[i])[0] for i in idx])
+    tail = min(np.sum(diffs <= 0), np.sum(diffs >= 0))
+    p_ref = min(1.0, 2 * (tail + 1) / (250 + 1))
+    diff, pvalue = res                                   # scipy style: statistic, pvalue
+    assert diff == res.diff == pytest.approx(stat(a, q)[0] - stat(b, q)[0], abs=1e-12)
+    assert pvalue == res.pvalue == res[1] == pytest.approx(p_ref, rel=1e-12)
+    assert len(res) == 2
+    assert tuple(res.confidence_interval()) == (res.ci_low, res.ci_high) == pytest.approx(
+        tuple(np.percentile(diffs, [5, 95])), abs=1e-12)
+    assert (res.method, res.n_resamples, res.confidence_level, res.notes) == (kind, 250, 0.9, ())
+    # compare_correlations' bootstrap fields are this result's
+    cmp = I.compare_correlations(a, b, q, metric=kind, ci="percentile", n_resamples=250, seed=4,
+                                 confidence_level=0.9)
+    assert cmp.confidence_interval() == res.confidence_interval() and cmp.bootstrap_pvalue == res.pvalue
+    assert (cmp.ci_low, cmp.ci_high, cmp.confidence_level) == (res.ci_low, res.ci_high, 0.9)
 
 
 def test_zou_interval_contains_difference_and_matches_formula():

@@ -10,7 +10,8 @@ import pytest
 from scipy.optimize import curve_fit
 
 from iqa_eval.errors import InputError
-from iqa_eval.stats.mapping import MAPPING_KINDS, fit_mapping
+from iqa_eval.options import MAPPINGS
+from iqa_eval.stats.mapping import fit_mapping
 
 
 def logistic4(x, b1, b2, b3, b4):  # VQEG / VIDEVAL form, written plainly
@@ -229,4 +230,4 @@ def test_decreasing_data_and_nan():
 def test_unknown_kind():
     with pytest.raises(InputError, match="kind must be one of logistic4, logistic5, poly3, linear, none; got .cubic."):
         fit_mapping([1, 2, 3], [1, 2, 3], kind="cubic")
-    assert set(MAPPING_KINDS) == {"logistic4", "logistic5", "poly3", "linear", "none"}
+    assert set(MAPPINGS) == {"logistic4", "logistic5", "poly3", "linear", "none"}

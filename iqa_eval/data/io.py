@@ -491,10 +491,6 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         t = tables[0]
         what = f"MOS column {mos_col!r} not found" if mos_col else "no MOS column found (looked for mos, dmos, 'Ground Truth Labels', ...; name it with mos_col)"
         raise InputError(f"{what}; columns are {list(t.df.columns)}", file=t.path)
-    if mos_col is not None:
-        for t in tables:
-            if t.mos is None and t.preds:
-                pass  # a predictions-only file is joined by key or row order
     if pred_cols:
         missing = [c for c in pred_cols if not any(c in t.preds for t in tables)]
         if missing:

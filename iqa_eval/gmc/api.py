@@ -30,7 +30,7 @@ from . import engine
 from .options import GMCOptions
 from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
 from .kernel_regression import average_height, check_surface_memory, grid_axes, kernel_surface
-from .weights import REGULATORS, beta_std, check_mos, check_per_image, distribution_weights
+from .weights import beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCPoints", "GMCSurface", "GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
            "correlation_surfaces"]

@@ -43,10 +43,9 @@ from .._runtime.validation import finite_vector
 from ..errors import InputError
 from ..options import BACKENDS, GMC_METHODS, RANKS, Interval, check_param, describe_rule, validate_params
 
-__all__ = ["METHODS", "RANKS", "PairSums", "pair_sums", "gmc_values", "available_backends"]
+__all__ = ["PairSums", "pair_sums", "gmc_values", "available_backends"]
 
 # the allowed values are declared once, in iqa_eval.options
-METHODS = GMC_METHODS
 
 #: memory for one weight tile (points x pairs) and one term tile (pairs x sums), in bytes
 _TILE_BYTES = 16 * 2**20
@@ -120,7 +119,7 @@ def available_backends() -> list:
 
 
 @validate_params({"ranks": RANKS, "backend": BACKENDS})
-def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
+def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=GMC_METHODS, ranks="dense",
                backend="auto", progress=False, client=None) -> dict:
     """GMC values of every model at every sample point: ``{method: ndarray (M, S)}``.
 
@@ -140,7 +139,7 @@ def gmc_values(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense
 
 
 @validate_params({"ranks": RANKS, "backend": BACKENDS, "block_pairs": Interval(1, None, integral=True)})
-def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=METHODS, ranks="dense",
+def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=GMC_METHODS, ranks="dense",
               row_sums=False, backend="auto", progress=False, client=None,
               block_pairs=None) -> PairSums:
     """Weighted sums over all unordered image pairs, for every model and sample point.
@@ -236,9 +235,9 @@ class _Problem:
         if isinstance(methods, str):
             methods = (methods,)
         methods = tuple(dict.fromkeys(str(m).lower() for m in methods))
-        unknown = [m for m in methods if m not in METHODS]
+        unknown = [m for m in methods if m not in GMC_METHODS]
         if unknown or not methods:
-            raise InputError(f"methods must be {describe_rule(METHODS)} (one or more); got {unknown or methods}")
+            raise InputError(f"methods must be {describe_rule(GMC_METHODS)} (one or more); got {unknown or methods}")
         check_param("ranks", ranks, RANKS)
         self.methods = methods
         try:

@@ -20,7 +20,6 @@ from ._nelder_mead import fmin
 from ._surface_kernels import WELL_CONDITIONED, weighted_middle_sums
 
 __all__ = [
-    "BW_METHODS",
     "normal_reference_bandwidth",
     "local_linear",
     "cv_ls_loss",
@@ -32,7 +31,6 @@ __all__ = [
     "check_surface_memory",
 ]
 
-BW_METHODS = BANDWIDTH_METHODS  # declared once, in iqa_eval.options
 _GAUSS_C = 1.0 / np.sqrt(2 * np.pi)
 _LOO_BUDGET = 1 << 20  # (fold, point) pairs per leave-one-out block
 

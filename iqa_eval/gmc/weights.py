@@ -17,14 +17,11 @@ from ..options import REGULATORS, check_param, validate_params
 from .options import GMCOptions
 
 __all__ = [
-    "REGULATORS",
     "beta_std",
     "read_std_file",
     "distribution_weights",
     "read_weights_file",
 ]
-
-# REGULATORS: declared once, in iqa_eval.options
 
 # Added to the scaled std in the Gaussian density, as the reference does, so that an
 # image with std 0 does not divide by zero (it then only counts in its own bin).

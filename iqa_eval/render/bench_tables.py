@@ -27,11 +27,8 @@ from ..errors import InputError
 from .formatting import TIE_MARK, TIE_MARKS, _plain, format_p, latex_escape
 from ..options import BENCH_FORMATS, BENCH_METRICS, check_choice
 
-__all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram", "save_atomically", "FORMATS",
-           "METRICS"]
+__all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram"]
 
-FORMATS = BENCH_FORMATS   # declared in iqa_eval.options
-METRICS = BENCH_METRICS
 _LABEL = {"srocc": "SROCC", "krcc": "KRCC", "plcc": "PLCC", "rmse": "RMSE"}
 _TESTED = {"srocc": "tied_with_best", "plcc": "plcc_tied_with_best"}
 _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a 5-parameter logistic mapping",
@@ -45,13 +42,13 @@ def tex(text) -> str:
 
 
 def check_metrics(metrics) -> tuple:
-    """Validate ``metrics`` (names or one comma-separated string) against :data:`METRICS`."""
+    """Validate ``metrics`` (names or one comma-separated string) against :data:`iqa_eval.options.BENCH_METRICS`."""
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     metrics = tuple(str(m).lower() for m in metrics)
-    bad = [m for m in metrics if m not in METRICS]
+    bad = [m for m in metrics if m not in BENCH_METRICS]
     if bad or not metrics:
-        raise InputError(f"metrics must be one or more of {', '.join(METRICS)}; got {', '.join(metrics) or 'none'}")
+        raise InputError(f"metrics must be one or more of {', '.join(BENCH_METRICS)}; got {', '.join(metrics) or 'none'}")
     return tuple(dict.fromkeys(metrics))
 
 
@@ -593,7 +590,9 @@ def cd_diagram(result, path=None, *, ax=None):
             f"bars: {_POSTHOC_SHORT[post.test]} ({f.n_datasets} datasets)")
     ax.set_title(f"Friedman \u03c7\u00b2 = {f.statistic:.2f}, {p_words}; {tail}", fontsize=9)
     if path is not None:
-        save_atomically(fig, path)
+        from .plot import save_figure   # matplotlib's own save, written atomically
+
+        save_figure(fig, path)
     return fig
 
 
@@ -601,11 +600,3 @@ _DECIDES_SHORT = {"exact": "exact permutation", "monte-carlo": "Monte Carlo perm
                   "iman-davenport": "Iman-Davenport F", "chi2": "\u03c7\u00b2"}
 _POSTHOC_SHORT = {"wilcoxon-holm": "no pair differs (Wilcoxon-Holm)",
                   "bayes": "no pair practically different (Bayesian signed-rank)"}
-
-
-def save_atomically(fig, path) -> None:
-    """Save a figure atomically (:func:`iqa_eval.render.plot.save_figure`: a short temporary dot-file
-    renamed into place; a symlink's target replaced, a device written through)."""
-    from .plot import save_figure
-
-    save_figure(fig, path)

@@ -25,15 +25,15 @@ from scipy import special
 
 from . import _metric_kernels as K
 from ..errors import InputError
-from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
+from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
                        PAIRED_CORRELATIONS, SEED, CIMethod, check_param, validate_params)
 
 __all__ = [
-    "ConfidenceInterval", "CorrelationResult", "ErrorResult", "PairedComparison",
+    "ConfidenceInterval", "CorrelationResult", "ErrorResult", "BootstrapInterval", "PairedBootstrap",
+    "PairedComparison",
     "fisher_variance", "fisher_ci", "bootstrap_distribution", "bootstrap_ci",
     "williams_test", "zou_difference_ci", "compare_correlations", "paired_bootstrap_difference",
     "tied_with_best",
-    "CI_METHODS",
 ]
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
@@ -44,8 +44,34 @@ _BOOTSTRAP_RULES = {"n_resamples": N_RESAMPLES, "seed": SEED}
 
 
 # ---- result objects -------------------------------------------------------------------
+class _Unpacks:
+    """Unpacks like scipy's test results: ``statistic, pvalue = result`` (the names in ``_unpacked``)."""
+
+    _unpacked = ("statistic", "pvalue")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._unpacked)
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._unpacked)
+
+    def __getitem__(self, index):
+        return self._values()[index]
+
+
+class _StoredInterval:
+    """An interval computed with the result, kept as ``ci_low``/``ci_high`` at ``confidence_level``."""
+
+    def confidence_interval(self) -> ConfidenceInterval:
+        """The interval at ``confidence_level``, as ``(low, high)`` (scipy's ``ConfidenceInterval`` form)."""
+        return ConfidenceInterval(self.ci_low, self.ci_high)
+
+
 @dataclass(frozen=True, eq=False)
-class CorrelationResult:
+class CorrelationResult(_Unpacks):
     """A correlation between predictions and MOS, scipy style: ``statistic, pvalue = result``.
 
     Attributes
@@ -73,16 +99,6 @@ class CorrelationResult:
     _x: np.ndarray = field(default=None, repr=False)
     _y: np.ndarray = field(default=None, repr=False)
 
-    def __iter__(self):
-        # unpacks like scipy's results: ``statistic, pvalue = srocc(x, y)``
-        return iter((self.statistic, self.pvalue))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, index):
-        return (self.statistic, self.pvalue)[index]
-
     def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "analytic",
                             n_resamples: int = 1000, seed: int = 0) -> ConfidenceInterval:
         """Confidence interval for the coefficient.
@@ -106,9 +122,8 @@ class CorrelationResult:
             return fisher_ci(self.statistic, self.n, kind=kind, confidence_level=confidence_level)
         if self._x is None or not np.isfinite(self.statistic):
             return _NAN_CI
-        ci, _ = bootstrap_ci(kind, self._x, self._y, method=method, confidence_level=confidence_level,
-                             n_resamples=n_resamples, seed=seed)
-        return ci
+        return bootstrap_ci(kind, self._x, self._y, method=method, confidence_level=confidence_level,
+                            n_resamples=n_resamples, seed=seed).confidence_interval()
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +172,65 @@ class ErrorResult:
             half = z / (1 + z * z / n) * np.sqrt(s * (1 - s) / n + z * z / (4 * n * n))
             return ConfidenceInterval(float(max(0.0, centre - half)), float(min(1.0, centre + half)))
         return _NAN_CI
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapInterval(_StoredInterval):
+    """A bootstrap confidence interval of one correlation (:func:`bootstrap_ci`).
+
+    Attributes
+    ----------
+    statistic : float
+        The coefficient on the full sample.
+    ci_low, ci_high : float
+        The interval (NaN when too few resamples were defined).
+    confidence_level : float
+    method : {'percentile', 'bca'}
+    n_resamples : int
+        Resamples drawn (undefined ones are left out, as the notes say).
+    notes : tuple of str
+    """
+
+    statistic: float
+    ci_low: float
+    ci_high: float
+    confidence_level: float
+    method: str
+    n_resamples: int
+    notes: tuple = ()
+
+
+@dataclass(frozen=True, eq=False)
+class PairedBootstrap(_Unpacks, _StoredInterval):
+    """Paired bootstrap of ``stat(A) - stat(B)`` on the same images (:func:`paired_bootstrap_difference`).
+
+    Unpacks like scipy's tests: ``diff, pvalue = result``.
+
+    Attributes
+    ----------
+    diff : float
+        ``stat(A) - stat(B)`` on the full sample.
+    pvalue : float
+        Two-sided bootstrap p-value with the +1 correction (NaN when no resample was defined).
+    ci_low, ci_high : float
+        Percentile interval of the difference.
+    confidence_level : float
+    method : str
+        The correlation, ``'srocc'``, ``'plcc'`` or ``'krcc'``.
+    n_resamples : int
+        Resamples drawn (undefined ones are left out, as the notes say).
+    notes : tuple of str
+    """
+
+    diff: float
+    pvalue: float
+    ci_low: float
+    ci_high: float
+    confidence_level: float
+    method: str
+    n_resamples: int
+    notes: tuple = ()
+    _unpacked = ("diff", "pvalue")
 
 
 # ---- Fisher z ---------------------------------------------------------------------------
@@ -350,16 +424,17 @@ def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence
 
     Returns
     -------
-    ci : ConfidenceInterval
-    notes : list of str
+    BootstrapInterval
+        ``confidence_interval()``, ``statistic``, ``method``, ``n_resamples`` and ``notes``.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> q = rng.normal(size=100)
-    >>> ci, notes = bootstrap_ci("srocc", q + rng.normal(size=100), q, n_resamples=200)
-    >>> bool(ci.low < ci.high), notes
-    (True, [])
+    >>> res = bootstrap_ci("srocc", q + rng.normal(size=100), q, n_resamples=200)
+    >>> ci = res.confidence_interval()
+    >>> bool(ci.low < res.statistic < ci.high), res.notes
+    (True, ())
     """
     level = float(confidence_level)
     x = np.ascontiguousarray(pred, dtype=np.float64)
@@ -373,14 +448,16 @@ def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence
                      f"(constant resample) and were left out")
         dist = dist[~bad]
     if dist.size < 2 or not np.isfinite(theta):
-        return _NAN_CI, notes
-    jack = None
-    if method == "bca":
-        jack = _jackknife(kind, x, y, seed=seed)
-        jack = jack[np.isfinite(jack)]
-        if x.size > 1000:
-            notes.append("BCa acceleration from a 200-group jackknife (n > 1000)")
-    return _interval_from_distribution(theta, dist, method=method, level=level, jack=jack), notes
+        interval = _NAN_CI
+    else:
+        jack = None
+        if method == "bca":
+            jack = _jackknife(kind, x, y, seed=seed)
+            jack = jack[np.isfinite(jack)]
+            if x.size > 1000:
+                notes.append("BCa acceleration from a 200-group jackknife (n > 1000)")
+        interval = _interval_from_distribution(theta, dist, method=method, level=level, jack=jack)
+    return BootstrapInterval(theta, interval.low, interval.high, level, method, int(n_resamples), tuple(notes))
 
 
 # ---- dependent correlations ------------------------------------------------------------
@@ -435,17 +512,32 @@ def zou_difference_ci(r_a, r_b, r_ab, ci_a, ci_b):
 
 
 @dataclass(frozen=True)
-class PairedComparison:
-    """Model A vs model B on the same images for one metric (``diff = A - B``)."""
+class PairedComparison(_StoredInterval):
+    """Model A vs model B on the same images for one metric (``diff = A - B``).
+
+    Attributes
+    ----------
+    metric : str
+    n : int
+    statistic_a, statistic_b, diff : float
+    ci_low, ci_high : float
+        Interval of ``diff`` (Zou's, or the paired bootstrap's percentile interval).
+    williams_pvalue, bootstrap_pvalue : float
+        NaN where the test was not run.
+    confidence_level : float
+    notes : tuple of str
+    """
 
     metric: str
     n: int
     statistic_a: float
     statistic_b: float
     diff: float
-    confidence_interval: ConfidenceInterval
+    ci_low: float
+    ci_high: float
     williams_pvalue: float
     bootstrap_pvalue: float
+    confidence_level: float = 0.95
     notes: tuple = ()
 
 
@@ -477,7 +569,7 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     Returns
     -------
     PairedComparison
-        ``diff = A - B``, its ``confidence_interval``, ``williams_pvalue`` and ``bootstrap_pvalue``.
+        ``diff = A - B``, its ``confidence_interval()``, ``williams_pvalue`` and ``bootstrap_pvalue``.
 
     Examples
     --------
@@ -495,10 +587,10 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
         if ci == "analytic":
             raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
         k_a, k_b = _statistic("krcc", a, y), _statistic("krcc", b, y)
-        interval, p_b, notes = paired_bootstrap_difference(
+        boot = paired_bootstrap_difference(
             "krcc", a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
-        return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), interval,
-                                np.nan, p_b, tuple(notes))
+        return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), boot.ci_low, boot.ci_high,
+                                np.nan, boot.pvalue, float(confidence_level), boot.notes)
     if _ranks is not None:
         a_, b_, y_ = _ranks
     elif metric == "srocc":
@@ -519,11 +611,12 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
                                      fisher_ci(r_b, n, kind=metric, confidence_level=confidence_level))
         p_b = np.nan
     else:
-        interval, p_b, boot_notes = paired_bootstrap_difference(
+        boot = paired_bootstrap_difference(
             metric, a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
-        notes += boot_notes
-    return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval,
-                            float(p_w), p_b, tuple(notes))
+        interval, p_b = boot.confidence_interval(), boot.pvalue
+        notes += boot.notes
+    return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval.low, interval.high,
+                            float(p_w), p_b, float(confidence_level), tuple(notes))
 
 
 @validate_params({"kind": PAIRED_CORRELATIONS, "confidence_level": CONFIDENCE_LEVEL, **_BOOTSTRAP_RULES})
@@ -537,31 +630,33 @@ def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: 
 
     Returns
     -------
-    interval : ConfidenceInterval
-    pvalue : float
-    notes : list of str
+    PairedBootstrap
+        ``diff, pvalue = result``; ``confidence_interval()``, ``n_resamples`` and ``notes``.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> q = rng.normal(size=300)
-    >>> ci, p, notes = paired_bootstrap_difference("krcc", q + rng.normal(size=300),
-    ...                                            q + 2 * rng.normal(size=300), q, n_resamples=200)
-    >>> bool(ci.low > 0), p < 0.05
+    >>> res = paired_bootstrap_difference("krcc", q + rng.normal(size=300),
+    ...                                   q + 2 * rng.normal(size=300), q, n_resamples=200)
+    >>> bool(res.confidence_interval().low > 0), res.pvalue < 0.05
     (True, True)
     """
     level = float(confidence_level)
     x = np.vstack([np.asarray(pred_a, dtype=np.float64), np.asarray(pred_b, dtype=np.float64)])
-    dist = bootstrap_distribution(kind, x, mos, n_resamples=n_resamples, seed=seed)
+    y = np.ascontiguousarray(mos, dtype=np.float64)
+    observed = _statistic(kind, np.ascontiguousarray(x[0]), y) - _statistic(kind, np.ascontiguousarray(x[1]), y)
+    dist = bootstrap_distribution(kind, x, y, n_resamples=n_resamples, seed=seed)
     diff = dist[:, 0] - dist[:, 1]
     ok = np.isfinite(diff)
-    notes = [f"{int((~ok).sum())} undefined bootstrap resamples left out"] if not ok.all() else []
+    notes = (f"{int((~ok).sum())} undefined bootstrap resamples left out",) if not ok.all() else ()
     diff = diff[ok]
     if not diff.size:
-        return _NAN_CI, np.nan, notes
+        return PairedBootstrap(observed, np.nan, np.nan, np.nan, level, kind, int(n_resamples), notes)
     lo, hi = np.percentile(diff, [50 * (1 - level), 50 * (1 + level)])
     tail = min(np.sum(diff <= 0), np.sum(diff >= 0))
-    return ConfidenceInterval(float(lo), float(hi)), float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1))), notes
+    pvalue = float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1)))
+    return PairedBootstrap(observed, pvalue, float(lo), float(hi), level, kind, int(n_resamples), notes)
 
 
 @validate_params({"alpha": ALPHA})

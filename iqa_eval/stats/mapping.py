@@ -51,9 +51,8 @@ from . import _metric_kernels as K
 from .._runtime.validation import check_paired
 from ..options import MAPPINGS, SEED, validate_params
 
-__all__ = ["MappingFit", "fit_mapping", "MAPPING_KINDS", "N_PARAMS"]
+__all__ = ["MappingFit", "fit_mapping", "N_PARAMS"]
 
-MAPPING_KINDS = MAPPINGS  # declared once, in iqa_eval.options
 N_PARAMS = {"logistic5": 5, "logistic4": 4, "poly3": 4, "linear": 2, "none": 0}
 _FALLBACK = {"logistic5": "logistic4", "logistic4": "poly3", "poly3": "linear", "linear": "none"}
 _SUBSAMPLE = 20_000

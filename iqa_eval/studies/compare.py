@@ -34,9 +34,6 @@ from ..options import (ADJUSTMENTS, ALPHA, BACKENDS, COMPARE_CI_METHODS, DATASET
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
-METHODS = GMC_METHODS             # the names this module used before options.py held them
-GLOBAL_METRICS = GMC_METHODS
-
 # A cell whose difference has a standard error below this fraction of the models' own
 # standard errors is degenerate (the models agree there up to rounding): not tested.
 _DEGENERATE_RTOL = 1e-9
@@ -124,7 +121,7 @@ def gmc_influence(sums, method: str, n_images: int):
                 out += rxy[m] / den[m][:, None]
                 out *= n
         else:
-            check_param("method", method, METHODS)
+            check_param("method", method, GMC_METHODS)
     bad = ~np.isfinite(values)
     if bad.any():
         values = np.where(bad, np.nan, values)
@@ -608,10 +605,10 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
     if np.isfinite(k_a - k_b):
         x = data.prediction_matrix([model_a, model_b])
-        interval, p, boot_notes = paired_bootstrap_difference(
+        boot = paired_bootstrap_difference(
             "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
-        lo, hi = interval.low, interval.high
-        notes += [f"KRCC test: {n}" for n in boot_notes]
+        lo, hi, p = boot.ci_low, boot.ci_high, boot.pvalue
+        notes += [f"KRCC test: {n}" for n in boot.notes]
     else:
         lo = hi = p = np.nan
     rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))

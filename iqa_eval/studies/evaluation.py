@@ -62,9 +62,9 @@ class Evaluation:
 def _interval(kind, r, x, y, *, ci, level, n_resamples, seed, notes, model):
     if ci == "analytic" or not np.isfinite(r):
         return fisher_ci(r, x.size, kind=kind, confidence_level=level)
-    interval, extra = bootstrap_ci(kind, x, y, method=ci, confidence_level=level, n_resamples=n_resamples, seed=seed)
-    notes.extend(f"model {model!r}: {note}" for note in extra)
-    return interval
+    res = bootstrap_ci(kind, x, y, method=ci, confidence_level=level, n_resamples=n_resamples, seed=seed)
+    notes.extend(f"model {model!r}: {note}" for note in res.notes)
+    return res.confidence_interval()
 
 
 def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof, nan_policy, notes):
@@ -154,7 +154,7 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
                                    seed=seed, _ranks=ranks)
         notes.extend(f"pair {a!r} vs {b!r} ({metric}): {note}" for note in res.notes)
         rows.append({"model_a": a, "model_b": b, "n": res.n, "metric": metric, "diff": res.diff,
-                     "ci_low": res.confidence_interval.low, "ci_high": res.confidence_interval.high,
+                     "ci_low": res.ci_low, "ci_high": res.ci_high,
                      "williams_pvalue": res.williams_pvalue, "bootstrap_pvalue": res.bootstrap_pvalue})
     return rows
 

@@ -7,14 +7,17 @@ torch), in blocks of rows: O(N^2) time, O(N * block) memory.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
+from scipy.stats import rankdata
 
 from .._runtime.validation import check_paired, finite_vector
 from ..errors import warn
 from ..options import NAN_POLICIES, Interval, validate_params
 
-__all__ = ["soft_srocc", "soft_ranks"]
+__all__ = ["SoftSROCCResult", "soft_srocc", "soft_ranks"]
 
 _BLOCK_CELLS = 1 << 22  # CDF values held at once (32 MiB of float64)
 
@@ -56,8 +59,44 @@ def soft_ranks(values, *, bandwidth: float = 1.0) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class SoftSROCCResult:
+    """The soft-rank SROCC proxy beside the real SROCC; ``float(result)`` is the proxy.
+
+    Attributes
+    ----------
+    statistic : float
+        Pearson correlation of the soft ranks (NaN when undefined).
+    srocc : float
+        The real SROCC (Pearson correlation of the average ranks) of the same pairs.
+    bandwidth : float
+        Width of the normal CDF used, in z-score units.
+    n : int
+        Pairs used (after ``nan_policy='omit'``).
+    """
+
+    statistic: float
+    srocc: float
+    bandwidth: float
+    n: int
+
+    @property
+    def gap(self) -> float:
+        """``statistic - srocc``: how far the proxy is from the real SROCC."""
+        return self.statistic - self.srocc
+
+    def __float__(self) -> float:
+        return float(self.statistic)
+
+
+def _pearson(a, b):
+    a = a - a.mean()
+    b = b - b.mean()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
 @validate_params({"bandwidth": Interval(0, None, closed="neither"), "nan_policy": NAN_POLICIES})
-def soft_srocc(pred, mos, *, bandwidth: float = 1.0, nan_policy: str = "propagate") -> float:
+def soft_srocc(pred, mos, *, bandwidth: float = 1.0, nan_policy: str = "propagate") -> SoftSROCCResult:
     """SROCC proxy of the GCC loss on a whole set: Pearson correlation of the soft ranks.
 
     Parameters
@@ -70,27 +109,27 @@ def soft_srocc(pred, mos, *, bandwidth: float = 1.0, nan_policy: str = "propagat
 
     Returns
     -------
-    float
-        NaN (with a warning) for constant predictions or MOS.
+    SoftSROCCResult
+        ``statistic`` (also ``float(result)``), the real ``srocc``, their ``gap``, ``bandwidth``
+        and ``n``. NaN (with a warning) for constant predictions or MOS.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> mos = rng.normal(size=500)
     >>> pred = mos + rng.normal(size=500)
-    >>> from iqa_eval import srocc
-    >>> round(soft_srocc(pred, mos), 3), round(srocc(pred, mos).statistic, 3)
-    (0.73, 0.721)
+    >>> res = soft_srocc(pred, mos)
+    >>> round(res.statistic, 3), round(res.srocc, 3), round(float(res), 3)
+    (0.73, 0.721, 0.73)
     """
     x, y, _ = check_paired(pred, mos, nan_policy=nan_policy, min_size=2)
+    nan = SoftSROCCResult(float("nan"), float("nan"), float(bandwidth), int(x.size))
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return float("nan")
+        return nan
     for values, name in ((x, "predictions"), (y, "MOS")):
         if np.all(values == values[0]):
             warn(f"{name} are constant; soft SROCC is undefined (NaN)")
-            return float("nan")
-    rx = soft_ranks(x, bandwidth=bandwidth)
-    ry = soft_ranks(y, bandwidth=bandwidth)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    return float(rx @ ry / np.sqrt((rx @ rx) * (ry @ ry)))
+            return nan
+    soft = _pearson(soft_ranks(x, bandwidth=bandwidth), soft_ranks(y, bandwidth=bandwidth))
+    hard = _pearson(rankdata(x), rankdata(y))   # average ranks: the real SROCC
+    return SoftSROCCResult(soft, hard, float(bandwidth), int(x.size))
