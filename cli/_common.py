@@ -319,7 +319,10 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "max_memory": "--max-memory", "krasula=True": "--krasula", "names=[...]": "--name",
                  "models=[...]": "--models", "n_ratings=": "--n-ratings ", "samples=": "--samples",
                  "grid=": "--grid", "grid_res": "--grid-res", "variance='corrected'": "--variance corrected",
-                 "method='mean'": "--method mean", "screen='none'": "--screen none"}
+                 "method='mean'": "--method mean", "screen='none'": "--screen none",
+                 # apply_preset's notes: "sigma=2.0 given" -> "--sigma 2.0 given"
+                 "regulator=": "--regulator ", "std_scale=": "--std-scale ", "plus=": "--weight-plus ",
+                 "ks=": "--ks ", "sigma=": "--sigma ", "std_phi=": "--std-phi ", "or a std file": "or --std-file"}
 
 
 def cli_words(text: str) -> str:

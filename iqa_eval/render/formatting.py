@@ -14,7 +14,7 @@ import numpy as np
 
 from ..options import EVALUATION_FORMATS, validate_params
 
-__all__ = ["format_evaluation"]
+__all__ = ["format_evaluation", "format_gmc_scores"]
 
 #: "Statistically tied with the best" is one mark, the dagger, in every format (the text table,
 #: Markdown, the bench table, the report); TIE_MARKS spells it per format.
@@ -394,3 +394,17 @@ def summarize_comparison(comparison) -> str:
         out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
                    f"there, or the models agree exactly).")
     return "\n".join(out)
+
+
+def format_gmc_scores(result) -> str:
+    """The GMC scores of a :class:`~iqa_eval.gmc.GMCResult` as a text table, best first (by the
+    SROCC form's score, else the first form's)."""
+    table = result.score_table()
+    first = next((c for c in table.columns if str(c).lower() == "srocc"), table.columns[0])
+    table = table.sort_values(first, ascending=False, kind="stable")   # best first
+    width = max([len("model")] + [len(str(m)) for m in table.index])
+    lines = ["GMC score (average surface height)",
+             f"{'model':<{width}}  " + "  ".join(f"{c:>6}" for c in table.columns)]
+    for model, row in table.iterrows():
+        lines.append(f"{model:<{width}}  " + "  ".join(f"{v:>6.4f}" for v in row.to_numpy()))
+    return "\n".join(lines)

@@ -32,7 +32,8 @@ from ..errors import InputError
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
-    "scatter_figure", "save_figure", "save_surface", "plotly_div", "png_bytes",
+    "scatter_figure", "save_figure", "save_surface", "plotly_div", "png_bytes", "surface_targets",
+    "write_surfaces",
 ]
 
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
@@ -595,3 +596,47 @@ def save_surface(surface, path, *, method=None, models=None, title=None):
         raise InputError(f"figure format {ext or '(no extension)'} not supported; use .html, "
                          f"{', '.join(STATIC_EXTENSIONS)}", file=str(path))
     return save_figure(fig, path)
+
+
+def surface_targets(output, methods) -> list:
+    """``(method, path)`` of every static figure file of ``output``: one file per GMC form when
+    several were computed (``x.png`` -> ``x_srocc.png``, ``x_plcc.png``, ...), else ``output``."""
+    path = Path(output)
+    if len(methods) == 1:
+        return [(methods[0], path)]
+    return [(m, path.with_name(f"{path.stem}_{m.lower()}{path.suffix}")) for m in methods]
+
+
+def write_surfaces(surface, output, outputs, *, contour: bool = False) -> list:
+    """Write every GMC form of ``surface`` to ``output``, staged in ``outputs`` (an
+    :class:`~iqa_eval._runtime.atomic.OutputSet`, committed by the caller); returns the paths.
+
+    ``.csv``: the grid; ``.html``: one interactive page with a figure per form;
+    ``.png``/``.pdf``/``.svg``: one file per form when there are several (``x_srocc.png``, ...),
+    3D surfaces or, with ``contour``, filled contour maps.
+    """
+    from .._runtime.escape import neutralise_frame
+
+    suffix = Path(output).suffix.lower()
+    if suffix == ".csv":
+        neutralise_frame(surface).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    methods = list(dict.fromkeys(surface["method"].astype(str)))
+    if suffix == ".html" and not contour:
+        from .html import page
+
+        body = "".join(plotly_div(surface_figure(surface, method=m), div_id=f"gmc-{k}")
+                       for k, m in enumerate(methods))
+        outputs.stage(output).write_text(page("GMC surfaces", body, with_plotly=True), encoding="utf-8")
+        return [output]
+    written = []
+    for method, target in surface_targets(output, methods):
+        if contour:
+            if suffix == ".html":
+                raise InputError("contour maps are static figures: use .png, .pdf or .svg with --contour",
+                                 file=str(output))
+            save_figure(contour_map(surface, method=method), outputs.stage(target))
+        else:
+            save_surface(surface, outputs.stage(target), method=method)
+        written.append(target)
+    return written

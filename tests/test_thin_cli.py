@@ -1,0 +1,143 @@
+"""Issue 15 item 4, a thin CLI: what the commands used to decide themselves is library code,
+called here directly, and the commands print the library's answer (byte for byte)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import run_cli
+from iqa_eval.errors import InputError
+
+
+# --- presets (iqa_eval.gmc.presets.apply_preset) ------------------------------------------
+
+def test_apply_preset_sets_the_published_fields_and_keeps_the_given_ones():
+    from iqa_eval.gmc import GMCOptions, apply_preset
+
+    opts, use_std, notes = apply_preset("spaq", GMCOptions(sigma=2.0, std_scale=0.5), given={"sigma"})
+    # spaq = LDS ks 5 sigma 1, Beta std phi 3, plus 100 (gmc-reference.md); sigma was given, std_scale not
+    assert (opts.regulator, opts.ks, opts.sigma, opts.std_phi, opts.std_scale, opts.plus) == \
+        ("lds", 5, 2.0, 3.0, 1.0, 100.0)
+    assert use_std is False
+    assert notes == ["preset spaq: LDS regulator (ks 5, sigma 1, integer-truncated histogram), Beta-model "
+                     "std (phi 3), std scale 1, plus 100",
+                     "sigma=2.0 given: used instead of the preset's 1.0"]
+    # a given value equal to the preset's is no override: no note
+    _, _, notes = apply_preset("spaq", GMCOptions(sigma=1.0), given={"sigma"})
+    assert len(notes) == 1
+
+
+def test_apply_preset_std_rules():
+    from iqa_eval.gmc import GMCOptions, apply_preset
+
+    with pytest.raises(InputError, match="preset livec uses the dataset's per-image std"):
+        apply_preset("livec", GMCOptions(), has_std=False)
+    opts, use_std, notes = apply_preset("kadid10k", GMCOptions(), has_std=True)
+    assert use_std is True and opts.regulator == "gaussian" and len(notes) == 1
+    _, use_std, notes = apply_preset("pipal", GMCOptions(), has_std=True, std_column="mos_std")
+    assert use_std is False
+    assert notes[-1].endswith("as the published run did; the std column 'mos_std' is not used")
+    with pytest.raises(InputError, match="preset must be one of livec, kadid10k, pipal, spaq"):
+        apply_preset("tid2013", GMCOptions())
+
+
+# --- GMC scores: ranking and text ------------------------------------------------------------
+
+def _result(scores):
+    from iqa_eval.gmc import GMCResult
+
+    empty = pd.DataFrame()
+    return GMCResult(points=empty, surface=empty, scores=pd.DataFrame(scores, columns=["model", "method", "gmc"]),
+                     bandwidths=empty, notes=(), config={})
+
+
+SCORES = [("b", "plcc", 0.5), ("b", "srocc", 0.7), ("a", "plcc", 0.9), ("a", "srocc", 0.6),
+          ("c", "plcc", 0.1), ("c", "srocc", 0.7)]
+
+
+def test_ranked_scores_orders_by_the_srocc_form_then_name():
+    ranked = _result(SCORES).ranked_scores()
+    # by hand: srocc b 0.7, c 0.7, a 0.6 -> b, c (tie broken by name), a; forms in computed order
+    assert list(map(tuple, ranked.itertuples(index=False))) == [
+        ("b", "plcc", 0.5), ("b", "srocc", 0.7), ("c", "plcc", 0.1), ("c", "srocc", 0.7),
+        ("a", "plcc", 0.9), ("a", "srocc", 0.6)]
+    only_plcc = _result([s for s in SCORES if s[1] == "plcc"]).ranked_scores()
+    assert list(only_plcc["model"]) == ["a", "b", "c"]
+
+
+def test_format_gmc_scores_text():
+    from iqa_eval.render.formatting import format_gmc_scores
+
+    assert format_gmc_scores(_result(SCORES)) == "\n".join([
+        "GMC score (average surface height)",
+        "model    plcc   srocc",
+        "b      0.5000  0.7000",
+        "c      0.1000  0.7000",
+        "a      0.9000  0.6000"])
+
+
+# --- surface files (iqa_eval.render.plot.write_surfaces) -------------------------------------
+
+def test_surface_targets_and_csv_surface(tmp_path):
+    from iqa_eval._runtime.atomic import OutputSet
+    from iqa_eval.render.plot import surface_targets, write_surfaces
+
+    assert surface_targets(tmp_path / "x.png", ["SROCC"]) == [("SROCC", tmp_path / "x.png")]
+    assert surface_targets(tmp_path / "x.png", ["SROCC", "PLCC"]) == [
+        ("SROCC", tmp_path / "x_srocc.png"), ("PLCC", tmp_path / "x_plcc.png")]
+    surface = pd.DataFrame({"model": ["=m", "=m"], "method": ["SROCC"] * 2, "Q": [1.0, 2.0],
+                            "Qd": [0.5, 0.5], "value": [0.1, 1 / 3]})
+    with OutputSet() as outputs:
+        written = write_surfaces(surface, tmp_path / "s.csv", outputs)
+    assert written == [tmp_path / "s.csv"]
+    back = pd.read_csv(tmp_path / "s.csv")
+    assert back["value"].tolist() == [0.1, 1 / 3]          # %.17g: exact round trip
+    assert back["model"].tolist() == ["'=m", "'=m"]        # a formula-like name neutralised
+
+
+# --- the command prints the library's answer -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    n = 40
+    mos = np.round(rng.uniform(1, 5, n), 2)
+    df = pd.DataFrame({"image": [f"i{k}" for k in range(n)], "mos": mos, "std": rng.uniform(0.3, 0.9, n),
+                       "good": mos + rng.normal(0, 0.4, n), "noisy": mos + rng.normal(0, 1.2, n)})
+    path = tmp_path_factory.mktemp("thin") / "study.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def test_surface_prints_the_library_scores(study, tmp_path):
+    from iqa_eval.data.io import load_dataset
+    from iqa_eval.gmc import GMCOptions, apply_preset, correlation_surfaces
+    from iqa_eval.render.formatting import format_gmc_scores
+
+    path, _ = study
+    code, out, err = run_cli("surface", path, "--grid", "5x5", "--method", "srocc,plcc", "--no-progress",
+                             "--preset", "pipal", "--scores-out", tmp_path / "s.csv")
+    assert code == 0, err
+    opts, use_std, _ = apply_preset("pipal", GMCOptions(), has_std=True)
+    data = load_dataset([path]).oriented()
+    assert not use_std                                   # pipal: the Beta-model std
+    data = replace(data, std=None).complete()
+    res = correlation_surfaces(data, grid=(5, 5),
+                               methods=["srocc", "plcc"], options=opts)
+    assert out == format_gmc_scores(res) + "\n"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "s.csv"), res.ranked_scores())
+
+
+def test_surface_preset_with_a_beta_std_leaves_a_std_file_unused(study, tmp_path):
+    """pipal estimates the std (Beta model): a --std-file is noted as unused, and is unused."""
+    path, df = study
+    std = tmp_path / "std.txt"
+    std.write_text("\n".join(repr(float(v) * 3) for v in df["std"]))
+    common = ("--grid", "5x5", "--method", "srocc", "--no-progress", "--preset", "pipal")
+    code, with_file, err = run_cli("surface", path, *common, "--std-file", std)
+    assert code == 0 and "is not used" in err, err
+    code, without, _ = run_cli("surface", path, *common)
+    assert with_file == without
