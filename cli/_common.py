@@ -116,7 +116,7 @@ SECTIONS = ("Input", "Statistics", "GMC", "Output", "Runtime")
 
 #: Section of the options that are not library options (by click parameter name).
 _SECTION_OF = {
-    **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings_constant", "key_col", "join",
+    **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings", "key_col", "join",
                      "delimiter", "nan_policy", "lower_is_better", "no_flip", "manifest", "names", "models", "model_names",
                      "std_file", "n_images"], "Input"),
     **dict.fromkeys(["rmse_dof", "no_pairwise", "krasula", "metrics", "posthoc", "friedman_method", "rope"],
@@ -194,8 +194,9 @@ _INPUT_OPTIONS = [
     click.option("--pred-cols", multiple=True, help="Prediction columns, comma-separated or repeated (default: every other numeric column)."),
     click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
     click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
-    click.option("--n-ratings", "n_ratings_constant", type=click.IntRange(min=2), default=None, metavar="N",
-                 help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
+    library_option("--n-ratings", "n_ratings", library="data.io:load_dataset", section="Input", metavar="N",
+                   show_default=False,
+                   help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
     library_option("--join", library="data.io:load_dataset", section="Input",
                    help="How several files are aligned: by image name where files have one, else by a row "
@@ -273,19 +274,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
                         key_col=opts.get("key_col"), join=opts.get("join") or "auto",
-                        delimiter=opts.get("delimiter") or "auto")
-    if opts.get("n_ratings_constant") is not None:
-        import numpy as np
-        from dataclasses import replace
-
-        from iqa_eval.errors import InputError
-
-        if data.n_ratings is not None:
-            raise InputError(f"give the number of ratings either as a column ({data.source('n_ratings')[1]!r} "
-                             "was found; --nratings-col) or as --n-ratings N, not both")
-        k = int(opts["n_ratings_constant"])
-        data = replace(data, n_ratings=np.full(len(data), float(k)),
-                       sources={**data.sources, "n_ratings": (None, f"n_ratings={k}")})  # a constant: no file
+                        delimiter=opts.get("delimiter") or "auto", n_ratings=opts.get("n_ratings"))
     lower = split_list(opts.get("lower_is_better"))
     if models is not None:
         data = data.select(models(data))

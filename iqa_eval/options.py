@@ -36,7 +36,7 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
-           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "describe_rule",
+           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -187,6 +187,8 @@ N_RESAMPLES = Interval(1, None, integral=True)
 ALPHA = Interval(0, 1, closed="neither")
 GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
+#: A number of ratings per image given as one constant (a mean of fewer than 2 has no spread).
+N_RATINGS = Interval(2, None, integral=True)
 
 
 def describe_rule(rule) -> str:

@@ -141,3 +141,41 @@ def test_surface_preset_with_a_beta_std_leaves_a_std_file_unused(study, tmp_path
     assert code == 0 and "is not used" in err, err
     code, without, _ = run_cli("surface", path, *common)
     assert with_file == without
+
+
+# --- a constant number of ratings (load_dataset(n_ratings=)) ---------------------------------
+
+def _table(tmp_path, with_count=False):
+    df = pd.DataFrame({"mos": [1.0, 2.5, 3.0, 4.5], "std": [0.5, 0.6, 0.7, 0.4], "m": [1.1, 2.0, 3.3, 4.0]})
+    if with_count:
+        df["votes"] = [10, 12, 9, 11]
+    path = tmp_path / ("counted.csv" if with_count else "plain.csv")
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_load_dataset_n_ratings_constant(tmp_path):
+    from iqa_eval.data.io import load_dataset
+
+    data = load_dataset([_table(tmp_path)], n_ratings=7)
+    assert data.n_ratings.tolist() == [7.0] * 4
+    assert data.sources["n_ratings"] == (None, "n_ratings=7")
+    assert load_dataset([_table(tmp_path)]).n_ratings is None
+    with pytest.raises(InputError, match=r"^give the number of ratings either as a column \('votes' was found; "
+                                         r"nratings_col\) or as n_ratings=N, not both$"):
+        load_dataset([_table(tmp_path, with_count=True)], n_ratings=7)
+    for bad in (1, 2.5, 0, True):
+        with pytest.raises(InputError, match=r"^n_ratings must be an integer >= 2; got "):
+            load_dataset([_table(tmp_path)], n_ratings=bad)
+
+
+def test_cli_n_ratings_is_the_library_parameter(tmp_path):
+    from iqa_eval.cli._common import library_rule
+    from iqa_eval.options import N_RATINGS
+
+    assert library_rule("data.io:load_dataset", "n_ratings") == (N_RATINGS, None)
+    code, _, err = run_cli("score", _table(tmp_path, with_count=True), "--n-ratings", "7")
+    assert code == 2 and err == ("error: give the number of ratings either as a column ('votes' was found; "
+                                 "--nratings-col) or as --n-ratings N, not both\n")
+    code, _, err = run_cli("score", _table(tmp_path), "--n-ratings", "1")
+    assert code == 2 and "--n-ratings" in err and "1 is not in the range x>=2" in err
