@@ -82,7 +82,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     options = {"mos_col": columns.get("mos_col"), "std_col": columns.get("std_col"),
                "nratings_col": columns.get("nratings_col"), "key_col": columns.get("key_col"),
                "pred_cols": tuple(split_list(columns.get("pred_cols"))) or None,
-               "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto"}
+               "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto",
+               "n_ratings": columns.get("n_ratings")}
     specs = read_manifest(manifest) if manifest else []
     for k, path in enumerate(datasets):
         specs.append(dataset_spec(path, name=names[k] if k < len(names) else None, **options))

@@ -179,3 +179,52 @@ def test_cli_n_ratings_is_the_library_parameter(tmp_path):
                                  "--nratings-col) or as --n-ratings N, not both\n")
     code, _, err = run_cli("score", _table(tmp_path), "--n-ratings", "1")
     assert code == 2 and "--n-ratings" in err and "1 is not in the range x>=2" in err
+
+
+# --- bench honours --n-ratings and --join ----------------------------------------------------
+
+def _bench_dir(root, name, seed):
+    """A dataset directory: meta.csv (MOS with ties, std, no image names) and one file per model."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    mos = np.round(rng.uniform(1, 5, n), 0)          # ties: the row order cannot be proven by MOS
+    folder = root / name
+    folder.mkdir()
+    pd.DataFrame({"mos": mos, "std": rng.uniform(0.4, 0.9, n)}).to_csv(folder / "meta.csv", index=False)
+    for model, noise in (("good", 0.4), ("poor", 1.5)):
+        pd.DataFrame({"score": mos + rng.normal(0, noise, n)}).to_csv(folder / f"{model}.csv", index=False)
+    return folder
+
+
+def test_bench_passes_n_ratings_and_join_to_every_dataset(tmp_path):
+    from iqa_eval.render.bench_tables import format_benchmark
+    from iqa_eval.studies.bench import benchmark, dataset_spec
+
+    a, b = _bench_dir(tmp_path, "A", 1), _bench_dir(tmp_path, "B", 2)
+    code, _, err = run_cli("bench", a, b, "--krasula")
+    assert code == 2 and "join" in err             # unproven row order: refused, not guessed
+    code, out, err = run_cli("bench", a, b, "--krasula", "--join", "order", "--n-ratings", "15")
+    assert code == 0, err
+    specs = [dataset_spec(d, join="order", n_ratings=15) for d in (a, b)]
+    result = benchmark(specs, krasula=True, krasula_options={"seed": 0, "nan_policy": "omit"})
+    assert set(result.krasula) == {"A", "B"}        # the count was used: Krasula could run
+    assert out == format_benchmark(result, "table", metrics=["srocc", "plcc"]).rstrip("\n") + "\n"
+    code, out_without, _ = run_cli("bench", a, b, "--krasula", "--join", "order")
+    assert code == 0 and out_without != out        # without the count: no Krasula section
+
+
+def test_manifest_n_ratings(tmp_path):
+    from iqa_eval.studies.bench import read_manifest
+
+    _bench_dir(tmp_path, "A", 1)
+    manifest = tmp_path / "sets.toml"
+    manifest.write_text('[[dataset]]\ndir = "A"\njoin = "order"\nn_ratings = 12\n')
+    (spec,) = read_manifest(manifest)
+    assert spec.n_ratings == 12 and spec.load().n_ratings.tolist() == [12.0] * 30
+    manifest.write_text('[[dataset]]\ndir = "A"\nn_ratings = 1\n')
+    with pytest.raises(InputError, match="'n_ratings' must be an integer >= 2"):
+        read_manifest(manifest)
+    # the command line fills what the manifest leaves open
+    manifest.write_text('[[dataset]]\ndir = "A"\njoin = "order"\n')
+    code, out, err = run_cli("bench", "--manifest", manifest, "--krasula", "--n-ratings", "12")
+    assert code == 0 and "Krasula" in out, err
