@@ -228,3 +228,65 @@ def test_manifest_n_ratings(tmp_path):
     manifest.write_text('[[dataset]]\ndir = "A"\njoin = "order"\n')
     code, out, err = run_cli("bench", "--manifest", manifest, "--krasula", "--n-ratings", "12")
     assert code == 0 and "Krasula" in out, err
+
+
+# --- Krasula in evaluate / format_evaluation --------------------------------------------------
+
+def _rated(n=60, seed=5, counts=True):
+    from iqa_eval.data.dataset import Dataset
+
+    rng = np.random.default_rng(seed)
+    mos = rng.uniform(1, 5, n)
+    return Dataset(mos=mos, std=rng.uniform(0.3, 0.9, n),
+                   n_ratings=rng.integers(8, 20, n).astype(float) if counts else None,
+                   predictions={"a": mos + rng.normal(0, .5, n), "b": mos + rng.normal(0, 1, n)})
+
+
+def test_evaluate_krasula_is_the_krasula_analysis():
+    from iqa_eval.studies.evaluation import evaluate
+    from iqa_eval.studies.krasula import krasula
+
+    data = _rated()
+    ev = evaluate(data, seed=3, krasula=True)
+    ref = krasula(data, seed=3, nan_policy="omit")
+    pd.testing.assert_frame_equal(ev.krasula.table, ref.table)
+    pd.testing.assert_frame_equal(ev.krasula.pvalues_ds, ref.pvalues_ds)
+    assert ev.notes == evaluate(data, seed=3).notes + tuple(f"Krasula: {n}" for n in ref.notes)
+    assert evaluate(data).krasula is None
+    skipped = evaluate(_rated(counts=False), krasula=True)
+    assert skipped.krasula is None and skipped.notes[-1].startswith("Krasula analysis skipped: no number-of-ratings")
+
+
+def test_format_evaluation_renders_the_krasula_section():
+    import json
+
+    from iqa_eval.render.formatting import format_evaluation
+    from iqa_eval.render.krasula import format_krasula, krasula_json
+    from iqa_eval.studies.evaluation import evaluate
+
+    with_k, without = evaluate(_rated(), krasula=True), evaluate(_rated())
+    for fmt in ("table", "markdown", "latex"):
+        assert format_evaluation(with_k, fmt) == (format_evaluation(without, fmt).rstrip("\n") + "\n\n"
+                                                  + format_krasula({"the data": with_k.krasula}, fmt))
+    doc = json.loads(format_evaluation(with_k, "json"))
+    assert doc["krasula"] == json.loads(json.dumps(krasula_json({"the data": with_k.krasula})))
+    with pytest.raises(InputError, match="krasula=True has no CSV form"):
+        format_evaluation(with_k, "csv")
+
+
+def test_score_krasula_prints_format_evaluation(tmp_path):
+    from iqa_eval.data.io import load_dataset
+    from iqa_eval.render.formatting import format_evaluation
+    from iqa_eval.studies.evaluation import evaluate
+
+    data = _rated()
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"mos": data.mos, "std": data.std, "n_ratings": data.n_ratings, **data.predictions}).to_csv(
+        path, index=False)
+    for fmt in ("table", "json", "markdown"):
+        code, out, err = run_cli("score", path, "--krasula", "--format", fmt)
+        assert code == 0, err
+        ev = evaluate(load_dataset([path]).oriented(), krasula=True)
+        assert out == format_evaluation(ev, fmt).rstrip("\n") + "\n"
+    code, out, err = run_cli("score", path, "--krasula", "--format", "csv")
+    assert code == 2 and out == "" and err.startswith("error: --krasula has no CSV form")
