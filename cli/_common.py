@@ -12,7 +12,7 @@ import click
 
 from ..errors import IQAEvalError, IQAEvalWarning
 
-from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, Interval
+from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, OUTPUT_FORMAT_SUFFIXES, Interval
 
 __all__ = ["library_option", "Command", "SECTIONS", "input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
@@ -369,11 +369,6 @@ def echo_written(paths) -> None:
             click.echo(f"wrote {terminal_safe(str(path))}", err=True)   # one line, whatever the name holds
 
 
-#: Output file endings -> the text format written into them.
-_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
-                   ".tex": "latex", ".latex": "latex", ".html": "html", ".htm": "html", ".txt": "table"}
-
-
 def output_format(fmt: str, output, allowed) -> str:
     """The format to write ``output`` in: ``--format`` when given, else the file's ending
     (``-o scores.json`` writes JSON). An ending that contradicts ``--format``, or that no
@@ -386,7 +381,7 @@ def output_format(fmt: str, output, allowed) -> str:
     if output in (None, "-"):
         return fmt
     suffix = Path(str(output)).suffix.lower()
-    implied = _SUFFIX_FORMATS.get(suffix) if suffix else "table"
+    implied = OUTPUT_FORMAT_SUFFIXES.get(suffix) if suffix else "table"
     ctx = click.get_current_context(silent=True)
     given = ctx is not None and ctx.get_parameter_source("fmt") == click.core.ParameterSource.COMMANDLINE
     if implied is None and given:      # an ending of the user's own, with an explicit --format

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..options import GMC_METHODS, GMC_PRESETS
+from ..options import FIGURE_SUFFIXES, GMC_METHODS, GMC_PRESETS, SURFACE_OUTPUT_SUFFIXES
 from ._common import (Command, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
                       gmc_options_from, input_options, library_option, load_dataset_from_options, parse_grid,
                       per_image_values, safe_terminal_text)
@@ -82,14 +82,14 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
     grid = parse_grid(grid)
-    if output and Path(output).suffix.lower() not in (".csv", ".html", ".png", ".pdf", ".svg"):
-        raise InputError("-o takes .csv, .html, .png, .pdf or .svg", file=str(output))
-    if contour and not (output and Path(output).suffix.lower() in (".png", ".pdf", ".svg")):
-        raise InputError("--contour draws static contour maps: give -o x.png, x.pdf or x.svg")
+    if output and Path(output).suffix.lower() not in SURFACE_OUTPUT_SUFFIXES:
+        raise InputError(f"-o takes {_either(SURFACE_OUTPUT_SUFFIXES)}", file=str(output))
+    if contour and not (output and Path(output).suffix.lower() in FIGURE_SUFFIXES):
+        raise InputError(f"--contour draws static contour maps: give -o {_either(FIGURE_SUFFIXES, 'x')}")
     outs = [points_out, scores_out]
     if output:
         names = gmc_methods(methods) or GMC_METHODS
-        one_file = output.lower().endswith((".csv", ".html"))
+        one_file = Path(output).suffix.lower() not in FIGURE_SUFFIXES
         outs += [output] if one_file else [t for _, t in surface_targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
     if output:                         # a missing [plot] extra is found before the computation
@@ -131,6 +131,12 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         written = write_surfaces(result.surface, output, outputs, contour=contour) if output else []
     echo_written([points_out, scores_out, *written])
     click.echo(safe_terminal_text(format_gmc_scores(result)))
+
+
+def _either(suffixes, stem=""):
+    """``.csv, .html or .svg`` (``stem='x'``: ``x.csv, x.html or x.svg``)."""
+    names = [stem + s for s in suffixes]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 #: GMCOptions field -> the click parameter that sets it here.

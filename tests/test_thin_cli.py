@@ -290,3 +290,44 @@ def test_score_krasula_prints_format_evaluation(tmp_path):
         assert out == format_evaluation(ev, fmt).rstrip("\n") + "\n"
     code, out, err = run_cli("score", path, "--krasula", "--format", "csv")
     assert code == 2 and out == "" and err.startswith("error: --krasula has no CSV form")
+
+
+# --- output file endings: declared once (options.py) -----------------------------------------
+
+def test_output_endings_are_declared_once_in_options():
+    """No module of cli/ or render/ holds its own collection of file endings (a tuple, set or
+    dict literal of two or more); they come from iqa_eval.options."""
+    import ast
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    ending = re.compile(r"^\.[a-z]{2,8}$")
+    found = []
+    for path in [*(root / "cli").glob("*.py"), *(root / "iqa_eval" / "render").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            items = (node.keys if isinstance(node, ast.Dict) else node.elts
+                     if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [])
+            strings = [k.value for k in items if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                       and ending.match(k.value)]
+            if len(strings) >= 2:
+                found.append(f"{path.name}:{node.lineno} {strings}")
+    assert not found, found
+
+
+def test_ending_messages_are_unchanged(study, tmp_path):
+    from iqa_eval.options import COMPARE_OUTPUT_SUFFIXES, FIGURE_SUFFIXES, SURFACE_OUTPUT_SUFFIXES
+
+    assert SURFACE_OUTPUT_SUFFIXES == (".csv", ".html", ".png", ".pdf", ".svg")
+    assert COMPARE_OUTPUT_SUFFIXES == (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
+    path, _ = study
+    code, _, err = run_cli("surface", path, "-o", tmp_path / "x.bmp")
+    assert code == 2 and err == f"error: {tmp_path / 'x.bmp'}: -o takes .csv, .html, .png, .pdf or .svg\n"
+    code, _, err = run_cli("surface", path, "-o", tmp_path / "x.csv", "--contour")
+    assert code == 2 and err == "error: --contour draws static contour maps: give -o x.png, x.pdf or x.svg\n"
+    code, _, err = run_cli("bench", path, "--cd-diagram", tmp_path / "cd.html")
+    assert code == 2 and err.endswith(f"the CD diagram is written as {', '.join(FIGURE_SUFFIXES)}\n")
+    code, _, err = run_cli("report", path, "-o", tmp_path / "r.pdf")
+    assert code == 2 and err.endswith("the report is an HTML page: -o must end in .html\n")
+    code, _, err = run_cli("score", path, "-o", tmp_path / "s.xyz")
+    assert code == 2 and "cannot write a .xyz file here" in err

@@ -29,6 +29,7 @@ import pandas as pd
 
 from .._runtime.optional import require
 from ..errors import InputError
+from ..options import FIGURE_SUFFIXES
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
-STATIC_EXTENSIONS = (".png", ".pdf", ".svg")
 
 
 def require_figure_packages(path=None, *, interactive: bool = False, static: bool = False) -> None:
@@ -51,7 +51,7 @@ def require_figure_packages(path=None, *, interactive: bool = False, static: boo
     suffix = Path(path).suffix.lower() if path is not None else ""
     if interactive or suffix == ".html":
         require("plotly.graph_objects", "interactive figures")
-    if static or suffix in STATIC_EXTENSIONS:
+    if static or suffix in FIGURE_SUFFIXES:
         require("matplotlib", "static figures")
 
 # One hue per model (plotly's D3 qualitative palette); each model's colour scale runs
@@ -545,7 +545,7 @@ def save_figure(fig, path, **kwargs):
     if _is_plotly(fig):
         if ext != ".html":
             raise InputError(f"an interactive figure is saved as .html, not {ext or 'no extension'}; for "
-                             f"{', '.join(STATIC_EXTENSIONS)} draw the static figure (surface_3d, "
+                             f"{', '.join(FIGURE_SUFFIXES)} draw the static figure (surface_3d, "
                              f"contour_map) or use save_surface", file=str(path))
         from .._runtime.atomic import atomic_write
         from .html import page  # the report's CSP on every HTML output
@@ -553,8 +553,8 @@ def save_figure(fig, path, **kwargs):
         title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "iqa-eval figure"
         atomic_write(path, page(str(title), plotly_div(fig, div_id="iqa-eval-figure"), with_plotly=True))
         return path
-    if ext not in STATIC_EXTENSIONS:
-        raise InputError(f"a static figure is saved as {', '.join(STATIC_EXTENSIONS)}, "
+    if ext not in FIGURE_SUFFIXES:
+        raise InputError(f"a static figure is saved as {', '.join(FIGURE_SUFFIXES)}, "
                          f"not {ext or 'no extension'}", file=str(path))
     from .._runtime.atomic import OutputSet
 
@@ -590,11 +590,11 @@ def save_surface(surface, path, *, method=None, models=None, title=None):
     ext = Path(path).suffix.lower()
     if ext == ".html":
         fig = surface_figure(surface, method=method, models=models, title=title)
-    elif ext in STATIC_EXTENSIONS:
+    elif ext in FIGURE_SUFFIXES:
         fig = surface_3d(surface, method=method, models=models, title=title)
     else:
         raise InputError(f"figure format {ext or '(no extension)'} not supported; use .html, "
-                         f"{', '.join(STATIC_EXTENSIONS)}", file=str(path))
+                         f"{', '.join(FIGURE_SUFFIXES)}", file=str(path))
     return save_figure(fig, path)
 
 
