@@ -12,7 +12,7 @@ import click
 
 from ..errors import IQAEvalError, IQAEvalWarning
 
-from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, Interval
+from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, OUTPUT_FORMAT_SUFFIXES, Interval
 
 __all__ = ["library_option", "Command", "SECTIONS", "input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
            "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
@@ -116,7 +116,7 @@ SECTIONS = ("Input", "Statistics", "GMC", "Output", "Runtime")
 
 #: Section of the options that are not library options (by click parameter name).
 _SECTION_OF = {
-    **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings_constant", "key_col", "join",
+    **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings", "key_col", "join",
                      "delimiter", "nan_policy", "lower_is_better", "no_flip", "manifest", "names", "models", "model_names",
                      "std_file", "n_images", "delimiter", "layout", "subject_col", "image_col", "rating_col",
                      "repetition_col", "session_col", "content_col", "scale"], "Input"),
@@ -197,8 +197,9 @@ _INPUT_OPTIONS = [
     click.option("--pred-cols", multiple=True, help="Prediction columns, comma-separated or repeated (default: every other numeric column)."),
     click.option("--std-col", default=None, help="Per-image std of the ratings (default: auto-detect std, mos_std, ...)."),
     click.option("--nratings-col", default=None, help="Number of ratings per image (default: auto-detect n_ratings, votes, ...)."),
-    click.option("--n-ratings", "n_ratings_constant", type=click.IntRange(min=2), default=None, metavar="N",
-                 help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
+    library_option("--n-ratings", "n_ratings", library="data.io:load_dataset", section="Input", metavar="N",
+                   show_default=False,
+                   help="Every MOS is the mean of N ratings (instead of a number-of-ratings column)."),
     click.option("--key-col", default=None, help="Image-name column used to join several files (default: auto-detect)."),
     library_option("--join", library="data.io:load_dataset", section="Input",
                    help="How several files are aligned: by image name where files have one, else by a row "
@@ -276,19 +277,7 @@ def load_dataset_from_options(opts: dict, *, models=None):
                         pred_cols=split_list(opts.get("pred_cols")) or None,
                         std_col=opts.get("std_col"), nratings_col=opts.get("nratings_col"),
                         key_col=opts.get("key_col"), join=opts.get("join") or "auto",
-                        delimiter=opts.get("delimiter") or "auto")
-    if opts.get("n_ratings_constant") is not None:
-        import numpy as np
-        from dataclasses import replace
-
-        from iqa_eval.errors import InputError
-
-        if data.n_ratings is not None:
-            raise InputError(f"give the number of ratings either as a column ({data.source('n_ratings')[1]!r} "
-                             "was found; --nratings-col) or as --n-ratings N, not both")
-        k = int(opts["n_ratings_constant"])
-        data = replace(data, n_ratings=np.full(len(data), float(k)),
-                       sources={**data.sources, "n_ratings": (None, f"n_ratings={k}")})  # a constant: no file
+                        delimiter=opts.get("delimiter") or "auto", n_ratings=opts.get("n_ratings"))
     lower = split_list(opts.get("lower_is_better"))
     if models is not None:
         data = data.select(models(data))
@@ -322,7 +311,10 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "max_memory": "--max-memory", "krasula=True": "--krasula", "names=[...]": "--name",
                  "models=[...]": "--models", "n_ratings=": "--n-ratings ", "samples=": "--samples",
                  "grid=": "--grid", "grid_res": "--grid-res", "variance='corrected'": "--variance corrected",
-                 "method='mean'": "--method mean", "screen='none'": "--screen none"}
+                 "method='mean'": "--method mean", "screen='none'": "--screen none",
+                 # apply_preset's notes: "sigma=2.0 given" -> "--sigma 2.0 given"
+                 "regulator=": "--regulator ", "std_scale=": "--std-scale ", "plus=": "--weight-plus ",
+                 "ks=": "--ks ", "sigma=": "--sigma ", "std_phi=": "--std-phi ", "or a std file": "or --std-file"}
 
 
 def cli_words(text: str) -> str:
@@ -380,11 +372,6 @@ def echo_written(paths) -> None:
             click.echo(f"wrote {terminal_safe(str(path))}", err=True)   # one line, whatever the name holds
 
 
-#: Output file endings -> the text format written into them.
-_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
-                   ".tex": "latex", ".latex": "latex", ".html": "html", ".htm": "html", ".txt": "table"}
-
-
 def output_format(fmt: str, output, allowed) -> str:
     """The format to write ``output`` in: ``--format`` when given, else the file's ending
     (``-o scores.json`` writes JSON). An ending that contradicts ``--format``, or that no
@@ -397,7 +384,7 @@ def output_format(fmt: str, output, allowed) -> str:
     if output in (None, "-"):
         return fmt
     suffix = Path(str(output)).suffix.lower()
-    implied = _SUFFIX_FORMATS.get(suffix) if suffix else "table"
+    implied = OUTPUT_FORMAT_SUFFIXES.get(suffix) if suffix else "table"
     ctx = click.get_current_context(silent=True)
     given = ctx is not None and ctx.get_parameter_source("fmt") == click.core.ParameterSource.COMMANDLINE
     if implied is None and given:      # an ending of the user's own, with an explicit --format

@@ -67,13 +67,14 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     from ..render.bench_tables import check_metrics, format_benchmark
     from ..errors import InputError
     from .._runtime.atomic import OutputSet
-    from ..render.plot import STATIC_EXTENSIONS, save_figure
+    from ..options import FIGURE_SUFFIXES
+    from ..render.plot import save_figure
 
     chosen_metrics = check_metrics(metrics)
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
     fmt = output_format(fmt, output, BENCH_FORMATS)
-    if cd_path is not None and Path(cd_path).suffix.lower() not in STATIC_EXTENSIONS:
-        raise InputError(f"the CD diagram is written as {', '.join(STATIC_EXTENSIONS)}", file=cd_path)
+    if cd_path is not None and Path(cd_path).suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(f"the CD diagram is written as {', '.join(FIGURE_SUFFIXES)}", file=cd_path)
     if not datasets and manifest is None:
         raise InputError("give at least one DATASET directory or --manifest FILE")
     names = split_list(names)
@@ -82,7 +83,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     options = {"mos_col": columns.get("mos_col"), "std_col": columns.get("std_col"),
                "nratings_col": columns.get("nratings_col"), "key_col": columns.get("key_col"),
                "pred_cols": tuple(split_list(columns.get("pred_cols"))) or None,
-               "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto"}
+               "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto",
+               "n_ratings": columns.get("n_ratings")}
     specs = read_manifest(manifest) if manifest else []
     for k, path in enumerate(datasets):
         specs.append(dataset_spec(path, name=names[k] if k < len(names) else None, **options))

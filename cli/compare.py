@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..options import CLI_ALIASES
+from ..options import CLI_ALIASES, COMPARE_OUTPUT_SUFFIXES
 from ._common import (Command, library_option, check_outputs, command, echo_notes, gmc_options, gmc_options_from,
                       input_options, per_image_values,
                       load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
@@ -51,10 +51,6 @@ def _check_alpha(value):
 
 
 _COMPARE = "studies.compare:compare_models"
-
-#: What ``-o`` writes, by the file's ending.
-_OUTPUT_SUFFIXES = (".json", ".html", ".png", ".pdf", ".svg", ".txt", "")
-
 
 @click.command(cls=Command)
 @input_options
@@ -104,9 +100,9 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     from ..render.formatting import format_comparison
 
     check_outputs([output], inputs["files"])
-    if output not in (None, "-") and Path(str(output)).suffix.lower() not in _OUTPUT_SUFFIXES:
+    if output not in (None, "-") and Path(str(output)).suffix.lower() not in COMPARE_OUTPUT_SUFFIXES:
         from ..errors import InputError
-        raise InputError(f"-o writes {', '.join(_OUTPUT_SUFFIXES[:-1])} or a suffix-less text file",
+        raise InputError(f"-o writes {', '.join(COMPARE_OUTPUT_SUFFIXES[:-1])} or a suffix-less text file",
                          file=str(output))
     if output:                         # a figure's missing [plot] extra is found before the computation
         from ..render.plot import require_figure_packages

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import CLI_ALIASES
+from ..options import CLI_ALIASES, HTML_SUFFIXES
 from ._common import (Command, library_option, check_outputs, command, echo_notes, echo_written, gmc_methods,
                       gmc_options, gmc_options_from, input_options,
                       load_dataset_from_options, parse_grid)
@@ -54,7 +54,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
     check_outputs([output], inputs["files"])
-    if Path(str(output)).suffix.lower() not in (".html", ".htm"):
+    if Path(str(output)).suffix.lower() not in HTML_SUFFIXES:
         from ..errors import InputError
         raise InputError("the report is an HTML page: -o must end in .html", file=str(output))
     from ..render.plot import require_figure_packages

@@ -47,13 +47,10 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
-                      rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise)
+                      rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
+                      krasula=krasula)
     text = format_evaluation(result, fmt)
-    if krasula:
-        from ._krasula import add_krasula
-        text = add_krasula(text, data, fmt, seed=seed, nan_policy=inputs["nan_policy"], notes=result.notes)
-    else:
-        echo_notes(result.notes)
+    echo_notes(result.notes)
     if data.std is not None and data.n_ratings is not None:   # the noise ceiling (docs/subjective.md)
         from ..subjective import ceiling_note
         echo_notes([ceiling_note(data.mos, data.std, data.n_ratings, result)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..options import GMC_METHODS, GMC_PRESETS
+from ..options import FIGURE_SUFFIXES, GMC_METHODS, GMC_PRESETS, SURFACE_OUTPUT_SUFFIXES
 from ._common import (Command, check_outputs, command, echo_notes, echo_written, gmc_methods, gmc_options,
                       gmc_options_from, input_options, library_option, load_dataset_from_options, parse_grid,
                       per_image_values, safe_terminal_text)
@@ -14,18 +14,6 @@ from ._common import (Command, check_outputs, command, echo_notes, echo_written,
 
 _SURFACES = "gmc.api:correlation_surfaces"
 _OPTIONS = "gmc.options:GMCOptions"
-
-
-def _score_text(result) -> str:
-    table = result.score_table()
-    first = next((c for c in table.columns if str(c).lower() == "srocc"), table.columns[0])
-    table = table.sort_values(first, ascending=False, kind="stable")   # best first
-    width = max([len("model")] + [len(str(m)) for m in table.index])
-    lines = ["GMC score (average surface height)",
-             f"{'model':<{width}}  " + "  ".join(f"{c:>6}" for c in table.columns)]
-    for model, row in table.iterrows():
-        lines.append(f"{model:<{width}}  " + "  ".join(f"{v:>6.4f}" for v in row.to_numpy()))
-    return "\n".join(lines)
 
 
 @click.command(cls=Command)
@@ -82,7 +70,9 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
     from .._runtime.atomic import OutputSet
     from .._runtime.escape import neutralise_frame
     from ..errors import InputError
-    from ..gmc import correlation_surfaces, read_std_file, read_weights_file
+    from ..gmc import apply_preset, correlation_surfaces, read_std_file, read_weights_file
+    from ..render.formatting import format_gmc_scores
+    from ..render.plot import surface_targets, write_surfaces
 
     chosen = [name for name, v in (("--samples", samples), ("--sample-file", sample_file),
                                    ("--grid", grid)) if v is not None]
@@ -92,15 +82,15 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
         raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
 
     grid = parse_grid(grid)
-    if output and Path(output).suffix.lower() not in (".csv", ".html", ".png", ".pdf", ".svg"):
-        raise InputError("-o takes .csv, .html, .png, .pdf or .svg", file=str(output))
-    if contour and not (output and Path(output).suffix.lower() in (".png", ".pdf", ".svg")):
-        raise InputError("--contour draws static contour maps: give -o x.png, x.pdf or x.svg")
+    if output and Path(output).suffix.lower() not in SURFACE_OUTPUT_SUFFIXES:
+        raise InputError(f"-o takes {_either(SURFACE_OUTPUT_SUFFIXES)}", file=str(output))
+    if contour and not (output and Path(output).suffix.lower() in FIGURE_SUFFIXES):
+        raise InputError(f"--contour draws static contour maps: give -o {_either(FIGURE_SUFFIXES, 'x')}")
     outs = [points_out, scores_out]
     if output:
         names = gmc_methods(methods) or GMC_METHODS
-        one_file = output.lower().endswith((".csv", ".html"))
-        outs += [output] if one_file else [t for _, t in _targets(output, [m.upper() for m in names])]
+        one_file = Path(output).suffix.lower() not in FIGURE_SUFFIXES
+        outs += [output] if one_file else [t for _, t in surface_targets(output, [m.upper() for m in names])]
     check_outputs(outs, inputs["files"])
     if output:                         # a missing [plot] extra is found before the computation
         from ..render.plot import require_figure_packages
@@ -109,7 +99,12 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
                                samples=sample_file if sample_file else (samples or 100))
     data = load_dataset_from_options(inputs)
     if preset:
-        data, options = _apply_preset(preset, data, options, std_file)
+        options, use_std, notes = apply_preset(preset, options, given=_given(_PRESET_PARAMS),
+                                               has_std=data.std is not None or bool(std_file),
+                                               std_column=data.sources.get("std", ("", "std"))[1])
+        echo_notes(notes)
+        if not use_std:
+            data, std_file = replace(data, std=None), None   # the note says so: neither is used
     if std_file:
         std = per_image_values(read_std_file(std_file), data, std_file, "--std-file")
         data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
@@ -132,105 +127,27 @@ def surface(std_file, weights_file, weight_plus, samples, sample_file, grid, see
             neutralise_frame(result.points).to_csv(outputs.stage(points_out), index=False,
                                                    float_format="%.17g")
         if scores_out:
-            neutralise_frame(ranked_scores(result.scores)).to_csv(outputs.stage(scores_out), index=False)
-        written = _write_surface(result.surface, output, outputs, contour=contour) if output else []
+            neutralise_frame(result.ranked_scores()).to_csv(outputs.stage(scores_out), index=False)
+        written = write_surfaces(result.surface, output, outputs, contour=contour) if output else []
     echo_written([points_out, scores_out, *written])
-    click.echo(safe_terminal_text(_score_text(result)))
+    click.echo(safe_terminal_text(format_gmc_scores(result)))
 
 
-def _apply_preset(name, data, options, std_file):
-    """GMCOptions of a published configuration; an option given on the command line wins (noted)."""
-    from ..errors import InputError
-    from ..gmc.presets import describe, preset
+def _either(suffixes, stem=""):
+    """``.csv, .html or .svg`` (``stem='x'``: ``x.csv, x.html or x.svg``)."""
+    names = [stem + s for s in suffixes]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
+
+#: GMCOptions field -> the click parameter that sets it here.
+_PRESET_PARAMS = {"regulator": "regulator", "std_scale": "std_scale", "plus": "weight_plus", "ks": "ks",
+                  "sigma": "sigma", "std_phi": "std_phi"}
+
+
+def _given(params):
+    """The fields among ``params`` whose option was given on the command line."""
     ctx = click.get_current_context()
-    conf = preset(name)
-    notes = [f"preset {describe(name)}"]
-    # command-line parameter -> GMCOptions field
-    wanted = {"regulator": ("regulator", conf["regulator"]), "std_scale": ("std_scale", conf["std_scale"]),
-              "weight_plus": ("plus", conf["plus"])}
-    for key in ("ks", "sigma", "std_phi"):
-        if key in conf:
-            wanted[key] = (key, conf[key])
-    changes = {}
-    for param, (field, value) in wanted.items():
-        given = ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
-        current = getattr(options, field)
-        if given and current != value:
-            notes.append(f"--{param.replace('_', '-')} {current} given: used instead of the preset's {value}")
-        else:
-            changes[field] = value
-    out = replace(options, **changes)
-    if conf["std"] == "column":
-        if data.std is None and not std_file:
-            raise InputError(f"preset {name} uses the dataset's per-image std: give a std column "
-                             "(--std-col) or --std-file")
-    elif data.std is not None or std_file:
-        notes.append(f"preset {name} estimates the std from the Beta model (phi {conf['std_phi']:g}) as "
-                     f"the published run did; the std column {data.sources.get('std', ('', 'std'))[1]!r} "
-                     "is not used")
-        from dataclasses import replace as _replace
-        data = _replace(data, std=None)
-    echo_notes(notes)
-    return data, out
+    return {field for field, param in params.items()
+            if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
 
 
-def ranked_scores(scores):
-    """GMC scores, best first: by the SROCC form's score (else the first form's), then name."""
-    import pandas as pd
-
-    table = scores.copy()
-    methods = list(dict.fromkeys(table["method"].astype(str)))
-    key_method = next((m for m in methods if m.lower() == "srocc"), methods[0])
-    key = table[table["method"].astype(str) == key_method].set_index("model")["gmc"]
-    table["_rank"] = table["model"].map(key).fillna(-float("inf"))
-    table["_order"] = pd.Categorical(table["method"].astype(str), categories=methods, ordered=True)
-    return (table.sort_values(["_rank", "model", "_order"], ascending=[False, True, True], kind="stable")
-            .drop(columns=["_rank", "_order"]).reset_index(drop=True))
-
-
-def _targets(output, methods):
-    """One file per GMC form when several were computed: ``x.png`` -> ``x_srocc.png``, ..."""
-    path = Path(output)
-    if len(methods) == 1:
-        return [(methods[0], path)]
-    return [(m, path.with_name(f"{path.stem}_{m.lower()}{path.suffix}")) for m in methods]
-
-
-def _write_surface(surface_df, output, outputs, *, contour=False) -> list:
-    """Draw every computed form; returns the paths. Static figures: one file per form when
-    there are several (``x_srocc.png``, ...); HTML: one page with a figure per form."""
-    from .._runtime.escape import neutralise_frame
-    from ..errors import InputError
-
-    suffix = Path(output).suffix.lower()
-    if suffix == ".csv":
-        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
-        return [output]
-    try:
-        from ..render.plot import contour_map, save_figure, save_surface
-    except ImportError as exc:
-        output = str(Path(output).with_suffix(".csv"))
-        echo_notes([f"figures unavailable ({exc}); wrote the grid surface as CSV instead"])
-        neutralise_frame(surface_df).to_csv(outputs.stage(output), index=False, float_format="%.17g")
-        return [output]
-    methods = list(dict.fromkeys(surface_df["method"].astype(str)))
-    if suffix == ".html" and not contour:
-        from ..render.html import page
-        from ..render.plot import plotly_div, surface_figure
-
-        body = "".join(plotly_div(surface_figure(surface_df, method=m), div_id=f"gmc-{k}")
-                       for k, m in enumerate(methods))
-        outputs.stage(output).write_text(page("GMC surfaces", body, with_plotly=True), encoding="utf-8")
-        return [output]
-    written = []
-    for method, target in _targets(output, methods):
-        if contour:
-            if suffix == ".html":
-                raise InputError("contour maps are static figures: use .png, .pdf or .svg with --contour",
-                                 file=str(output))
-            save_figure(contour_map(surface_df, method=method), outputs.stage(target))
-        else:
-            save_surface(surface_df, outputs.stage(target), method=method)
-        written.append(target)
-    return written

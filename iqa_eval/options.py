@@ -35,8 +35,10 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "GMC_PRESETS", "BENCH_FORMATS", "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS",
            "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
+           "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
+           "COMPARE_OUTPUT_SUFFIXES",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
-           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "describe_rule",
+           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -74,6 +76,17 @@ JOINS = ("auto", "key", "order")
 #: File endings read as tables (:func:`iqa_eval.read_table`); a directory given as input (or as
 #: a ``bench`` dataset) is read as its files with these endings.
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq")
+#: Static figure files (matplotlib); ``.html`` is the interactive (plotly) figure.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+#: An HTML page (the report).
+HTML_SUFFIXES = (".html", ".htm")
+#: Text output endings -> the format written into them (``-o scores.json`` writes JSON).
+OUTPUT_FORMAT_SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown",
+                          ".tex": "latex", ".latex": "latex", ".html": "html", ".htm": "html", ".txt": "table"}
+#: What the GMC surfaces are written as: the grid, one interactive page, or static figures.
+SURFACE_OUTPUT_SUFFIXES = (".csv", ".html") + FIGURE_SUFFIXES
+#: What a comparison is written as: JSON, a page, figures, or text (``''``: a file with no ending).
+COMPARE_OUTPUT_SUFFIXES = (".json", ".html") + FIGURE_SUFFIXES + (".txt", "")
 #: NaN policies of whole-dataset analyses (``benchmark``, ``krasula``): rows are dropped with a note, or refused.
 DATASET_NAN_POLICIES = ("omit", "raise")
 
@@ -201,6 +214,8 @@ N_RESAMPLES = Interval(1, None, integral=True)
 ALPHA = _SignificanceLevel()
 GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
+#: A number of ratings per image given as one constant (a mean of fewer than 2 has no spread).
+N_RATINGS = Interval(2, None, integral=True)
 
 
 def describe_rule(rule) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 from .dataset import Dataset
 from .._runtime.optional import require
 from ..errors import InputError, MissingDependencyError, warn
-from ..options import DELIMITERS, JOINS, TABLE_SUFFIXES, check_choice, validate_params
+from ..options import DELIMITERS, JOINS, N_RATINGS, TABLE_SUFFIXES, check_choice, validate_params
 
 __all__ = ["read_table", "load_dataset", "find_column", "normalised_keys", "MOS_NAMES", "STD_NAMES",
            "NRATINGS_NAMES", "KEY_NAMES"]
@@ -431,9 +431,9 @@ def _named_table(source, k, delimiter="auto"):
     return (source, *_read_table(source, delimiter=delimiter))
 
 
-@validate_params({"join": JOINS, "delimiter": DELIMITERS})
+@validate_params({"join": JOINS, "delimiter": DELIMITERS, "n_ratings": N_RATINGS})
 def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_col=None,
-                 key_col=None, join: str = "auto", delimiter: str = "auto") -> Dataset:
+                 key_col=None, join: str = "auto", delimiter: str = "auto", n_ratings=None) -> Dataset:
     """Read one or more tables into a :class:`Dataset`.
 
     Parameters
@@ -457,6 +457,9 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
         file's alignment is a note (docs/input.md has the decision table).
     delimiter : {'auto', ',', ';', 'tab', '|', 'whitespace'}, default 'auto'
         Field delimiter of text tables (see :func:`read_table`).
+    n_ratings : int >= 2, optional
+        Every MOS is the mean of this many ratings: the number of ratings of every image,
+        where the files have no number-of-ratings column (one found as well is an InputError).
     Directories are read as every table in them (sorted by name).
 
     Returns
@@ -474,6 +477,7 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     paths = [paths] if isinstance(paths, (str, Path, pd.DataFrame)) else list(paths)
     if not paths:
         raise InputError("no input file given")
+    constant_ratings = n_ratings
     paths, read_notes = _expand_directories(paths)
     pred_cols = list(pred_cols) if pred_cols else None
     named = [_named_table(p, k, delimiter) for k, p in enumerate(paths)]
@@ -686,6 +690,13 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                          file=base.path if len(tables) == 1 else None)
     if n < 3:
         raise InputError(f"only {n} data row(s); at least 3 are needed", file=base.path)
+    if constant_ratings is not None:
+        if n_ratings is not None:
+            raise InputError(f"give the number of ratings either as a column ({sources['n_ratings'][1]!r} "
+                             "was found; nratings_col) or as n_ratings=N, not both")
+        k = int(constant_ratings)
+        n_ratings = np.full(n, float(k))
+        sources["n_ratings"] = (None, f"n_ratings={k}")   # a constant: no file
     if _norm(base.mos) == "dmos":
         notes.append(f"MOS column {base.mos!r} is a difference score (lower = better quality): "
                      "it is used as given, and models are oriented against it")

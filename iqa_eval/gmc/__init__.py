@@ -14,7 +14,7 @@ _LAZY = {
     "GMCOptions": "options",
     "GMCResult": "api", "GMCPoints": "api", "GMCSurface": "api", "correlation_surfaces": "api",
     "gmc_inputs": "api", "gmc_points": "api", "gmc_score": "api", "gmc_surface": "api",
-    "PRESETS": "presets", "preset": "presets",
+    "PRESETS": "presets", "preset": "presets", "apply_preset": "presets",
     "cluster_session": "_dask_backend",
     "latin_hypercube": "sampling", "read_sample_file": "sampling", "regular_grid": "sampling",
     "beta_std": "weights", "distribution_weights": "weights", "read_std_file": "weights",

@@ -535,6 +535,18 @@ class GMCResult:
         table = self.scores.pivot(index="model", columns="method", values="gmc")
         return table.loc[list(dict.fromkeys(self.scores.model)), list(dict.fromkeys(self.scores.method))]
 
+    def ranked_scores(self) -> pd.DataFrame:
+        """:attr:`scores`, best first: by the SROCC form's score (else the first form's), then by
+        model name; the forms of one model in the order computed."""
+        table = self.scores.copy()
+        methods = list(dict.fromkeys(table["method"].astype(str)))
+        key_method = next((m for m in methods if m.lower() == "srocc"), methods[0])
+        key = table[table["method"].astype(str) == key_method].set_index("model")["gmc"]
+        table["_rank"] = table["model"].map(key).fillna(-float("inf"))
+        table["_order"] = pd.Categorical(table["method"].astype(str), categories=methods, ordered=True)
+        return (table.sort_values(["_rank", "model", "_order"], ascending=[False, True, True], kind="stable")
+                .drop(columns=["_rank", "_order"]).reset_index(drop=True))
+
 
 @validate_params({"seed": SEED, "backend": BACKENDS, "grid_res": GRID_RES, "bw_method": _BW_RULE})
 def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=0, grid=None,

@@ -24,10 +24,12 @@ import pandas as pd
 from .html import page
 from .._runtime.escape import csv_safe, markdown_safe, terminal_safe
 from ..errors import InputError
-from .formatting import TIE_MARK, TIE_MARKS, _plain, format_p, latex_escape
+from ._text import format_p, latex_escape, plain as _plain
+from .formatting import TIE_MARK, TIE_MARKS
+from .krasula import format_krasula, krasula_json
 from ..options import BENCH_FORMATS, BENCH_METRICS, check_choice
 
-__all__ = ["format_benchmark", "format_krasula", "with_krasula", "cd_diagram"]
+__all__ = ["format_benchmark", "cd_diagram"]
 
 _LABEL = {"srocc": "SROCC", "krcc": "KRCC", "plcc": "PLCC", "rmse": "RMSE"}
 _TESTED = {"srocc": "tied_with_best", "plcc": "plcc_tied_with_best"}
@@ -397,82 +399,6 @@ def _friedman_test_json(t) -> dict:
             "permutation_pvalue": _plain(t.permutation_pvalue), "permutation_method": t.permutation_method,
             "n_permutations": int(t.n_permutations), "permutation_seed": t.seed, "decides": t.decides,
             "decision_pvalue": _plain(t.pvalue)}
-
-
-def with_krasula(text: str, results: dict, fmt: str) -> str:
-    """``score``'s output ``text`` in format ``fmt`` with the Krasula analysis added."""
-    if not results:
-        return text
-    if fmt == "json":
-        doc = json.loads(text)
-        doc["krasula"] = krasula_json(results)
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    if fmt == "csv":
-        raise InputError("krasula=True has no CSV form (a second table); use the json, table or markdown format")
-    return text.rstrip("\n") + "\n\n" + format_krasula(results, fmt)
-
-
-def krasula_json(results: dict) -> dict:
-    out = {}
-    for name, res in results.items():
-        models = list(res.table["model"])
-        pairs = [{"model_a": a, "model_b": b, "different_similar_pvalue": _plain(res.pvalues_ds.loc[a, b]),
-                  "better_worse_pvalue": _plain(res.pvalues_bw.loc[a, b])}
-                 for i, a in enumerate(models) for b in models[i + 1:]]
-        out[name] = {"models": [{k: _plain(v) for k, v in r.items()} for r in res.table.to_dict("records")],
-                     "delong": pairs, "n_images": res.n_images, "n_pairs": res.n_pairs,
-                     "n_different": res.n_different, "n_similar": res.n_similar, "notes": list(res.notes),
-                     "settings": dict(res.settings)}
-    return out
-
-
-# -- Krasula ----------------------------------------------------------------------------------------
-def format_krasula(results: dict, fmt: str = "table") -> str:
-    """The Krasula analysis of one or more datasets (``{name: KrasulaResult}``) as text."""
-    if fmt == "json":
-        return json.dumps(krasula_json(results), indent=2) + "\n"
-    blocks = []
-    for name, res in results.items():
-        shown = markdown_safe(name) if fmt == "markdown" else name  # other formats escape whole lines
-        head = (f"Krasula et al. (2016) on {shown}: {res.n_images} images, {res.n_pairs} pairs "
-                f"({res.n_different} significantly different, |z| > {res.settings['z_critical']:g}; "
-                f"{res.n_similar} similar)")
-        header = ["model", "AUC different/similar", "AUC better/worse", "C0 (%)"]
-        rows = [[str(r.model), f"{r.auc_ds:.4f}", f"{r.auc_bw:.4f}", f"{100 * r.cc0:.2f}"]
-                for r in res.table.itertuples()]
-        models = list(res.table["model"])
-        pairs = [(a, b, res.pvalues_ds.loc[a, b], res.pvalues_bw.loc[a, b])
-                 for i, a in enumerate(models) for b in models[i + 1:]]
-        tail = "DeLong tests of AUC differences (two-sided, not adjusted for multiplicity):"
-        if fmt == "html":
-            e = _html.escape
-            t = ("<table><caption>" + e(head) + "</caption><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header)
-                 + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>"
-                                                    for r in rows) + "</tbody></table>")
-            t += "<p>" + e(tail) + "</p><ul>" + "".join(
-                f"<li>{e(a)} vs {e(b)}: p (different/similar) = {format_p(p1)}, p (better/worse) = {format_p(p2)}</li>"
-                for a, b, p1, p2 in pairs) + "</ul>"
-            blocks.append(t)
-            continue
-        if fmt == "markdown":
-            lines = [head, "", "| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
-            lines += ["| " + " | ".join([markdown_safe(r[0])] + r[1:]) + " |" for r in rows]
-            lines += ["", tail]
-            lines += [f"- {markdown_safe(a)} vs {markdown_safe(b)}: p (different/similar) = {format_p(p1)}, "
-                      f"p (better/worse) = {format_p(p2)}" for a, b, p1, p2 in pairs]
-        else:
-            esc = tex if fmt == "latex" else terminal_safe
-            rows = [[esc(r[0])] + r[1:] for r in rows]
-            widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
-            lines = [esc(head), "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
-            lines += ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))
-                      for r in rows]
-            lines += [tail] + [f"  {esc(a)} vs {esc(b)}: p_ds = {format_p(p1)}, p_bw = {format_p(p2)}"
-                               for a, b, p1, p2 in pairs]
-            if fmt == "latex":
-                lines = ["% " + line for line in lines]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
 
 
 def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), show_ci=None,

@@ -13,8 +13,9 @@ import math
 import numpy as np
 
 from ..options import EVALUATION_FORMATS, validate_params
+from ._text import format_p, latex_escape, plain as _plain
 
-__all__ = ["format_evaluation"]
+__all__ = ["format_evaluation", "format_gmc_scores"]
 
 #: "Statistically tied with the best" is one mark, the dagger, in every format (the text table,
 #: Markdown, the bench table, the report); TIE_MARKS spells it per format.
@@ -26,25 +27,6 @@ def _num(v, digits=4):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "nan"
     return f"{v:.{digits}f}"
-
-
-def format_p(p, *, n_resamples=None) -> str:
-    """A p-value for people: 4 decimals, ``<1e-4`` below that, ``nan`` when undefined.
-
-    A resampling p-value is shown with its resolution: as many decimals as ``n_resamples``
-    supports (3 for 1,000), and at its floor ``2 (0 + 1) / (B + 1)`` — no resample on the
-    other side of zero — as ``<=`` that floor rounded up (``<=0.002`` for 1,000 resamples).
-    """
-    if p is None or not math.isfinite(p):
-        return "nan"
-    if n_resamples:
-        b = int(n_resamples)
-        digits = max(1, math.ceil(math.log10(b)))
-        floor = 2.0 / (b + 1)
-        if p <= floor * (1 + 1e-9):
-            return f"<={math.ceil(floor * 10 ** digits) / 10 ** digits:.{digits}f}"
-        return f"{p:.{digits}f}"
-    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
 
 
 def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
@@ -155,21 +137,6 @@ def _markdown(evaluation):
     return "\n".join(out) + "\n"
 
 
-# ``*`` is braced so that no later replacement can find a user's star and make it a mark
-_LATEX_SPECIAL = {"*": "{*}", "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  # OT1 fonts print these as other glyphs (< > | as ¡ ¿ —)
-                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text; control characters are written out
-    (``\\x1b``) first, since pdflatex rejects them."""
-    from .._runtime.escape import terminal_safe
-
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))
-
-
 def _latex(evaluation):
     header, cells = _display_rows(evaluation)
     out = [r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\hline",
@@ -180,17 +147,6 @@ def _latex(evaluation):
     legend = latex_escape(_legend(evaluation)).replace(TIE_MARK, TIE_MARKS["latex"], 1)
     out += [r"\hline", r"\end{tabular}", "% " + legend]
     return "\n".join(out) + "\n"
-
-
-def _plain(value):
-    """JSON-safe Python value: numpy scalars unwrapped, NaN/inf -> None."""
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 def _records(frame):
@@ -215,6 +171,8 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     ----------
     evaluation : Evaluation
     fmt : {'table', 'csv', 'json', 'markdown', 'latex'}
+        With a Krasula analysis (``evaluate(..., krasula=True)``) it follows the table (JSON: a
+        ``krasula`` key); it has no CSV form (an InputError).
 
     Returns
     -------
@@ -229,6 +187,14 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     >>> format_evaluation(ev, "csv").splitlines()[0].startswith("model,n,srocc")
     True
     """
+    if getattr(evaluation, "krasula", None) is not None:
+        from .krasula import with_krasula
+
+        return with_krasula(_format_evaluation(evaluation, fmt), {"the data": evaluation.krasula}, fmt)
+    return _format_evaluation(evaluation, fmt)
+
+
+def _format_evaluation(evaluation, fmt):
     if fmt == "table":
         return _text_table(evaluation)
     if fmt == "csv":
@@ -394,3 +360,17 @@ def summarize_comparison(comparison) -> str:
         out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
                    f"there, or the models agree exactly).")
     return "\n".join(out)
+
+
+def format_gmc_scores(result) -> str:
+    """The GMC scores of a :class:`~iqa_eval.gmc.GMCResult` as a text table, best first (by the
+    SROCC form's score, else the first form's)."""
+    table = result.score_table()
+    first = next((c for c in table.columns if str(c).lower() == "srocc"), table.columns[0])
+    table = table.sort_values(first, ascending=False, kind="stable")   # best first
+    width = max([len("model")] + [len(str(m)) for m in table.index])
+    lines = ["GMC score (average surface height)",
+             f"{'model':<{width}}  " + "  ".join(f"{c:>6}" for c in table.columns)]
+    for model, row in table.iterrows():
+        lines.append(f"{model:<{width}}  " + "  ".join(f"{v:>6.4f}" for v in row.to_numpy()))
+    return "\n".join(lines)

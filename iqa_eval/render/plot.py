@@ -29,14 +29,15 @@ import pandas as pd
 
 from .._runtime.optional import require
 from ..errors import InputError
+from ..options import FIGURE_SUFFIXES
 
 __all__ = [
     "surface_figure", "surface_3d", "contour_map", "difference_map", "comparison_figure",
-    "scatter_figure", "save_figure", "save_surface", "plotly_div", "png_bytes",
+    "scatter_figure", "save_figure", "save_surface", "plotly_div", "png_bytes", "surface_targets",
+    "write_surfaces",
 ]
 
 SURFACE_COLUMNS = ("model", "method", "Q", "Qd", "value")
-STATIC_EXTENSIONS = (".png", ".pdf", ".svg")
 
 
 def require_figure_packages(path=None, *, interactive: bool = False, static: bool = False) -> None:
@@ -50,7 +51,7 @@ def require_figure_packages(path=None, *, interactive: bool = False, static: boo
     suffix = Path(path).suffix.lower() if path is not None else ""
     if interactive or suffix == ".html":
         require("plotly.graph_objects", "interactive figures")
-    if static or suffix in STATIC_EXTENSIONS:
+    if static or suffix in FIGURE_SUFFIXES:
         require("matplotlib", "static figures")
 
 # One hue per model (plotly's D3 qualitative palette); each model's colour scale runs
@@ -544,7 +545,7 @@ def save_figure(fig, path, **kwargs):
     if _is_plotly(fig):
         if ext != ".html":
             raise InputError(f"an interactive figure is saved as .html, not {ext or 'no extension'}; for "
-                             f"{', '.join(STATIC_EXTENSIONS)} draw the static figure (surface_3d, "
+                             f"{', '.join(FIGURE_SUFFIXES)} draw the static figure (surface_3d, "
                              f"contour_map) or use save_surface", file=str(path))
         from .._runtime.atomic import atomic_write
         from .html import page  # the report's CSP on every HTML output
@@ -552,8 +553,8 @@ def save_figure(fig, path, **kwargs):
         title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "iqa-eval figure"
         atomic_write(path, page(str(title), plotly_div(fig, div_id="iqa-eval-figure"), with_plotly=True))
         return path
-    if ext not in STATIC_EXTENSIONS:
-        raise InputError(f"a static figure is saved as {', '.join(STATIC_EXTENSIONS)}, "
+    if ext not in FIGURE_SUFFIXES:
+        raise InputError(f"a static figure is saved as {', '.join(FIGURE_SUFFIXES)}, "
                          f"not {ext or 'no extension'}", file=str(path))
     from .._runtime.atomic import OutputSet
 
@@ -589,9 +590,53 @@ def save_surface(surface, path, *, method=None, models=None, title=None):
     ext = Path(path).suffix.lower()
     if ext == ".html":
         fig = surface_figure(surface, method=method, models=models, title=title)
-    elif ext in STATIC_EXTENSIONS:
+    elif ext in FIGURE_SUFFIXES:
         fig = surface_3d(surface, method=method, models=models, title=title)
     else:
         raise InputError(f"figure format {ext or '(no extension)'} not supported; use .html, "
-                         f"{', '.join(STATIC_EXTENSIONS)}", file=str(path))
+                         f"{', '.join(FIGURE_SUFFIXES)}", file=str(path))
     return save_figure(fig, path)
+
+
+def surface_targets(output, methods) -> list:
+    """``(method, path)`` of every static figure file of ``output``: one file per GMC form when
+    several were computed (``x.png`` -> ``x_srocc.png``, ``x_plcc.png``, ...), else ``output``."""
+    path = Path(output)
+    if len(methods) == 1:
+        return [(methods[0], path)]
+    return [(m, path.with_name(f"{path.stem}_{m.lower()}{path.suffix}")) for m in methods]
+
+
+def write_surfaces(surface, output, outputs, *, contour: bool = False) -> list:
+    """Write every GMC form of ``surface`` to ``output``, staged in ``outputs`` (an
+    :class:`~iqa_eval._runtime.atomic.OutputSet`, committed by the caller); returns the paths.
+
+    ``.csv``: the grid; ``.html``: one interactive page with a figure per form;
+    ``.png``/``.pdf``/``.svg``: one file per form when there are several (``x_srocc.png``, ...),
+    3D surfaces or, with ``contour``, filled contour maps.
+    """
+    from .._runtime.escape import neutralise_frame
+
+    suffix = Path(output).suffix.lower()
+    if suffix == ".csv":
+        neutralise_frame(surface).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        return [output]
+    methods = list(dict.fromkeys(surface["method"].astype(str)))
+    if suffix == ".html" and not contour:
+        from .html import page
+
+        body = "".join(plotly_div(surface_figure(surface, method=m), div_id=f"gmc-{k}")
+                       for k, m in enumerate(methods))
+        outputs.stage(output).write_text(page("GMC surfaces", body, with_plotly=True), encoding="utf-8")
+        return [output]
+    written = []
+    for method, target in surface_targets(output, methods):
+        if contour:
+            if suffix == ".html":
+                raise InputError("contour maps are static figures: use .png, .pdf or .svg with --contour",
+                                 file=str(output))
+            save_figure(contour_map(surface, method=method), outputs.stage(target))
+        else:
+            save_surface(surface, outputs.stage(target), method=method)
+        written.append(target)
+    return written

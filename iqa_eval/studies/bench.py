@@ -31,7 +31,7 @@ import pandas as pd
 from ..data.dataset import Dataset
 from ..errors import InputError
 from ..options import (BENCH_METRICS, DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY, POSTHOC_TESTS,
-                       TABLE_SUFFIXES, CIMethod, Interval, N_RESAMPLES, ALPHA, SEED, validate_params)
+                       TABLE_SUFFIXES, CIMethod, Interval, N_RATINGS, N_RESAMPLES, ALPHA, SEED, validate_params)
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
            "friedman_nemenyi", "studentized_range_quantile"]
@@ -66,6 +66,8 @@ class DatasetSpec:
     join, delimiter : str
         As in :func:`~iqa_eval.data.io.load_dataset` (``join='order'`` for files whose row order
         their MOS cannot prove, e.g. a MOS with ties).
+    n_ratings : int, optional
+        Every MOS is the mean of this many ratings (as in :func:`~iqa_eval.data.io.load_dataset`).
     """
 
     name: str
@@ -81,6 +83,7 @@ class DatasetSpec:
     directory: Path | None = None
     join: str = "auto"
     delimiter: str = "auto"
+    n_ratings: int | None = None
 
     def load(self, models=None) -> Dataset:
         """Read, check the MOS scale, keep ``models`` (those present; default all), orient as ``score`` does."""
@@ -89,7 +92,7 @@ class DatasetSpec:
         try:
             data = load_dataset(list(self.files), mos_col=self.mos_col, pred_cols=self.pred_cols,
                                 std_col=self.std_col, nratings_col=self.nratings_col, key_col=self.key_col,
-                                join=self.join, delimiter=self.delimiter)
+                                join=self.join, delimiter=self.delimiter, n_ratings=self.n_ratings)
         except InputError as exc:
             if self.directory is None:
                 raise
@@ -169,7 +172,7 @@ def _skipped_note(directory: Path) -> str | None:
 
 
 _MANIFEST_KEYS = {"name", "dir", "files", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
-                  "lower_is_better", "flip", "mos_scale", "join", "delimiter"}
+                  "lower_is_better", "flip", "mos_scale", "join", "delimiter", "n_ratings"}
 
 
 def read_manifest(path) -> list:
@@ -182,6 +185,7 @@ def read_manifest(path) -> list:
         dir = "LIVEC"                       # every table file in it, or:
         files = ["LIVEC/meta.csv", "LIVEC/niqe.csv"]
         mos_col = "mos"                     # also std_col, nratings_col, key_col, pred_cols
+        n_ratings = 20                      # every MOS a mean of 20 ratings (no count column)
         lower_is_better = ["niqe"]
         mos_scale = [0, 100]
         flip = true
@@ -248,6 +252,10 @@ def read_manifest(path) -> list:
             if not isinstance(entry["flip"], bool):
                 raise InputError(f"{where}: 'flip' must be true or false", file=path)
             opts["flip"] = entry["flip"]
+        if "n_ratings" in entry:
+            if entry["n_ratings"] not in N_RATINGS:
+                raise InputError(f"{where}: 'n_ratings' must be {N_RATINGS}", file=path)
+            opts["n_ratings"] = int(entry["n_ratings"])
         if "mos_scale" in entry:
             scale = entry["mos_scale"]
             if not (isinstance(scale, list) and len(scale) == 2

@@ -49,6 +49,9 @@ class Evaluation:
         The options used, the confidence level and the tie rule in words.
     best : str or None
         The model with the highest SROCC.
+    krasula : KrasulaResult or None
+        The Krasula et al. (2016) analysis, with ``krasula=True`` where the data have a std and
+        a number of ratings (else None, and a note says what is missing).
     """
 
     table: pd.DataFrame
@@ -57,6 +60,7 @@ class Evaluation:
     notes: tuple
     settings: dict = field(default_factory=dict)
     best: str | None = None
+    krasula: object = None
 
 
 def _interval(kind, r, x, y, *, ci, level, n_resamples, seed, notes, model):
@@ -163,7 +167,7 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
                   "nan_policy": DATASET_NAN_POLICIES})
 def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
              alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
-             pairwise: bool = True) -> Evaluation:
+             pairwise: bool = True, krasula: bool = False) -> Evaluation:
     """Score every model in ``dataset`` against its MOS.
 
     Parameters
@@ -192,6 +196,11 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         with a note, or rejected with an error naming file, column and row.
     pairwise : bool
         Run the paired tests (needed for ``tied_with_best``).
+    krasula : bool
+        Also the Krasula et al. (2016) analysis (:func:`iqa_eval.studies.krasula.krasula`, same
+        ``seed`` and ``nan_policy``) on :attr:`Evaluation.krasula`; its notes, prefixed
+        ``Krasula:``, follow the others. It needs std and number of ratings: without them a
+        note says so and ``Evaluation.krasula`` is None.
 
     Returns
     -------
@@ -295,4 +304,14 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     settings = {"mapping": mapping, "ci": ci.value, "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": level, "seed": int(seed), "rmse_dof": bool(rmse_dof),
                 "nan_policy": nan_policy, "tie_rule": TIE_RULE.format(test=test)}
-    return Evaluation(table, pair_table, fits, tuple(dict.fromkeys(notes)), settings, best)
+    kras = None
+    if krasula:
+        from .krasula import krasula as _krasula, missing_inputs
+
+        why = missing_inputs(dataset)
+        if why:
+            notes.append(why)
+        else:
+            kras = _krasula(dataset, seed=seed, nan_policy=nan_policy)
+            notes.extend(f"Krasula: {note}" for note in kras.notes)
+    return Evaluation(table, pair_table, fits, tuple(dict.fromkeys(notes)), settings, best, kras)
