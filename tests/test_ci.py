@@ -1,6 +1,7 @@
 """The test install is CPU-only and .ci/run still runs every marked test (issue 14)."""
 from __future__ import annotations
 
+import pytest
 import re
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_ci_runs_the_readme_command_then_cpu_torch_then_every_marked_test():
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_fail_on_skip_fails_a_run_with_a_skip_but_not_a_gpu_one(tmp_path):
     (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    gpu: needs CUDA\n")

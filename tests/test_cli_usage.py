@@ -19,6 +19,7 @@ def _run(*args):
                           text=True, env=env, cwd=REPO, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (("score", STUDY, "--seed", "-3"), "Invalid value for '--seed'"),
     (("score", STUDY, "--format", "docx"), "Invalid value for '--format'"),
@@ -34,6 +35,7 @@ def test_usage_errors_are_one_error_line_exit_2(args, words):
     assert "Usage:" not in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_help_and_version_still_exit_0():
     for args in (("--help",), ("score", "--help"), ("--version",), ()):
         r = _run(*args)

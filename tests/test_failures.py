@@ -131,6 +131,7 @@ def _run(*args):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor", [1e307, -1.7e308])
 def test_predictions_near_1e307_score_as_their_scaled_copy(tmp_path, factor):
     """Decision: a model reaching ~1e150 and beyond is fitted (mapping, Pearson, GMC sums) on
@@ -207,6 +208,7 @@ def test_gmc_score_of_an_undefined_surface_is_nan_and_of_a_partly_defined_one_co
         (0.5 + 0.0 + 0.7 + 0.9) / 4)
 
 
+@pytest.mark.slow
 def test_aic_surface_leaving_its_points_range_is_a_note_without_raw_warnings(one_model):
     """bw_method='aic' on 10 sample points: statsmodels' AIC bandwidths let the local-linear
     fit extrapolate (the issue: 0.07 from points in 0.89-0.97). Decision: the surface is kept as

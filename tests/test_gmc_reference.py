@@ -121,6 +121,7 @@ def test_heights_from_golden_points(livec):
     assert np.abs(merged.gmc - merged.avg_height).max() <= 1e-4 + 1e-12
 
 
+@pytest.mark.slow
 def test_heights_from_our_points(livec):
     res = correlation_surfaces(livec["preds"], livec["mos"], std=livec["std"],
                                samples=livec["samples"], weights=livec["weights"])

@@ -79,6 +79,7 @@ def test_bootstrap_is_seeded_and_reproducible():
     assert d1[:, 0] == pytest.approx(ref, abs=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, stat", [("plcc", lambda x, y: st.pearsonr(x, y)[0]),
                                         ("srocc", lambda x, y: st.spearmanr(x, y)[0])])
 def test_bca_close_to_scipy_bootstrap(kind, stat):

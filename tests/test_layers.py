@@ -160,6 +160,7 @@ def test_the_tree_is_the_layer_diagram():
     assert folders == sorted(k for k in LAYERS if k not in ("errors", "options", "cli"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("old, new", [("iqa_eval.stats.metrics", "iqa_eval.stats.metrics"),
                                       ("iqa_eval.training.losses", "iqa_eval.training.losses")])
 def test_old_import_paths_are_the_same_modules(old, new):

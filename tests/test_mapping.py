@@ -58,6 +58,7 @@ def _check_matches(x, y, kind, func, p0, *, five_pl_constraints=False):
     return fit
 
 
+@pytest.mark.slow
 def test_logistic4_matches_curve_fit_on_real_data(shared_dir):
     checked = 0
     for path in sorted(shared_dir.glob("*/*.csv")):
@@ -71,6 +72,7 @@ def test_logistic4_matches_curve_fit_on_real_data(shared_dir):
     assert checked >= 15
 
 
+@pytest.mark.slow
 def test_logistic5_matches_curve_fit_on_real_data(shared_dir):
     checked = 0
     for path in sorted(shared_dir.glob("tid2013/*.csv")) + sorted(shared_dir.glob("LIVEC/*.csv")):

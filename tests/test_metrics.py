@@ -61,6 +61,7 @@ def _check_against_scipy(pairs):
             assert a.pvalue == pytest.approx(b.pvalue, rel=1e-6, abs=1e-6), ours.__name__
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_tied)
 def test_property_ties_agree_with_scipy(pairs):

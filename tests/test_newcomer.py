@@ -35,6 +35,7 @@ def small(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_surface_draws_every_requested_method(small, tmp_path):
     r = _cli("surface", small, "--grid", "5x5", "--method", "srocc,krcc", "-o", tmp_path / "s.png", "--no-progress")
     assert r.returncode == 0, r.stderr
@@ -49,6 +50,7 @@ def test_surface_draws_every_requested_method(small, tmp_path):
     assert r.returncode == 2 and "--contour draws static contour maps" in r.stderr
 
 
+@pytest.mark.slow
 def test_compare_writes_the_figure_for_image_suffixes(small, tmp_path):
     for suffix, magic in ((".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")):
         out = tmp_path / f"cmp{suffix}"

@@ -6,6 +6,7 @@ Each case runs a real kernel in a fresh interpreter, with the environment it nam
 """
 from __future__ import annotations
 
+import pytest
 import json
 import os
 import subprocess
@@ -59,6 +60,7 @@ def _numba_files(folder: Path) -> set:
     return {p for p in folder.rglob("*") if p.suffix in (".nbi", ".nbc")}
 
 
+@pytest.mark.slow
 def test_cache_goes_to_iqa_eval_cache_dir_and_is_reused(tmp_path):
     before = _numba_files(PACKAGE)
     env = _env(IQA_EVAL_CACHE_DIR=str(tmp_path / "c"), XDG_CACHE_HOME=str(tmp_path / "xdg"))
@@ -94,6 +96,7 @@ def test_cache_dir_order(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "i"
 
 
+@pytest.mark.slow
 def test_default_location_is_the_home_cache(tmp_path):
     home = tmp_path / "home"
     out = _kernel(_env(HOME=str(home)))
@@ -101,6 +104,7 @@ def test_default_location_is_the_home_cache(tmp_path):
     assert list((home / ".cache" / "iqa-eval" / "numba").rglob("_metric_kernels.sort_order-*.nbi"))
 
 
+@pytest.mark.slow
 def test_unwritable_cache_folder_means_no_cache_not_an_error(tmp_path):
     # a regular file where the folder should be: creating it fails even for root
     blocker = tmp_path / "file"

@@ -22,12 +22,14 @@ def _run(*args, cwd=REPO):
                           cwd=cwd, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
 
 
+@pytest.mark.slow
 def test_score_needs_no_extra():
     done = _run("score", "examples/simulated_study.csv", "--format", "json")
     assert done.returncode == 0, done.stderr
     assert '"srocc"' in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, extra", [
     (["report", "examples/simulated_study.csv", "--samples", "10", "--grid-res", "5", "--max-compare", "0"], "plot"),
     (["compare", "examples/simulated_study.csv", "-m", "precise,noisy", "--grid", "3x3"], None),
@@ -43,6 +45,7 @@ def test_a_missing_extra_is_one_error_naming_it(tmp_path, args, extra):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, output", [
     (["surface", "--samples", "10", "--grid-res", "5"], "out.html"),
     (["surface", "--samples", "10", "--grid-res", "5"], "out.png"),

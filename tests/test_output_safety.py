@@ -82,6 +82,7 @@ def test_full_device_is_an_error_line_and_nothing_else_is_replaced(tmp_path):
     assert _temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_stdout_on_a_full_device_is_an_error_line(tmp_path):
     full = _device(tmp_path, "full", 7)
     for target in ("-",):      # without -o: tests/test_safety.py::test_cli_errors_are_one_line_exit_2
@@ -123,6 +124,7 @@ def _reader(fifo: Path):
     return thread, chunks
 
 
+@pytest.mark.slow
 def test_fifo_is_streamed_never_replaced(tmp_path):
     fifo = tmp_path / "scores.fifo"
     os.mkfifo(fifo)

@@ -148,6 +148,7 @@ def test_plotly_figure_refuses_static_formats(tmp_path):
 
 
 # -- static ---------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("ext, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"), ("svg", b"<?xml")])
 def test_static_figures_save_by_extension_reproducibly(tmp_path, ext, magic):
     # the same input gives the same bytes (no dates, fixed SVG ids)
@@ -343,6 +344,7 @@ def test_livec_example_reproduces_the_published_scores(shared_dir, tmp_path, cap
         assert (tmp_path / name).stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_equal_srocc_example_runs(tmp_path, capsys):
     example = _load_example("equal_srocc")
     comparison = example.main(["--n-images", "300", "--out", str(tmp_path)])

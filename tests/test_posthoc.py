@@ -141,6 +141,7 @@ def _holm_by_hand(p):
     return out
 
 
+@pytest.mark.slow
 def test_wilcoxon_holm_equals_scipy_plus_holm_by_hand():
     from statsmodels.stats.multitest import multipletests
 

@@ -52,6 +52,7 @@ def test_readme_examples_run(tmp_path, monkeypatch):
                 assert (tmp_path / args[i + 1]).stat().st_size > 0, line
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(monkeypatch, capsys):
     code = _code_blocks("python")
     assert code

@@ -97,6 +97,7 @@ def outside_scripts(text):
 
 
 # -- self-contained and safe -------------------------------------------------------------
+@pytest.mark.slow
 def test_page_embeds_plotly_once_and_requests_nothing():
     from plotly.offline import get_plotlyjs
 
@@ -141,6 +142,7 @@ def test_user_strings_are_escaped_everywhere():
         assert "</script" not in body.lower()
 
 
+@pytest.mark.slow
 def test_script_closing_names_cannot_break_out_of_the_figure_json():
     data, evaluation, gmc, comparison = fake_inputs(models=("ok", EVIL_SCRIPT))
     text = report.report_html(evaluation=evaluation, gmc_result=gmc, comparison=comparison, dataset=data)
@@ -208,6 +210,7 @@ def test_comparison_section_shows_tests_summary_and_figure():
     assert f"({frac:.1f}% of cells)" in section
 
 
+@pytest.mark.slow
 def test_several_comparisons_are_all_shown():
     data, evaluation, gmc, comparison = fake_inputs()
     other = SimpleNamespace(**{**vars(comparison), "models": ["precise", "noisy"]})
@@ -232,6 +235,7 @@ def test_write_report_and_unwritable_path(tmp_path):
         report.write_report(tmp_path / "missing-dir" / "r.html", evaluation=evaluation)
 
 
+@pytest.mark.slow
 def test_each_note_is_listed_once():
     data, evaluation, gmc, comparison = fake_inputs()
     shared = data.notes[0]
@@ -242,6 +246,7 @@ def test_each_note_is_listed_once():
     assert "note: only in gmc" in text and "note: only in compare" in text
 
 
+@pytest.mark.slow
 def test_output_is_deterministic():
     assert page() == default_page()
 
@@ -278,6 +283,7 @@ def study_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_cli_report_writes_the_page(study_csv, tmp_path):
     out = tmp_path / "r.html"
     code, stdout, stderr = run_cli("report", study_csv, "-o", out, "--samples", "30", "--grid-res", "25",

@@ -170,6 +170,7 @@ def small_tmpfs(tmp_path):
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_full_disk_cli_leaves_previous_output_intact(small_tmpfs):
     out = small_tmpfs / "study.csv"
     out.write_text("previous,file\n1,2\n")
@@ -281,6 +282,7 @@ def test_sigint_during_score_and_surface_never_crashes(tmp_path):
 
 
 # -- one error model -------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_errors_are_one_line_exit_2(tmp_path):
     r = _cli_in_process("score", STUDY, "-o", tmp_path / "missing" / "s.csv")
     assert (r.returncode, r.stderr) == (2, f"error: {tmp_path / 'missing' / 's.csv'}: cannot write: "

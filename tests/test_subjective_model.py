@@ -89,6 +89,7 @@ def _loglik(u, x, b, v, a=None, cid=None):
     return stats.norm.logpdf(u[ok], mean[ok], np.sqrt(np.broadcast_to(var, u.shape)[ok])).sum()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", REFERENCE["cases"][:2], ids=[c["name"] for c in REFERENCE["cases"][:2]])
 def test_stationary_point_and_standard_errors_from_the_likelihood(case):
     u, r = _case_ratings(case)
