@@ -154,6 +154,18 @@ def test_fifo_is_streamed_never_replaced(tmp_path):
     assert _temp_files(tmp_path) == []
 
 
+def test_a_fifo_nobody_reads_is_an_error_within_a_bounded_time(tmp_path, monkeypatch):
+    # opening a FIFO for writing blocks until a reader comes: the wait is bounded, then one error
+    from iqa_eval._runtime import atomic
+
+    fifo = tmp_path / "nobody.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(atomic, "FIFO_READER_TIMEOUT", 0.3)
+    with pytest.raises(atomic.OutputError, match="no process reads this FIFO"):
+        atomic.atomic_write(fifo, "a,b\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and _temp_files(tmp_path) == []
+
+
 # -- case 2: a symlink is followed, its target replaced atomically ----------------------------
 def test_symlink_output_replaces_its_target_and_stays_a_link(tmp_path):
     real_dir = tmp_path / "results"

@@ -340,7 +340,7 @@ def _write_through(tmp: Path, real: Path) -> None:
             out.write(data)
         sys.stdout.flush()
         return
-    fd = os.open(real, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    fd = _open_for_writing(real)
     try:
         with open(tmp, "rb") as src:
             while True:
@@ -352,6 +352,35 @@ def _write_through(tmp: Path, real: Path) -> None:
                     view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+
+
+#: How long an output FIFO may wait for a reader before the command gives up (seconds): opening a
+#: FIFO for writing blocks until some process opens it for reading, which may never happen.
+FIFO_READER_TIMEOUT = 60.0
+
+
+def _open_for_writing(real: Path) -> int:
+    """A descriptor of a device or FIFO open for writing; a FIFO waits (bounded) for a reader."""
+    import errno
+    import time
+
+    flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    if not stat.S_ISFIFO(os.stat(real).st_mode):
+        return os.open(real, flags)
+    deadline = time.monotonic() + FIFO_READER_TIMEOUT
+    while True:
+        try:   # non-blocking: ENXIO while no process has the FIFO open for reading
+            fd = os.open(real, flags | os.O_NONBLOCK)
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                if exc.errno == errno.ENXIO:
+                    raise OSError(errno.ENXIO, f"no process reads this FIFO (waited {FIFO_READER_TIMEOUT:g} s)",
+                                  str(real)) from None
+                raise
+            time.sleep(0.05)   # a reader may yet open it: poll, bounded by the deadline
+    os.set_blocking(fd, True)   # then write as a plain pipe writer: the reader sets the pace
+    return fd
 
 
 def _umask() -> int:
