@@ -1,7 +1,9 @@
 """Shared fixtures. Real-data tests read ../shared where it is (never copied into the repo)."""
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,18 @@ def wait_until(condition, timeout: float, what: str, poll: float = 0.02):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         time.sleep(poll)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(path: Path, size: str):
+    """A real tmpfs of ``size`` mounted at ``path`` (created) inside a test's temp dir, unmounted
+    afterwards (root only; skipped where mounting is refused)."""
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import mounted_tmpfs
 from helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,17 +191,9 @@ def test_symlink_output_replaces_its_target_and_stays_a_link(tmp_path):
 # -- case 3: a full file system -----------------------------------------------------------------
 @pytest.fixture
 def tiny_tmpfs(tmp_path):
-    """A real 64 KiB tmpfs mounted inside the temp dir (root only), unmounted afterwards."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    try:
+    """A real 64 KiB tmpfs inside the temp dir (root only), unmounted afterwards."""
+    with mounted_tmpfs(tmp_path / "disk", "64k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 def _fill(folder: Path, leave: int = 0) -> Path:

@@ -23,7 +23,7 @@ from iqa_eval._runtime.resources import ResourceError, check_memory, parse_size,
 from iqa_eval._runtime.escape import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
 from iqa_eval.errors import InputError
 
-from conftest import wait_until
+from conftest import mounted_tmpfs, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 STUDY = REPO / "examples" / "simulated_study.csv"
@@ -157,17 +157,9 @@ def test_output_paths_checked_before_computing(tmp_path):
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
-    """A real 256 KiB tmpfs (needs root or a user namespace; skipped where neither works)."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    try:
+    """A real 256 KiB tmpfs inside the temp dir (root only), unmounted afterwards."""
+    with mounted_tmpfs(tmp_path / "disk", "256k") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
 @pytest.mark.slow
