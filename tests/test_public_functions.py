@@ -21,7 +21,8 @@ from iqa_eval.errors import InputError
 from iqa_eval.options import Either, Interval, describe_rule
 
 MODULES = ["iqa_eval", "iqa_eval.gmc", "iqa_eval.stats.metrics"]
-if importlib.util.find_spec("torch") is not None:
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+if HAVE_TORCH:
     MODULES.append("iqa_eval.training.losses")
 
 #: Public classes that hold results or data (their fields are outputs, not options), and
@@ -37,6 +38,8 @@ def _public():
     for module_name in MODULES:
         module = importlib.import_module(module_name)
         for name in module.__all__:
+            if not HAVE_TORCH and module_name == "iqa_eval" and module._LAZY.get(name) == "training.losses":
+                continue   # the [torch] extra is not installed: the losses are walked where it is
             obj = getattr(module, name)
             if not callable(obj) or name in NOT_OPTIONS or id(obj) in seen:
                 continue
