@@ -24,8 +24,7 @@ Submodules are imported on first use of a name, so ``import iqa_eval`` stays che
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
+import importlib.machinery
 import sys
 
 __version__ = "0.1.0"
@@ -65,17 +64,18 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 # Import paths users had before the layer folders (0.1 docs and README), kept as the very same
-# module objects: ``import iqa_eval.stats.metrics`` is ``iqa_eval.stats.metrics``.
+# module objects: ``import iqa_eval.metrics`` is ``iqa_eval.stats.metrics``.
 _MODULE_ALIASES = {"metrics": "stats.metrics", "losses": "training.losses"}
 
 
-class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Resolves ``iqa_eval.<old name>`` to the module that now lives in a layer folder."""
+class _AliasFinder:
+    """Resolves ``iqa_eval.<old name>`` to the module that now lives in a layer folder (a meta
+    path finder and its loader; duck-typed, so importing the package loads no importlib.abc)."""
 
     def find_spec(self, fullname, path=None, target=None):
         package, _, name = fullname.rpartition(".")
         if package == __name__ and name in _MODULE_ALIASES:
-            return importlib.util.spec_from_loader(fullname, self)
+            return importlib.machinery.ModuleSpec(fullname, self)
         return None
 
     def create_module(self, spec):
