@@ -1,0 +1,146 @@
+"""The noise ceiling as a reference row of ``score`` (and ``bench``, and the report): its numbers are
+:func:`ceiling_from_summary`'s (checked against brute force in test_subjective_ceiling.py), it appears
+only with std and n_ratings, and it is never a model."""
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import pdflatex, run_cli
+from iqa_eval.data.dataset import Dataset
+from iqa_eval.render.formatting import format_evaluation
+from iqa_eval.studies.evaluation import evaluate
+from iqa_eval.subjective import ceiling_from_summary
+
+HOSTILE = "bad & 50% $x$ #1 a_b {c} <b>|h|</b> *"
+
+
+def _study(n=60, seed=0, names=("good", "fair", HOSTILE)):
+    """A MOS from 8-20 noisy raters per image (its std and count), and models of decreasing precision."""
+    rng = np.random.default_rng(seed)
+    q = rng.normal(3.0, 0.8, n)
+    k = rng.integers(8, 21, n)
+    votes = [q[j] + rng.normal(0, 1.0, k[j]) for j in range(n)]
+    mos = np.array([v.mean() for v in votes])
+    std = np.array([v.std(ddof=1) for v in votes])
+    preds = {m: q + s * rng.normal(size=n) for m, s in zip(names, (0.2, 0.5, 0.9))}
+    return mos, std, k.astype(float), preds
+
+
+def _data(with_std=True, with_n=True, **kw):
+    mos, std, k, preds = _study(**kw)
+    return Dataset(mos=mos, predictions=preds, std=std if with_std else None, n_ratings=k if with_n else None)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_the_ceiling_is_ceiling_from_summary_of_the_same_data(alpha):
+    mos, std, k, _ = _study()
+    ev = evaluate(_data(), alpha=alpha)
+    ref = ceiling_from_summary(mos, std, k, confidence_level=1 - alpha)
+    assert ev.ceiling is not None
+    assert ev.ceiling.as_dict() == ref.as_dict()
+    # and the numbers themselves, from the formulas: R = 1 - mean(s^2/n)/var(mos), PLCC = sqrt(R),
+    # SROCC = 6/pi asin(sqrt(R)/2)
+    r = 1 - np.mean(std ** 2 / k) / np.var(mos, ddof=1)
+    assert ev.ceiling.reliability == pytest.approx(r, abs=1e-12)
+    assert ev.ceiling.srocc == pytest.approx(6 / np.pi * np.arcsin(np.sqrt(r) / 2), abs=1e-12)
+    assert ev.ceiling.plcc == pytest.approx(np.sqrt(r), abs=1e-12)
+
+
+@pytest.mark.parametrize("with_std,with_n", [(False, False), (True, False), (False, True)])
+def test_no_ceiling_without_both_std_and_n_ratings(with_std, with_n):
+    ev = evaluate(_data(with_std, with_n))
+    assert ev.ceiling is None
+    assert not any("noise ceiling" in n for n in ev.notes)
+    for fmt in ("table", "markdown", "latex", "csv"):
+        assert "noise ceiling" not in format_evaluation(ev, fmt)
+    assert json.loads(format_evaluation(ev, "json"))["ceiling"] is None
+
+
+def test_too_few_images_for_a_ceiling_is_a_note_not_a_row():
+    mos, std, k, preds = _study(n=60)
+    keep = slice(0, 3)   # 3 images with std and n; the other rows' std missing
+    std2 = np.full_like(std, np.nan)
+    std2[keep] = std[keep]
+    ev = evaluate(Dataset(mos=mos, predictions=preds, std=std2, n_ratings=k))
+    assert ev.ceiling is None
+    assert any(n.startswith("noise ceiling: not computed") and "at least 4 images" in n for n in ev.notes)
+    assert "noise ceiling" not in format_evaluation(ev, "table").split("\n\n")[0]
+
+
+def test_the_ceiling_is_never_a_model():
+    with_c, without = evaluate(_data()), evaluate(_data(with_std=False, with_n=False))
+    assert with_c.ceiling is not None and with_c.ceiling.srocc > with_c.table["srocc"].max()
+    # same models, order, SROCC, ties, best and paired tests as without the ceiling
+    cols = ["model", "srocc", "tied_with_best"]
+    pd.testing.assert_frame_equal(with_c.table[cols], without.table[cols])
+    pd.testing.assert_frame_equal(with_c.pairwise, without.pairwise)
+    assert with_c.best == without.best == "good"
+    assert "noise ceiling" not in set(with_c.table["model"])
+    # CSV stays one row per model (the ceiling is in the JSON only)
+    csv = pd.read_csv(__import__("io").StringIO(format_evaluation(with_c, "csv")))
+    assert len(csv) == 3 and not csv["model"].astype(str).str.contains("ceiling").any()
+
+
+def _row_numbers(line):
+    return [float(x) for x in re.findall(r"\d\.\d{4}", line)]
+
+
+def test_text_table_has_the_reference_row_below_a_rule_unmarked():
+    ev = evaluate(_data())
+    d = ev.ceiling.as_dict()
+    lines = format_evaluation(ev, "table").splitlines()
+    k = next(i for i, x in enumerate(lines) if x.startswith("noise ceiling "))
+    assert set(lines[k - 1].replace(" ", "")) == {"-"}                  # a rule above it
+    assert set(lines[1].replace(" ", "")) == {"-"} and k - 1 == 2 + 3   # header, rule, 3 models, rule
+    assert _row_numbers(lines[k]) == pytest.approx(
+        [d["srocc"], d["srocc_ci_low"], d["srocc_ci_high"], d["plcc"], d["plcc_ci_low"], d["plcc_ci_high"]], abs=5e-5)
+    assert re.search(rf"\s{ev.ceiling.n_images}\s", lines[k])
+    assert "\u2020" not in lines[k] and "*" not in lines[k]
+    assert any(x.startswith("noise ceiling: the expected SROCC and PLCC of a perfect model") for x in lines)
+
+
+def test_json_has_the_ceiling_object():
+    ev = evaluate(_data())
+    doc = json.loads(format_evaluation(ev, "json"))
+    assert doc["ceiling"] == pytest.approx(ev.ceiling.as_dict())
+    assert [m["model"] for m in doc["models"]] == list(ev.table["model"])
+
+
+def test_markdown_row_is_italic_and_last():
+    ev = evaluate(_data())
+    lines = format_evaluation(ev, "markdown").splitlines()
+    table = [x for x in lines if x.startswith("|")]
+    assert table[-1].startswith("| *noise ceiling* | *60* | *")
+    assert "\u2020" not in table[-1]
+
+
+def test_latex_row_is_italic_below_a_rule_and_compiles(tmp_path):
+    ev = evaluate(_data())
+    tex = format_evaluation(ev, "latex")
+    lines = tex.splitlines()
+    k = next(i for i, x in enumerate(lines) if x.startswith(r"\textit{noise ceiling}"))
+    assert lines[k - 1] == r"\hline" and lines[k + 1] == r"\hline"
+    assert r"\dagger" not in lines[k]
+    assert f"\\textit{{{ev.ceiling.srocc:.4f} [" in lines[k]
+    pdflatex(tmp_path, tex)
+
+
+def test_cli_score_shows_the_row_and_no_redundant_note(tmp_path):
+    mos, std, k, preds = _study()
+    meta = tmp_path / "meta.csv"
+    pd.DataFrame({"image": [f"i{j}" for j in range(mos.size)], "mos": mos, "std": std, "n_ratings": k,
+                  **{m: v for m, v in preds.items() if m != HOSTILE}}).to_csv(meta, index=False)
+    code, out, err = run_cli("score", meta, "--no-pairwise")
+    assert code == 0, err
+    c = ceiling_from_summary(mos, std, k)
+    row = [x for x in out.splitlines() if x.startswith("noise ceiling ")]
+    assert len(row) == 1 and f"{c.srocc:.4f}" in row[0]
+    assert not any("expected SROCC" in x for x in err.splitlines())   # said once, by the row
+    code, out, err = run_cli("score", meta, "--no-pairwise", "--format", "json")
+    assert json.loads(out)["ceiling"]["srocc"] == pytest.approx(c.srocc)
