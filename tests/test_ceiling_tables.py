@@ -144,3 +144,74 @@ def test_cli_score_shows_the_row_and_no_redundant_note(tmp_path):
     assert not any("expected SROCC" in x for x in err.splitlines())   # said once, by the row
     code, out, err = run_cli("score", meta, "--no-pairwise", "--format", "json")
     assert json.loads(out)["ceiling"]["srocc"] == pytest.approx(c.srocc)
+
+
+# -- bench ---------------------------------------------------------------------------------------
+def _bench_sets(hostile=True):
+    out = {}
+    for seed, (name, with_std) in enumerate(((HOSTILE if hostile else "A", True), ("B", False), ("C", True))):
+        out[name] = _data(with_std=with_std, with_n=with_std, seed=seed + 1, n=70, names=("good", "fair", "poor"))
+    return out
+
+
+def _bench_without_ceilings(sets):
+    from iqa_eval.studies.bench import benchmark
+
+    return benchmark({k: Dataset(mos=d.mos, predictions=d.predictions) for k, d in sets.items()})
+
+
+def test_bench_ceilings_are_ceiling_from_summary_per_dataset_and_never_models():
+    from iqa_eval.studies.bench import benchmark
+
+    sets = _bench_sets()
+    res = benchmark(sets)
+    assert set(res.ceilings) == {HOSTILE, "C"}          # B has no std and n_ratings: no ceiling
+    for name, c in res.ceilings.items():
+        d = sets[name]
+        assert c.as_dict() == ceiling_from_summary(d.mos, d.std, d.n_ratings).as_dict()
+    plain = _bench_without_ceilings(sets)
+    cols = ["dataset", "model", "srocc", "rank", "tied_with_best"]
+    pd.testing.assert_frame_equal(res.cells[cols], plain.cells[cols])
+    pd.testing.assert_frame_equal(res.summary, plain.summary)
+    assert res.friedman.statistic == plain.friedman.statistic and res.friedman.mean_ranks == plain.friedman.mean_ranks
+    assert res.models == plain.models == ["good", "fair", "poor"]
+    doc = json.loads(res.format("json"))
+    assert set(doc["ceilings"]) == {HOSTILE, "C"}
+    assert doc["ceilings"]["C"] == pytest.approx(res.ceilings["C"].as_dict())
+    assert all(c["model"] != "noise ceiling" for c in doc["cells"])
+    assert json.loads(plain.format("json"))["ceilings"] == {}
+    for fmt in ("table", "markdown", "latex", "html", "csv"):
+        assert "noise ceiling" not in plain.format(fmt)
+    assert "ceiling" not in res.format("csv")
+
+
+def test_bench_table_row_values_unmarked_and_below_a_rule():
+    from iqa_eval.studies.bench import benchmark
+
+    res = benchmark(_bench_sets(hostile=False))
+    lines = res.format("table").splitlines()
+    k = next(i for i, x in enumerate(lines) if x.startswith("noise ceiling "))
+    assert set(lines[k - 1].replace(" ", "")) == {"-"}
+    expected = []
+    for name in ("A", "C"):
+        d = res.ceilings[name].as_dict()
+        expected += [d[f"{m}{s}"] for m in ("srocc", "plcc") for s in ("", "_ci_low", "_ci_high")]
+    assert [float(x) for x in re.findall(r"\d\.\d{3}", lines[k])] == pytest.approx(expected, abs=5e-4)
+    assert not set(lines[k]) & {"\u00b9", "\u00b2", "\u2020"}
+    md = [x for x in res.format("markdown").splitlines() if x.startswith("|")]
+    assert md[-1].startswith("| *noise ceiling* | *") and "**" not in md[-1] and "<u>" not in md[-1]
+
+
+def test_bench_html_escapes_and_latex_compiles_with_the_ceiling_row(tmp_path):
+    from iqa_eval.studies.bench import benchmark
+
+    res = benchmark(_bench_sets())
+    page = res.format("html")
+    foot = page[page.index("<tfoot>"):page.index("</tfoot>")]
+    assert 'class="ceiling"' in foot and "<b>" not in foot and "<u>" not in foot
+    assert HOSTILE not in page and html.escape(HOSTILE) in page     # the dataset name, escaped everywhere
+    tex = res.format("latex", metrics=("srocc", "plcc"))
+    row = next(x for x in tex.splitlines() if x.startswith(r"\textit{noise ceiling}"))
+    assert r"\textbf" not in row and r"\underline" not in row and r"\dagger" not in row
+    assert f"\\textit{{{res.ceilings['C'].srocc:.3f}}}" in row
+    pdflatex(tmp_path, tex, packages=("booktabs",))
