@@ -215,3 +215,28 @@ def test_bench_html_escapes_and_latex_compiles_with_the_ceiling_row(tmp_path):
     assert r"\textbf" not in row and r"\underline" not in row and r"\dagger" not in row
     assert f"\\textit{{{res.ceilings['C'].srocc:.3f}}}" in row
     pdflatex(tmp_path, tex, packages=("booktabs",))
+
+
+# -- report --------------------------------------------------------------------------------------
+def test_report_puts_each_model_on_the_ceilings_scale_and_escapes_names():
+    from iqa_eval.render.report import report_html
+
+    ev = evaluate(_data())
+    page = report_html(evaluation=ev)
+    section = page[page.index('<section id="scores">'):]
+    section = section[:section.index("</section>")]
+    assert HOSTILE not in page and html.escape(HOSTILE) in section
+    body = section[section.index("<tbody>"):section.index("</tbody>")]
+    head = re.findall(r"<th[^>]*>(.*?)</th>", section[:section.index("</thead>")])
+    col = head.index("SROCC / ceiling")
+    for tr, srocc in zip(re.findall(r"<tr[^>]*>(.*?)</tr>", body), ev.table["srocc"]):
+        tds = re.findall(r"<td[^>]*>(.*?)</td>", tr)
+        assert tds[col] == f"{100 * srocc / ev.ceiling.srocc:.1f}%"
+    foot = section[section.index("<tfoot>"):section.index("</tfoot>")]
+    tds = re.findall(r"<td[^>]*>(.*?)</td>", foot)
+    assert tds[0] == "noise ceiling" and tds[1] == ""               # no best / tie mark
+    assert tds[head.index("SROCC")].startswith(f"{ev.ceiling.srocc:.4f}<br>")
+    assert tds[head.index("PLCC (mapped)")].startswith(f"{ev.ceiling.plcc:.4f}<br>")
+    assert f"reliability {ev.ceiling.reliability:.4f}" in section
+    plain = report_html(evaluation=evaluate(_data(with_std=False, with_n=False)))
+    assert "noise ceiling" not in plain.lower() and "SROCC / ceiling" not in plain
