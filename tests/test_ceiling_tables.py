@@ -240,3 +240,26 @@ def test_report_puts_each_model_on_the_ceilings_scale_and_escapes_names():
     assert f"reliability {ev.ceiling.reliability:.4f}" in section
     plain = report_html(evaluation=evaluate(_data(with_std=False, with_n=False)))
     assert "noise ceiling" not in plain.lower() and "SROCC / ceiling" not in plain
+
+
+def test_cli_bench_json_and_a_constant_n_ratings(tmp_path):
+    mos, std, k, preds = _study(names=("good", "fair", "poor"))
+    frame = pd.DataFrame({"image": [f"i{j}" for j in range(mos.size)], "mos": mos, "std": std, **preds})
+    for name in ("d1", "d2"):
+        (tmp_path / name).mkdir()
+        frame.assign(n_ratings=k).to_csv(tmp_path / name / "meta.csv", index=False)
+    code, out, err = run_cli("bench", tmp_path / "d1", tmp_path / "d2", "--format", "json")
+    assert code == 0, err
+    ceilings = json.loads(out)["ceilings"]
+    assert set(ceilings) == {"d1", "d2"}
+    assert ceilings["d1"]["srocc"] == pytest.approx(ceiling_from_summary(mos, std, k).srocc, abs=1e-12)
+    # std without a count column: no ceiling; with --n-ratings 15 every image counts 15 ratings
+    only_std = tmp_path / "std.csv"
+    frame.to_csv(only_std, index=False)
+    code, out, err = run_cli("score", only_std, "--no-pairwise", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["ceiling"] is None
+    code, out, err = run_cli("score", only_std, "--no-pairwise", "--format", "json", "--n-ratings", "15")
+    assert code == 0, err
+    ref = ceiling_from_summary(mos, std, np.full(mos.size, 15.0))
+    assert json.loads(out)["ceiling"]["srocc"] == pytest.approx(ref.srocc, abs=1e-12)
