@@ -51,7 +51,4 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
                       krasula=krasula)
     text = format_evaluation(result, fmt)
     echo_notes(result.notes)
-    if data.std is not None and data.n_ratings is not None:   # the noise ceiling (docs/subjective.md)
-        from ..subjective import ceiling_note
-        echo_notes([ceiling_note(data.mos, data.std, data.n_ratings, result)])
     write_output(text, output)

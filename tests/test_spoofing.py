@@ -7,16 +7,14 @@ Markdown left ``$`` (math in GitHub and Pandoc).
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import run_cli
+from helpers import pdflatex, run_cli
 from iqa_eval._runtime.escape import markdown_safe, spreadsheet_safe, terminal_safe
 from iqa_eval.studies.bench import benchmark
 from iqa_eval.data.dataset import Dataset
@@ -45,18 +43,7 @@ def _csv(tmp_path, names, filename="study.csv"):
     return path
 
 
-def _pdflatex(tmp_path, body: str, packages=()):
-    if shutil.which("pdflatex") is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("pdflatex not found (CI=true: .ci/run installs texlive-latex-base)")
-        pytest.skip("pdflatex not installed")
-    doc = ("\\documentclass{article}\n" + "".join(f"\\usepackage{{{p}}}\n" for p in packages)
-           + "\\begin{document}\n" + body + "\\end{document}\n")
-    (tmp_path / "t.tex").write_text(doc, encoding="utf-8")
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return proc
+_pdflatex = pdflatex
 
 
 # -- LaTeX ----------------------------------------------------------------------------------

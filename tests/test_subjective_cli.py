@@ -157,5 +157,12 @@ def test_score_reports_the_noise_ceiling_of_a_metadata_file(tmp_path):
     assert code == 0, err
     m = pd.read_csv(meta)
     c = ceiling_from_summary(m["mos"], m["std"], m["n_ratings"])
+    d = c.as_dict()
+    # a reference row below the models (not a note): a perfect model's expected SROCC and PLCC
+    row = [x for x in stdout.splitlines() if x.startswith("noise ceiling ")]
+    assert len(row) == 1
+    assert f"{c.srocc:.4f} [{d['srocc_ci_low']:.4f}, {d['srocc_ci_high']:.4f}]" in row[0]
+    assert f"{c.plcc:.4f} [{d['plcc_ci_low']:.4f}, {d['plcc_ci_high']:.4f}]" in row[0]
+    # the note says only what the row does not: the reliability and how it was estimated
     line = [x for x in err.splitlines() if x.startswith("note: noise ceiling")]
-    assert len(line) == 1 and f"expected SROCC {c.srocc:.4f}" in line[0] and "of it" in line[0]
+    assert len(line) == 1 and f"reliability {c.reliability:.4f}" in line[0] and "variance components" in line[0]

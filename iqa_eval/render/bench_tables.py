@@ -9,7 +9,10 @@ dataset, or one summary quantity):
 - ``†``: tied with the best by the paired test of ``score`` (SROCC and PLCC columns only:
   those are the metrics with a paired test); the best itself carries no dagger.
 
-A model absent from a dataset has an empty cell. User strings (model and dataset names) are
+A model absent from a dataset has an empty cell. Datasets with std and n_ratings add a reference
+row ``noise ceiling`` below the models (a rule above it; italic in Markdown, HTML and LaTeX): the
+expected SROCC and PLCC of a perfect model on each of them (:attr:`Benchmark.ceilings`), never
+marked; JSON has them as ``"ceilings"``, the CSV stays one row per model. User strings (model and dataset names) are
 escaped for each format: LaTeX specials, Markdown punctuation, HTML entities, CSV formula
 prefixes, terminal control characters.
 """
@@ -121,6 +124,33 @@ def _grid(result, metrics):
     return columns, models, grid
 
 
+CEILING_LABEL = "noise ceiling"
+
+
+def _ceiling_cells(result, columns):
+    """The reference row as one _Cell per column (SROCC and PLCC of datasets with a ceiling), or None."""
+    ceilings = getattr(result, "ceilings", None) or {}
+    if not ceilings:
+        return None
+    row = []
+    for _, _, key in columns:
+        c = ceilings.get(key[1]) if key[0] == "cell" and key[2] in ("srocc", "plcc") else None
+        if c is None:
+            row.append(_Cell(None))
+        else:
+            d = c.as_dict()
+            row.append(_Cell(d[key[2]], d[f"{key[2]}_ci_low"], d[f"{key[2]}_ci_high"]))   # rank 0: never marked
+    return row
+
+
+def _ceiling_words(result, name=str):
+    ceilings = getattr(result, "ceilings", None) or {}
+    if not ceilings:
+        return None
+    return (f"{CEILING_LABEL}: the expected SROCC and PLCC of a perfect model against each dataset's MOS (from its "
+            f"std and n_ratings; {', '.join(map(name, ceilings))}); a reference, not a model: not ranked or tested.")
+
+
 def _spans(columns) -> list:
     """(first column index, number of columns) of each run of columns with the same group."""
     out, k = [], 0
@@ -185,6 +215,9 @@ def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
     else:
         lines.append("No dataset has a cell for every model: no mean, mean rank or Friedman test.")
     lines.append(_friedman_words(result, name))
+    words = _ceiling_words(result, name)
+    if words:
+        lines.append(words)
     return lines
 
 
@@ -204,6 +237,10 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
             text = (v + marks.ljust(2) + (" " + ci if ci else "")).rstrip() if v else ""
             line.append((text, c.rank))
         body.append(line)
+    ceiling = _ceiling_cells(result, columns)
+    if ceiling:
+        body.append([(CEILING_LABEL, 0)] + [(" ".join(p for p in _fmt_value(c, _digits(key), show_ci) if p), 0)
+                                           for c, (_, _, key) in zip(ceiling, columns)])
     widths = [max(len(head2[k]), *(len(r[k][0]) for r in body)) for k in range(len(head2))]
     widths[0] = max(widths[0], len(head1[0]))
     spans = _spans(columns)
@@ -224,7 +261,9 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
                                          for start, span in spans]
     out = ["  ".join(top).rstrip(), "  ".join(h.ljust(w) for h, w in zip(head2, widths)).rstrip(),
            "  ".join("-" * w for w in widths)]
-    for line in body:
+    for k, line in enumerate(body):
+        if ceiling and k == len(body) - 1:   # the reference row, below a rule
+            out.append("  ".join("-" * w for w in widths))
         out.append("  ".join(style(t, r, w) if i else t.ljust(w) for i, ((t, r), w) in
                              enumerate(zip(line, widths))).rstrip())
     out.append("")
@@ -253,6 +292,13 @@ def _markdown(result, metrics, *, show_ci=True) -> str:
             row.append((v + (TIE_MARK if c.dagger else "") + (" " + ci.replace("[", "\\[").replace("]", "\\]")
                                                               if ci else "")) if v else "")
         out.append("| " + " | ".join(row) + " |")
+    ceiling = _ceiling_cells(result, columns)
+    if ceiling:   # italic, after the models
+        row = [f"*{CEILING_LABEL}*"]
+        for c, (_, _, key) in zip(ceiling, columns):
+            v, ci = _fmt_value(c, _digits(key), show_ci)
+            row.append(f"*{v}" + (" " + ci.replace("[", "\\[").replace("]", "\\]") if ci else "") + "*" if v else "")
+        out.append("| " + " | ".join(row) + " |")
     out.append("")
     out += [line + "  " for line in _legend_lines(result, metrics, markdown_safe, show_ci)]
     if result.krasula:
@@ -279,14 +325,23 @@ def _html_table(result, metrics, *, show_ci=True) -> str:
             tds.append("<td>" + ((v + (TIE_MARKS["html"] if c.dagger else "")
                                   + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
+    foot = ""
+    ceiling = _ceiling_cells(result, columns)
+    if ceiling:
+        tds = [f"<th scope=\"row\">{CEILING_LABEL}</th>"]
+        for c, (_, _, key) in zip(ceiling, columns):
+            v, ci = _fmt_value(c, _digits(key), show_ci)
+            tds.append("<td>" + ((v + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
+        foot = "\n<tfoot>\n<tr class=\"ceiling\">" + "".join(tds) + "</tr>\n</tfoot>"
     caption = " ".join(e(line) for line in _legend_lines(result, metrics, show_ci=show_ci)).replace(TIE_MARK, TIE_MARKS["html"])
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
              "thead tr:first-child th{border-top:2px solid #000}tbody tr:last-child *{border-bottom:2px solid #000}"
              "thead tr:last-child th{border-bottom:1px solid #000}caption{caption-side:bottom;text-align:left;"
-             "max-width:60em;font-size:90%;padding-top:.5em}")
+             "max-width:60em;font-size:90%;padding-top:.5em}tr.ceiling *{font-style:italic}"
+             "tfoot tr:last-child *{border-bottom:2px solid #000}")
     body = (f"<table>\n<caption>{caption}</caption>\n<thead>\n{rows[0]}\n{rows[1]}\n</thead>\n<tbody>\n"
-            + "\n".join(rows[2:]) + "\n</tbody>\n</table>")
+            + "\n".join(rows[2:]) + f"\n</tbody>{foot}\n</table>")
     extra = ""
     if result.krasula:
         extra = "\n" + format_krasula(result.krasula, "html")
@@ -324,6 +379,13 @@ def _latex(result, metrics, *, show_ci=False) -> str:
                 v += r"\,{\scriptsize " + ci + "}"
             row.append(v)
         out.append(" & ".join(row) + r" \\")
+    ceiling = _ceiling_cells(result, columns)
+    if ceiling:   # below a rule, in italics, never marked
+        row = [r"\textit{" + CEILING_LABEL + "}"]
+        for c, (_, _, key) in zip(ceiling, columns):
+            v, ci = _fmt_value(c, _digits(key), show_ci)
+            row.append((r"\textit{" + v + "}" + (r"\,{\scriptsize\itshape " + ci + "}" if ci else "")) if v else "")
+        out += [r"\midrule", " & ".join(row) + r" \\"]
     out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(out) + "\n"
 
@@ -386,6 +448,8 @@ def to_json_dict(result) -> dict:
                           "pairs": [{k: (_plain(v) if isinstance(v, float) else v.item() if hasattr(v, "item") else v)
                                      for k, v in row.items()} for row in post.pairs.to_dict("records")],
                           "settings": {k: _plain(v) for k, v in post.settings.items()}}
+    doc["ceilings"] = {d: {k: _plain(v) for k, v in c.as_dict().items()}
+                       for d, c in (getattr(result, "ceilings", None) or {}).items()}
     if result.krasula:
         doc["krasula"] = krasula_json(result.krasula)
     return doc

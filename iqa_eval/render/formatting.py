@@ -4,6 +4,12 @@ The terminal table, Markdown and LaTeX show the main columns rounded for reading
 ``*`` on every model tied with the best and a legend line saying what that means. CSV
 and JSON carry every column at full precision (JSON: ``{"models": [...], "pairwise":
 [...], "notes": [...], "settings": {...}}``, NaN written as ``null``).
+
+With a noise ceiling (:attr:`Evaluation.ceiling`: the data have std and n_ratings) the table,
+Markdown and LaTeX end with a reference row ``noise ceiling`` below a rule (italic in Markdown
+and LaTeX): the expected SROCC and PLCC of a perfect model with their intervals; it is never
+ranked or marked. JSON has it as a ``"ceiling"`` object; the CSV stays one row per model (the
+ceiling is in the JSON only).
 """
 from __future__ import annotations
 
@@ -65,6 +71,30 @@ def _display_rows(evaluation):
     return header, cells
 
 
+CEILING_LABEL = "noise ceiling"
+
+
+def _ceiling_cells(evaluation, header):
+    """The reference row, one string per column of ``header`` (only n, SROCC and PLCC filled), or None."""
+    c = getattr(evaluation, "ceiling", None)
+    if c is None:
+        return None
+    d = c.as_dict()
+    line = [""] * len(header)
+    line[0], line[1] = CEILING_LABEL, str(c.n_images)
+    line[2] = _with_ci(d, "srocc")
+    line[4] = _with_ci(d, "plcc")
+    return line
+
+
+def _ceiling_legend(evaluation):
+    c = getattr(evaluation, "ceiling", None)
+    if c is None:
+        return None
+    return (f"{CEILING_LABEL}: the expected SROCC and PLCC of a perfect model against this MOS (its reliability "
+            f"{c.reliability:.4f}, from std and n_ratings); a reference, not a model: not ranked or tested")
+
+
 def _name_cells(evaluation, escape=None, mark=TIE_MARKS["text"]):
     """The model column: each name escaped for its format, then the tie mark and the flip
     note added *after* escaping, so no name can forge a mark."""
@@ -109,7 +139,8 @@ def _text_table(evaluation):
     header, cells = _display_rows(evaluation)
     for line, name in zip(cells, _name_cells(evaluation)):
         line[0] = name
-    widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(header)]
+    ceiling = _ceiling_cells(evaluation, header)
+    widths = [max(len(h), *(len(c[k]) for c in cells + ([ceiling] if ceiling else []))) for k, h in enumerate(header)]
     right = {1}  # n
 
     def fmt(line):
@@ -117,7 +148,11 @@ def _text_table(evaluation):
 
     out = [fmt(header), "  ".join("-" * w for w in widths)]
     out += [fmt(c) for c in cells]
+    if ceiling:
+        out += ["  ".join("-" * w for w in widths), fmt(ceiling)]
     out += ["", _legend(evaluation)]
+    if ceiling:
+        out.append(_ceiling_legend(evaluation))
     pairs = _pairwise_lines(evaluation)
     if pairs:
         out += [""] + pairs
@@ -133,7 +168,12 @@ def _markdown(evaluation):
     out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join([name] + [markdown_safe(c) for c in line[1:]]) + " |"
             for name, line in zip(names, cells)]
+    ceiling = _ceiling_cells(evaluation, header)
+    if ceiling:   # italic, after the models
+        out.append("| " + " | ".join(f"*{markdown_safe(c)}*" if c else "" for c in ceiling) + " |")
     out += ["", markdown_safe(_legend(evaluation))]
+    if ceiling:
+        out += ["", markdown_safe(_ceiling_legend(evaluation))]
     return "\n".join(out) + "\n"
 
 
@@ -144,8 +184,13 @@ def _latex(evaluation):
     names = _name_cells(evaluation, latex_escape, TIE_MARKS["latex"])
     for name, line in zip(names, cells):
         out.append(" & ".join([name] + [latex_escape(c) for c in line[1:]]) + r" \\")
+    ceiling = _ceiling_cells(evaluation, header)
+    if ceiling:   # below a rule, in italics
+        out += [r"\hline", " & ".join(r"\textit{" + latex_escape(c) + "}" if c else "" for c in ceiling) + r" \\"]
     legend = latex_escape(_legend(evaluation)).replace(TIE_MARK, TIE_MARKS["latex"], 1)
     out += [r"\hline", r"\end{tabular}", "% " + legend]
+    if ceiling:
+        out.append("% " + latex_escape(_ceiling_legend(evaluation)))
     return "\n".join(out) + "\n"
 
 
@@ -160,6 +205,8 @@ def _json(evaluation):
            "fits": {m: {"kind": f.kind, "requested": f.requested, "converged": bool(f.converged),
                         "params": {k: _plain(float(v)) for k, v in f.params.items()}}
                     for m, f in evaluation.fits.items()}}
+    c = getattr(evaluation, "ceiling", None)
+    doc["ceiling"] = None if c is None else {k: _plain(v) for k, v in c.as_dict().items()}
     return json.dumps(doc, indent=2) + "\n"
 
 

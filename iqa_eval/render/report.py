@@ -1,6 +1,7 @@
 """One self-contained, offline HTML page per evaluation.
 
-The page holds the score table (CIs, ties with the best marked), scatter plots with the
+The page holds the score table (CIs, ties with the best marked; with a noise ceiling, each
+model's SROCC as a share of the ceiling's and the ceiling as a reference row), scatter plots with the
 fitted mappings, the GMC surfaces of every model and the comparison of the models tied with
 the best. It needs no network: plotly.js is embedded once, static figures are PNG data
 URIs, and a Content-Security-Policy forbids every request the page did not bring along
@@ -44,6 +45,7 @@ tr.best td{font-weight:600}tr.tied td{background:#eef6ee}
 padding:.8em;border-left:3px solid #4a7}
 ul.notes li{color:#8a5300}img.figure{max-width:100%;height:auto}
 .plot{width:100%;height:650px}
+tr.ceiling td{font-style:italic;border-top:2px solid #999;color:#444}
 """
 
 _BEST_MARK = "\u2605"  # ★  best SROCC
@@ -150,7 +152,12 @@ def _score_section(evaluation) -> str:
     head = ['<th class="name">model</th>', "<th></th>"]
     if "n" in table.columns:
         head.append("<th>n</th>")
-    head += [f"<th>{labels[m]}</th>" for m in metrics]
+    ceiling = getattr(evaluation, "ceiling", None)
+    share_after = "srocc" if ceiling is not None and "srocc" in metrics else None
+    for m in metrics:
+        head.append(f"<th>{labels[m]}</th>")
+        if m == share_after:
+            head.append("<th>SROCC / ceiling</th>")
     if "mapping" in table.columns:
         head.append('<th class="name">mapping</th>')
     rows = []
@@ -168,20 +175,49 @@ def _score_section(evaluation) -> str:
             if f"{m}_ci_low" in table.columns and f"{m}_ci_high" in table.columns:
                 ci = f'<br><span class="ci">[{_num(r[f"{m}_ci_low"], 3)}, {_num(r[f"{m}_ci_high"], 3)}]</span>'
             cells.append(f"<td>{_num(r[m])}{ci}</td>")
+            if m == share_after:   # the model's SROCC on the ceiling's scale
+                cells.append(f"<td>{_share(r[m], ceiling.srocc)}</td>")
         if "mapping" in table.columns:
             cells.append(f'<td class="name">{_e(r["mapping"])}</td>')
         cls = "best" if model == best else ("tied" if tied else "")
         rows.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     legend = (f"<p class='meta'>{_BEST_MARK} highest SROCC; {TIE_MARKS['html']} statistically tied with it "
               f"(paired tests on the same images). Brackets: confidence intervals.</p>")
+    foot = ""
+    if ceiling is not None:
+        d = ceiling.as_dict()
+        cells = ['<td class="name">noise ceiling</td>', "<td></td>"] + (
+            [f"<td>{ceiling.n_images}</td>"] if "n" in table.columns else [])
+        for m in metrics:
+            key = {"srocc": "srocc", "plcc": "plcc"}.get(m)
+            cells.append(f'<td>{_num(d[key])}<br><span class="ci">[{_num(d[key + "_ci_low"], 3)}, '
+                         f'{_num(d[key + "_ci_high"], 3)}]</span></td>' if key else "<td></td>")
+            if m == share_after:
+                cells.append("<td>100.0%</td>")
+        if "mapping" in table.columns:
+            cells.append("<td></td>")
+        foot = f'<tfoot><tr class="ceiling">{"".join(cells)}</tr></tfoot>'
+        legend += (f"<p class='meta'>Noise ceiling: the expected SROCC and PLCC of a perfect model against this MOS "
+                   f"(MOS reliability {ceiling.reliability:.4f} [{ceiling.ci_low:.4f}, {ceiling.ci_high:.4f}], from "
+                   "std and n_ratings; rater bias counted as noise). SROCC / ceiling puts each model on its scale "
+                   "(point estimates; 100% = as good as a perfect model can look against this MOS). A reference, "
+                   "not a model: never ranked or tested.</p>")
     out = [f'<section id="scores"><h2>Scores</h2><div class="wide"><table><thead><tr>{"".join(head)}'
-           f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{legend}']
+           f'</tr></thead><tbody>{"".join(rows)}</tbody>{foot}</table></div>{legend}']
     pairwise = getattr(evaluation, "pairwise", None)
     if isinstance(pairwise, pd.DataFrame) and len(pairwise):
         out.append(f"<details><summary>Paired tests between models ({len(pairwise)})</summary>"
                    f"{frame_table(pairwise.dropna(axis=1, how='all'))}</details>")
     out.append("</section>")
     return "".join(out)
+
+
+def _share(value, ceiling_srocc) -> str:
+    try:
+        x = float(value) / float(ceiling_srocc)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "&ndash;"
+    return f"{100 * x:.1f}%" if math.isfinite(x) else "&ndash;"
 
 
 def _scatter_section(evaluation, dataset) -> str:

@@ -442,6 +442,13 @@ class Benchmark:
         out.index.name = "model"
         return out
 
+    @property
+    def ceilings(self) -> dict:
+        """``{dataset: NoiseCeiling}`` for every dataset with std and n_ratings
+        (:attr:`Evaluation.ceiling <iqa_eval.studies.evaluation.Evaluation>`): a reference row of the
+        table, never a model (not in ``cells``, ranks, ties or the Friedman test)."""
+        return {d: ev.ceiling for d, ev in self.evaluations.items() if getattr(ev, "ceiling", None) is not None}
+
     def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False) -> str:
         """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`)."""
         from ..render.bench_tables import format_benchmark

@@ -61,6 +61,7 @@ class Evaluation:
     settings: dict = field(default_factory=dict)
     best: str | None = None
     krasula: object = None
+    ceiling: object = None
 
 
 def _interval(kind, r, x, y, *, ci, level, n_resamples, seed, notes, model):
@@ -304,6 +305,7 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     settings = {"mapping": mapping, "ci": ci.value, "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": level, "seed": int(seed), "rmse_dof": bool(rmse_dof),
                 "nan_policy": nan_policy, "tie_rule": TIE_RULE.format(test=test)}
+    ceiling = _ceiling(dataset, level, notes) if per_rating else None
     kras = None
     if krasula:
         from .krasula import krasula as _krasula, missing_inputs
@@ -314,4 +316,21 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         else:
             kras = _krasula(dataset, seed=seed, nan_policy=nan_policy)
             notes.extend(f"Krasula: {note}" for note in kras.notes)
-    return Evaluation(table, pair_table, fits, tuple(dict.fromkeys(notes)), settings, best, kras)
+    return Evaluation(table, pair_table, fits, tuple(dict.fromkeys(notes)), settings, best, kras, ceiling)
+
+
+def _ceiling(dataset, level, notes):
+    """The noise ceiling of the dataset's MOS from its std and n_ratings, or None (with a note saying why)."""
+    from ..subjective import ceiling_from_summary
+
+    try:
+        c = ceiling_from_summary(dataset.mos, dataset.std, dataset.n_ratings, confidence_level=level)
+    except InputError as exc:
+        notes.append(f"noise ceiling: not computed ({exc})")
+        return None
+    notes.extend(c.notes)
+    # what the table's reference row does not say: how R was estimated and what it counts as noise
+    notes.append(f"noise ceiling: MOS reliability {c.reliability:.4f} [{c.ci_low:.4f}, {c.ci_high:.4f}] from "
+                 f"std and n_ratings over {c.n_images} images (variance components, rater bias counted as "
+                 "noise: conservative for a complete design)")
+    return c

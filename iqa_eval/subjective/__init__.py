@@ -29,8 +29,7 @@ from .subject_model import SubjectModelResult, fit_subject_model
 
 __all__ = ["Ratings", "read_ratings", "ratings_from_frame", "Screening", "screen_subjects", "bt500_screen",
            "p913_screen", "SubjectModelResult", "fit_subject_model", "MOSResult", "compute_mos",
-           "NoiseCeiling", "noise_ceiling", "ceiling_from_summary", "expected_correlations", "METADATA_COLUMNS",
-           "ceiling_note"]
+           "NoiseCeiling", "noise_ceiling", "ceiling_from_summary", "expected_correlations", "METADATA_COLUMNS"]
 
 #: The columns of the metadata table (what ``iqa-eval score`` reads as MOS, std and count).
 METADATA_COLUMNS = ("image", "mos", "std", "n_ratings", "ci_low", "ci_high")
@@ -137,21 +136,3 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
     return MOSResult(table=table.reset_index(drop=True), method=method, screen=screen, screening=screening,
                      model=model, ratings=ratings, notes=tuple(notes))
 
-
-def ceiling_note(mos, std, n_ratings, evaluation=None) -> str:
-    """One line: the noise ceiling of a metadata table (:func:`ceiling_from_summary`) and, given
-    an :class:`~iqa_eval.Evaluation`, the best model's SROCC on the ceiling's scale."""
-    try:
-        c = ceiling_from_summary(mos, std, n_ratings)
-    except Exception as exc:                      # too few images: say why there is no ceiling
-        return f"noise ceiling: not computed ({exc})"
-    d = c.as_dict()
-    text = (f"noise ceiling (from std and n_ratings; rater bias counted as noise): MOS reliability "
-            f"{c.reliability:.4f} [{c.ci_low:.4f}, {c.ci_high:.4f}]; a perfect model's expected SROCC "
-            f"{c.srocc:.4f} [{d['srocc_ci_low']:.4f}, {d['srocc_ci_high']:.4f}], PLCC {c.plcc:.4f}")
-    table = getattr(evaluation, "table", None)
-    if table is not None and "srocc" in getattr(table, "columns", ()) and len(table):
-        best = table["srocc"].astype(float).idxmax()
-        name = table.loc[best, "model"] if "model" in table.columns else best
-        text += f"; best SROCC {float(table.loc[best, 'srocc']):.4f} ({name}) = {float(table.loc[best, 'srocc']) / c.srocc:.1%} of it"
-    return text
