@@ -356,7 +356,7 @@ def _check_near_constant(x, y, notes):
 
     for values, name in ((x, "predictions"), (y, "MOS")):
         if near_constant(values):
-            msg = (f"{name} are nearly constant (spread < 1e-13 of their mean); the correlation may be "
+            msg = (f"{name} are nearly constant (spread < 1.8e-12 of their mean, scipy's rule); the correlation may be "
                    f"inaccurate")
             warn(msg, stacklevel=4)
             notes.append(msg)
