@@ -509,7 +509,7 @@ def _fit_raw(kind, x, y, notes, seed):
                    key=lambda f: f.sse)
         if best.kind in ("logistic4", "logistic5") and sse > best.sse * (1 + 1e-6) + 1e-300:
             notes.append(f"vqeg5 (MATLAB start) ended in a worse local optimum: SSE {sse:.6g} vs "
-                         f"{best.sse:.6g} for the default {best.kind} fit of the same family")
+                         f"{best.sse:.6g} for our {best.kind} fit, a special case of the same function")
     return MappingFit(kind, kind, {k: float(v) for k, v in params.items()}, converged, tuple(notes), x.size,
                       sse, (0.0, 1.0, 0.0, 1.0, 1.0), np.asarray(theta, dtype=np.float64))
 
