@@ -48,7 +48,7 @@ PAIRED_CORRELATIONS = ("srocc", "plcc", "krcc")
 #: Correlation forms of GMC, in the reference's order.
 GMC_METHODS = ("srocc", "plcc", "krcc")
 #: Monotonic mappings fitted before PLCC and the error measures.
-MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none")
+MAPPINGS = ("logistic4", "logistic5", "poly3", "linear", "none", "vmaf", "vqeg5")
 #: What to do with pairs holding NaN/inf.
 NAN_POLICIES = ("propagate", "omit", "raise")
 #: Field delimiters of a text table: sniffed (``auto``) or given (``tab``, ``whitespace`` = runs of blanks).

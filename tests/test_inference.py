@@ -249,3 +249,89 @@ def test_tied_with_best_rule():
     best, tied = I.tied_with_best(stats, pvals, alpha=0.05)
     assert best == "a" and tied == {"a": True, "b": True, "c": False, "d": False}
     assert I.tied_with_best(stats, {("a", "b"): 0.04})[1]["b"] is False
+
+
+def test_williams_one_sided_p_values_are_the_t_tails():
+    for r12, r13, r23, n in [(0.8, 0.7, 0.6, 100), (0.5, 0.55, 0.9, 40)]:
+        t_ref, _ = _williams_by_hand(r12, r13, r23, n)
+        t, p_g = I.williams_test(r12, r13, r23, n, alternative="greater")
+        _, p_l = I.williams_test(r12, r13, r23, n, alternative="less")
+        assert t == pytest.approx(t_ref, rel=1e-12)
+        assert p_g == pytest.approx(st.t.sf(t_ref, n - 3), rel=1e-9)
+        assert p_l == pytest.approx(st.t.cdf(t_ref, n - 3), rel=1e-9)
+    assert I.williams_test(0.8, 0.8, 0.5, 50, alternative="greater") == (0.0, 0.5)
+    with pytest.raises(InputError, match="alternative"):
+        I.williams_test(0.8, 0.7, 0.5, 50, alternative="bigger")
+
+
+def _fisher_z_p(z, alternative):
+    return {"two-sided": 2 * st.norm.sf(abs(z)), "greater": st.norm.sf(z), "less": st.norm.cdf(z)}[alternative]
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_compare_correlations_test_choice(alternative):
+    from iqa_eval.options import DEPENDENT_CORRELATION_TESTS
+    from iqa_eval.stats.dependent_correlations import compare_dependent
+
+    rng = np.random.default_rng(21)
+    q = rng.normal(size=120)
+    a, b = q + 0.8 * rng.normal(size=120), q + 1.1 * rng.normal(size=120)
+    n = q.size
+    for metric, corr in (("plcc", st.pearsonr), ("srocc", st.spearmanr)):
+        r1, r2, r12 = corr(a, q)[0], corr(b, q)[0], corr(a, b)[0]
+        default = I.compare_correlations(a, b, q, metric=metric, alternative=alternative)
+        assert default.test == "williams1959" and default.pvalue == default.williams_pvalue
+        t_w = _williams_by_hand(r1, r2, r12, n)[0]
+        assert default.williams_pvalue == pytest.approx(
+            {"two-sided": 2 * st.t.sf(abs(t_w), n - 3), "greater": st.t.sf(t_w, n - 3),
+             "less": st.t.cdf(t_w, n - 3)}[alternative], rel=1e-9)
+        # Hotelling (1940): t = (r1 - r2) sqrt((n-3)(1+r12) / (2|R|)), df n-3
+        det = 1 - r1 ** 2 - r2 ** 2 - r12 ** 2 + 2 * r1 * r2 * r12
+        t_h = (r1 - r2) * math.sqrt((n - 3) * (1 + r12) / (2 * det))
+        hot = I.compare_correlations(a, b, q, metric=metric, test="hotelling1940", alternative=alternative)
+        assert hot.pvalue == pytest.approx(
+            {"two-sided": 2 * st.t.sf(abs(t_h), n - 3), "greater": st.t.sf(t_h, n - 3),
+             "less": st.t.cdf(t_h, n - 3)}[alternative], rel=1e-9)
+        # Steiger (1980) eq. 14-15: Z = (z1 - z2) sqrt(n-3) / sqrt(2 - 2c), rbar = (r1 + r2)/2;
+        # Spearman: Fisher-z variance times 1 + rbar^2/2 (Bonett & Wright 2000)
+        rbar = (r1 + r2) / 2
+        c = (r12 * (1 - 2 * rbar ** 2) - 0.5 * rbar ** 2 * (1 - 2 * rbar ** 2 - r12 ** 2)) / (1 - rbar ** 2) ** 2
+        factor = 1 + rbar ** 2 / 2 if metric == "srocc" else 1.0
+        z = (math.atanh(r1) - math.atanh(r2)) / math.sqrt(factor * (2 - 2 * c) / (n - 3))
+        ste = I.compare_correlations(a, b, q, metric=metric, test="steiger1980", alternative=alternative)
+        assert ste.pvalue == pytest.approx(_fisher_z_p(z, alternative), rel=1e-9)
+        assert (metric == "srocc") == any("Bonett & Wright" in note for note in ste.notes)
+        for test in DEPENDENT_CORRELATION_TESTS:
+            res = I.compare_correlations(a, b, q, metric=metric, test=test, alternative=alternative)
+            ref = compare_dependent(a, b, q, metric="plcc_raw" if metric == "plcc" else metric, test=test,
+                                    alternative=alternative)
+            assert res.test == test and res.alternative == alternative
+            if test == "zou2007":
+                assert math.isnan(res.pvalue) and any("interval" in note for note in res.notes)
+            else:
+                assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-9)
+            # the interval and Williams' p do not depend on the test chosen
+            assert (res.ci_low, res.ci_high, res.williams_pvalue) == (default.ci_low, default.ci_high,
+                                                                       default.williams_pvalue)
+    with pytest.raises(InputError, match="KRCC has only the paired bootstrap"):
+        I.compare_correlations(a, b, q, metric="krcc", ci="percentile", test="steiger1980")
+    with pytest.raises(InputError, match="test must be one of"):
+        I.compare_correlations(a, b, q, test="fisher")
+
+
+@pytest.mark.parametrize("kind, stat", [("srocc", st.spearmanr), ("krcc", st.kendalltau)])
+def test_paired_bootstrap_one_sided_p_values_are_the_plain_tails(kind, stat):
+    rng = np.random.default_rng(13)
+    q = rng.normal(size=60)
+    a, b = q + 1.2 * rng.normal(size=60), q + 1.4 * rng.normal(size=60)
+    idx = np.concatenate(list(I._resample_chunks(q.size, 300, 5)))
+    diffs = np.array([stat(a[i], q[i])[0] - stat(b[i], q[i])[0] for i in idx])
+    ref = {"greater": (np.sum(diffs <= 0) + 1) / 301, "less": (np.sum(diffs >= 0) + 1) / 301,
+           "two-sided": min(1, 2 * (min(np.sum(diffs <= 0), np.sum(diffs >= 0)) + 1) / 301)}
+    for alternative, p_ref in ref.items():
+        res = I.paired_bootstrap_difference(kind, a, b, q, n_resamples=300, seed=5, alternative=alternative)
+        assert res.pvalue == pytest.approx(p_ref, rel=1e-12)
+        cmp = I.compare_correlations(a, b, q, metric=kind, ci="percentile", n_resamples=300, seed=5,
+                                     alternative=alternative)
+        assert cmp.bootstrap_pvalue == res.pvalue and cmp.alternative == alternative
+    assert 0 < ref["greater"] < 1 and 0 < ref["less"] < 1

@@ -58,6 +58,13 @@ def test_aucs_and_c0_equal_a_plain_count_over_image_pairs():
         assert table.loc[model, "auc_bw"] == pytest.approx(_count_auc(better, worse), abs=1e-12)
         c0 = (sum(b > 0 for b in better) + sum(w < 0 for w in worse)) / (len(better) + len(worse))
         assert table.loc[model, "cc0"] == pytest.approx(c0, abs=1e-12)
+        # vmaf's THR: 95th percentile of the similar pairs' |difference|, linear interpolation
+        # between order statistics at h = 0.95 (m - 1) (numpy's and vmaf's default), by hand
+        srt = sorted(similar)
+        h = 0.95 * (len(srt) - 1)
+        lo = int(math.floor(h))
+        thr = srt[lo] + (h - lo) * (srt[min(lo + 1, len(srt) - 1)] - srt[lo])
+        assert table.loc[model, "thr"] == pytest.approx(thr, rel=1e-12)
     assert table.loc["good", "auc_bw"] > table.loc["poor", "auc_bw"]
 
 
@@ -103,9 +110,13 @@ def test_score_and_bench_krasula_outputs_and_notes(tmp_path):
     assert code == 0, err
     k = json.loads(out)["krasula"]["the data"]
     assert {m["model"] for m in k["models"]} == {"precise", "noisy", "saturating", "distance", "high_end", "fine_grain"}
-    assert set(k["delong"][0]) == {"model_a", "model_b", "different_similar_pvalue", "better_worse_pvalue"} and k["n_pairs"] == 120 * 119 // 2
+    assert set(k["delong"][0]) == {"model_a", "model_b", "different_similar_pvalue", "better_worse_pvalue",
+                                   "cc0_pvalue"} and k["n_pairs"] == 120 * 119 // 2
+    assert "thr" in k["models"][0] and "1e-8" in k["settings"]["se_floor"]
     code, out, err = run("score", study, "--krasula")
     assert code == 0 and "AUC better/worse" in out and "not adjusted for multiplicity" in out
+    assert "THR" in out and "p_c0 = " in out and "Standard-error floor: a zero standard error" in out
+    assert "treat the pairs as independent" in out
     code, _, err = run("score", study, "--krasula", "--format", "csv")
     assert code == 2 and err.startswith("error: ") and "--krasula" in err and "krasula=True" not in err
     no_ratings = tmp_path / "no_n.csv"
@@ -158,3 +169,24 @@ def test_cc0_binomial_pvalues_equal_the_two_proportion_chi_square():
             ref = stats.chi2_contingency([[ka, n - ka], [kb, n - kb]], correction=False).pvalue
             assert res.pvalues_cc0.loc[a, b] == pytest.approx(ref, rel=1e-9)
     assert "independent" in res.settings["independence"] and "1e-8" in res.settings["se_floor"]
+
+
+def test_rendered_c0_pvalues_and_thr_are_the_results():
+    """The Krasula block shows, for every pair, the C0 binomial p of ``pvalues_cc0`` and per model
+    the THR of the table, in every text format; JSON carries them unrounded."""
+    from iqa_eval.render._text import format_p
+    from iqa_eval.render.krasula import format_krasula, krasula_json
+
+    res = krasula(_study(n=50, seed=3))
+    doc = krasula_json({"S": res})["S"]
+    table = res.table.set_index("model")
+    for row in doc["models"]:
+        assert row["thr"] == table.loc[row["model"], "thr"]
+    for pair in doc["delong"]:
+        assert pair["cc0_pvalue"] == res.pvalues_cc0.loc[pair["model_a"], pair["model_b"]]
+    for fmt in ("table", "markdown", "html", "latex"):
+        text = format_krasula({"S": res}, fmt)
+        assert f"{table.loc['good', 'thr']:.4g}" in text
+        p = format_p(res.pvalues_cc0.loc["good", "coarse"])
+        assert (f"p_c0 = {p}" if fmt in ("table", "latex") else f"p (C0) = {p}") in text
+        assert "1e-8" in text

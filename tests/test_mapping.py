@@ -230,6 +230,87 @@ def test_decreasing_data_and_nan():
 
 
 def test_unknown_kind():
-    with pytest.raises(InputError, match="kind must be one of logistic4, logistic5, poly3, linear, none; got .cubic."):
+    with pytest.raises(InputError, match="kind must be one of logistic4, logistic5, poly3, linear, none, vmaf, vqeg5; got .cubic."):
         fit_mapping([1, 2, 3], [1, 2, 3], kind="cubic")
-    assert set(MAPPINGS) == {"logistic4", "logistic5", "poly3", "linear", "none"}
+    assert set(MAPPINGS) == {"logistic4", "logistic5", "poly3", "linear", "none", "vmaf", "vqeg5"}
+
+
+def vmaf_sigmoid_adjust(x, y):
+    """Netflix vmaf, python/vmaf/core/perf_metric.py, AggrScorePerfMetric.sigmoid_adjust, written
+    out: MOS widened by 0.1 each side and scaled to (0, 1), z = -log(1/y - 1); x regressed on
+    [1, z] by least squares -> (a, b); mapped = (1 + exp(-(x - a)/b))^-1 (max - min) + min."""
+    hi, lo = np.max(y) + 0.1, np.min(y) - 0.1
+    z = -np.log(1.0 / ((y - lo) / (hi - lo)) - 1.0)
+    b, a = np.polyfit(z, x, 1)
+    return 1.0 / (1.0 + np.exp(-(x - a) / b)) * (hi - lo) + lo, a, b
+
+
+def test_vmaf_mapping_equals_vmafs_sigmoid_adjust():
+    rng = np.random.default_rng(5)
+    for x, y in [(rng.normal(size=80), None), (rng.uniform(20, 50, 120), None)]:
+        y = 1 + 4 / (1 + np.exp(-(x - x.mean()) / x.std())) + rng.normal(0, 0.3, x.size)
+        fit = fit_mapping(x, y, kind="vmaf")
+        ref, a, b = vmaf_sigmoid_adjust(x, y)
+        assert fit.kind == "vmaf" and fit.n_params == 2 and not fit.notes
+        assert fit.params["a"] == pytest.approx(a, rel=1e-10) and fit.params["b"] == pytest.approx(b, rel=1e-10)
+        np.testing.assert_allclose(fit.predict(x), ref, rtol=1e-10)
+        assert fit.sse == pytest.approx(_sse(ref, y), rel=1e-10)
+    # too few points: stated fallback
+    tiny = fit_mapping([1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 2.0, 4.0], kind="vqeg5")
+    assert tiny.kind != "vqeg5" and tiny.requested == "vqeg5" and "vqeg5 mapping failed" in tiny.notes[0]
+
+
+VQEG5_START = (10.0, 0.0, None, 0.1, 0.1)  # verify_performance.m: beta = [10 0 mean(x) 0.1 0.1], nlinfit
+
+
+def _vqeg5_reference(x, y):
+    p0 = [10.0, 0.0, float(np.mean(x)), 0.1, 0.1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p, _ = curve_fit(logistic5, x, y, p0=p0, method="lm", maxfev=600, xtol=1e-8, ftol=1e-8)
+    return p
+
+
+def test_vqeg5_equals_curve_fit_from_the_matlab_start():
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 1, 150)
+    y = 1 + 4 / (1 + np.exp(-(x - 0.5) * 8)) + 0.5 * x + rng.normal(0, 0.2, x.size)
+    fit = fit_mapping(x, y, kind="vqeg5")
+    p = _vqeg5_reference(x, y)
+    assert fit.kind == "vqeg5" and fit.converged and fit.n_params == 5
+    # both stop at nlinfit's tolerances (relative 1e-8 on SSE and step): parameters agree to
+    # ~sqrt(1e-8), fitted values far closer
+    np.testing.assert_allclose([fit.params[f"beta{k}"] for k in range(1, 6)], p, rtol=1e-3)
+    np.testing.assert_allclose(fit.predict(x), logistic5(x, *p), atol=1e-4 * np.std(y))
+    assert fit.sse == pytest.approx(_sse(logistic5(x, *p), y), rel=1e-8)
+    assert not any("worse local optimum" in n for n in fit.notes)
+
+
+@pytest.mark.slow
+def test_vqeg5_on_real_data_and_the_worse_optimum_note(shared_dir):
+    agreed = noted = 0
+    for path in sorted(shared_dir.glob("*/*.csv")):
+        df = pd.read_csv(path)
+        if "Results Scores for CC" not in df:
+            continue
+        x = df["Results Scores for CC"].to_numpy(float)
+        y = df["Ground Truth Labels"].to_numpy(float)
+        fit = fit_mapping(x, y, kind="vqeg5")
+        assert fit.kind == "vqeg5"
+        assert fit.sse == pytest.approx(_sse(fit.predict(x), y), rel=1e-9)
+        # the note is there exactly when a fit of the nested default forms is better
+        best = min(fit_mapping(x, y, kind=k).sse for k in ("logistic4", "logistic5"))
+        worse = fit.sse > best * (1 + 1e-6)
+        assert worse == any("worse local optimum" in n for n in fit.notes)
+        noted += worse
+        try:
+            p = _vqeg5_reference(x, y)
+        except RuntimeError:  # curve_fit gave up; ours says it did not converge
+            assert not fit.converged and any("before converging" in n for n in fit.notes)
+            continue
+        if fit.converged:
+            ref = logistic5(x, *p)
+            assert fit.sse == pytest.approx(_sse(ref, y), rel=1e-6)
+            assert np.max(np.abs(fit.predict(x) - ref)) <= 2e-3 * np.std(y)
+            agreed += 1
+    assert agreed >= 10 and noted >= 2

@@ -290,3 +290,39 @@ def test_near_constant_input_warns_like_scipy():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plcc_raw(np.arange(5.0), y)   # ordinary input: silent
+
+
+def test_near_constant_rule_is_scipys_at_the_threshold():
+    """Spreads straddling 1e-13 (scipy's docstring) and eps**0.75 (its code): our decision is
+    scipy's NearConstantInputWarning, checked by running scipy."""
+    from iqa_eval.stats.exact_tests import near_constant
+
+    y = np.arange(6.0)
+    base = np.array([0.0, 1.0, -1.0, 2.0, -2.0, 0.5])
+    decided = set()
+    for mean in (1.0, 1e3, 1e-3):
+        for rel in (1e-14, 5e-14, 2e-13, 1e-12, 1.5e-12, 2.5e-12, 1e-11, 1e-9):
+            x = mean + base / np.linalg.norm(base - base.mean()) * rel * mean
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stats.pearsonr(x, y)
+            scipy_says = any(issubclass(w.category, stats.NearConstantInputWarning) for w in caught)
+            assert near_constant(x) == scipy_says, (mean, rel)
+            decided.add(scipy_says)
+    assert decided == {True, False}
+
+
+def test_evaluate_notes_near_constant_predictions_once_per_model():
+    from iqa_eval.data.dataset import Dataset
+    from iqa_eval.studies.evaluation import evaluate
+
+    rng = np.random.default_rng(2)
+    q = rng.normal(size=40)
+    near = 1e3 + q * 1e-10           # spread 1e-13 of the mean: scipy warns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats.pearsonr(near, q)
+    assert any(issubclass(w.category, stats.NearConstantInputWarning) for w in caught)
+    ev = evaluate(Dataset(mos=q, predictions={"near": near, "fine": q + rng.normal(size=40)}))
+    hits = [note for note in ev.notes if "nearly constant" in note]
+    assert hits == ["model 'near': predictions nearly constant (scipy's rule); its correlations may be inaccurate"]

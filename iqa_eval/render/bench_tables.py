@@ -37,7 +37,7 @@ __all__ = ["format_benchmark", "cd_diagram"]
 _LABEL = {"srocc": "SROCC", "krcc": "KRCC", "plcc": "PLCC", "rmse": "RMSE"}
 _TESTED = {"srocc": "tied_with_best", "plcc": "plcc_tied_with_best"}
 _MAPPING_WORDS = {"logistic4": "a 4-parameter logistic mapping", "logistic5": "a 5-parameter logistic mapping",
-                  "poly3": "a monotonic cubic mapping", "linear": "a linear mapping", "none": "no mapping"}
+                  "poly3": "a monotonic cubic mapping", "linear": "a linear mapping", "none": "no mapping", "vmaf": "vmaf's 2-parameter logistic mapping", "vqeg5": "the VQEG/MATLAB 5-parameter logistic mapping"}
 
 
 def tex(text) -> str:

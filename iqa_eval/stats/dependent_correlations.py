@@ -48,7 +48,7 @@ import numpy as np
 from ..errors import InputError
 from ..options import ALTERNATIVES, DEPENDENT_CORRELATION_TESTS, Interval, validate_params
 
-__all__ = ["DependentCorrelationTest", "compare_overlapping", "compare_dependent"]
+__all__ = ["DependentCorrelationTest", "compare_overlapping", "compare_dependent", "spearman_z_factor"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,14 @@ def compare_overlapping(r_jk: float, r_jh: float, r_kh: float, n: int, *, test: 
                                     a, b, c, int(n), alternative)
 
 
+def spearman_z_factor(r_jk, r_jh):
+    """Bonett & Wright (2000) factor ``1 + rbar^2 / 2`` on the Fisher-z variance of Spearman
+    correlations (``rbar`` their mean), and the note that states it."""
+    factor = 1 + ((r_jk + r_jh) / 2) ** 2 / 2
+    return float(factor), (f"Spearman inputs: tests applied to rank correlations; Fisher-z variance multiplied "
+                           f"by 1 + rbar^2/2 = {factor:.4f} (Bonett & Wright 2000); t tests uncorrected")
+
+
 @validate_params({"metric": ("srocc", "plcc_raw"), "test": DEPENDENT_CORRELATION_TESTS,
                   "alternative": ALTERNATIVES})
 def compare_dependent(pred_a, pred_b, mos, *, metric: str = "srocc", test: str = "williams1959",
@@ -198,10 +206,8 @@ def compare_dependent(pred_a, pred_b, mos, *, metric: str = "srocc", test: str =
         x, y, m = rankdata(x), rankdata(y), rankdata(m)
     r = np.corrcoef(np.vstack([m, x, y]))
     if metric == "srocc":
-        rbar = (r[0, 1] + r[0, 2]) / 2
-        factor = 1 + rbar ** 2 / 2
-        notes = (f"Spearman inputs: tests applied to rank correlations; Fisher-z variance multiplied by "
-                 f"1 + rbar^2/2 = {factor:.4f} (Bonett & Wright 2000); t tests uncorrected",)
+        factor, note = spearman_z_factor(r[0, 1], r[0, 2])
+        notes = (note,)
     res = compare_overlapping(float(r[0, 1]), float(r[0, 2]), float(r[1, 2]), int(x.size), test=test,
                               alternative=alternative, confidence_level=confidence_level, z_variance_factor=factor)
     return DependentCorrelationTest(**{**res.__dict__, "notes": notes})

@@ -10,7 +10,7 @@
   scipy's ``permutation_test(..., permutation_type='pairings', n_resamples=np.inf)``;
   :func:`spearman_permutation_pvalue`: ``n_resamples`` seeded random pairings,
   ``p = (1 + #as extreme) / (1 + n_resamples)`` per side as scipy's Monte Carlo permutation test.
-- :func:`near_constant`: scipy's ``NearConstantInputWarning`` rule (``||x - mean|| < 1e-13 |mean|``).
+- :func:`near_constant`: scipy's ``NearConstantInputWarning`` rule (``||x - mean|| < eps**0.75 |mean|``).
 
 Arrays in, floats out; no pandas.
 """
@@ -118,9 +118,16 @@ def spearman_permutation_pvalue(x, y, alternative: str = "two-sided", *, n_resam
 
 
 def near_constant(values) -> bool:
-    """scipy's rule for 'nearly constant' input to a Pearson correlation (not exactly constant)."""
+    """scipy's rule for 'nearly constant' input to a Pearson correlation (not exactly constant).
+
+    As ``scipy.stats.pearsonr`` computes it (checked against scipy 1.17; its docstring still says 1e-13):
+    ``||x - mean|| < eps**0.75 |mean|`` (eps**0.75 = 1.8e-12 in float64), the norm taken on
+    ``(x - mean) / max|x - mean|`` so it cannot overflow.
+    """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0 or np.all(v == v[0]):
         return False
     mean = v.mean()
-    return bool(np.linalg.norm(v - mean) < 1e-13 * abs(mean))
+    dev = v - mean
+    top = np.max(np.abs(dev))
+    return bool(top * np.linalg.norm(dev / top) < np.finfo(np.float64).eps ** 0.75 * abs(mean))

@@ -25,8 +25,9 @@ from scipy import special
 
 from . import _metric_kernels as K
 from ..errors import InputError
-from ..options import (ALPHA, BOOTSTRAP_CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS, N_RESAMPLES,
-                       PAIRED_CORRELATIONS, SEED, CIMethod, check_param, validate_params)
+from ..options import (ALPHA, ALTERNATIVES, BOOTSTRAP_CI_METHODS, CONFIDENCE_LEVEL, CORRELATIONS,
+                       DEPENDENT_CORRELATION_TESTS, N_RESAMPLES, PAIRED_CORRELATIONS, SEED, CIMethod, check_param,
+                       validate_params)
 
 __all__ = [
     "ConfidenceInterval", "CorrelationResult", "ErrorResult", "BootstrapInterval", "PairedBootstrap",
@@ -211,7 +212,7 @@ class PairedBootstrap(_Unpacks, _StoredInterval):
     diff : float
         ``stat(A) - stat(B)`` on the full sample.
     pvalue : float
-        Two-sided bootstrap p-value with the +1 correction (NaN when no resample was defined).
+        Bootstrap p-value of ``alternative`` with the +1 correction (NaN when no resample was defined).
     ci_low, ci_high : float
         Percentile interval of the difference.
     confidence_level : float
@@ -461,7 +462,7 @@ def bootstrap_ci(kind: str, pred, mos, *, method: str = "percentile", confidence
 
 
 # ---- dependent correlations ------------------------------------------------------------
-def williams_test(r_a, r_b, r_ab, n):
+def williams_test(r_a, r_b, r_ab, n, *, alternative="two-sided"):
     """Williams' t for H0: corr(A, MOS) == corr(B, MOS), A and B measured on the same images.
 
     Steiger (1980), eq. 3: with ``|R| = 1 - r_a² - r_b² - r_ab² + 2 r_a r_b r_ab`` and
@@ -474,8 +475,10 @@ def williams_test(r_a, r_b, r_ab, n):
     Returns
     -------
     t, pvalue : float
-        Two-sided p-value; NaNs when ``n <= 3`` or a correlation is undefined.
+        p-value of ``alternative`` ('greater': ``r_a > r_b``, i.e. ``P(T >= t)``; 'less':
+        ``P(T <= t)``); NaNs when ``n <= 3`` or a correlation is undefined.
     """
+    alternative = check_param("alternative", alternative, ALTERNATIVES)
     r_a, r_b, r_ab = float(r_a), float(r_b), float(r_ab)
     if n <= 3 or not np.isfinite([r_a, r_b, r_ab]).all():
         return np.nan, np.nan
@@ -483,12 +486,17 @@ def williams_test(r_a, r_b, r_ab, n):
     rbar = (r_a + r_b) / 2.0
     denom = 2.0 * (n - 1) / (n - 3) * det + rbar ** 2 * (1.0 - r_ab) ** 3
     if r_a == r_b:
-        return 0.0, 1.0
-    if denom <= 0.0:
+        t = 0.0
+    elif denom <= 0.0:
         # identical rankings (r_ab = 1) and perfect fits: no sampling variance left
-        return np.copysign(np.inf, r_a - r_b), 0.0
-    t = (r_a - r_b) * np.sqrt((n - 1) * (1.0 + r_ab) / denom)
-    return float(t), float(2.0 * special.stdtr(n - 3, -abs(t)))
+        t = float(np.copysign(np.inf, r_a - r_b))
+    else:
+        t = float((r_a - r_b) * np.sqrt((n - 1) * (1.0 + r_ab) / denom))
+    if alternative == "greater":
+        return t, float(special.stdtr(n - 3, -t))
+    if alternative == "less":
+        return t, float(special.stdtr(n - 3, t))
+    return t, float(min(1.0, 2.0 * special.stdtr(n - 3, -abs(t))))
 
 
 def zou_difference_ci(r_a, r_b, r_ab, ci_a, ci_b):
@@ -523,9 +531,15 @@ class PairedComparison(_StoredInterval):
     ci_low, ci_high : float
         Interval of ``diff`` (Zou's, or the paired bootstrap's percentile interval).
     williams_pvalue, bootstrap_pvalue : float
-        NaN where the test was not run.
+        NaN where the test was not run (both of ``alternative``).
     confidence_level : float
     notes : tuple of str
+    test : str
+        The closed-form test of ``pvalue`` (one of ``DEPENDENT_CORRELATION_TESTS``).
+    pvalue : float
+        That test's p-value (equal to ``williams_pvalue`` for the default ``'williams1959'``;
+        NaN for ``'zou2007'``, an interval only, and for KRCC).
+    alternative : str
     """
 
     metric: str
@@ -539,12 +553,16 @@ class PairedComparison(_StoredInterval):
     bootstrap_pvalue: float
     confidence_level: float = 0.95
     notes: tuple = ()
+    test: str = "williams1959"
+    pvalue: float = np.nan
+    alternative: str = "two-sided"
 
 
 @validate_params({"metric": PAIRED_CORRELATIONS, "ci": CIMethod, "confidence_level": CONFIDENCE_LEVEL,
-                  **_BOOTSTRAP_RULES})
+                  "test": DEPENDENT_CORRELATION_TESTS, "alternative": ALTERNATIVES, **_BOOTSTRAP_RULES})
 def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str = "analytic",
                          confidence_level: float = 0.95, n_resamples: int = 1000, seed: int = 0,
+                         test: str = "williams1959", alternative: str = "two-sided",
                          _ranks=None) -> PairedComparison:
     """Is model A's correlation with MOS different from model B's on the same images?
 
@@ -565,6 +583,15 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     confidence_level : float, default 0.95
     n_resamples, seed : int
         Bootstrap size and seed (bootstrap ``ci`` only).
+    test : str, default 'williams1959'
+        One of cocor's tests of two overlapping dependent correlations
+        (:data:`iqa_eval.options.DEPENDENT_CORRELATION_TESTS`, formulas and papers in
+        :mod:`iqa_eval.stats.dependent_correlations`); its p-value is ``pvalue``. For SROCC the
+        Fisher-z tests' variance is multiplied by ``1 + rbar²/2`` (Bonett & Wright 2000), noted.
+        KRCC: only the default (no closed-form test).
+    alternative : {'two-sided', 'greater', 'less'}
+        'greater': A's correlation is larger. Applies to ``williams_pvalue``, ``pvalue`` and
+        ``bootstrap_pvalue`` (one-sided: ``(#{diff <= 0} + 1) / (B + 1)`` for 'greater').
 
     Returns
     -------
@@ -586,11 +613,15 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     if metric == "krcc":
         if ci == "analytic":
             raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
+        if test != "williams1959":
+            raise InputError(f"test={test!r} compares Pearson or Spearman correlations; KRCC has only the "
+                             "paired bootstrap (bootstrap_pvalue)")
         k_a, k_b = _statistic("krcc", a, y), _statistic("krcc", b, y)
-        boot = paired_bootstrap_difference(
-            "krcc", a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
+        boot = paired_bootstrap_difference("krcc", a, b, y, n_resamples=n_resamples, seed=seed,
+                                           confidence_level=confidence_level, alternative=alternative)
         return PairedComparison("krcc", n, float(k_a), float(k_b), float(k_a - k_b), boot.ci_low, boot.ci_high,
-                                np.nan, boot.pvalue, float(confidence_level), boot.notes)
+                                np.nan, boot.pvalue, float(confidence_level), boot.notes, test, np.nan,
+                                alternative)
     if _ranks is not None:
         a_, b_, y_ = _ranks
     elif metric == "srocc":
@@ -603,30 +634,54 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     r_a = K.weighted_pearson(a_, y_, ones)
     r_b = K.weighted_pearson(b_, y_, ones)
     r_ab = K.weighted_pearson(a_, b_, ones)
-    _, p_w = williams_test(r_a, r_b, r_ab, n)
+    _, p_w = williams_test(r_a, r_b, r_ab, n, alternative=alternative)
     notes = []
+    p_test = _dependent_test_pvalue(metric, test, alternative, r_a, r_b, r_ab, n, confidence_level, p_w, notes)
     if ci == "analytic":
         interval = zou_difference_ci(r_a, r_b, r_ab,
                                      fisher_ci(r_a, n, kind=metric, confidence_level=confidence_level),
                                      fisher_ci(r_b, n, kind=metric, confidence_level=confidence_level))
         p_b = np.nan
     else:
-        boot = paired_bootstrap_difference(
-            metric, a, b, y, n_resamples=n_resamples, seed=seed, confidence_level=confidence_level)
+        boot = paired_bootstrap_difference(metric, a, b, y, n_resamples=n_resamples, seed=seed,
+                                           confidence_level=confidence_level, alternative=alternative)
         interval, p_b = boot.confidence_interval(), boot.pvalue
         notes += boot.notes
     return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval.low, interval.high,
-                            float(p_w), p_b, float(confidence_level), tuple(notes))
+                            float(p_w), p_b, float(confidence_level), tuple(notes), test, float(p_test),
+                            alternative)
 
 
-@validate_params({"kind": PAIRED_CORRELATIONS, "confidence_level": CONFIDENCE_LEVEL, **_BOOTSTRAP_RULES})
+def _dependent_test_pvalue(metric, test, alternative, r_a, r_b, r_ab, n, confidence_level, p_williams, notes):
+    """p-value of cocor's ``test`` on the three correlations (Williams' is already computed)."""
+    if test == "williams1959":
+        return p_williams
+    from .dependent_correlations import compare_overlapping, spearman_z_factor
+
+    if test == "zou2007":
+        notes.append("zou2007 is an interval, not a test: pvalue is NaN (see ci_low, ci_high)")
+        return np.nan
+    if n <= 3 or not all(np.isfinite(v) and -1.0 < v < 1.0 for v in (r_a, r_b, r_ab)):
+        notes.append(f"{test} needs n > 3 and correlations strictly inside (-1, 1): pvalue is NaN")
+        return np.nan
+    factor = 1.0
+    if metric == "srocc":
+        factor, note = spearman_z_factor(r_a, r_b)
+        notes.append(note)
+    return compare_overlapping(r_a, r_b, r_ab, n, test=test, alternative=alternative,
+                               confidence_level=confidence_level, z_variance_factor=factor).pvalue
+
+
+@validate_params({"kind": PAIRED_CORRELATIONS, "confidence_level": CONFIDENCE_LEVEL, "alternative": ALTERNATIVES,
+                  **_BOOTSTRAP_RULES})
 def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: int = 1000, seed: int = 0,
-                                confidence_level: float = 0.95):
-    """Percentile interval and two-sided p-value of ``stat(A) - stat(B)`` on the same images.
+                                confidence_level: float = 0.95, alternative: str = "two-sided"):
+    """Percentile interval and p-value of ``stat(A) - stat(B)`` on the same images.
 
     Both models are scored on the same resampled images (:func:`bootstrap_distribution`);
-    ``p = min(1, 2 (min(#{d <= 0}, #{d >= 0}) + 1) / (B + 1))``. Undefined resamples (e.g.
-    constant) are left out with a note.
+    two-sided ``p = min(1, 2 (min(#{d <= 0}, #{d >= 0}) + 1) / (B + 1))``; 'greater' (A's is
+    larger) ``(#{d <= 0} + 1) / (B + 1)``, 'less' ``(#{d >= 0} + 1) / (B + 1)``. The interval
+    stays two-sided. Undefined resamples (e.g. constant) are left out with a note.
 
     Returns
     -------
@@ -654,8 +709,14 @@ def paired_bootstrap_difference(kind: str, pred_a, pred_b, mos, *, n_resamples: 
     if not diff.size:
         return PairedBootstrap(observed, np.nan, np.nan, np.nan, level, kind, int(n_resamples), notes)
     lo, hi = np.percentile(diff, [50 * (1 - level), 50 * (1 + level)])
-    tail = min(np.sum(diff <= 0), np.sum(diff >= 0))
-    pvalue = float(min(1.0, 2.0 * (tail + 1) / (diff.size + 1)))
+    below, above = int(np.sum(diff <= 0)), int(np.sum(diff >= 0))
+    if alternative == "greater":
+        pvalue = (below + 1) / (diff.size + 1)
+    elif alternative == "less":
+        pvalue = (above + 1) / (diff.size + 1)
+    else:
+        pvalue = min(1.0, 2.0 * (min(below, above) + 1) / (diff.size + 1))
+    pvalue = float(pvalue)
     return PairedBootstrap(observed, pvalue, float(lo), float(hi), level, kind, int(n_resamples), notes)
 
 

@@ -12,7 +12,19 @@ kind            function                                                        
 ``poly3``       ``a0 + a1 x + a2 x² + a3 x³``, monotone on the data (P.1401)      4
 ``linear``      ``a0 + a1 x``                                                     2
 ``none``        ``x`` (identity)                                                  0
+``vmaf``        ``expit((x-a)/b) (y_high-y_low) + y_low`` (Netflix vmaf's         2
+                ``sigmoid_adjust``): ``y_low/high = min/max MOS -/+ 0.1``, and
+                ``a, b`` from the least-squares line ``x = a + b logit(ỹ)``,
+                ``ỹ = (MOS - y_low)/(y_high - y_low)`` -- closed form, no iteration
+``vqeg5``       the ``logistic5`` function fitted as the widely copied VQEG/       5
+                MATLAB ``verify_performance.m`` does: unconstrained least
+                squares (Levenberg-Marquardt, like ``nlinfit``) in raw units from
+                ``β = (10, 0, mean(x), 0.1, 0.1)``; a note when it ends in a worse
+                optimum than our ``logistic4``/``logistic5`` fits (both nested in
+                its family)
 ==============  ===============================================================  ======
+
+``vmaf`` and ``vqeg5`` reproduce other tools' numbers; they are not made robust (below).
 
 How the fits are made robust (pyiqa's plain ``curve_fit`` raises on large-offset
 predictions, step-like data and tiny sets):
@@ -53,8 +65,11 @@ from ..options import MAPPINGS, SEED, validate_params
 
 __all__ = ["MappingFit", "fit_mapping", "N_PARAMS"]
 
-N_PARAMS = {"logistic5": 5, "logistic4": 4, "poly3": 4, "linear": 2, "none": 0}
-_FALLBACK = {"logistic5": "logistic4", "logistic4": "poly3", "poly3": "linear", "linear": "none"}
+N_PARAMS = {"logistic5": 5, "logistic4": 4, "poly3": 4, "linear": 2, "none": 0, "vmaf": 2, "vqeg5": 5}
+_FALLBACK = {"logistic5": "logistic4", "logistic4": "poly3", "poly3": "linear", "linear": "none",
+             "vmaf": "linear", "vqeg5": "logistic5"}
+_VQEG5_START = (10.0, 0.0, None, 0.1, 0.1)  # verify_performance.m; None = mean(x)
+_VMAF_MARGIN = 0.1  # vmaf's sigmoid_adjust: MOS range widened by 0.1 (MOS units) each side
 _SUBSAMPLE = 20_000
 
 
@@ -122,7 +137,16 @@ def _poly(u, t):
     return np.polynomial.polynomial.polyval(u, t)
 
 
-_MODELS = {"logistic4": _logistic4, "logistic5": _logistic5, "poly3": _poly, "linear": _poly}
+def _vmaf(x, t):  # raw units: t = (a, b, y_low, y_high)
+    return special.expit((x - t[0]) / t[1]) * (t[3] - t[2]) + t[2]
+
+
+def _vqeg5(x, t):  # raw units: t = (beta1..beta5); expit(z) - 0.5 == 0.5 - 1/(1 + exp(z)), overflow-free
+    return t[0] * (special.expit(t[1] * (x - t[2])) - 0.5) + t[3] * x + t[4]
+
+
+_MODELS = {"logistic4": _logistic4, "logistic5": _logistic5, "poly3": _poly, "linear": _poly,
+           "vmaf": _vmaf, "vqeg5": _vqeg5}
 
 
 def _l5_basis(u, th):
@@ -447,6 +471,49 @@ def _raw_param_values(kind, theta, norm):
     return {}
 
 
+def _fit_raw(kind, x, y, notes, seed):
+    """The ``vmaf`` and ``vqeg5`` mappings, fitted in raw units exactly as their tools do."""
+    if kind == "vmaf":
+        lo, hi = float(y.min()) - _VMAF_MARGIN, float(y.max()) + _VMAF_MARGIN
+        z = special.logit((y - lo) / (hi - lo))
+        (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(z), z]), x, rcond=-1)
+        if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
+            raise _FitFailed("the line of predictions on logit(MOS) is flat")
+        theta, params, converged = np.array([a, b, lo, hi]), {"a": a, "b": b, "y_low": lo, "y_high": hi}, True
+    else:
+        from scipy import optimize
+
+        start = np.array([v if v is not None else float(np.mean(x)) for v in _VQEG5_START])
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                # MINPACK Levenberg-Marquardt with nlinfit's tolerances (TolX = TolFun = 1e-8) and
+                # its 100 iterations (x 6 evaluations for the finite-difference Jacobian)
+                t, _, _, _, ier = optimize.leastsq(lambda t: _vqeg5(x, t) - y, start, xtol=1e-8, ftol=1e-8,
+                                                   maxfev=600, full_output=True)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            raise _FitFailed(f"{type(exc).__name__}: {exc}") from None
+        if not np.all(np.isfinite(t)) or not np.all(np.isfinite(_vqeg5(x, t))):
+            raise _FitFailed("the least-squares fit is not finite")
+        theta, converged = t, ier in (1, 2, 3, 4)
+        params = {f"beta{k + 1}": v for k, v in enumerate(theta)}
+        if not converged:
+            notes.append("vqeg5 fit stopped at its evaluation limit before converging; "
+                         "using the parameters reached")
+    resid = y - _MODELS[kind](x, theta)
+    sse = float(resid @ resid)
+    if kind == "vqeg5":
+        # logistic4 (beta4 = 0) and the monotone logistic5 are both inside this family, so a larger
+        # SSE than either proves the MATLAB start led to a worse local optimum
+        best = min((fit_mapping(x, y, kind=k, seed=seed) for k in ("logistic4", "logistic5")),
+                   key=lambda f: f.sse)
+        if best.kind in ("logistic4", "logistic5") and sse > best.sse * (1 + 1e-6) + 1e-300:
+            notes.append(f"vqeg5 (MATLAB start) ended in a worse local optimum: SSE {sse:.6g} vs "
+                         f"{best.sse:.6g} for our {best.kind} fit, a special case of the same function")
+    return MappingFit(kind, kind, {k: float(v) for k, v in params.items()}, converged, tuple(notes), x.size,
+                      sse, (0.0, 1.0, 0.0, 1.0, 1.0), np.asarray(theta, dtype=np.float64))
+
+
 @validate_params({"kind": MAPPINGS, "seed": SEED})
 def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> MappingFit:
     """Fit a monotonic mapping from predictions to MOS; never fails on legal input.
@@ -455,7 +522,7 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     ----------
     pred, mos : array-like of shape (n,)
         Pairs with NaN/inf are left out (the count is in ``notes``).
-    kind : {'logistic4', 'logistic5', 'poly3', 'linear', 'none'}
+    kind : {'logistic4', 'logistic5', 'poly3', 'linear', 'none', 'vmaf', 'vqeg5'}
     seed : int
         Seed of the subsample used for the starts when n > 20,000.
 
@@ -480,6 +547,16 @@ def fit_mapping(pred, mos, *, kind: str = "logistic4", seed: int = 0) -> Mapping
     x, y, dropped = check_paired(pred, mos, nan_policy="omit")
     notes = [f"mapping fit left out {dropped} pair(s) with NaN/inf"] if dropped else []
     n = x.size
+    if kind in ("vmaf", "vqeg5") and np.ptp(x) > 0 and np.ptp(y) > 0:
+        try:
+            if n <= N_PARAMS[kind]:
+                raise _FitFailed(f"needs more than {N_PARAMS[kind]} points, got {n}")
+            return _fit_raw(kind, x, y, notes, seed)
+        except _FitFailed as exc:
+            notes.append(f"{kind} mapping failed ({exc}); fell back to {_FALLBACK[kind]}")
+            fit = fit_mapping(x, y, kind=_FALLBACK[kind], seed=seed)
+            return MappingFit(fit.kind, kind, fit.params, fit.converged, tuple(notes) + fit.notes, n, fit.sse,
+                              fit._norm, fit._theta)
     # predictions beyond ~1e150 overflow the mean and the variance: fitted on x / 2**k, exact
     # (a power of two), which gives the same mapping; ordinary scales are untouched (p = 1)
     big = float(np.max(np.abs(x))) if n else 0.0

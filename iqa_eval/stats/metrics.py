@@ -356,7 +356,7 @@ def _check_near_constant(x, y, notes):
 
     for values, name in ((x, "predictions"), (y, "MOS")):
         if near_constant(values):
-            msg = (f"{name} are nearly constant (spread < 1e-13 of their mean); the correlation may be "
+            msg = (f"{name} are nearly constant (spread < 1.8e-12 of their mean, scipy's rule); the correlation may be "
                    f"inaccurate")
             warn(msg, stacklevel=4)
             notes.append(msg)
@@ -392,7 +392,7 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
     pred, mos : array-like of shape (n,)
     mapping : str or MappingFit
         ``'logistic4'`` (default, VQEG form with |β4|), ``'logistic5'``, ``'poly3'``,
-        ``'linear'``, ``'none'``, or a fit from :func:`iqa_eval.stats.mapping.fit_mapping`.
+        ``'linear'``, ``'none'``, ``'vmaf'``, ``'vqeg5'``, or a fit from :func:`iqa_eval.stats.mapping.fit_mapping`.
     nan_policy : {'propagate', 'omit', 'raise'}
     seed : int
         Passed to the mapping fit (sub-sampling of very large sets).

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..stats.inference import bootstrap_ci, compare_correlations, fisher_ci, tied_with_best
+from ..stats.exact_tests import near_constant
 from ..stats.mapping import fit_mapping
 from ..stats.metrics import (check_constant, error_dof, kendall_from_ranks, outlier_ratio, pearson, ranked,
                       rmse_star, root_mean_square, t_pvalue)
@@ -86,6 +87,7 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
                     "plcc_raw", "plcc_raw_pvalue", "plcc", "plcc_ci_low", "plcc_ci_high", "rmse", "mae"):
             row[key] = np.nan
         return row, fit, None
+    notes.extend(f"model {name!r}: {w} nearly constant (scipy's rule); its correlations may be inaccurate" for w, v in (("predictions", x), ("MOS", y)) if near_constant(v))
     order_x, rx, _ = ranked(x)
     _, ry, dense_y = ranked(y)
     r_s = pearson(rx, ry)

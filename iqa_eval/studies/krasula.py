@@ -12,6 +12,11 @@ definitions follow vmaf's ``AucPerfMetric`` (``python/vmaf/core/perf_metric.py``
   one, the prediction difference ``B`` (positives) against ``-B`` (negatives); the AUC;
 - **C0**: the fraction of different pairs whose prediction difference has the right sign
   (correct classification at a threshold of 0);
+- **THR**: vmaf's threshold, the 95th percentile (numpy's linear interpolation, as vmaf's
+  ``np.percentile``) of ``|pred_i - pred_j|`` over the *similar* pairs: prediction differences
+  above it are rarer than 5 % among pairs humans do not tell apart. vmaf's code takes the
+  similar pairs although its comment copies MATLAB's ``prctile(D', 95)``; we follow the code,
+  on our unordered pairs (vmaf's N x N pairs add the zero self-differences);
 - **DeLong** tests of the difference between two models' AUCs on the same pairs (the
   placement values of Sun and Xu, 2014, from sorted arrays), two-sided.
 
@@ -70,7 +75,8 @@ class KrasulaResult:
     ----------
     table : DataFrame
         One row per model: ``auc_ds`` (different/similar), ``auc_bw`` (better/worse), ``cc0``
-        (fraction correctly classified at 0).
+        (fraction correctly classified at 0), ``thr`` (vmaf's THR: 95th percentile of the
+        absolute prediction difference over the similar pairs; NaN without similar pairs).
     pvalues_ds, pvalues_bw : DataFrame
         Models x models DeLong p-values of the AUC differences (1 on the diagonal), not
         adjusted for multiplicity.
@@ -316,15 +322,20 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     auc_ds, cov_ds = auc_delong(ds_pos, ds_neg)
     auc_bw, cov_bw = auc_delong(bw_pos, -bw_pos)
     cc0 = (bw_pos > 0).mean(axis=1) if n_diff else np.full(len(models), np.nan)
-    table = pd.DataFrame({"model": models, "auc_ds": auc_ds, "auc_bw": auc_bw, "cc0": cc0})
+    thr = np.percentile(ds_neg, 95, axis=1) if n_sim else np.full(len(models), np.nan)
+    table = pd.DataFrame({"model": models, "auc_ds": auc_ds, "auc_bw": auc_bw, "cc0": cc0, "thr": thr})
     p_ds = pd.DataFrame(delong_pvalues(auc_ds, cov_ds), index=models, columns=models)
     p_bw = pd.DataFrame(delong_pvalues(auc_bw, cov_bw), index=models, columns=models)
     p_cc0 = pd.DataFrame(binomial_pvalues(cc0, n_diff), index=models, columns=models)
     settings = {"z_critical": float(z_critical), "max_pairs": int(max_pairs), "seed": int(seed),
                 "pairs": "unordered pairs i < j", "test": "DeLong (two-sided, unadjusted)",
                 "cc0_test": "pooled two-proportion z (vmaf's significanceBinomial), two-sided, unadjusted",
+                "thr": "95th percentile (linear interpolation) of |prediction difference| over the similar "
+                       "pairs (vmaf's THR)",
                 "se_floor": "a zero standard error of a MOS difference is replaced by 1e-8 (so equal zero-std "
-                            "MOS are similar and any other difference at zero std is significant)",
+                            "MOS are similar and any other difference at zero std is significant; vmaf floors "
+                            "the variance instead, so MOS differing by about 2e-8..2e-4 at zero std can get "
+                            "another verdict there)",
                 "independence": "pair-level p-values (DeLong, C0) treat the pairs as independent; they share "
                                 "images, so the p-values are optimistic"}
     return KrasulaResult(table, p_ds, p_bw, len(idx), len(i), n_diff, n_sim, tuple(notes), settings, p_cc0)
