@@ -1,8 +1,9 @@
 """User strings made inert for each text output: spreadsheets, Markdown, terminals.
 
 Model names, file names and column names come from the user's files and can hold
-anything. HTML is escaped where pages are built (``html.escape``) and LaTeX by
-``formatting.latex_escape``; this module holds the other three, in one place:
+anything. HTML is escaped where pages are built (``html.escape``); this module holds the
+others, in one place (LaTeX: :func:`latex_escape`, every special written out, ``*`` braced so no
+later replacement can turn a user's star into a mark):
 
 - :func:`spreadsheet_safe` / :func:`csv_safe` / :func:`neutralise_frame`: a CSV/XLSX cell
   starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return would be a live formula when
@@ -25,7 +26,8 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["spreadsheet_safe", "csv_safe", "neutralise_frame", "markdown_safe", "terminal_safe", "terminal_lines"]
+__all__ = ["spreadsheet_safe", "csv_safe", "neutralise_frame", "markdown_safe", "terminal_safe", "terminal_lines",
+           "latex_escape"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -75,3 +77,16 @@ def terminal_safe(text) -> str:
 def terminal_lines(text) -> str:
     """Text laid out in lines by the tool: every line :func:`terminal_safe`, the newlines kept."""
     return "\n".join(terminal_safe(line) for line in str(text).split("\n"))
+
+
+# ``*`` is braced so that no later replacement can find a user's star and make it a mark
+_LATEX_SPECIAL = {"*": "{*}", "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  # OT1 fonts print these as other glyphs (< > | as ¡ ¿ —)
+                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text; control characters are written out
+    (``\\x1b``) first, since pdflatex rejects them."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))

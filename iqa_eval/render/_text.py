@@ -1,4 +1,5 @@
-"""Values as text, shared by every renderer: p-values, JSON-safe values, LaTeX escaping.
+"""Values as text, shared by every renderer: p-values, JSON-safe values (and LaTeX escaping,
+which lives with the other escapes in :mod:`iqa_eval._runtime.escape`).
 
 Kept apart from the renderers (formatting, bench_tables, krasula) so that none of them imports
 another for these.
@@ -8,6 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .._runtime.escape import latex_escape
 
 __all__ = ["format_p", "plain", "latex_escape"]
 
@@ -42,16 +45,4 @@ def plain(value):
     return value
 
 
-# ``*`` is braced so that no later replacement can find a user's star and make it a mark
-_LATEX_SPECIAL = {"*": "{*}", "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  # OT1 fonts print these as other glyphs (< > | as ¡ ¿ —)
-                  "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text; control characters are written out
-    (``\\x1b``) first, since pdflatex rejects them."""
-    from .._runtime.escape import terminal_safe
-
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in terminal_safe(str(text)))
