@@ -122,11 +122,13 @@ def near_constant(values) -> bool:
 
     As ``scipy.stats.pearsonr`` computes it (checked against scipy 1.17; its docstring still says 1e-13):
     ``||x - mean|| < eps**0.75 |mean|`` (eps**0.75 = 1.8e-12 in float64), the norm taken on
-    ``(x - mean) / max|x - mean|`` so it cannot overflow.
+    ``(x - mean) / max|x - mean|`` so it cannot overflow; the rule is scale-free, so it is applied
+    to ``x / max|x|`` (the mean of values near 1e308 would overflow).
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0 or np.all(v == v[0]):
         return False
+    v = v / np.max(np.abs(v))   # exact for a power of two; any scale leaves the rule's verdict
     mean = v.mean()
     dev = v - mean
     top = np.max(np.abs(dev))
