@@ -210,7 +210,8 @@ def local_cluster():
             cluster = distributed.LocalCluster(n_workers=max(1, n or 1), threads_per_worker=1,
                                                processes=True, dashboard_address=None,
                                                scheduler_kwargs={"dashboard_address": ":0"},
-                                               silence_logs=logging.CRITICAL + 1)
+                                               silence_logs=logging.CRITICAL + 1,
+                                               preload=["iqa_eval.gmc._dask_worker"])
             client = distributed.Client(cluster, set_as_default=False)
         # a Ctrl-C held during the start is delivered here, inside the try: nothing is left running
         return cluster, client
