@@ -58,15 +58,18 @@ def _check_matches(x, y, kind, func, p0, *, five_pl_constraints=False):
     return fit
 
 
+def _reference_predictions(shared_dir, folders=("*",)):
+    """(predictions, MOS) of every model file of the GMC reference data (in ``folders``)."""
+    for path in (p for folder in folders for p in sorted(shared_dir.glob(f"{folder}/*.csv"))):
+        df = pd.read_csv(path)
+        if "Results Scores for CC" in df:
+            yield df["Results Scores for CC"].to_numpy(float), df["Ground Truth Labels"].to_numpy(float)
+
+
 @pytest.mark.slow
 def test_logistic4_matches_curve_fit_on_real_data(shared_dir):
     checked = 0
-    for path in sorted(shared_dir.glob("*/*.csv")):
-        df = pd.read_csv(path)
-        if "Results Scores for CC" not in df:
-            continue
-        x = df["Results Scores for CC"].to_numpy(float)
-        y = df["Ground Truth Labels"].to_numpy(float)
+    for x, y in _reference_predictions(shared_dir):
         p0 = [y.max(), y.min(), x.mean(), 0.5]  # VIDEVAL's start
         checked += _check_matches(x, y, "logistic4", logistic4, p0) is not None
     assert checked >= 15
@@ -75,12 +78,7 @@ def test_logistic4_matches_curve_fit_on_real_data(shared_dir):
 @pytest.mark.slow
 def test_logistic5_matches_curve_fit_on_real_data(shared_dir):
     checked = 0
-    for path in sorted(shared_dir.glob("tid2013/*.csv")) + sorted(shared_dir.glob("LIVEC/*.csv")):
-        df = pd.read_csv(path)
-        if "Results Scores for CC" not in df:
-            continue
-        x = df["Results Scores for CC"].to_numpy(float)
-        y = df["Ground Truth Labels"].to_numpy(float)
+    for x, y in _reference_predictions(shared_dir, ("tid2013", "LIVEC")):
         p0 = [np.ptp(y), 1 / x.std(), x.mean(), 0.0, y.mean()]
         checked += _check_matches(x, y, "logistic5", logistic5, p0, five_pl_constraints=True) is not None
     assert checked >= 3
@@ -289,12 +287,7 @@ def test_vqeg5_equals_curve_fit_from_the_matlab_start():
 @pytest.mark.slow
 def test_vqeg5_on_real_data_and_the_worse_optimum_note(shared_dir):
     agreed = noted = 0
-    for path in sorted(shared_dir.glob("*/*.csv")):
-        df = pd.read_csv(path)
-        if "Results Scores for CC" not in df:
-            continue
-        x = df["Results Scores for CC"].to_numpy(float)
-        y = df["Ground Truth Labels"].to_numpy(float)
+    for x, y in _reference_predictions(shared_dir):
         fit = fit_mapping(x, y, kind="vqeg5")
         assert fit.kind == "vqeg5"
         assert fit.sse == pytest.approx(_sse(fit.predict(x), y), rel=1e-9)
