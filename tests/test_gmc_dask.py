@@ -347,6 +347,49 @@ def _maps(pid):
         return ""
 
 
+_SIGNAL_MASKS = """
+import os, psutil
+from iqa_eval.gmc._dask_backend import local_cluster
+
+def masks(pid):
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+
+if __name__ == "__main__":
+    cluster, client = local_cluster()
+    try:
+        for c in psutil.Process().children(recursive=True):
+            if "--multiprocessing-fork" in c.cmdline():
+                print("worker", *masks(c.pid))
+        print("self", *masks(os.getpid()))
+    finally:
+        client.close()
+        cluster.close()
+"""
+
+
+def test_workers_are_born_with_sigint_blocked(tmp_path):
+    """The mechanism behind the Ctrl-C test, deterministically: a worker process must hold SIGINT
+    blocked from its first instruction (its interpreter start-up cannot be interrupted), and the
+    parent's main thread gets SIGINT back. multiprocessing's resource tracker, started at the first
+    spawn, unblocks SIGINT in the spawning thread; on CI that let a Ctrl-C during a worker's
+    start-up print 'Fatal Python error: init_import_site'. A fresh interpreter, so no tracker runs."""
+    script = tmp_path / "masks.py"
+    script.write_text(_SIGNAL_MASKS)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": REPO})
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    workers = [(int(b), int(i)) for kind, b, i in rows if kind == "worker"]
+    sigint = 1 << (signal.SIGINT - 1)
+    assert workers, out.stdout
+    for blocked, ignored in workers:
+        assert blocked & sigint, f"a worker can receive SIGINT: {out.stdout}"
+        assert ignored & sigint, f"the preload did not ignore SIGINT: {out.stdout}"
+    (blocked, _), = [(int(b), int(i)) for kind, b, i in rows if kind == "self"]
+    assert not blocked & sigint, "the main thread kept SIGINT blocked"
+
+
 @pytest.mark.parametrize("when", ["cluster starting", "tasks running"])
 def test_ctrl_c_leaves_no_worker_process(tmp_path, when):
     """A real SIGINT to the process group (what a terminal's Ctrl-C does): as soon as the first

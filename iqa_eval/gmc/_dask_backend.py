@@ -189,6 +189,14 @@ def _sigint_held():
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
+    # multiprocessing starts its resource tracker at the first spawn, blocking SIGINT around it and
+    # then *unblocking* it in the calling thread: inside the block that would be the cluster's loop
+    # thread, and every worker spawned after it would start with SIGINT deliverable (a Ctrl-C during
+    # its interpreter start-up is a "Fatal Python error" traceback). Started here, before the
+    # block, the tracker is already running when the workers spawn.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
