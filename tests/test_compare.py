@@ -397,7 +397,7 @@ def test_analytic_and_library_bootstrap_agree():
     boot = compare_models(data, "high_end", "fine_grain", ci="percentile", n_resamples=300, **kw)
     ca, cb = ana.cells, boot.cells
     np.testing.assert_allclose(ca["diff"], cb["diff"], rtol=1e-12)
-    both = (ca.tested & cb.tested & (ca.n_eff > 40)).to_numpy()
+    both = (ca.tested & cb.tested & (ca.n_images_eff > 40)).to_numpy()
     assert both.sum() >= 6
     np.testing.assert_allclose(ca.se[both] / cb.se[both], 1.0, atol=0.2)
 
@@ -413,11 +413,13 @@ def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
     for entry in d["global"].values():
         assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue"}
         assert entry["diff"] == pytest.approx(entry["A"] - entry["B"])
-    assert set(d["surface"]) == {"method", "cells", "significant_fraction"}
+    assert set(d["surface"]) == {"method", "min_pairs", "cells", "significant_fraction"}
     assert d["surface"]["method"] == "srocc" and len(d["surface"]["cells"]) == 100
     for cell in d["surface"]["cells"]:
-        assert set(cell) == {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant"}
-        assert isinstance(cell["significant"], bool)
+        assert set(cell) == {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant", "n_eff",
+                             "supported"}
+        assert isinstance(cell["significant"], bool) and isinstance(cell["supported"], bool)
+        assert not (cell["significant"] and not cell["supported"])
     assert d["surface"]["significant_fraction"] == pytest.approx(comp.significant_fraction)
 
 

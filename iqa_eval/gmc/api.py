@@ -30,6 +30,7 @@ from . import engine
 from .options import GMCOptions
 from .sampling import check_samples, grid_values, latin_hypercube, read_sample_file, regular_grid
 from .kernel_regression import average_height, check_surface_memory, grid_axes, kernel_surface
+from .support import effective_pairs, surface_support
 from .weights import beta_std, check_mos, check_per_image, distribution_weights
 
 __all__ = ["GMCPoints", "GMCSurface", "GMCResult", "gmc_inputs", "gmc_points", "gmc_surface", "gmc_score",
@@ -209,10 +210,31 @@ def _compute_points(inputs: GMCInputs, methods, ranks, backend, progress, client
     methods = _method_list(methods)
     Q = inputs.samples["Q"].to_numpy(dtype=np.float64)
     Qd = inputs.samples["Qd"].to_numpy(dtype=np.float64)
-    values = engine.gmc_values(inputs.pred, inputs.mos, inputs.scaled_std, inputs.c, Q, Qd,
-                               methods=tuple(methods), ranks=ranks, backend=backend,
-                               progress=progress, client=client)
-    return _tidy(inputs.models, methods, Q, Qd, values)
+    sums = engine.pair_sums(inputs.pred, inputs.mos, inputs.scaled_std, inputs.c, Q, Qd,
+                            methods=tuple(methods), ranks=ranks, backend=backend,
+                            progress=progress, client=client)
+    table = _tidy(inputs.models, methods, Q, Qd, sums.values())
+    # the pair support of every point (one more pass of sum w^2; see gmc.support)
+    n_eff = effective_pairs(inputs.mos, inputs.scaled_std, inputs.c, Q, Qd, sw=sums.sw,
+                            backend=backend, client=client)
+    table["n_eff"] = np.tile(n_eff, len(inputs.models) * len(methods))
+    return table
+
+
+def _support(table, min_pairs) -> pd.DataFrame:
+    """``table`` with its ``supported`` column: ``n_eff >= min_pairs``."""
+    table["supported"] = table["n_eff"].to_numpy(dtype=np.float64) >= float(min_pairs)
+    return table
+
+
+def _support_note(table, min_pairs, what="sample points"):
+    """One note saying how many points are masked, or None."""
+    nodes = table.drop_duplicates(["Q", "Qd"])
+    bad = int((~nodes["supported"]).sum())
+    if not bad:
+        return None
+    return (f"{bad} of {len(nodes)} {what} have fewer than {float(min_pairs):g} effective image pairs "
+            f"(min_pairs): masked (blank in figures, supported=False in tables)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,9 +328,12 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
     """
     options = GMCOptions.resolve(options, option_values)
     inputs = gmc_inputs(predictions, mos, std=std, weights=weights, seed=seed, options=options)
-    points = _compute_points(inputs, methods, options.ranks, backend, progress, client)
-    config = dict(inputs.config, methods=_method_list(methods), ranks=options.ranks)
-    return GMCPoints(points, tuple(inputs.notes), config)
+    points = _support(_compute_points(inputs, methods, options.ranks, backend, progress, client),
+                      options.min_pairs)
+    config = dict(inputs.config, methods=_method_list(methods), ranks=options.ranks,
+                  min_pairs=float(options.min_pairs))
+    note = _support_note(points, options.min_pairs)
+    return GMCPoints(points, tuple(inputs.notes) + ((note,) if note else ()), config)
 
 
 # --- surface and score -------------------------------------------------------------------
@@ -374,6 +399,18 @@ def _range_note(z, values):
             f"of {z.size} grid nodes (values {finite.min():.4g} to {finite.max():.4g}): the regression "
             f"extrapolates there and the score includes it; more sample points or bw_method='cv_ls' "
             f"avoid this")
+
+
+def _with_support(surface, points, mos_range):
+    """``surface`` with the ``n_eff``/``supported`` of its nearest sample point, when the points
+    carry them (see :func:`~iqa_eval.gmc.support.surface_support`)."""
+    points = _check_points(points)
+    if "n_eff" not in points.columns:
+        return surface
+    support = surface_support(surface, points, mos_range)
+    for col in support.columns:
+        surface[col] = support[col].to_numpy()
+    return surface
 
 
 def _surfaces(points, mos_range, grid_res, bw_method):
@@ -463,7 +500,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     (100, ['model', 'method', 'Q', 'Qd', 'value'])
     """
     surface, bws, notes = _surfaces(points, mos_range, grid_res, bw_method)
-    return GMCSurface(surface, bws, tuple(notes))
+    return GMCSurface(_with_support(surface, points, mos_range), bws, tuple(notes))
 
 
 @validate_params({"decimals": Either(Interval(0, None, integral=True), lambda v: v is None, "None")})
@@ -593,10 +630,14 @@ def correlation_surfaces(predictions, mos=None, *, std=None, weights=None, seed=
     if grid is None and bw_method is not None:
         check_surface_memory(len(inputs.samples), grid_res, len(inputs.models) * len(_method_list(methods)),
                              bw_method)
-    points = _compute_points(inputs, methods, ranks, backend, progress, client)
+    points = _support(_compute_points(inputs, methods, ranks, backend, progress, client), options.min_pairs)
     surface, bws, notes = _surfaces(points, inputs.config["mos_range"], grid_res,
                                     None if grid is not None else bw_method)
-    config = dict(inputs.config, methods=_method_list(methods), ranks=ranks,
+    surface = _with_support(surface, points, inputs.config["mos_range"])
+    note = _support_note(surface, options.min_pairs, "grid cells" if grid is not None else "surface grid nodes")
+    if note:
+        notes.append(note + "; the GMC score integrates the whole surface, as published")
+    config = dict(inputs.config, methods=_method_list(methods), ranks=ranks, min_pairs=float(options.min_pairs),
                   grid=None if grid is None else tuple(int(g) for g in grid),
                   grid_res=None if grid is not None else int(grid_res),
                   bw_method=None if grid is not None else bw_method)

@@ -55,6 +55,11 @@ class GMCOptions:
         Latin-hypercube points; a path is read with
         :func:`~iqa_eval.gmc.read_sample_file`. (``compare_models`` evaluates a regular grid
         instead and does not use it.)
+    min_pairs : float, default 45
+        GMC points (grid cells) whose Kish effective number of image pairs
+        ``(sum w)^2 / sum w^2`` is below this are *unsupported*: blank in figures, never tested
+        by ``compare_models`` (see :mod:`iqa_eval.gmc.support`; 45 is the number of pairs of 10
+        equally weighted images). 0 keeps every point.
 
     Examples
     --------
@@ -83,6 +88,9 @@ class GMCOptions:
     samples: object = _option(100, "Latin-hypercube sample points.",
                               Either(Interval(1, None, integral=True), _not_a_count,
                                      "a sample file, a DataFrame or an (S, 2) array"), cli=False)
+    min_pairs: float = _option(45.0, "Cells whose effective number of image pairs (Kish: (sum w)^2 / sum w^2) "
+                                     "is below this are masked: blank in surfaces and maps, never tested "
+                                     "(0: none).", Interval(0, None))
 
     def __post_init__(self):
         # the one check of every GMC option (a bad value is an InputError naming the option)

@@ -273,11 +273,16 @@ class Comparison:
         diff, ci_low, ci_high, pvalue, test``.
     cells : DataFrame
         One row per grid node (Q slowest): ``Q, Qd, A, B, diff, ci_low, ci_high, significant`` and
-        ``se, se_A, se_B, pvalue, adjusted_pvalue, n_eff, tested``.
+        ``se, se_A, se_B, pvalue, adjusted_pvalue, n_eff, n_images_eff, supported, tested``:
+        ``n_eff`` is the cell's Kish effective number of image pairs (:mod:`iqa_eval.gmc.support`),
+        ``supported`` is ``n_eff >= min_pairs`` (an unsupported cell is masked: blank in maps,
+        never tested), ``n_images_eff`` the effective number of images of ``min_images``.
     grid_shape : (int, int)
         ``(nq, nqd)``; ``cells[col].to_numpy().reshape(grid_shape)`` is a surface.
     alpha, ci, adjust : the settings used; ``critical_value`` the band's multiplier of ``se``.
     n_images : int
+    min_pairs : float
+        The ``GMCOptions.min_pairs`` the cells were masked with.
     n_resamples : int
         Bootstrap size of the KRCC test (and of every test with ``ci='percentile'``): the
         resolution of those p-values.
@@ -297,6 +302,7 @@ class Comparison:
     n_images: int
     n_resamples: int = 1000
     notes: tuple = field(default_factory=tuple)
+    min_pairs: float = 45.0
 
     @property
     def significant_fraction(self) -> float:
@@ -317,10 +323,11 @@ class Comparison:
                                 "pvalue": _json_float(row.pvalue)}
         cells = [{"Q": _json_float(c.Q), "Qd": _json_float(c.Qd), "A": _json_float(c.A),
                   "B": _json_float(c.B), "diff": _json_float(c.diff), "ci_low": _json_float(c.ci_low),
-                  "ci_high": _json_float(c.ci_high), "significant": bool(c.significant)}
+                  "ci_high": _json_float(c.ci_high), "significant": bool(c.significant),
+                  "n_eff": _json_float(c.n_eff), "supported": bool(c.supported)}
                  for c in self.cells.itertuples(index=False)]
         return {"models": list(self.models), "global": glob,
-                "surface": {"method": self.method, "cells": cells,
+                "surface": {"method": self.method, "min_pairs": float(self.min_pairs), "cells": cells,
                             "significant_fraction": self.significant_fraction}}
 
 
@@ -407,7 +414,9 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
         Explicit per-image regulator weights (override ``options.regulator``).
     min_images : float, default 10
         Cells whose Kish effective number of images (from the pair-weight row sums) is
-        below this are reported but not tested: their interval is NaN.
+        below this are reported but not tested: their interval is NaN. (Cells with fewer
+        effective image *pairs* than ``options.min_pairs`` are masked before that: see
+        :mod:`iqa_eval.gmc.support`.)
     nan_policy : {'omit', 'raise'}
         Rows where either model, the MOS or the std is missing are dropped with a note,
         or raise.
@@ -463,7 +472,9 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     sums = pair_sums(pred, mos, scaled_std, c, q, qd, methods=(method,), ranks=ranks,
                      row_sums=True, backend=backend, progress=progress, client=client)
     values, psi = gmc_influence(sums, method, n)
-    n_eff = _effective_images(sums.rows["sw"])
+    n_images_eff = _effective_images(sums.rows["sw"])
+    from ..gmc.support import effective_pairs
+    n_eff = effective_pairs(mos, scaled_std, c, q, qd, sw=sums.sw, backend=backend, client=client)
     identical = bool(np.array_equal(pred[0], pred[1]))
     diff = values[0] - values[1]
     psi_d = psi[0] - psi[1]
@@ -490,8 +501,11 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
 
     finite = np.isfinite(diff) & np.isfinite(se)
     degenerate = finite & (se <= _DEGENERATE_RTOL * np.maximum(se_a, se_b))
-    supported = n_eff >= min_images
-    tested = finite & ~degenerate & supported
+    # masked cells (too few effective pairs: gmc.support) are not tested at all; cells on
+    # too few effective images are shown but not tested (their standard error is unreliable)
+    supported = n_eff >= gmc_options.min_pairs
+    enough_images = n_images_eff >= min_images
+    tested = finite & ~degenerate & supported & enough_images
     idx = np.flatnonzero(tested)
     t = diff[idx] / se[idx]
     if ci == "analytic" and adjust == "maxt" and idx.size:
@@ -507,17 +521,21 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     p[idx], p_adj[idx] = p_t, padj_t
     lo = np.where(tested, diff - crit * se, np.nan)
     hi = np.where(tested, diff + crit * se, np.nan)
-    lo = np.where(degenerate & supported, diff, lo)      # exact agreement: a point interval
-    hi = np.where(degenerate & supported, diff, hi)
+    lo = np.where(degenerate & supported & enough_images, diff, lo)   # exact agreement: a point interval
+    hi = np.where(degenerate & supported & enough_images, diff, hi)
     significant = tested & ((lo > 0) | (hi < 0))
 
     cells = pd.DataFrame({"Q": q, "Qd": qd, "A": values[0], "B": values[1], "diff": diff,
                           "ci_low": lo, "ci_high": hi, "significant": significant, "se": se,
                           "se_A": se_a, "se_B": se_b, "pvalue": p, "adjusted_pvalue": p_adj, "n_eff": n_eff,
-                          "tested": tested})
-    n_unsupported = int((finite & ~supported).sum())
-    if n_unsupported:
-        notes.append(f"{n_unsupported} of {len(cells)} cells have fewer than {min_images:g} "
+                          "n_images_eff": n_images_eff, "supported": supported, "tested": tested})
+    n_masked = int((~supported).sum())
+    if n_masked:
+        notes.append(f"{n_masked} of {len(cells)} cells have fewer than {gmc_options.min_pairs:g} effective "
+                     "image pairs (min_pairs): masked (blank in maps, not tested)")
+    n_few = int((finite & supported & ~enough_images).sum())
+    if n_few:
+        notes.append(f"{n_few} of {len(cells)} cells have fewer than {min_images:g} "
                      "effective images carrying weight: shown, not tested")
 
     global_tests, more = _global_tests(data, model_a, model_b, alpha=alpha, ci=ci,
@@ -526,7 +544,7 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     return Comparison(models=[model_a, model_b], method=method, global_tests=global_tests,
                       cells=cells, grid_shape=shape, alpha=float(alpha), ci=ci, adjust=adjust,
                       critical_value=float(crit), n_images=int(n), n_resamples=int(n_resamples),
-                      notes=tuple(notes))
+                      notes=tuple(notes), min_pairs=float(gmc_options.min_pairs))
 
 
 def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ranks, backend,
