@@ -15,7 +15,7 @@ from ..errors import IQAEvalError, IQAEvalWarning
 from ..options import BACKENDS, CLI_ALIASES, DATASET_NAN_POLICIES, DELIMITERS, OUTPUT_FORMAT_SUFFIXES, Interval
 
 __all__ = ["library_option", "Command", "SECTIONS", "input_options", "column_options", "load_dataset_from_options", "command", "echo_notes",
-           "split_list", "gmc_options", "gmc_options_from", "gmc_methods", "parse_grid", "write_output",
+           "split_list", "gmc_options", "gmc_sampling_options", "gmc_options_from", "GMCRequest", "gmc_methods", "parse_grid", "write_output",
            "check_outputs", "echo_written", "output_format", "safe_terminal_text", "Choice"]
 
 
@@ -118,12 +118,12 @@ SECTIONS = ("Input", "Statistics", "GMC", "Output", "Runtime")
 _SECTION_OF = {
     **dict.fromkeys(["mos_col", "pred_cols", "std_col", "nratings_col", "n_ratings", "key_col", "join",
                      "delimiter", "nan_policy", "lower_is_better", "no_flip", "manifest", "names", "models", "model_names",
-                     "std_file", "n_images", "delimiter", "layout", "subject_col", "image_col", "rating_col",
+                     "n_images", "delimiter", "layout", "subject_col", "image_col", "rating_col",
                      "repetition_col", "session_col", "content_col", "scale"], "Input"),
     **dict.fromkeys(["rmse_dof", "no_pairwise", "krasula", "metrics", "posthoc", "friedman_method", "rope",
                      "ceiling"],
                     "Statistics"),
-    **dict.fromkeys(["weights_file", "weight_plus", "sample_file", "grid", "methods", "method", "preset",
+    **dict.fromkeys(["weights_file", "weight_plus", "sample_file", "grid", "methods", "method", "preset", "std_file",
                      "lds_exact_counts", "backend", "scheduler", "compare_grid", "samples"], "GMC"),
     **dict.fromkeys(["output", "fmt", "show_ci", "cd_path", "contour", "points_out", "scores_out", "title",
                      "ratings_out", "screening_out", "subjects_out"],
@@ -218,12 +218,32 @@ _INPUT_OPTIONS = [
 
 
 def _gmc_option_decorators():
-    """``--std-scale``, ``--regulator``, ... generated from the fields of GMCOptions, and ``--backend``."""
+    """The GMC options every GMC command takes (surface, compare, report), generated once: the
+    published presets, the std and regulator-weight files, GMCOptions' fields (``--std-scale``,
+    ``--regulator``, ``--min-pairs``, ...), ``--backend`` and ``--scheduler``."""
     from ..gmc.options import GMCOptions
+    from ..options import GMC_PRESETS
 
-    out = [library_option("--" + f.name.replace("_", "-"), f.name, library="gmc.options:GMCOptions",
-                          section="GMC", help=f.metadata["help"])
-           for f in GMCOptions.cli_fields()]
+    out = [
+        click.option("--preset", type=click.Choice(list(GMC_PRESETS)), default=None,
+                     help="A published configuration: livec, kadid10k (Gaussian regulator, the dataset's "
+                          "std column), pipal (LDS ks 5 sigma 2, Beta std phi 3), spaq (LDS ks 5 sigma 1, "
+                          "Beta std phi 3); plus 100. Options given explicitly override it (with a note)."),
+        click.option("--std-file", type=click.Path(dir_okay=False), default=None,
+                     help="Per-image MOS std, one value per line, in the row order of the file that sets the "
+                          "image order (the first FILE with a MOS column; a note names it)."),
+        click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
+                     help="Distribution-regulator weights, one per line in the same row order as --std-file "
+                          "(overrides --regulator)."),
+        library_option("--weight-plus", library="gmc.options:GMCOptions", param="plus", section="GMC",
+                       help="Regulator multiplier (cancels out of every GMC form)."),
+        click.option("--lds-exact-counts", is_flag=True, default=False,
+                     help="LDS: keep the smoothed histogram as floats (the reference, and published "
+                          "PIPAL/SPAQ numbers, truncate every bin to an integer; that is the default)."),
+    ]
+    out += [library_option("--" + f.name.replace("_", "-"), f.name, library="gmc.options:GMCOptions",
+                           section="GMC", help=f.metadata["help"])
+            for f in GMCOptions.cli_fields()]
     out.append(library_option("--backend", library="gmc.api:correlation_surfaces", section="GMC",
                             help="GMC engine backend (auto: numba on CPU, CuPy for large sets when "
                                  "importable; dask: on a Dask cluster, see --scheduler)."))
@@ -234,9 +254,37 @@ def _gmc_option_decorators():
     return out
 
 
+def _gmc_sampling_decorators():
+    """Where GMC is evaluated and how it is smoothed (surface and report; compare evaluates its
+    own exact ``--grid`` and takes none of these)."""
+    return [
+        library_option("--samples", library="gmc.options:GMCOptions", default=None, show_default=False,
+                       section="GMC", help="Latin-hypercube sample points [default: 100]."),
+        click.option("--sample-file", type=click.Path(dir_okay=False), default=None,
+                     help="Sample points from a CSV/XLSX file with columns Q, Qd."),
+        click.option("--grid", default=None, metavar="NxM",
+                     help="Evaluate GMC exactly on an N (Q) x M (Qd) regular grid; no regression."),
+        library_option("--bw-method", library="gmc.api:correlation_surfaces", section="GMC",
+                       help="Bandwidth selection of the kernel-regression surface."),
+        library_option("--grid-res", library="gmc.api:correlation_surfaces", section="GMC",
+                       help="Surface grid resolution (grid-res x grid-res)."),
+    ]
+
+
+#: click parameter names of the sampling options (compare evaluates an exact --grid of its own)
+GMC_SAMPLING_PARAMS = ("samples", "sample_file", "grid", "bw_method", "grid_res")
+
+
 def gmc_options(func):
-    """Add the GMC options shared by surface, compare and report (GMCOptions' fields, backend)."""
+    """Add the GMC options shared by surface, compare and report (see :func:`_gmc_option_decorators`)."""
     for decorator in reversed(_gmc_option_decorators()):
+        func = decorator(func)
+    return func
+
+
+def gmc_sampling_options(func):
+    """Add the sample-point and surface options of surface and report."""
+    for decorator in reversed(_gmc_sampling_decorators()):
         func = decorator(func)
     return func
 
@@ -248,6 +296,86 @@ def gmc_options_from(params: dict, **more):
 
     values = {f.name: params.pop(f.name) for f in GMCOptions.cli_fields() if f.name in params}
     return GMCOptions(**values, **more)
+
+
+#: GMCOptions field -> the click parameter that sets it (for a preset's "given explicitly" notes).
+_PRESET_PARAMS = {"regulator": "regulator", "std_scale": "std_scale", "plus": "weight_plus", "ks": "ks",
+                  "sigma": "sigma", "std_phi": "std_phi"}
+
+
+class GMCRequest:
+    """Everything the GMC options of a command asked for, read from its ``params`` before any data
+    are loaded (so a bad option is an error before minutes of reading): :meth:`apply` then resolves
+    the preset and the std/weights files against the data. One code path for surface, compare and
+    report, so the three cannot compute with different settings from the same options."""
+
+    def __init__(self, params: dict):
+        from ..errors import InputError
+
+        self.preset = params.pop("preset", None)
+        self.std_file = params.pop("std_file", None)
+        self.weights_file = params.pop("weights_file", None)
+        plus = params.pop("weight_plus", None)
+        lds_exact = params.pop("lds_exact_counts", False)
+        if self.std_file and params.get("std_col"):
+            raise InputError("give the std either as a column (--std-col) or a file (--std-file), not both")
+        samples, sample_file, grid = (params.pop(k, None) for k in ("samples", "sample_file", "grid"))
+        chosen = [name for name, v in (("--samples", samples), ("--sample-file", sample_file),
+                                       ("--grid", grid)) if v is not None]
+        if len(chosen) > 1:
+            raise InputError(f"choose one source of sample points, not {' and '.join(chosen)}")
+        self.grid = parse_grid(grid)
+        self.bw_method = params.pop("bw_method", None)
+        self.grid_res = params.pop("grid_res", None)
+        more = {"lds_exact_counts": bool(lds_exact), "samples": sample_file if sample_file else (samples or 100)}
+        if plus is not None:
+            more["plus"] = plus
+        self.options = gmc_options_from(params, **more)
+        ctx = click.get_current_context(silent=True)
+        self.given = set() if ctx is None else {
+            field for field, param in _PRESET_PARAMS.items()
+            if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
+
+    def apply(self, data):
+        """``(data, options, weights)``: the preset applied (its notes printed), the std of
+        ``--std-file`` in ``data``, and the ``--weights-file`` weights (one per row of ``data``, or
+        None). A preset that estimates the std leaves neither a std column nor --std-file in use."""
+        from dataclasses import replace
+
+        from ..gmc import apply_preset, read_std_file, read_weights_file
+
+        options, std_file = self.options, self.std_file
+        if self.preset:
+            options, use_std, notes = apply_preset(self.preset, options, given=self.given,
+                                                   has_std=data.std is not None or bool(std_file),
+                                                   std_column=data.sources.get("std", ("", "std"))[1])
+            echo_notes(notes)
+            if not use_std:
+                data, std_file = replace(data, std=None), None   # the note says so: neither is used
+        if std_file:
+            std = per_image_values(read_std_file(std_file), data, std_file, "--std-file")
+            data = replace(data, std=std, sources={**data.sources, "std": (str(std_file), None)})
+        weights = None
+        if self.weights_file:
+            weights = per_image_values(read_weights_file(self.weights_file), data, self.weights_file,
+                                       "--weights-file")
+        return data, options, weights
+
+
+def gmc_surfaces_from(request: GMCRequest, data, inputs: dict, *, seed, methods, backend, progress=True):
+    """``correlation_surfaces`` of ``data`` as ``request`` (a :class:`GMCRequest`) asks: the preset,
+    std and weights files applied, incomplete rows dropped (weights kept aligned)."""
+    from ..gmc import correlation_surfaces
+
+    data, options, weights = request.apply(data)
+    if weights is not None:
+        weights = dict(zip(data.rows.tolist(), weights))
+    data = data.complete(nan_policy=inputs["nan_policy"], need_std=data.std is not None)
+    if weights is not None:            # the weights of the rows that were kept
+        weights = [weights[r] for r in data.rows.tolist()]
+    more = {k: v for k, v in (("grid_res", request.grid_res), ("bw_method", request.bw_method)) if v is not None}
+    return correlation_surfaces(data, std=None, seed=seed, grid=request.grid, methods=methods, weights=weights,
+                                options=options, backend=backend, progress=progress, **more)
 
 
 def input_options(func):

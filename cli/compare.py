@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from ..options import CLI_ALIASES, COMPARE_OUTPUT_SUFFIXES
-from ._common import (Command, library_option, check_outputs, command, echo_notes, gmc_options, gmc_options_from,
-                      input_options, per_image_values,
-                      load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
+from ._common import (Command, GMCRequest, library_option, check_outputs, command, echo_notes, gmc_options,
+                      input_options, load_dataset_from_options, parse_grid, safe_terminal_text, split_list,
                       write_output)
 
 
@@ -73,9 +72,6 @@ _COMPARE = "studies.compare:compare_models"
 @library_option("--n-resamples", "--n-boot", "n_resamples", library=_COMPARE,
                 help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
 @library_option("--seed", library=_COMPARE, help="Seed of every random draw.")
-@click.option("--weights-file", type=click.Path(dir_okay=False), default=None,
-              help="Per-image regulator weights, one per line in the row order of the file that sets the "
-                   "image order (the first FILE with a MOS column; a note names it; overrides --regulator).")
 @library_option("--min-images", library=_COMPARE, section="GMC",
                 callback=lambda ctx, param, value: _check_number("--min-images", value),
                 help="Cells with fewer effective images carrying weight are shown, not tested.")
@@ -85,7 +81,7 @@ _COMPARE = "studies.compare:compare_models"
               help="Write to FILE: .json (JSON), .html (self-contained page), .png/.pdf/.svg (the "
                    "comparison figure: A, B and A - B with significant cells hatched), else --format text.")
 @command
-def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, weights_file, min_images,
+def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, min_images,
             backend, fmt, output, **inputs):
     """Compare two models on the same images: global paired tests and the GMC
     difference surface A - B with a confidence interval per cell.
@@ -107,13 +103,10 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, wei
     if output:                         # a figure's missing [plot] extra is found before the computation
         from ..render.plot import require_figure_packages
         require_figure_packages(output)
-    options = gmc_options_from(inputs)
+    request = GMCRequest(inputs)
     data = load_dataset_from_options(inputs, models=lambda d: _pick_models(d, model_names))
     model_a, model_b = data.models
-    weights = None
-    if weights_file is not None:
-        from ..gmc.weights import read_weights_file
-        weights = per_image_values(read_weights_file(weights_file), data, weights_file, "--weights-file")
+    data, options, weights = request.apply(data)
     result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
                             alpha=alpha, ci=ci, adjust=adjust, n_resamples=n_resamples, seed=seed,
                             options=options, weights=weights, min_images=min_images, nan_policy=inputs["nan_policy"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, HTML_SUFFIXES
-from ._common import (Command, library_option, check_outputs, command, echo_notes, echo_written, gmc_methods,
-                      gmc_options, gmc_options_from, input_options,
+from ._common import (Command, GMCRequest, library_option, check_outputs, command, echo_notes, echo_written,
+                      gmc_methods, gmc_options, gmc_sampling_options, input_options,
                       load_dataset_from_options, parse_grid)
 
 
@@ -15,6 +15,7 @@ _REPORT = "render.report:build_report"
 @click.command(cls=Command)
 @input_options
 @gmc_options
+@gmc_sampling_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="report.html",
               show_default=True, help="The HTML file to write.")
 @click.option("--title", default=None, help="Page title (default: 'IQA evaluation of FILES').")
@@ -24,9 +25,6 @@ _REPORT = "render.report:build_report"
 @library_option("--seed", library=_REPORT, help="Seed of every random draw.")
 @click.option("--method", "methods", multiple=True, default=("srocc,plcc,krcc",), show_default=True,
               help="GMC forms to draw, comma-separated (srocc, plcc, krcc).")
-@library_option("--samples", library="gmc.options:GMCOptions", section="GMC",
-                help="Latin-hypercube sample points of each GMC surface.")
-@library_option("--grid-res", library=_REPORT, section="GMC", help="Resolution of the GMC surface grid.")
 @library_option("--compare-method", library=_REPORT, aliases=CLI_ALIASES["method"], case_sensitive=False,
                 section="GMC", help="GMC form of the comparisons.")
 @click.option("--compare-grid", default="20x20", show_default=True, metavar="NxM",
@@ -34,7 +32,7 @@ _REPORT = "render.report:build_report"
 @library_option("--max-compare", library=_REPORT, section="GMC",
                 help="Most comparisons of the best model with models tied with it (0: none).")
 @command
-def report(output, title, mapping, alpha, seed, methods, samples, grid_res, compare_method, compare_grid,
+def report(output, title, mapping, alpha, seed, methods, compare_method, compare_grid,
            max_compare, backend, **inputs):
     """Write one self-contained HTML report: scores with CIs and ties, scatter plots, the
     GMC surfaces of every model, and the best model compared with those tied with it.
@@ -50,7 +48,7 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
 
     from ..render.report import build_report
 
-    options = gmc_options_from(inputs, samples=samples)
+    request = GMCRequest(inputs)
     grid = parse_grid(compare_grid, option="--compare-grid")
     nan_policy = inputs["nan_policy"]
     check_outputs([output], inputs["files"])
@@ -59,10 +57,11 @@ def report(output, title, mapping, alpha, seed, methods, samples, grid_res, comp
         raise InputError("the report is an HTML page: -o must end in .html", file=str(output))
     from ..render.plot import require_figure_packages
     require_figure_packages(interactive=True, static=True)   # before computing: the page draws both kinds
-    data = load_dataset_from_options(inputs)
+    data, options, weights = request.apply(load_dataset_from_options(inputs))
     result = build_report(data, mapping=mapping, alpha=alpha, seed=seed, methods=gmc_methods(methods),
-                          grid_res=grid_res, compare_method=compare_method, compare_grid=grid,
-                          max_compare=max_compare, options=options, backend=backend,
+                          grid_res=request.grid_res, compare_method=compare_method, compare_grid=grid,
+                          max_compare=max_compare, options=options, backend=backend, weights=weights,
+                          grid=request.grid, bw_method=request.bw_method,
                           nan_policy=inputs["nan_policy"], progress=True)
     title = title or "IQA evaluation of " + ", ".join(Path(f).name for f in inputs["files"])
     result.write(output, title=title)

@@ -30,9 +30,10 @@ def test_json_has_the_documented_schema_and_matches_the_library(study):
         lo, hi = entry["ci_low"], entry["ci_high"]
         assert lo <= hi and 0 <= entry["pvalue"] <= 1
     surf = doc["surface"]
-    assert set(surf) == {"method", "cells", "significant_fraction"} and surf["method"] == "srocc"
+    assert set(surf) == {"method", "min_pairs", "cells", "significant_fraction"} and surf["method"] == "srocc"
+    assert surf["min_pairs"] == 45.0
     assert len(surf["cells"]) == 20
-    keys = {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant"}
+    keys = {"Q", "Qd", "A", "B", "diff", "ci_low", "ci_high", "significant", "n_eff", "supported"}
     assert all(set(c) == keys for c in surf["cells"])
     frac = np.mean([c["significant"] for c in surf["cells"]])
     assert surf["significant_fraction"] == pytest.approx(frac)

@@ -115,9 +115,15 @@ def _model_grids(surface, method, models):
 
 def _drawing_grid(rows: pd.DataFrame, value: str = "value"):
     """``(q, qd, Z)`` of ONE surface with ``Z[j, i]`` at ``(q[i], qd[j])`` (rows = Qd, as images
-    are drawn): :func:`iqa_eval.gmc.sampling.grid_values` transposed."""
+    are drawn): :func:`iqa_eval.gmc.sampling.grid_values` transposed.
+
+    Masked cells (a ``supported`` column that is False: too few effective image pairs, see
+    :mod:`iqa_eval.gmc.support`) are NaN, so every figure leaves them blank."""
     from ..gmc.sampling import grid_values
 
+    if "supported" in rows.columns:
+        keep = rows["supported"].to_numpy(dtype=bool)
+        rows = rows.assign(**{value: np.where(keep, rows[value].to_numpy(dtype=np.float64), np.nan)})
     q, qd, z = grid_values(rows, value)
     return q, qd, z.T
 
@@ -339,6 +345,9 @@ def _draw_difference(ax, q, qd, diff, *, sig=None, cmap="RdBu_r", title=None):
         frac = float(np.mean(mask))
         handles.append(Patch(facecolor="white", edgecolor="k", hatch="///",
                              label=f"significant ({100 * frac:.0f}% of cells)"))
+    if np.isnan(diff).any():           # masked (or undefined) cells are left blank
+        handles.append(Patch(facecolor="white", edgecolor="0.6",
+                             label="blank: too few image pairs (masked)"))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
     ax.set_xlabel("MOS")

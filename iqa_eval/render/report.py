@@ -436,7 +436,8 @@ class Report:
 def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, seed: int = 0,
                  methods=GMC_METHODS, grid_res: int = 100, compare_method: str = "srocc",
                  compare_grid=(20, 20), max_compare: int = 3, options=None, backend: str = "auto",
-                 nan_policy: str = "omit", progress: bool = False) -> Report:
+                 nan_policy: str = "omit", progress: bool = False, weights=None, grid=None,
+                 bw_method="cv_ls") -> Report:
     """Compute everything a report shows: scores, GMC surfaces of every model, and comparisons of
     the best model with the models tied with it.
 
@@ -460,7 +461,15 @@ def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, se
     max_compare : int, default 3
         Most comparisons of the best model with models tied with it (0: none).
     options : GMCOptions, optional
-        GMC's std, regulator, rank and sampling options (``options.samples`` points per surface).
+        GMC's std, regulator, rank and sampling options (``options.samples`` points per surface;
+        ``options.min_pairs`` masks unsupported cells).
+    weights : array-like of shape (N,), optional
+        Per-image regulator weights, one per row of ``dataset`` (override ``options.regulator``).
+    grid : (int, int), optional
+        Evaluate the GMC surfaces exactly on this grid instead of sampling and regressing
+        (as :func:`iqa_eval.gmc.correlation_surfaces`).
+    bw_method : str, default 'cv_ls'
+        Bandwidth of the surfaces' kernel regression.
     backend : str, default 'auto'
         GMC engine backend.
     nan_policy : {'omit', 'raise'}
@@ -501,14 +510,15 @@ def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, se
         bar.update(1)
         # one GMC pass serves every model: it needs the rows where all of them are present
         complete = data.complete(nan_policy=nan_policy, need_std=False)
-        gmc = correlation_surfaces(complete, methods=methods, seed=seed, grid_res=grid_res,
-                                   options=options, backend=backend)
+        kept = None if weights is None else np.asarray(weights, dtype=np.float64)[np.isin(data.rows, complete.rows)]
+        gmc = correlation_surfaces(complete, methods=methods, seed=seed, grid_res=grid_res, grid=grid,
+                                   bw_method=bw_method, options=options, backend=backend, weights=kept)
         bar.label = stage("comparisons")
         bar.update(1)
         comparisons = []
         for a, b in models_to_compare(evaluation.table, max_pairs=max_compare) if max_compare else []:
             comparisons.append(compare_models(data, a, b, method=compare_method, grid=compare_grid,
-                                              alpha=alpha, seed=seed, options=options,
+                                              alpha=alpha, seed=seed, options=options, weights=weights,
                                               nan_policy=nan_policy, backend=backend))
             bar.update(2)
         bar.label = stage("page")
