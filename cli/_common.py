@@ -442,7 +442,8 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  "method='mean'": "--method mean", "screen='none'": "--screen none",
                  # apply_preset's notes: "sigma=2.0 given" -> "--sigma 2.0 given"
                  "regulator=": "--regulator ", "std_scale=": "--std-scale ", "plus=": "--weight-plus ",
-                 "ks=": "--ks ", "sigma=": "--sigma ", "std_phi=": "--std-phi ", "or a std file": "or --std-file"}
+                 "ks=": "--ks ", "sigma=": "--sigma ", "std_phi=": "--std-phi ", "or a std file": "or --std-file",
+                 "(min_pairs)": "(--min-pairs)"}
 
 
 def cli_words(text: str) -> str:

@@ -403,8 +403,12 @@ def summarize_comparison(comparison) -> str:
                            f"{abs(best['diff']):.3f} at MOS {best.Q:.4g}, |dMOS| {best.Qd:.4g}.")
             else:
                 out.append(f"{name} is not significantly ahead anywhere.")
-    if len(tested) < n:
-        out.append(f"{n - len(tested)} cells were not tested (too few images carry weight "
+    masked = int((~cells["supported"]).sum()) if "supported" in cells else 0
+    if masked:
+        out.append(f"{masked} cells are masked: fewer than {getattr(c, 'min_pairs', 0):g} effective "
+                   f"image pairs support them; not tested.")
+    if len(tested) < n - masked:
+        out.append(f"{n - masked - len(tested)} cells were not tested (too few images carry weight "
                    f"there, or the models agree exactly).")
     return "\n".join(out)
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .formatting import TIE_MARKS, format_p, summarize_comparison
-from ..options import (ALPHA, BACKENDS, DATASET_NAN_POLICIES, GMC_METHODS, GRID_RES, MAPPINGS, SEED, Interval,
+from ..options import (ALPHA, BACKENDS, BANDWIDTH_METHODS, DATASET_NAN_POLICIES, GMC_METHODS, GRID_RES, MAPPINGS, SEED, Interval,
                        validate_params)
 
 __all__ = ["build_report", "Report", "report_html", "write_report", "comparison_page",
@@ -245,7 +245,8 @@ def _gmc_section(gmc_result, shown=()) -> str:
     out = ['<section id="gmc"><h2>GMC correlation surfaces</h2>',
            "<p class='meta'>Height: the correlation of the model with MOS among images near the "
            "quality level Q (MOS axis) whose MOS differ by about |&Delta;MOS|. Click a model in the "
-           "legend to show or hide it; drag to rotate.</p>"]
+           "legend to show or hide it; drag to rotate." + _masked_text(getattr(gmc_result, "config", {}).get(
+               "min_pairs")) + "</p>"]
     scores = getattr(gmc_result, "scores", None)
     if isinstance(scores, pd.DataFrame) and len(scores):
         wide = scores.assign(method=scores["method"].astype(str).str.upper()).pivot_table(
@@ -261,6 +262,14 @@ def _gmc_section(gmc_result, shown=()) -> str:
     out.append(_notes(getattr(gmc_result, "notes", ()), shown=shown))
     out.append("</section>")
     return "".join(out)
+
+
+def _masked_text(min_pairs, more="") -> str:
+    """The masking rule in one sentence (docs/gmc.md, "Only supported regions")."""
+    if min_pairs is None:
+        return ""
+    return (f" Cells resting on fewer than {_num(float(min_pairs), 0)} effective image pairs "
+            f"(--min-pairs) are left blank{more}.")
 
 
 def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str:
@@ -280,11 +289,12 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
         frac = float(cells["significant"].astype(float).mean()) if "significant" in cells else float("nan")
         out.append(f"<p class='meta'>GMC {_e(method.upper())} difference A &minus; B with a confidence "
                    f"interval per cell; hatched cells differ significantly ({_num(100 * frac, 1)}% of "
-                   f"cells).</p>")
+                   f"cells).{_masked_text(getattr(comparison, 'min_pairs', None), ' and never tested')}</p>")
         out.append(_img(comparison_figure(comparison), f"comparison of {a} and {b}"))
         if interactive:
+            masked = {"supported": cells["supported"]} if "supported" in cells else {}
             tidy = pd.concat([pd.DataFrame({"model": name, "method": method, "Q": cells["Q"],
-                                            "Qd": cells["Qd"], "value": cells[col]})
+                                            "Qd": cells["Qd"], "value": cells[col], **masked})
                               for name, col in ((a, "A"), (b, "B"))], ignore_index=True)
             fig = surface_figure(tidy, method=method, title=f"{a} and {b}")
             out.append(plotly_div(fig, div_id=_div_id("cmp", k)))
@@ -432,7 +442,7 @@ class Report:
 
 @validate_params({"mapping": MAPPINGS, "alpha": ALPHA, "seed": SEED, "grid_res": GRID_RES,
                   "compare_method": GMC_METHODS, "max_compare": Interval(0, None, integral=True),
-                  "backend": BACKENDS, "nan_policy": DATASET_NAN_POLICIES})
+                  "backend": BACKENDS, "nan_policy": DATASET_NAN_POLICIES, "bw_method": BANDWIDTH_METHODS})
 def build_report(dataset, *, mapping: str = "logistic4", alpha: float = 0.05, seed: int = 0,
                  methods=GMC_METHODS, grid_res: int = 100, compare_method: str = "srocc",
                  compare_grid=(20, 20), max_compare: int = 3, options=None, backend: str = "auto",
