@@ -548,8 +548,12 @@ class GMCResult:
 
     Attributes
     ----------
-    points : DataFrame ``model, method, Q, Qd, value`` at the sample points.
-    surface : DataFrame ``model, method, Q, Qd, value`` on the regular grid.
+    points : DataFrame ``model, method, Q, Qd, value, n_eff, supported`` at the sample points
+        (``n_eff``: Kish's effective number of image pairs, :mod:`iqa_eval.gmc.support`;
+        ``supported``: ``n_eff >= options.min_pairs``, False cells are drawn blank).
+    surface : DataFrame ``model, method, Q, Qd, value, n_eff, supported`` on the regular grid (a
+        regressed node takes the support of its nearest sample point). The score integrates every
+        node's value, masked or not, as published.
     scores : DataFrame ``model, method, gmc`` (rounded to 4 decimals, as published).
     bandwidths : DataFrame ``model, method, bw_Q, bw_Qd`` (NaN in grid mode).
     notes : tuple of str
