@@ -150,3 +150,31 @@ def test_published_livec_points_are_all_supported(shared_dir):
     c = np.loadtxt(folder / "weights.txt")
     n = effective_pairs(meta.mos.to_numpy(), meta["std"].to_numpy(), c, samples.Q, samples.Qd)
     assert n.shape == (100,) and n.min() > 10_000
+
+
+def test_figures_leave_masked_cells_blank():
+    pytest.importorskip("plotly")
+    pytest.importorskip("matplotlib")
+    from iqa_eval.render.plot import comparison_figure, contour_map, difference_map, surface_figure
+    from iqa_eval.studies.compare import compare_models
+
+    data, _ = _gap_study()
+    res = correlation_surfaces(data, grid=(12, 12), methods=["srocc"])
+    surf = res.surface
+    assert np.isfinite(surf.value).all()            # the values exist; only the drawing masks them
+    fig = surface_figure(surf)
+    for trace, model in zip(fig.data, ("a", "b")):
+        rows = surf[surf.model == model]
+        z = np.asarray(trace.z, dtype=float)        # rows = Qd, columns = Q
+        q, qd = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+        for r in rows.itertuples():
+            i, j = int(np.argmin(np.abs(q - r.Q))), int(np.argmin(np.abs(qd - r.Qd)))
+            assert np.isnan(z[j, i]) == (not r.supported)
+    # the same table with every cell supported draws no blank
+    full = surface_figure(surf.assign(supported=True))
+    assert not np.isnan(np.asarray(full.data[0].z, dtype=float)).any()
+    contour_map(surf)                               # NaN cells: contourf leaves them out
+    comp = compare_models(data, "a", "b", grid=(12, 12))
+    for fig in (comparison_figure(comp), difference_map(None, "a", "b", cells=comp.cells)):
+        labels = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        assert "blank: too few image pairs (masked)" in labels
