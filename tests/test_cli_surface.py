@@ -45,7 +45,8 @@ def test_livec_published_settings(shared_dir, tmp_path):
     assert code == 0, err
     assert f"note: --std-file {std_file}: one value per row of {base / 'clipiqa.csv'}" in err
     pts = pd.read_csv(points)
-    assert list(pts.columns) == ["model", "method", "Q", "Qd", "value"]
+    assert list(pts.columns) == ["model", "method", "Q", "Qd", "value", "n_eff", "supported"]
+    assert pts.supported.all() and pts.n_eff.min() > 10_000     # no published LIVEC point is masked
     golden = pd.read_csv(base / "golden_points.csv").replace({"method": {"SRCC": "SROCC"}})
     golden = golden[golden.model.isin(["clipiqa", "niqe"])].reset_index(drop=True)
     assert (pts[["model", "method"]].to_numpy() == golden[["model", "method"]].to_numpy()).all()
