@@ -314,7 +314,7 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
     Returns
     -------
     GMCPoints
-        ``.table``: the values, columns ``model, method, Q, Qd, value`` (method upper-case);
+        ``.table``: the values, columns ``model, method, Q, Qd, value, n_eff, supported`` (method upper-case);
         ``.notes``: the recoveries applied; ``.config``: the resolved settings.
 
     Examples
@@ -485,7 +485,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     Returns
     -------
     GMCSurface
-        ``.table``: columns ``model, method, Q, Qd, value`` on the grid (undefined values
+        ``.table``: columns ``model, method, Q, Qd, value`` (and ``n_eff, supported`` when the points carry them) on the grid (undefined values
         become 0, as in the reference); ``.bandwidths``: ``model, method, bw_Q, bw_Qd``;
         ``.notes``: the recoveries.
 
@@ -497,7 +497,7 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     ...                     samples=30, methods=["srocc"])
     >>> surf = gmc_surface(points, mos_range=(df["mos"].min(), df["mos"].max()), grid_res=10)
     >>> len(surf.table), list(surf.table.columns)
-    (100, ['model', 'method', 'Q', 'Qd', 'value'])
+    (100, ['model', 'method', 'Q', 'Qd', 'value', 'n_eff', 'supported'])
     """
     surface, bws, notes = _surfaces(points, mos_range, grid_res, bw_method)
     return GMCSurface(_with_support(surface, points, mos_range), bws, tuple(notes))
