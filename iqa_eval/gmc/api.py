@@ -314,8 +314,8 @@ def gmc_points(predictions, mos=None, *, std=None, weights=None, seed=0,
     Returns
     -------
     GMCPoints
-        ``.table``: the values, columns ``model, method, Q, Qd, value, n_eff, supported`` (method upper-case);
-        ``.notes``: the recoveries applied; ``.config``: the resolved settings.
+        ``.table``: the values, columns ``model, method, Q, Qd, value, n_eff, supported`` (method
+        upper-case); ``.notes``: the recoveries applied; ``.config``: the resolved settings.
 
     Examples
     --------
@@ -485,8 +485,8 @@ def gmc_surface(points, *, mos_range, grid_res: int = 100, bw_method="cv_ls") ->
     Returns
     -------
     GMCSurface
-        ``.table``: columns ``model, method, Q, Qd, value`` (and ``n_eff, supported`` when the points carry them) on the grid (undefined values
-        become 0, as in the reference); ``.bandwidths``: ``model, method, bw_Q, bw_Qd``;
+        ``.table``: columns ``model, method, Q, Qd, value`` (and ``n_eff, supported`` when the
+        points carry them) on the grid (undefined values become 0, as in the reference); ``.bandwidths``: ``model, method, bw_Q, bw_Qd``;
         ``.notes``: the recoveries.
 
     Examples
