@@ -39,11 +39,12 @@ def _study(seed=0):
     return l, s, c
 
 
-def test_effective_pairs_equal_the_plain_double_loop():
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_effective_pairs_equal_the_plain_double_loop(backend):
     l, s, c = _study()
     q = np.array([1.2, 3.0, 4.9, 2.2, 3.7])
     qd = np.array([0.1, 1.0, 3.6, 0.0, 2.5])
-    mine = effective_pairs(l, s, c, q, qd)
+    mine = effective_pairs(l, s, c, q, qd, backend=backend)
     ref = np.array([_plain_n_eff(l, s, c, a, b) for a, b in zip(q, qd)])
     np.testing.assert_allclose(mine, ref, rtol=1e-10)
     # with the engine's own sum w (the shortcut compare and the surfaces take) the same
