@@ -65,7 +65,7 @@ def _surface_points(tmp_path, *args):
 
 def _compare_cells(*args):
     code, out, err = run("compare", *args, "--grid", "5x4", "--models", "high_end,fine_grain",
-                         "--format", "json")
+                         "--n-resamples", "20", "--format", "json")
     assert code == 0, err
     return json.loads(out)["surface"]["cells"], err
 
@@ -106,6 +106,7 @@ def test_preset_changes_compare_against_the_default(study):
     assert np.nanmax(np.abs(a - b)) > 1e-3
 
 
+@pytest.mark.slow
 def test_report_takes_the_same_options_and_computes_the_same_surfaces(study, tmp_path):
     path, nostd, std_file = study
     out = tmp_path / "r.html"
