@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import special
 
 from ..errors import InputError
+from ..gmc.options import GMCOptions
 from ..options import (ADJUSTMENTS, ALPHA, BACKENDS, COMPARE_CI_METHODS, DATASET_NAN_POLICIES, GMC_METHODS, SEED,
                        Interval, check_param, validate_params)
 
@@ -37,6 +38,8 @@ __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 # A cell whose difference has a standard error below this fraction of the models' own
 # standard errors is degenerate (the models agree there up to rounding): not tested.
 _DEGENERATE_RTOL = 1e-9
+# GMCOptions' default, for a Comparison built by hand (compare_models sets the value it used)
+_DEFAULT_MIN_PAIRS = GMCOptions.min_pairs
 # Draws of the Gaussian reference distribution of max |t| (analytic band).
 _N_MAXT_DRAWS = 10_000
 
@@ -302,7 +305,7 @@ class Comparison:
     n_images: int
     n_resamples: int = 1000
     notes: tuple = field(default_factory=tuple)
-    min_pairs: float = 45.0
+    min_pairs: float = _DEFAULT_MIN_PAIRS
 
     @property
     def significant_fraction(self) -> float:
@@ -445,7 +448,6 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
     >>> print(summary.splitlines()[4])  # doctest: +ELLIPSIS
     high_end is ahead in 15 cells, at MOS 3.982-4.8 (high quality) and ...
     """
-    from ..gmc.options import GMCOptions
     from ..data.io import as_dataset
 
     gmc_options = GMCOptions.resolve(options, option_values)
