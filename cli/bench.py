@@ -31,6 +31,10 @@ _BENCHMARK = "studies.bench:benchmark"
 @library_option("--multiplicity", library=_BENCHMARK,
                 help="Control over the comparisons with each dataset's best (none = score's rule).")
 @library_option("--seed", library=_BENCHMARK, help="Seed of every resampling.")
+@library_option("--paired-test", "test", library=_BENCHMARK,
+                help="Paired test of each dataset's best against the others (as in score).")
+@library_option("--alternative", library=_BENCHMARK,
+                help="Of the paired tests: 'greater' = the best's correlation is larger.")
 @click.option("--posthoc", type=Choice(POSTHOC_TESTS), default="nemenyi", show_default=True,
               help="Pairwise test after Friedman (its cliques are the diagram's bars); see docs/bench.md.")
 @click.option("--friedman-method", type=Choice(FRIEDMAN_METHODS), default="auto", show_default=True,
@@ -49,7 +53,7 @@ _BENCHMARK = "studies.bench:benchmark"
 @command
 def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, posthoc,
           friedman_method, rope, seed, rmse_dof,
-          krasula, fmt, show_ci, output, cd_path, **columns):
+          krasula, fmt, show_ci, output, cd_path, test, alternative, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
     Each DATASET is a directory whose table files are read together exactly as
@@ -99,7 +103,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                        lower_is_better=split_list(columns.get("lower_is_better")),
                        flip=False if columns.get("no_flip") else None, krasula=krasula,
                        krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]},
-                       posthoc=posthoc, friedman_method=friedman_method, rope=rope)
+                       posthoc=posthoc, friedman_method=friedman_method, rope=rope,
+                       test=test, alternative=alternative)
     echo_notes(result.notes)
     color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     text = format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color)

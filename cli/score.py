@@ -20,6 +20,9 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
 @library_option("--alpha", library=_EVALUATE, help="1 - confidence level; significance level of the paired tests.")
 @library_option("--seed", library=_EVALUATE, help="Seed of every resampling.")
+@library_option("--paired-test", "test", library=_EVALUATE, help="Paired test of two models' SROCC/PLCC (cocor's tests; decides the ties with --ci analytic).")
+@library_option("--alternative", library=_EVALUATE,
+                help="Of the paired tests: 'greater' = the higher-SROCC model of a pair is better.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
@@ -29,7 +32,8 @@ _EVALUATE = "studies.evaluation:evaluate"
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @command
-def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula,
+          test, alternative, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -48,7 +52,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
-                      krasula=krasula)
+                      krasula=krasula, test=test, alternative=alternative)
     text = format_evaluation(result, fmt)
     echo_notes(result.notes)
     write_output(text, output)

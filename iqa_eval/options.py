@@ -33,7 +33,8 @@ from .errors import InputError
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES",
            "DELIMITERS", "JOINS", "REGULATORS", "RANKS", "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS",
            "GMC_PRESETS", "BENCH_FORMATS", "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS",
-           "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
+           "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "PAIRED_TESTS",
+           "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
            "COMPARE_OUTPUT_SUFFIXES",
@@ -141,6 +142,9 @@ CORRELATION_P_METHODS = ("auto", "asymptotic", "exact", "permutation")
 #: cocor's tests of two overlapping dependent correlations (:mod:`iqa_eval.stats.dependent_correlations`).
 DEPENDENT_CORRELATION_TESTS = ("pearson1898", "hotelling1940", "williams1959", "olkin1967", "dunn1969",
                                "hendrickson1970", "steiger1980", "meng1992", "hittner2003", "zou2007")
+#: The paired test of two models' correlations in ``evaluate``/``compare_models``/``benchmark`` (``--test``):
+#: the tests above with a p-value (zou2007 is an interval: it is the analytic ``ci_low``/``ci_high`` already).
+PAIRED_TESTS = tuple(t for t in DEPENDENT_CORRELATION_TESTS if t != "zou2007")
 #: Which p-value of the Friedman test decides (:func:`iqa_eval.stats.posthoc.friedman_test`).
 FRIEDMAN_METHODS = ("auto", "exact", "monte-carlo", "iman-davenport", "chi2")
 #: Post-hoc tests after the Friedman test (:func:`iqa_eval.stats.posthoc.posthoc`, ``bench --posthoc``).
