@@ -273,7 +273,7 @@ _CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;m
         "max-width:60em;font-size:90%;padding-top:.5em}small{color:#444}")
 
 
-def _html(grids) -> str:
+def _html_page(grids) -> str:
     e = _html.escape
     parts = []
     for grid in grids:
@@ -362,4 +362,4 @@ def format_breakdown(result, fmt: str = "table", *, metrics=("srocc", "plcc"), s
         return _json(result)
     show_ci = (fmt != "latex") if show_ci is None else bool(show_ci)
     grids = _grids(result, metrics, int(digits), show_ci)
-    return {"table": _text, "markdown": _markdown, "latex": _latex, "html": _html}[fmt](grids)
+    return {"table": _text, "markdown": _markdown, "latex": _latex, "html": _html_page}[fmt](grids)

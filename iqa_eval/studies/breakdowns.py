@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..options import (ALPHA, BREAKDOWN_MIN_N, DATASET_NAN_POLICIES, JOINS, MAPPINGS, N_RESAMPLES, SEED, CIMethod,
-                       validate_params)
+                       check_choice, validate_params)
 from .evaluation import evaluate
 
 __all__ = ["GroupEvaluation", "SplitEvaluation", "CrossDataset", "evaluate_by_group", "evaluate_splits",
@@ -160,11 +160,6 @@ class GroupEvaluation:
     evaluations: dict
     notes: tuple
     settings: dict = field(default_factory=dict)
-
-    def format(self, fmt: str = "table", **kwargs) -> str:
-        """Render (see :func:`iqa_eval.render.breakdown_tables.format_breakdown`)."""
-        from ..render.breakdown_tables import format_breakdown
-        return format_breakdown(self, fmt, **kwargs)
 
 
 def _settings(mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy, min_n):
@@ -366,11 +361,6 @@ class SplitEvaluation:
     notes: tuple
     settings: dict = field(default_factory=dict)
 
-    def format(self, fmt: str = "table", **kwargs) -> str:
-        """Render (see :func:`iqa_eval.render.breakdown_tables.format_breakdown`)."""
-        from ..render.breakdown_tables import format_breakdown
-        return format_breakdown(self, fmt, **kwargs)
-
 
 def _split_datasets(dataset, splits, source):
     """``{split: Dataset}`` from a dict, or from one Dataset and a split id per row."""
@@ -537,11 +527,6 @@ class CrossDataset:
     notes: tuple
     settings: dict = field(default_factory=dict)
 
-    def format(self, fmt: str = "table", **kwargs) -> str:
-        """Render (see :func:`iqa_eval.render.breakdown_tables.format_breakdown`)."""
-        from ..render.breakdown_tables import format_breakdown
-        return format_breakdown(self, fmt, **kwargs)
-
 
 _MANIFEST_KEYS = ("train", "test", "predictions", "metadata", "model", "mos_col", "key_col", "join")
 
@@ -587,9 +572,10 @@ def read_cross_manifest(path) -> list:
         files = tuple(str((path.parent / rec[k]) if not Path(rec[k]).is_absolute() else Path(rec[k]))
                       for k in ("metadata", "predictions") if rec.get(k))
         join = rec.get("join") or "auto"
-        if join not in JOINS:
-            raise InputError(f"join must be one of {', '.join(JOINS)}; got {join!r}", file=str(path), column="join",
-                             row=row if label == "row" else None)
+        try:
+            check_choice("join", join, JOINS)
+        except InputError as exc:   # the same message, placed in the manifest
+            raise InputError(exc.reason, file=str(path), column="join", row=row if label == "row" else None) from None
         entries.append(CrossEntry(str(rec["train"]), str(rec["test"]), files, rec.get("model"), rec.get("mos_col"),
                                   rec.get("key_col"), join, (str(path), row)))
     return entries
