@@ -249,3 +249,24 @@ def test_latex_of_group_split_and_cross_tables_compiles(tmp_path):
             + format_breakdown(cross, "latex", metrics="srocc,rmse", show_ci=True))
     assert r"B\&2" in body and r"m\%1" not in body   # one model: rows are the training sets only
     pdflatex(tmp_path, body, packages=("booktabs",))
+
+
+def test_split_files_a_directory_of_directories(tmp_path):
+    data = _study(n=90)
+    for k in range(3):
+        d = tmp_path / "runs" / f"split{k + 1:02d}"
+        d.mkdir(parents=True)
+        pd.DataFrame({"image": [f"im{i}" for i in range(k, 90, 3)], "mos": data.mos[k::3]}).to_csv(d / "meta.csv", index=False)
+        for m in ("a", "b"):
+            pd.DataFrame({"image": [f"im{i}" for i in range(k, 90, 3)], "score": data.predictions[m][k::3]}).to_csv(
+                d / f"{m}.csv", index=False)
+    code, out, err = run_cli("score", tmp_path / "runs", "--split-files", "--reference", "b", "--format", "csv",
+                             "--breakdown-metrics", "srocc")
+    assert code == 0, err
+    table = pd.read_csv(__import__("io").StringIO(out)).set_index("model")
+    per = [stats.spearmanr(data.predictions["a"][k::3], data.mos[k::3])[0] for k in range(3)]
+    assert table.loc["a", "srocc_mean"] == pytest.approx(np.mean(per), abs=1e-12)
+    assert table.loc["a", "srocc_median"] == pytest.approx(np.median(per), abs=1e-12)
+    assert table.loc["a", "reference"] == "b" and table.loc["a", ["srocc_better", "srocc_ns", "srocc_worse"]].sum() == 3
+    code, out, err = run_cli("score", tmp_path / "runs", "--split-files", "--format", "markdown")
+    assert code == 0 and "| a |" in out and "better/n.s./worse" in out, err
