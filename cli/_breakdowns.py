@@ -108,12 +108,13 @@ def run_score_breakdown(inputs: dict, *, fmt, output, evaluation: dict) -> None:
         data = load_dataset_from_options(inputs, models=models)
         delimiter = inputs.get("delimiter") or "auto"
         if split:
-            labels, _, source = read_group_labels(inputs["files"], data, column=opts["split_col"], delimiter=delimiter)
-            result = evaluate_splits(data, labels, reference=opts["reference"], source=source, **common)
+            labels, _, source, note = read_group_labels(inputs["files"], data, column=opts["split_col"],
+                                                        delimiter=delimiter)
+            result = evaluate_splits(data.with_notes(note), labels, reference=opts["reference"], source=source, **common)
         else:
-            labels, name, source = read_group_labels(inputs["files"], data, column=opts["group_col"],
-                                                     pattern=opts["group_pattern"], delimiter=delimiter)
-            result = evaluate_by_group(data, labels, name=name, source=source, **common)
+            labels, name, source, note = read_group_labels(inputs["files"], data, column=opts["group_col"],
+                                                           pattern=opts["group_pattern"], delimiter=delimiter)
+            result = evaluate_by_group(data.with_notes(note), labels, name=name, source=source, **common)
     text = format_breakdown(result, fmt, metrics=metrics)
     echo_notes(result.notes)
     write_output(text, output)

@@ -112,7 +112,7 @@ def test_kadid_per_distortion_on_the_shipped_data(shared_dir):
     d = shared_dir / "kadid10k"
     files = [d / "meta.csv", d / "dists.csv", d / "psnr.csv"]
     data = load_dataset(files, join="order").oriented()
-    labels, name, source = read_group_labels(files, data, pattern=GROUP_PATTERNS["kadid10k"]["distortion"])
+    labels, name, source, note = read_group_labels(files, data, pattern=GROUP_PATTERNS["kadid10k"]["distortion"])
     assert name == "distortion" and source[1] == "dist_name"
     res = evaluate_by_group(data, labels, name=name, source=source)
     assert len(res.groups) == 25 and set(res.table["n"]) == {405}
@@ -130,7 +130,7 @@ def test_tid2013_names_give_24_types_of_125(shared_dir):
     d = shared_dir / "tid2013"
     files = [d / "meta.csv", d / "ssim.csv"]
     data = load_dataset(files, join="order")
-    labels, name, _ = read_group_labels(files, data, pattern=GROUP_PATTERNS["tid2013"]["distortion"])
+    labels, name, _, _ = read_group_labels(files, data, pattern=GROUP_PATTERNS["tid2013"]["distortion"])
     counts = pd.Series(labels).value_counts()
     assert len(counts) == 24 and set(counts) == {125}
 
@@ -270,3 +270,22 @@ def test_split_files_a_directory_of_directories(tmp_path):
     assert table.loc["a", "reference"] == "b" and table.loc["a", ["srocc_better", "srocc_ns", "srocc_worse"]].sum() == 3
     code, out, err = run_cli("score", tmp_path / "runs", "--split-files", "--format", "markdown")
     assert code == 0 and "| a |" in out and "better/n.s./worse" in out, err
+
+
+def test_group_column_in_another_file_follows_the_image_names(tmp_path):
+    data = _study(n=60)
+    names = [f"img{i:03d}" for i in range(60)]
+    kind = np.array(["blur", "noise"] * 30)
+    pd.DataFrame({"image": names, "mos": data.mos}).to_csv(tmp_path / "meta.csv", index=False)
+    order = np.random.default_rng(3).permutation(60)   # the second file lists the images in another order
+    pd.DataFrame({"image": np.array(names)[order], "a": data.predictions["a"][order],
+                  "kind": kind[order]}).to_csv(tmp_path / "pred.csv", index=False)
+    files = [tmp_path / "meta.csv", tmp_path / "pred.csv"]
+    loaded = load_dataset(files)
+    labels, name, source, note = read_group_labels(files, loaded, column="kind")
+    assert labels.tolist() == kind.tolist() and "by the image names" in note
+    res = evaluate_by_group(loaded, labels, name=name)
+    for g in ("blur", "noise"):
+        cell = res.table[(res.table["group"] == g)].iloc[0]
+        assert cell["srocc"] == pytest.approx(stats.spearmanr(data.predictions["a"][kind == g], data.mos[kind == g])[0],
+                                              abs=1e-12)

@@ -278,9 +278,15 @@ def read_group_labels(paths, dataset, *, column=None, pattern=None, delimiter: s
     ``column``: a column of one of the files; ``pattern``: a regular expression with one named group
     applied to ``column`` or, without it, to the image names (the key column, or a column named like
     one: ``dist_name``, ``image``, ...). A column in a file other than the one that sets the image
-    order is aligned as the files were joined: by image name when the data have names, else by row.
+    order is aligned by the image names where that file and the data both have them, else row by
+    row (as :func:`~iqa_eval.data.io.load_dataset` joined it: a file without names was aligned by row).
 
-    Returns ``(labels, name, (file, column))``.
+    Returns
+    -------
+    (labels, name, source, note)
+        ``labels``: one text value per image; ``name``: the column or the pattern's group name;
+        ``source``: ``(file, column)``; ``note``: how the column was aligned (None for the file
+        that sets the image order).
     """
     from ..data.io import KEY_NAMES, _expand_directories, find_column, read_table
 
@@ -304,32 +310,33 @@ def read_group_labels(paths, dataset, *, column=None, pattern=None, delimiter: s
             raise InputError("--group-pattern: no image-name column (image, dist_name, filename, ...) in the input "
                              "files; name the column of image names with --group-col")
         path, df, column = found[0]
-    values, rows = _aligned(df, column, path, dataset, base)
+    values, rows, note = _aligned(df, column, path, dataset, base)
     if pattern is None:
-        return _check_labels(values, len(dataset), (path, column), rows, f"group column {column!r}"), column, \
-            (path, column)
-    labels, name = labels_from_names(_check_labels(values, len(dataset), (path, column), rows, "image names"),
-                                     pattern, source=(path, column), rows=rows)
-    return labels, name, (path, column)
+        labels = _check_labels(values, len(dataset), (path, column), rows, f"group column {column!r}")
+        return labels, column, (path, column), note
+    names = _check_labels(values, len(dataset), (path, column), rows, "image names")
+    labels, name = labels_from_names(names, pattern, source=(path, column), rows=rows)
+    return labels, name, (path, column), note
 
 
 def _aligned(df, column, path, dataset, base):
-    """``df[column]`` in the row order of ``dataset`` and the row numbers of ``path`` it came from."""
+    """``df[column]`` in the row order of ``dataset``, the row numbers of ``path`` it came from, and
+    a note saying how (None for the file that sets the order)."""
     n = len(dataset)
     values = df[column].reset_index(drop=True)
-    if path == base or dataset.keys is None:
-        if len(values) != n:
-            raise InputError(f"has {len(values)} rows but {base} (the file that sets the image order) has {n}; "
-                             "the group column cannot be aligned by row", file=path, column=column)
-        return values.to_numpy(object), np.arange(1, n + 1)
-    keys = pd.Series(dataset.keys, dtype=object).map(lambda v: str(v).strip())
-    for col in df.columns:   # the column of this file that holds the image names of the data
-        text = df[col].map(lambda v: str(v).strip())
-        if text.is_unique and keys.isin(set(text)).all():
-            pos = pd.Index(text).get_indexer(keys)
-            return values.to_numpy(object)[pos], pos + 1
-    raise InputError(f"no column of this file holds the image names of {base}, so the group column cannot "
-                     "be aligned; put it in that file or add the image names here", file=path, column=column)
+    if path != base and dataset.keys is not None:
+        keys = pd.Series(dataset.keys, dtype=object).map(lambda v: str(v).strip())
+        for col in df.columns:   # the column of this file that holds the image names of the data
+            text = df[col].map(lambda v: str(v).strip())
+            if text.is_unique and keys.isin(set(text)).all():
+                pos = pd.Index(text).get_indexer(keys)
+                return (values.to_numpy(object)[pos], pos + 1,
+                        f"{path}: column {column!r} aligned to {base} by the image names in its column {col!r}")
+    if len(values) != n:
+        raise InputError(f"has {len(values)} rows but {base} (the file that sets the image order) has {n}, and no "
+                         f"column here holds its image names: the column cannot be aligned", file=path, column=column)
+    note = None if path == base else f"{path}: column {column!r} aligned to {base} by row order, as the files were joined"
+    return values.to_numpy(object), np.arange(1, n + 1), note
 
 
 # -- repeated splits -----------------------------------------------------------------------------
