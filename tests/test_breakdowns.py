@@ -289,3 +289,14 @@ def test_group_column_in_another_file_follows_the_image_names(tmp_path):
         cell = res.table[(res.table["group"] == g)].iloc[0]
         assert cell["srocc"] == pytest.approx(stats.spearmanr(data.predictions["a"][kind == g], data.mos[kind == g])[0],
                                               abs=1e-12)
+
+
+def test_a_numeric_group_column_is_not_scored_as_a_model(tmp_path):
+    data = _study(n=90)
+    df = pd.DataFrame({"mos": data.mos, **data.predictions, "level": np.tile([1, 2, 10], 30)})
+    df.to_csv(tmp_path / "s.csv", index=False)
+    code, out, err = run_cli("score", tmp_path / "s.csv", "--group-col", "level", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["groups"] == ["1", "2", "10"] and set(doc["models"]) == {"a", "b", "c"}
+    assert "model 'level'" not in err and "'level' flipped" not in err   # never a model
