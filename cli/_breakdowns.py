@@ -12,7 +12,8 @@ from ._common import echo_notes, library_option, split_list, write_output
 __all__ = ["CrossOption", "breakdown_options", "wants_breakdown", "run_score_breakdown", "run_cross_dataset"]
 
 _GROUPS = "studies.breakdowns:evaluate_by_group"
-_KEYS = ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n")
+_KEYS = ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n",
+         "overall")
 
 
 class _Option(click.Option):
@@ -35,6 +36,8 @@ _OPTIONS = [
     click.option("--group-pattern", cls=_Option, default=None, metavar="REGEX",
                  help="Groups from the image names: a regular expression with one named group, e.g. "
                       "'^I\\d+_(?P<distortion>\\d+)_\\d+\\.png$' for KADID-10k (docs/bench.md)."),
+    click.option("--overall", cls=_Option, section="Output", is_flag=True, default=False,
+                 help="Per group: a last row 'all' with every image together (the score table's numbers)."),
     click.option("--split-col", cls=_Option, default=None, metavar="COL",
                  help="Column holding the split id of each test-set row: mean ± std and median over the "
                       "splits, per-split paired tests counted."),
@@ -90,6 +93,8 @@ def run_score_breakdown(inputs: dict, *, fmt, output, evaluation: dict) -> None:
                          "(--split-col/--split-files), not both")
     if opts["split_col"] and opts["split_files"]:
         raise InputError("give --split-col or --split-files, not both")
+    if opts["overall"] and not grouped:
+        raise InputError("--overall is used with --group-col or --group-pattern")
     if opts["reference"] and not split:
         raise InputError("--reference is used with --split-col or --split-files")
     common = dict(min_n=opts["min_n"], nan_policy=inputs["nan_policy"], **evaluation)
@@ -114,7 +119,8 @@ def run_score_breakdown(inputs: dict, *, fmt, output, evaluation: dict) -> None:
         else:
             labels, name, source, note = read_group_labels(inputs["files"], data, column=opts["group_col"],
                                                            pattern=opts["group_pattern"], delimiter=delimiter)
-            result = evaluate_by_group(data.with_notes(note), labels, name=name, source=source, **common)
+            result = evaluate_by_group(data.with_notes(note), labels, name=name, source=source,
+                                       overall=opts["overall"], **common)
     text = format_breakdown(result, fmt, metrics=metrics)
     echo_notes(result.notes)
     write_output(text, output)

@@ -55,7 +55,8 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
                              "--split-col/--split-files")
         return run_score_breakdown(inputs, fmt=fmt, output=output, evaluation=dict(
             mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof))
-    for key in ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n"):
+    for key in ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n",
+                "overall"):
         inputs.pop(key, None)
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,

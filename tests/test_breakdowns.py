@@ -300,3 +300,26 @@ def test_a_numeric_group_column_is_not_scored_as_a_model(tmp_path):
     doc = json.loads(out)
     assert doc["groups"] == ["1", "2", "10"] and set(doc["models"]) == {"a", "b", "c"}
     assert "model 'level'" not in err and "'level' flipped" not in err   # never a model
+
+
+def test_overall_row_is_the_score_table(tmp_path):
+    from iqa_eval.studies.evaluation import evaluate
+
+    data = _study(n=150)
+    groups = np.repeat(["g1", "g2", "g3"], 50)
+    res = evaluate_by_group(data, groups, overall=True)
+    whole = evaluate(data).table.set_index("model")
+    o = res.overall.set_index("model")
+    for m in data.models:
+        for col in ("n", "srocc", "srocc_ci_low", "plcc", "rmse", "tied_with_best"):
+            assert o.loc[m, col] == pytest.approx(whole.loc[m, col], abs=1e-12), (m, col)
+    tex = format_breakdown(res, "latex")
+    assert tex.count(r"\midrule") == 2 * 2 and "\nall & 150 &" in tex   # header rule + the rule above 'all'
+    text = format_breakdown(res, "table")
+    assert "\nall " in text
+    csv = pd.read_csv(__import__("io").StringIO(format_breakdown(res, "csv")))
+    assert len(csv) == 3 * 3 + 3 and csv["group"].isna().sum() == 3
+    df = pd.DataFrame({"mos": data.mos, **data.predictions, "g": groups})
+    df.to_csv(tmp_path / "s.csv", index=False)
+    code, out, err = run_cli("score", tmp_path / "s.csv", "--group-col", "g", "--overall", "--format", "json")
+    assert code == 0 and len(json.loads(out)["overall"]) == 3, err

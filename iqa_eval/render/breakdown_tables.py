@@ -52,6 +52,7 @@ class _Grid:
     columns: list            # headers of the value columns
     rows: list               # [(labels: list of str, cells: list of _Cell)]
     legend: list = field(default_factory=list)
+    foot: list = field(default_factory=list)   # rows below a rule (all images), same form
 
 
 def _num(v, digits):
@@ -101,6 +102,19 @@ def _group_grids(res, metrics, digits, show_ci):
             for c in cells:
                 c.dagger = c.dagger and not c.bold
             rows.append(([g, str(int(counts[g]))], cells))
+        foot = []
+        if res.overall is not None:
+            o = res.overall.set_index("model")
+            cells = [_value_cell(o.loc[m, metric], o.loc[m].get(f"{metric}_ci_low", np.nan),
+                                 o.loc[m].get(f"{metric}_ci_high", np.nan), digits, show_ci, o.loc[m, "status"])
+                     for m in res.models]
+            if metric == "srocc":
+                for c, m in zip(cells, res.models):
+                    c.dagger = bool(o.loc[m, "tied_with_best"])
+            _bold_best(cells, lower_is_better=metric == "rmse")
+            for c in cells:
+                c.dagger = c.dagger and not c.bold
+            foot.append((["all", str(int(o["n"].max()))], cells))
         legend = [f"{_LABEL[metric]} per {res.name} value (n images each)"
                   + (f", {_level(res)} CI in brackets" if show_ci and metric != "rmse" else "") + "."]
         if metric == "srocc":
@@ -114,7 +128,9 @@ def _group_grids(res, metrics, digits, show_ci):
         if (res.table["status"] != "ok").any():
             legend.append(f"{_NA}: too few images (SROCC, KRCC: fewer than {res.settings['min_n']}; PLCC, RMSE: "
                           "not more than the mapping's parameters).")
-        grids.append(_Grid(f"{_LABEL[metric]} per {res.name}", [res.name, "n"], list(res.models), rows, legend))
+        if foot:
+            legend.append("all: every image together (the score table's numbers).")
+        grids.append(_Grid(f"{_LABEL[metric]} per {res.name}", [res.name, "n"], list(res.models), rows, legend, foot))
     return grids
 
 
@@ -203,17 +219,21 @@ def _text(grids) -> str:
     out = []
     for grid in grids:
         head = [terminal_safe(h) for h in grid.corner + grid.columns]
-        body = []
-        for labels, cells in grid.rows:
-            body.append([terminal_safe(x) for x in labels]
-                        + [(c.text + ("\u00b9" if c.bold else "") + (TIE_MARK if c.dagger else "")
-                            + (" " + c.ci if c.ci else "")) for c in cells])
-        widths = [max(len(r[k]) for r in [head] + body) for k in range(len(head))]
+
+        def line(labels, cells):
+            return [terminal_safe(x) for x in labels] + [(c.text + ("\u00b9" if c.bold else "") + (
+                TIE_MARK if c.dagger else "") + (" " + c.ci if c.ci else "")) for c in cells]
+
+        body = [line(*r) for r in grid.rows]
+        foot = [line(*r) for r in grid.foot]
+        widths = [max(len(r[k]) for r in [head] + body + foot) for k in range(len(head))]
         nlab = len(grid.corner)
         fmt = lambda r: "  ".join(x.ljust(w) if k < nlab else x.rjust(w)   # noqa: E731
                                   for k, (x, w) in enumerate(zip(r, widths))).rstrip()
         out += [terminal_safe(grid.title), fmt(head), "  ".join("-" * w for w in widths)]
         out += [fmt(r) for r in body]
+        if foot:
+            out += ["  ".join("-" * w for w in widths)] + [fmt(r) for r in foot]
         out += [""] + [terminal_safe(line.replace("Bold:", "\u00b9:")) for line in grid.legend] + [""]
     return "\n".join(out).rstrip() + "\n"
 
@@ -224,7 +244,7 @@ def _markdown(grids) -> str:
         head = [markdown_safe(h) for h in grid.corner + grid.columns]
         out += [f"**{markdown_safe(grid.title)}**", "", "| " + " | ".join(head) + " |",
                 "|" + "|".join([":---"] * len(grid.corner) + ["---:"] * len(grid.columns)) + "|"]
-        for labels, cells in grid.rows:
+        for k, (labels, cells) in enumerate(grid.rows + grid.foot):
             vals = []
             for c in cells:
                 v = markdown_safe(c.text) if c.text else ""
@@ -235,7 +255,10 @@ def _markdown(grids) -> str:
                 if c.ci:
                     v += " " + markdown_safe(c.ci)
                 vals.append(v)
-            out.append("| " + " | ".join([markdown_safe(x) for x in labels] + vals) + " |")
+            first = markdown_safe(labels[0])
+            if k >= len(grid.rows):   # the "all images" row: italic label (Markdown has no rule inside a table)
+                first = f"*{first}*"
+            out.append("| " + " | ".join([first] + [markdown_safe(x) for x in labels[1:]] + vals) + " |")
         out += [""] + [markdown_safe(line) + "  " for line in grid.legend] + [""]
     return "\n".join(out).rstrip() + "\n"
 
@@ -250,7 +273,9 @@ def _latex(grids) -> str:
                 r"\begin{tabular}{" + spec + "}", r"\toprule",
                 " & ".join(latex_escape(h).replace("±", r"$\pm$") for h in grid.corner + grid.columns) + r" \\",
                 r"\midrule"]
-        for labels, cells in grid.rows:
+        for k, (labels, cells) in enumerate(grid.rows + grid.foot):
+            if grid.foot and k == len(grid.rows):
+                out.append(r"\midrule")
             vals = []
             for c in cells:
                 v = latex_escape(c.text) if c.text else ""
@@ -269,7 +294,7 @@ def _latex(grids) -> str:
 _CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
         "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
         "thead th{border-top:2px solid #000;border-bottom:1px solid #000}"
-        "tbody tr:last-child>*{border-bottom:2px solid #000}caption{caption-side:bottom;text-align:left;"
+        "tbody tr:last-child>*{border-bottom:2px solid #000}tfoot th,tfoot td{border-bottom:2px solid #000}caption{caption-side:bottom;text-align:left;"
         "max-width:60em;font-size:90%;padding-top:.5em}small{color:#444}")
 
 
@@ -279,7 +304,9 @@ def _html_page(grids) -> str:
     for grid in grids:
         head = "".join(f"<th>{e(terminal_safe(h))}</th>" for h in grid.corner + grid.columns)
         body = []
-        for labels, cells in grid.rows:
+        for k, (labels, cells) in enumerate(grid.rows + grid.foot):
+            if grid.foot and k == len(grid.rows):
+                body.append("</tbody>\n<tfoot>")
             tds = "".join(f"<th scope=\"row\">{e(terminal_safe(x))}</th>" for x in labels)
             for c in cells:
                 v = e(c.text)
@@ -293,7 +320,8 @@ def _html_page(grids) -> str:
             body.append(f"<tr>{tds}</tr>")
         caption = " ".join(e(terminal_safe(line)) for line in grid.legend).replace(TIE_MARK, TIE_MARKS["html"])
         parts.append(f"<h2>{e(terminal_safe(grid.title))}</h2>\n<table>\n<caption>{caption}</caption>\n"
-                     f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
+                     f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body)
+                     + ("\n</tfoot>" if grid.foot else "\n</tbody>") + "\n</table>")
     return page("iqa-eval breakdown", "\n" + "\n".join(parts) + "\n", with_plotly=False, css=_CSS)
 
 
@@ -302,7 +330,7 @@ def _frames(result) -> dict:
     from ..studies.breakdowns import GroupEvaluation, SplitEvaluation
 
     if isinstance(result, GroupEvaluation):
-        return {"table": result.table}
+        return {"table": result.table} if result.overall is None else {"table": result.table, "overall": result.overall}
     if isinstance(result, SplitEvaluation):
         return {"summary": result.summary, "tests": result.tests, "per_split": result.per_split}
     return {"cells": result.cells}
@@ -318,8 +346,8 @@ def _csv(result) -> str:
         frame.insert(1, "reference", result.reference)
         for col in wide.columns:
             frame[col] = frame[col].astype("Int64")   # counts; empty for the reference itself
-    else:
-        frame = next(iter(_frames(result).values()))
+    else:   # per group: the groups, then (overall=True) the all-images rows with an empty group
+        frame = pd.concat(list(_frames(result).values()), ignore_index=True)
     return neutralise_frame(frame).to_csv(index=False)
 
 

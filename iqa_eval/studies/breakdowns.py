@@ -108,7 +108,7 @@ def _merge_notes(notes, name):
         if where is None:
             lines.append(item)
         elif len(where) == 1:
-            lines.append(f"{name} {where[0]!r}: {item}")
+            lines.append(f"{name} {where[0]!r}: {item}" if where[0] != "all images" else f"all images: {item}")
         else:
             shown = ", ".join(map(repr, where[:6])) + (", ..." if len(where) > 6 else "")
             lines.append(f"{len(where)} {name} values ({shown}): {item}")
@@ -143,14 +143,16 @@ class GroupEvaluation:
     groups : tuple of str
         Group values in their natural order.
     models : tuple of str
-        Models, in the order of their SROCC over all groups' images (the first group's order
-        when no overall table was computed).
+        Models, by their mean SROCC over the groups (highest first).
     name : str
         What the groups are (the column or the pattern's group name).
     evaluations : dict of str -> Evaluation
         The per-group :class:`~iqa_eval.studies.evaluation.Evaluation` (groups with enough images).
     notes : tuple of str
     settings : dict
+    overall : pandas.DataFrame or None
+        With ``overall=True``: the same columns for all images together (group ``None``), the
+        score table's numbers; printed as a last row ``all`` below a rule.
     """
 
     table: pd.DataFrame
@@ -160,6 +162,7 @@ class GroupEvaluation:
     evaluations: dict
     notes: tuple
     settings: dict = field(default_factory=dict)
+    overall: pd.DataFrame | None = None
 
 
 def _settings(mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy, min_n):
@@ -173,7 +176,7 @@ def _settings(mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy, min_n
 def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_n: int = 3,
                       mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
                       alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False,
-                      nan_policy: str = "omit") -> GroupEvaluation:
+                      nan_policy: str = "omit", overall: bool = False) -> GroupEvaluation:
     """Score every model within each group of images (distortion type, level, content, ...).
 
     Parameters
@@ -190,6 +193,8 @@ def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_
         Fewer images in a group (for a model: with a finite score) -> no number, a status.
     mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy
         As in :func:`~iqa_eval.studies.evaluation.evaluate`, applied to each group.
+    overall : bool
+        Also score all images together (:attr:`GroupEvaluation.overall`, the last row of the tables).
 
     Returns
     -------
@@ -219,6 +224,11 @@ def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_
             evaluations[g] = ev
         records += [{"group": g, "model": m, **row} for m, row in rows.items()]
     table = pd.DataFrame(records, columns=["group", "model"] + _COLUMNS + ["status"])
+    whole = None
+    if overall:
+        rows, _ = _evaluate_part(dataset, what="all images", min_n=min_n, mapping=mapping, options=options,
+                                 notes=notes)
+        whole = pd.DataFrame([{"group": None, "model": m, **row} for m, row in rows.items()], columns=table.columns)
     few = sorted({r["group"] for r in records if r["status"].startswith("too few images (")}, key=_natural_key)
     if few:
         notes.append(f"{len(few)} {name} value(s) with fewer than {min_n} images for some model: no number "
@@ -229,7 +239,7 @@ def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_
     settings["tie_rule"] = ("within each group: the model with the highest SROCC, and every model whose paired "
                             f"test of SROCC against it gives p >= alpha ({_test_name(ci)})")
     return GroupEvaluation(table, values, tuple(order), str(name), evaluations, _merge_notes(notes, name),
-                           settings)
+                           settings, whole)
 
 
 def _test_name(ci) -> str:
