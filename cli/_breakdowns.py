@@ -9,7 +9,7 @@ import click
 
 from ._common import echo_notes, library_option, split_list, write_output
 
-__all__ = ["CrossOption", "breakdown_options", "wants_breakdown", "run_score_breakdown", "run_cross_dataset"]
+__all__ = ["CrossOption", "breakdown_options", "wants_breakdown", "drop_breakdown_options", "run_score_breakdown", "run_cross_dataset"]
 
 _GROUPS = "studies.breakdowns:evaluate_by_group"
 _KEYS = ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n",
@@ -65,6 +65,11 @@ def wants_breakdown(params: dict) -> bool:
                 or params.get("split_files"))
 
 
+def drop_breakdown_options(params: dict) -> dict:
+    """Remove the (unused) breakdown options from a command's parameters; returns them."""
+    return {k: params.pop(k, None) for k in _KEYS}
+
+
 def _split_paths(files):
     """The split datasets' paths: one directory of directories -> each subdirectory; else each argument."""
     from pathlib import Path
@@ -84,7 +89,7 @@ def run_score_breakdown(inputs: dict, *, fmt, output, evaluation: dict) -> None:
     from ..studies.breakdowns import evaluate_by_group, evaluate_splits, read_group_labels
     from ._common import load_dataset_from_options
 
-    opts = {k: inputs.pop(k, None) for k in _KEYS}
+    opts = drop_breakdown_options(inputs)
     metrics = check_metrics(opts["breakdown_metrics"] or "srocc,plcc")
     grouped = bool(opts["group_col"] or opts["group_pattern"])
     split = bool(opts["split_col"] or opts["split_files"])

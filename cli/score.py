@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
-from ._breakdowns import breakdown_options, run_score_breakdown, wants_breakdown
+from ._breakdowns import breakdown_options, drop_breakdown_options, run_score_breakdown, wants_breakdown
 from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
                       load_dataset_from_options, output_format, write_output)
 
@@ -55,9 +55,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
                              "--split-col/--split-files")
         return run_score_breakdown(inputs, fmt=fmt, output=output, evaluation=dict(
             mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof))
-    for key in ("group_col", "group_pattern", "split_col", "split_files", "reference", "breakdown_metrics", "min_n",
-                "overall"):
-        inputs.pop(key, None)
+    drop_breakdown_options(inputs)
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
