@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
+from ._breakdowns import breakdown_options, drop_breakdown_options, run_score_breakdown, wants_breakdown
 from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
                       load_dataset_from_options, output_format, write_output)
 
@@ -31,6 +32,7 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
+@breakdown_options
 @command
 def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula,
           test, alternative, **inputs):
@@ -40,6 +42,7 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     Examples:
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
+      iqa-eval score kadid10k/ --join order --group-pattern '^I\\d+_(?P<distortion>\\d+)_\\d+\\.png$'
     """
     from ..studies.evaluation import evaluate
     from ..render.formatting import format_evaluation
@@ -49,6 +52,18 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
+    if wants_breakdown(inputs):   # per group or over splits (cli/_breakdowns.py)
+        if krasula or no_pairwise:
+            from ..errors import InputError
+            raise InputError("--krasula and --no-pairwise are not used with --group-col/--group-pattern/"
+                             "--split-col/--split-files")
+        if (test, alternative) != ("williams1959", "two-sided"):   # the breakdowns test with Williams' t only
+            from ..errors import InputError
+            raise InputError("--paired-test and --alternative are not used with --group-col/--group-pattern/"
+                             "--split-col/--split-files (their ties use two-sided Williams' t)")
+        return run_score_breakdown(inputs, fmt=fmt, output=output, evaluation=dict(
+            mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof))
+    drop_breakdown_options(inputs)
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,

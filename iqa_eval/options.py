@@ -39,7 +39,8 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
            "COMPARE_OUTPUT_SUFFIXES",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
-           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
+           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "BREAKDOWN_MIN_N",
+           "BREAKDOWN_FORMATS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -220,6 +221,10 @@ GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
 #: A number of ratings per image given as one constant (a mean of fewer than 2 has no spread).
 N_RATINGS = Interval(2, None, integral=True)
+#: Fewest images a group or split of a breakdown is scored on (SROCC needs 3).
+BREAKDOWN_MIN_N = Interval(3, None, integral=True)
+#: Formats of the breakdown tables (per group, over splits, cross-dataset).
+BREAKDOWN_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 
 
 def describe_rule(rule) -> str:

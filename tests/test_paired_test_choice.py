@@ -182,3 +182,17 @@ def test_cli_score_compare_bench_take_and_report_the_test(tmp_path):
     settings = json.loads(out)["settings"]
     assert settings["test"] == "dunn1969" and settings["alternative"] == "greater"
     assert "Dunn-Clark z (dunn1969), greater" in settings["tie_rule"]
+
+
+def test_cli_breakdowns_refuse_a_paired_test_they_do_not_use(tmp_path):
+    data = _data(60)
+    path = tmp_path / "study.csv"
+    import pandas as pd
+
+    frame = pd.DataFrame({"image": [f"img_{i % 2}_{i}.png" for i in range(60)], "mos": data.mos, **data.predictions})
+    frame.to_csv(path, index=False)
+    code, out, err = run_cli("score", path, "--group-pattern", r"^img_(?P<half>\d)_\d+\.png$",
+                             "--paired-test", "steiger1980")
+    assert code == 2 and err.count("error:") == 1 and "--paired-test" in err
+    code, out, err = run_cli("score", path, "--group-pattern", r"^img_(?P<half>\d)_\d+\.png$")
+    assert code == 0, err
