@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..options import BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS
+from ._breakdowns import CrossOption, run_cross_dataset
 from ._common import (Choice, Command, check_outputs, column_options, command, echo_notes, echo_written,
                       library_option, output_format, split_list, write_output)
 
@@ -17,6 +18,9 @@ _BENCHMARK = "studies.bench:benchmark"
 @click.argument("datasets", nargs=-1, type=click.Path())
 @click.option("--manifest", type=click.Path(dir_okay=False), default=None,
               help="TOML file listing datasets, their files and options (see docs/bench.md).")
+@click.option("--cross-dataset", "cross_manifest", cls=CrossOption, type=click.Path(dir_okay=False), default=None,
+              help="CSV/TOML manifest of (train, test, predictions, metadata) runs: the cross-dataset table, "
+                   "rows trained-on, columns tested-on (docs/bench.md).")
 @click.option("--name", "names", multiple=True,
               help="Rename the datasets given as arguments, in order (repeat or comma-separate).")
 @click.option("--models", multiple=True, help="Only these models (comma-separated or repeated).")
@@ -31,6 +35,10 @@ _BENCHMARK = "studies.bench:benchmark"
 @library_option("--multiplicity", library=_BENCHMARK,
                 help="Control over the comparisons with each dataset's best (none = score's rule).")
 @library_option("--seed", library=_BENCHMARK, help="Seed of every resampling.")
+@library_option("--paired-test", "test", library=_BENCHMARK,
+                help="Paired test of each dataset's best against the others (as in score).")
+@library_option("--alternative", library=_BENCHMARK,
+                help="Of the paired tests: 'greater' = the best's correlation is larger.")
 @click.option("--posthoc", type=Choice(POSTHOC_TESTS), default="nemenyi", show_default=True,
               help="Pairwise test after Friedman (its cliques are the diagram's bars); see docs/bench.md.")
 @click.option("--friedman-method", type=Choice(FRIEDMAN_METHODS), default="auto", show_default=True,
@@ -49,7 +57,7 @@ _BENCHMARK = "studies.bench:benchmark"
 @command
 def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, posthoc,
           friedman_method, rope, seed, rmse_dof,
-          krasula, fmt, show_ci, output, cd_path, **columns):
+          krasula, fmt, show_ci, output, cd_path, test, alternative, cross_manifest=None, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
     Each DATASET is a directory whose table files are read together exactly as
@@ -71,6 +79,18 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     from ..render.plot import save_figure
 
     chosen_metrics = check_metrics(metrics)
+    if cross_manifest is not None:   # the cross-dataset layout (cli/_breakdowns.py)
+        if datasets or manifest or cd_path or krasula:
+            raise InputError("--cross-dataset takes no DATASET, --manifest, --cd-diagram or --krasula")
+        if (test, alternative) != ("williams1959", "two-sided"):   # the cross-dataset table's ties: Williams' t
+            raise InputError("--paired-test and --alternative are not used with --cross-dataset (its ties use "
+                             "two-sided Williams' t)")
+        check_outputs([output], [cross_manifest])
+        return run_cross_dataset(cross_manifest, fmt=output_format(fmt, output, BENCH_FORMATS), output=output,
+                                 metrics=chosen_metrics, show_ci=show_ci, nan_policy=columns["nan_policy"],
+                                 lower_is_better=columns.get("lower_is_better"), flip=not columns.get("no_flip"),
+                                 evaluation=dict(mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha,
+                                                 seed=seed, rmse_dof=rmse_dof))
     check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
     fmt = output_format(fmt, output, BENCH_FORMATS)
     if cd_path is not None and Path(cd_path).suffix.lower() not in FIGURE_SUFFIXES:
@@ -99,7 +119,8 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                        lower_is_better=split_list(columns.get("lower_is_better")),
                        flip=False if columns.get("no_flip") else None, krasula=krasula,
                        krasula_options={"seed": seed, "nan_policy": columns["nan_policy"]},
-                       posthoc=posthoc, friedman_method=friedman_method, rope=rope)
+                       posthoc=posthoc, friedman_method=friedman_method, rope=rope,
+                       test=test, alternative=alternative)
     echo_notes(result.notes)
     color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     text = format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color)

@@ -72,6 +72,9 @@ _COMPARE = "studies.compare:compare_models"
 @library_option("--n-resamples", "--n-boot", "n_resamples", library=_COMPARE,
                 help="Bootstrap resamples (--ci percentile, and the global KRCC test).")
 @library_option("--seed", library=_COMPARE, help="Seed of every random draw.")
+@library_option("--paired-test", "test", library=_COMPARE, help="Paired test of the global SROCC/PLCC (cocor's tests).")
+@library_option("--alternative", library=_COMPARE,
+                help="Of the global paired tests: 'greater' = A's correlation is larger than B's.")
 @library_option("--min-images", library=_COMPARE, section="GMC",
                 callback=lambda ctx, param, value: _check_number("--min-images", value),
                 help="Cells with fewer effective images carrying weight are shown, not tested.")
@@ -82,7 +85,7 @@ _COMPARE = "studies.compare:compare_models"
                    "comparison figure: A, B and A - B with significant cells hatched), else --format text.")
 @command
 def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, min_images,
-            backend, fmt, output, **inputs):
+            backend, fmt, output, test, alternative, **inputs):
     """Compare two models on the same images: global paired tests and the GMC
     difference surface A - B with a confidence interval per cell.
 
@@ -110,7 +113,8 @@ def compare(model_names, method, grid, alpha, ci, adjust, n_resamples, seed, min
     result = compare_models(data, model_a, model_b, method=method.lower(), grid=parse_grid(grid),
                             alpha=alpha, ci=ci, adjust=adjust, n_resamples=n_resamples, seed=seed,
                             options=options, weights=weights, min_images=min_images, nan_policy=inputs["nan_policy"],
-                            backend=backend, progress=True)  # the bar honours --no-progress
+                            backend=backend, progress=True,  # the bar honours --no-progress
+                            test=test, alternative=alternative)
     echo_notes(result.notes)
     suffix = str(output).lower().rsplit(".", 1)[-1] if output else ""
     if suffix == "html":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
+from ._breakdowns import breakdown_options, drop_breakdown_options, run_score_breakdown, wants_breakdown
 from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
                       load_dataset_from_options, output_format, write_output)
 
@@ -20,6 +21,9 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Bootstrap resamples (bootstrap CIs and the paired bootstrap test).")
 @library_option("--alpha", library=_EVALUATE, help="1 - confidence level; significance level of the paired tests.")
 @library_option("--seed", library=_EVALUATE, help="Seed of every resampling.")
+@library_option("--paired-test", "test", library=_EVALUATE, help="Paired test of two models' SROCC/PLCC (cocor's tests; decides the ties with --ci analytic).")
+@library_option("--alternative", library=_EVALUATE,
+                help="Of the paired tests: 'greater' = the higher-SROCC model of a pair is better.")
 @click.option("--rmse-dof", is_flag=True, help="RMSE with the ITU-T P.1401 degrees-of-freedom correction.")
 @click.option("--no-pairwise", is_flag=True, help="Skip the paired tests between models.")
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
@@ -28,14 +32,17 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
+@breakdown_options
 @command
-def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula,
+          test, alternative, **inputs):
     """Score every model in FILES against MOS.
 
     \b
     Examples:
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
+      iqa-eval score kadid10k/ --join order --group-pattern '^I\\d+_(?P<distortion>\\d+)_\\d+\\.png$'
     """
     from ..studies.evaluation import evaluate
     from ..render.formatting import format_evaluation
@@ -45,10 +52,22 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
         raise InputError("--krasula has no CSV form (a second table); use --format json, table or markdown")
+    if wants_breakdown(inputs):   # per group or over splits (cli/_breakdowns.py)
+        if krasula or no_pairwise:
+            from ..errors import InputError
+            raise InputError("--krasula and --no-pairwise are not used with --group-col/--group-pattern/"
+                             "--split-col/--split-files")
+        if (test, alternative) != ("williams1959", "two-sided"):   # the breakdowns test with Williams' t only
+            from ..errors import InputError
+            raise InputError("--paired-test and --alternative are not used with --group-col/--group-pattern/"
+                             "--split-col/--split-files (their ties use two-sided Williams' t)")
+        return run_score_breakdown(inputs, fmt=fmt, output=output, evaluation=dict(
+            mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof))
+    drop_breakdown_options(inputs)
     data = load_dataset_from_options(inputs)
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
-                      krasula=krasula)
+                      krasula=krasula, test=test, alternative=alternative)
     text = format_evaluation(result, fmt)
     echo_notes(result.notes)
     write_output(text, output)

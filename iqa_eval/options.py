@@ -33,12 +33,14 @@ from .errors import InputError
 __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS", "MAPPINGS", "NAN_POLICIES",
            "DELIMITERS", "JOINS", "REGULATORS", "RANKS", "BACKENDS", "ADJUSTMENTS", "BANDWIDTH_METHODS",
            "GMC_PRESETS", "BENCH_FORMATS", "BENCH_METRICS", "DATASET_NAN_POLICIES", "FRIEDMAN_METHODS",
-           "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
+           "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "PAIRED_TESTS",
+           "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
            "COMPARE_OUTPUT_SUFFIXES",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
-           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
+           "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "BREAKDOWN_MIN_N",
+           "BREAKDOWN_FORMATS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
 
 #: Global correlations with MOS (PLCC after the fitted mapping; ``plcc_raw`` unmapped).
@@ -141,6 +143,9 @@ CORRELATION_P_METHODS = ("auto", "asymptotic", "exact", "permutation")
 #: cocor's tests of two overlapping dependent correlations (:mod:`iqa_eval.stats.dependent_correlations`).
 DEPENDENT_CORRELATION_TESTS = ("pearson1898", "hotelling1940", "williams1959", "olkin1967", "dunn1969",
                                "hendrickson1970", "steiger1980", "meng1992", "hittner2003", "zou2007")
+#: The paired test of two models' correlations in ``evaluate``/``compare_models``/``benchmark`` (``--test``):
+#: the tests above with a p-value (zou2007 is an interval: it is the analytic ``ci_low``/``ci_high`` already).
+PAIRED_TESTS = tuple(t for t in DEPENDENT_CORRELATION_TESTS if t != "zou2007")
 #: Which p-value of the Friedman test decides (:func:`iqa_eval.stats.posthoc.friedman_test`).
 FRIEDMAN_METHODS = ("auto", "exact", "monte-carlo", "iman-davenport", "chi2")
 #: Post-hoc tests after the Friedman test (:func:`iqa_eval.stats.posthoc.posthoc`, ``bench --posthoc``).
@@ -216,6 +221,10 @@ GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
 #: A number of ratings per image given as one constant (a mean of fewer than 2 has no spread).
 N_RATINGS = Interval(2, None, integral=True)
+#: Fewest images a group or split of a breakdown is scored on (SROCC needs 3).
+BREAKDOWN_MIN_N = Interval(3, None, integral=True)
+#: Formats of the breakdown tables (per group, over splits, cross-dataset).
+BREAKDOWN_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 
 
 def describe_rule(rule) -> str:

@@ -26,7 +26,7 @@ def test_json_has_the_documented_schema_and_matches_the_library(study):
     assert doc["models"] == ["high_end", "fine_grain"]
     assert set(doc["global"]) == {"srocc", "plcc", "krcc"}
     for entry in doc["global"].values():
-        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue"}
+        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue", "test", "alternative"}
         lo, hi = entry["ci_low"], entry["ci_high"]
         assert lo <= hi and 0 <= entry["pvalue"] <= 1
     surf = doc["surface"]

@@ -20,7 +20,7 @@ from helpers import run_cli
 STATISTICS_NAMES = {"n_resamples", "alpha", "seed", "samples", "grid_res", "mapping", "ci", "method",
                     "compare_method", "adjust", "multiplicity", "min_images", "max_compare", "bw_method",
                     "backend", "join", "weight_plus", "std_scale", "std_phi", "regulator", "ks", "sigma",
-                    "ranks", "n_images"}
+                    "ranks", "n_images", "test", "alternative"}
 
 
 def _commands():

@@ -411,7 +411,8 @@ def test_to_dict_has_exactly_the_documented_schema(equal_srocc_comparison):
     assert d["models"] == ["high_end", "fine_grain"]
     assert set(d["global"]) == {"srocc", "plcc", "krcc"}
     for entry in d["global"].values():
-        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue"}
+        assert set(entry) == {"A", "B", "diff", "ci_low", "ci_high", "pvalue", "test", "alternative"}
+        assert entry["alternative"] == "two-sided"
         assert entry["diff"] == pytest.approx(entry["A"] - entry["B"])
     assert set(d["surface"]) == {"method", "min_pairs", "cells", "significant_fraction"}
     assert d["surface"]["method"] == "srocc" and len(d["surface"]["cells"]) == 100

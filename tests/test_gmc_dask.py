@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -200,12 +200,23 @@ def test_unreachable_scheduler_is_one_input_error(monkeypatch):
     import dask
 
     address = f"tcp://127.0.0.1:{_free_port()}"
-    start = time.monotonic()
-    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
-        with pytest.raises(InputError, match="cannot reach the dask scheduler at .* within 2 s"):
-            with cluster_session(address):
-                pair_sums(*lhs_case(50, rounded=True), backend="dask")
-    assert time.monotonic() - start < 15
+    raised = []
+
+    def run():
+        with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+            try:
+                with cluster_session(address):
+                    pair_sums(*lhs_case(50, rounded=True), backend="dask")
+            except BaseException as exc:   # handed to the test thread
+                raised.append(exc)
+
+    # a hang bound (the call must end), not a speed limit: the message names the 2 s timeout
+    caller = threading.Thread(target=run, daemon=True)
+    caller.start()
+    caller.join(120)
+    assert not caller.is_alive(), "the call did not end: no timeout applied"
+    assert len(raised) == 1 and isinstance(raised[0], InputError), raised
+    assert re.search("cannot reach the dask scheduler at .* within 2 s", str(raised[0])), raised
 
 
 def _cli(*args, env=None, **popen):
@@ -218,13 +229,11 @@ def test_cli_unreachable_scheduler_exits_2_with_one_error_line(tmp_path):
     study = write_simulated_study(tmp_path, 60, seed=0)
     env = {"DASK_SCHEDULER_ADDRESS": f"tcp://127.0.0.1:{_free_port()}",
            "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
-    start = time.monotonic()
     proc = _cli("surface", study, "--std-col", "std", "--grid", "4x4", "--backend", "dask", env=env)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=60)   # bounded: a hang fails the test
     assert proc.returncode == 2, err
     lines = [ln for ln in err.splitlines() if not ln.startswith("note:")]
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the dask scheduler at"), err
-    assert time.monotonic() - start < 30
 
 
 def _cli_error(study, address, timeout="2s"):
@@ -428,11 +437,10 @@ def test_ctrl_c_leaves_no_worker_process(tmp_path, when):
     assert text.strip().splitlines()[-1] == "interrupted", text
     assert "Traceback" not in text, text
     # every process of the run's session, also workers started after the signal, ends
-    deadline, left = time.monotonic() + 20, ["?"]
-    while left and time.monotonic() < deadline:
-        left = [p.pid for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == proc.pid]
-        time.sleep(0.05)
-    assert not left, left
+    def session_ended():
+        return not [p.pid for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == proc.pid]
+
+    wait_until(session_ended, 60, "every process of the run's session to end")
 
 
 def _workers(pid):

@@ -1,6 +1,7 @@
 """Scalar metrics against scipy.stats (real data, hypothesis, hand formulas) and bad input."""
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -46,7 +47,9 @@ def _check_against_scipy(pairs):
     x = np.array([p[0] for p in pairs], dtype=float)
     y = np.array([p[1] for p in pairs], dtype=float)
     constant = np.all(x == x[0]) or np.all(y == y[0])
-    for ours, ref in ((M.srocc, st.spearmanr), (M.krcc, st.kendalltau), (M.plcc_raw, st.pearsonr)):
+    # SROCC's default p is exact for n <= 9 (tested against permutation_test below); scipy's t here
+    asymptotic_srocc = functools.partial(M.srocc, method="asymptotic")
+    for ours, ref in ((asymptotic_srocc, st.spearmanr), (M.krcc, st.kendalltau), (M.plcc_raw, st.pearsonr)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = ours(x, y)
@@ -54,11 +57,11 @@ def _check_against_scipy(pairs):
         if constant:
             assert math.isnan(a.statistic)
             continue
-        assert a.statistic == pytest.approx(b.statistic, abs=1e-9), ours.__name__
+        assert a.statistic == pytest.approx(b.statistic, abs=1e-9), ref.__name__
         if np.isfinite(b.pvalue):
             # near |r| = 1 with n = 3 the p-value moves by ~1e-8 per 1e-16 change of r
             # (last-bit differences in r), hence the absolute tolerance
-            assert a.pvalue == pytest.approx(b.pvalue, rel=1e-6, abs=1e-6), ours.__name__
+            assert a.pvalue == pytest.approx(b.pvalue, rel=1e-6, abs=1e-6), ref.__name__
 
 
 @pytest.mark.slow
@@ -223,7 +226,7 @@ def test_alternatives_equal_scipy_synthetic_with_ties(alternative):
     for n in (7, 40, 300):
         x = np.round(rng.normal(size=n), 1)          # ties
         y = np.round(0.3 * x + rng.normal(size=n), 1)
-        assert srocc(x, y, alternative=alternative).pvalue == pytest.approx(
+        assert srocc(x, y, alternative=alternative, method="asymptotic").pvalue == pytest.approx(
             stats.spearmanr(x, y, alternative=alternative).pvalue, rel=1e-10)
         assert krcc(x, y, alternative=alternative).pvalue == pytest.approx(
             stats.kendalltau(x, y, alternative=alternative).pvalue, rel=1e-10)
@@ -326,3 +329,69 @@ def test_evaluate_notes_near_constant_predictions_once_per_model():
     ev = evaluate(Dataset(mos=q, predictions={"near": near, "fine": q + rng.normal(size=40)}))
     hits = [note for note in ev.notes if "nearly constant" in note]
     assert hits == ["model 'near': predictions nearly constant (scipy's rule); its correlations may be inaccurate"]
+
+
+def _spearman_permutation_reference(x, y, alternative):
+    """scipy's exact permutation test of Spearman's rho: every one of the n! pairings."""
+    ry = stats.rankdata(y) - stats.rankdata(y).mean()
+
+    def rho(u, axis=-1):
+        ru = stats.rankdata(u, axis=axis)
+        ru = ru - ru.mean(axis=axis, keepdims=True)
+        return (ru * ry).sum(axis=axis) / np.sqrt((ru * ru).sum(axis=axis) * (ry @ ry))
+
+    return stats.permutation_test((x,), rho, permutation_type="pairings", n_resamples=np.inf,
+                                  alternative=alternative, vectorized=True).pvalue
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_automatic_p_method_is_exact_below_the_stated_n_and_asymptotic_above(alternative):
+    """The default p method: SROCC exact for n <= 9 (scipy's permutation_test over every pairing), t
+    above (scipy's spearmanr); KRCC scipy's kendalltau(method='auto'): exact without ties for n <= 33,
+    else normal. The result names the method it used."""
+    from iqa_eval.stats.exact_tests import SPEARMAN_EXACT_MAX_N
+    from iqa_eval.stats.metrics import krcc, srocc
+
+    assert SPEARMAN_EXACT_MAX_N == 9
+    rng = np.random.default_rng(5)
+    for n in (5, 9, 10, 33, 34, 60):
+        x = rng.normal(size=n)
+        y = 0.4 * x + rng.normal(size=n)
+        s, k = srocc(x, y, alternative=alternative), krcc(x, y, alternative=alternative)
+        assert s.alternative == k.alternative == alternative
+        if n <= 9:
+            assert s.pvalue_method == "exact"
+            assert s.pvalue == pytest.approx(_spearman_permutation_reference(x, y, alternative), rel=1e-12)
+            assert s.pvalue != pytest.approx(stats.spearmanr(x, y, alternative=alternative).pvalue, rel=1e-3)
+        else:
+            assert s.pvalue_method == "asymptotic"
+            assert s.pvalue == pytest.approx(stats.spearmanr(x, y, alternative=alternative).pvalue, rel=1e-10)
+        assert k.pvalue_method == ("exact" if n <= 33 else "asymptotic")
+        scipy_method = "exact" if n <= 33 else "asymptotic"
+        assert k.pvalue == pytest.approx(stats.kendalltau(x, y, alternative=alternative, method=scipy_method).pvalue,
+                                         rel=1e-10)
+        assert k.pvalue == pytest.approx(stats.kendalltau(x, y, alternative=alternative).pvalue, rel=1e-10)
+    # ties: SROCC stays exact (average ranks, every pairing); KRCC falls back to the normal, as scipy
+    x, y = np.array([1.0, 1, 2, 3, 4, 4, 5]), np.array([2.0, 1, 3, 3, 5, 4, 6])
+    s, k = srocc(x, y, alternative=alternative), krcc(x, y, alternative=alternative)
+    assert (s.pvalue_method, k.pvalue_method) == ("exact", "asymptotic")
+    assert s.pvalue == pytest.approx(_spearman_permutation_reference(x, y, alternative), rel=1e-12)
+    assert k.pvalue == pytest.approx(stats.kendalltau(x, y, alternative=alternative).pvalue, rel=1e-10)
+
+
+def test_evaluate_reports_the_automatic_srocc_p():
+    """evaluate's srocc_pvalue column follows srocc's default: exact for n <= 9."""
+    from iqa_eval.data.dataset import Dataset
+    from iqa_eval.stats.metrics import srocc
+    from iqa_eval.studies.evaluation import evaluate
+
+    rng = np.random.default_rng(1)
+    for n in (8, 40):
+        q = rng.normal(size=n)
+        pred = q + rng.normal(size=n)
+        ev = evaluate(Dataset(mos=q, predictions={"a": pred, "b": q + 2 * rng.normal(size=n)}), pairwise=False)
+        row = ev.table.set_index("model").loc["a"]
+        assert row["srocc_pvalue"] == srocc(pred, q).pvalue
+        exact_note = any(note.startswith("model 'a': SROCC p-value exact over all 40320 pairings") for note in ev.notes)
+        assert exact_note == (n <= 9)
+    assert ev.settings["pvalue_methods"].startswith("SROCC: exact over every pairing of the ranks for n <= 9")

@@ -129,8 +129,12 @@ def _pairwise_lines(evaluation):
     for r in rows.itertuples():
         other, sign = (r.model_b, 1.0) if r.model_a == best else (r.model_a, -1.0)
         lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
+        test, alternative = getattr(r, "test", "williams1959"), getattr(r, "alternative", "two-sided")
+        p_text = p_equals('williams_pvalue', r.williams_pvalue)
+        if (test, alternative) != ("williams1959", "two-sided"):   # the chosen test, named, and its direction
+            p_text = f"{p_equals('pvalue', r.pvalue)} ({test}, {alternative}, {terminal_safe(r.model_a)} vs {terminal_safe(r.model_b)})"
         lines.append(f"  {terminal_safe(best)} - {terminal_safe(other)}: {sign * r.diff:+.4f} [{_num(lo)}, {_num(hi)}]  n={r.n}  "
-                     f"{p_equals('williams_pvalue', r.williams_pvalue)}"
+                     f"{p_text}"
                      + ("" if math.isnan(r.bootstrap_pvalue) else f"  {p_equals('bootstrap_pvalue', r.bootstrap_pvalue, n_resamples=evaluation.settings.get('n_resamples'))}"))
     return lines
 
@@ -287,6 +291,9 @@ def format_comparison(comparison) -> str:
         lines.append(f"{r.metric:<8}{r.A:>9.4f}{r.B:>9.4f}{r.diff:>+9.4f}{r.ci_low:>+9.4f}"
                      f"{r.ci_high:>+9.4f}"
                      f"{format_p(r.pvalue, n_resamples=n_res if 'bootstrap' in r.test else None):>9}")
+    lines.append("p: " + "; ".join(f"{r.metric} {r.test}" for r in g.itertuples(index=False))
+                 + ("" if self.alternative == "two-sided" else f" ('{self.alternative}': A's correlation "
+                    f"{'larger' if self.alternative == 'greater' else 'smaller'} than B's)"))
     lines.append("")
     nq, nqd = self.grid_shape
     lines.append(f"GMC {self.method.upper()} difference A - B on a {nq} x {nqd} grid "

@@ -57,7 +57,8 @@ def format_krasula(results: dict, fmt: str = "table") -> str:
         pairs = [(a, b, res.pvalues_ds.loc[a, b], res.pvalues_bw.loc[a, b], res.pvalues_cc0.loc[a, b])
                  for i, a in enumerate(models) for b in models[i + 1:]]
         tail = ("DeLong tests of AUC differences and the binomial (pooled two-proportion) test of C0 "
-                "differences (two-sided, not adjusted for multiplicity):")
+                f"differences ({res.settings.get('alternative', 'two-sided')}, the first model of a pair vs the second, not adjusted "
+                "for multiplicity):")
         foot = (f"THR: {res.settings['thr']}. Standard-error floor: {res.settings['se_floor']}. "
                 f"Independence: {res.settings['independence']}.")
         if fmt == "html":

@@ -48,7 +48,13 @@ import numpy as np
 from ..errors import InputError
 from ..options import ALTERNATIVES, DEPENDENT_CORRELATION_TESTS, Interval, validate_params
 
-__all__ = ["DependentCorrelationTest", "compare_overlapping", "compare_dependent", "spearman_z_factor"]
+__all__ = ["TEST_NAMES", "DependentCorrelationTest", "compare_overlapping", "compare_dependent", "spearman_z_factor"]
+
+#: Each test's name in words (what outputs print beside its key).
+TEST_NAMES = {"pearson1898": "Pearson-Filon z", "hotelling1940": "Hotelling's t", "williams1959": "Williams' t",
+              "olkin1967": "Olkin's z", "dunn1969": "Dunn-Clark z", "hendrickson1970": "Hendrickson-Stanley-Hills t",
+              "steiger1980": "Steiger's z", "meng1992": "Meng-Rosenthal-Rubin z", "hittner2003": "Hittner-May-Silver z",
+              "zou2007": "Zou's interval"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ Arrays in, floats out; no pandas.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -88,6 +89,15 @@ def _centred_ranks(x, y):
     return rx, ry, math.sqrt(float(rx @ rx) * float(ry @ ry))
 
 
+@functools.lru_cache(maxsize=2)
+def _permutations(n: int) -> np.ndarray:
+    """Every permutation of range(n), one per row (int8: 3.3 MB for n = 9), built once per n: SROCC's
+    default p of every model of a small set enumerates the same n! orders."""
+    out = np.array(list(itertools.permutations(range(n))), dtype=np.int8)
+    out.flags.writeable = False
+    return out
+
+
 def spearman_exact_pvalue(x, y, alternative: str = "two-sided") -> float:
     """p of SROCC over all n! pairings of y's ranks with x's (ties kept as average ranks)."""
     rx, ry, scale = _centred_ranks(np.asarray(x, float), np.asarray(y, float))
@@ -95,8 +105,7 @@ def spearman_exact_pvalue(x, y, alternative: str = "two-sided") -> float:
     if n > SPEARMAN_EXACT_MAX_N:
         raise ValueError(f"exact SROCC p enumerates n! pairings; n = {n} > {SPEARMAN_EXACT_MAX_N}")
     obs = float(rx @ ry) / scale
-    perms = np.array(list(itertools.permutations(range(n))))
-    null = (ry[perms] @ rx) / scale
+    null = (ry[_permutations(n)] @ rx) / scale
     gamma = 1e-14 * max(1.0, abs(obs))  # scipy's tolerance for ties in the null distribution
     return sided(float(np.mean(null <= obs + gamma)), float(np.mean(null >= obs - gamma)), alternative)
 

@@ -80,7 +80,7 @@ class CorrelationResult(_Unpacks):
     statistic : float
         The coefficient (NaN when it is undefined, e.g. constant predictions).
     pvalue : float
-        Two-sided p-value for "no association" (NaN when undefined).
+        p-value of ``alternative`` for "no association" (NaN when undefined).
     n : int
         Number of (prediction, MOS) pairs used.
     method : str
@@ -89,6 +89,12 @@ class CorrelationResult(_Unpacks):
         What was done to get here (rows dropped, mapping fallbacks, ...).
     mapping : MappingFit or None
         The fitted mapping for ``plcc``.
+    pvalue_method : str
+        How ``pvalue`` was computed: ``'exact'`` (every permutation), ``'permutation'`` (seeded
+        Monte Carlo) or ``'asymptotic'`` (t with n-2 df; KRCC: the tie-corrected normal); with
+        ``method='auto'`` the one the rule chose (``docs/metrics.md``).
+    alternative : str
+        ``'two-sided'``, ``'greater'`` (positive association) or ``'less'``.
     """
 
     statistic: float
@@ -99,6 +105,8 @@ class CorrelationResult(_Unpacks):
     mapping: object = None
     _x: np.ndarray = field(default=None, repr=False)
     _y: np.ndarray = field(default=None, repr=False)
+    pvalue_method: str = "asymptotic"
+    alternative: str = "two-sided"
 
     def confidence_interval(self, confidence_level: float = 0.95, *, method: str = "analytic",
                             n_resamples: int = 1000, seed: int = 0) -> ConfidenceInterval:

@@ -41,7 +41,7 @@ __all__ = ["srocc", "krcc", "plcc_raw", "plcc", "rmse", "mae", "outlier_ratio", 
 
 
 # ---- shared steps ------------------------------------------------------------------------
-# ``check_constant``, ``t_pvalue``, ``pearson``, ``ranked``, ``kendall_from_ranks``,
+# ``check_constant``, ``t_pvalue``, ``srocc_pvalue``, ``pearson``, ``ranked``, ``kendall_from_ranks``,
 # ``error_dof`` and ``root_mean_square`` are the steps of the metrics below; they are not in
 # ``__all__`` but are this module's interface to :mod:`iqa_eval.studies.evaluation`, which scores many
 # models at once from the same steps (so each number is computed by one piece of code).
@@ -78,8 +78,8 @@ def t_pvalue(r, n):
     return float(2.0 * special.stdtr(n - 2, -abs(t)))
 
 
-def _nan_result(method, n, notes, mapping=None):
-    return CorrelationResult(np.nan, np.nan, n, method, tuple(notes), mapping)
+def _nan_result(method, n, notes, mapping=None, alternative="two-sided"):
+    return CorrelationResult(np.nan, np.nan, n, method, tuple(notes), mapping, alternative=alternative)
 
 
 def _writable(a):
@@ -168,13 +168,14 @@ _MAPPED_RULES = {"mapping": Either(MAPPINGS, _is_fit, "a MappingFit"), "nan_poli
 
 @validate_params({**_RULES, "method": CORRELATION_P_METHODS, "n_resamples": Interval(1, None, integral=True),
                   "seed": SEED})
-def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided", method: str = "asymptotic",
+def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-sided", method: str = "auto",
           n_resamples: int = 9999, seed: int = 0) -> CorrelationResult:
     """Spearman rank-order correlation coefficient (SROCC).
 
     Pearson correlation of the average ranks (tied values share the mean of their
-    positions), identical to :func:`scipy.stats.spearmanr`. The p-value uses the
-    t distribution with n-2 degrees of freedom, as scipy does.
+    positions), identical to :func:`scipy.stats.spearmanr`. The p-value is exact (every
+    pairing of the ranks) for n <= 9 and uses the t distribution with n-2 degrees of freedom
+    (scipy's ``spearmanr``) above; ``pvalue_method`` says which.
 
     Parameters
     ----------
@@ -184,11 +185,11 @@ def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-s
         Pairs with NaN/inf: make the result NaN, drop them (noted), or raise.
     alternative : {'two-sided', 'greater', 'less'}
         'greater': positive association (scipy's ``alternative``).
-    method : {'asymptotic', 'auto', 'exact', 'permutation'}
-        p-value: t with n-2 df (default, scipy's ``spearmanr``); 'exact' over all n! pairings
+    method : {'auto', 'asymptotic', 'exact', 'permutation'}
+        p-value: 'auto' (default) exact for n <= 9 (:data:`~iqa_eval.stats.exact_tests.SPEARMAN_EXACT_MAX_N`),
+        else t; 'asymptotic' t with n-2 df (scipy's ``spearmanr``); 'exact' over all n! pairings
         (n <= 9, equal to scipy's ``permutation_test(permutation_type='pairings')``);
-        'permutation' with ``n_resamples`` seeded random pairings; 'auto' exact for n <= 9, else t.
-        A permutation p is noted.
+        'permutation' with ``n_resamples`` seeded random pairings. A permutation p is noted.
     n_resamples, seed : int
         Of ``method='permutation'``.
 
@@ -206,15 +207,17 @@ def srocc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-s
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or check_constant(x, y, "SROCC", notes):
-        return _nan_result("srocc", x.size, notes)
+        return _nan_result("srocc", x.size, notes, alternative=alternative)
     r = pearson(ranked(x)[1], ranked(y)[1])
-    p = _srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes)
-    return CorrelationResult(r, p, x.size, "srocc", tuple(notes), None, x, y)
+    p, used = srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes)
+    return CorrelationResult(r, p, x.size, "srocc", tuple(notes), None, x, y, used, alternative)
 
 
-def _srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes):
+def srocc_pvalue(x, y, r, alternative="two-sided", method="auto", n_resamples=9999, seed=0, notes=None):
+    """(p-value, the method used) of SROCC ``r`` of ``x`` and ``y``; 'auto': exact for n <= 9, else t."""
     from . import exact_tests as E
 
+    notes = [] if notes is None else notes
     n = x.size
     if method == "auto":
         method = "exact" if n <= E.SPEARMAN_EXACT_MAX_N else "asymptotic"
@@ -223,12 +226,13 @@ def _srocc_pvalue(x, y, r, alternative, method, n_resamples, seed, notes):
             raise InputError(f"method='exact' enumerates n! pairings; n = {n} > {E.SPEARMAN_EXACT_MAX_N} "
                              f"(use method='permutation')")
         notes.append(f"SROCC p-value exact over all {math.factorial(n)} pairings of the ranks")
-        return E.spearman_exact_pvalue(x, y, alternative)
+        return E.spearman_exact_pvalue(x, y, alternative), "exact"
     if method == "permutation":
         notes.append(f"SROCC p-value from {n_resamples} random pairings (seed {seed}), "
                      f"resolution {1 / (1 + n_resamples):.2g}")
-        return E.spearman_permutation_pvalue(x, y, alternative, n_resamples=n_resamples, seed=seed)
-    return t_pvalue(r, n) if alternative == "two-sided" else E.t_pvalue_alternative(r, n, alternative)
+        return E.spearman_permutation_pvalue(x, y, alternative, n_resamples=n_resamples, seed=seed), "permutation"
+    p = t_pvalue(r, n) if alternative == "two-sided" else E.t_pvalue_alternative(r, n, alternative)
+    return p, "asymptotic"
 
 
 def _kendall_exact_p(n, c):
@@ -284,35 +288,32 @@ def krcc(pred, mos, *, nan_policy: str = "propagate", alternative: str = "two-si
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or check_constant(x, y, "KRCC", notes):
-        return _nan_result("krcc", x.size, notes)
-    if alternative == "two-sided" and method == "auto":
-        tau, p = kendall_from_ranks(x, ranked(x)[0], ranked(y)[2])
-    else:
-        tau, p = _kendall_alternative(x, ranked(x)[0], ranked(y)[2], alternative, method)
-    return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y)
+        return _nan_result("krcc", x.size, notes, alternative=alternative)
+    tau, p, used = _kendall_alternative(x, ranked(x)[0], ranked(y)[2], alternative, method)
+    return CorrelationResult(tau, p, x.size, "krcc", tuple(notes), None, x, y, used, alternative)
 
 
 def _kendall_alternative(x, order_x, dense_y, alternative, method):
-    """tau-b and the p of scipy's ``kendalltau(alternative=, method=)``."""
+    """tau-b, the p of scipy's ``kendalltau(alternative=, method=)`` and the method used."""
     from .exact_tests import kendall_exact_pvalue, sided
 
     n = x.size
     s, n0, n1, n2, x0, x1, y0, y1 = K.kendall_from_order(x, order_x, dense_y)
     if n0 == n1 or n0 == n2:
-        return np.nan, np.nan
+        return np.nan, np.nan, "asymptotic"
     tau = max(-1.0, min(1.0, s / math.sqrt(n0 - n1) / math.sqrt(n0 - n2)))
     no_ties = n1 == 0 and n2 == 0
     dis = (n0 - s) // 2 if no_ties else None
     if method == "exact" and not no_ties:
         raise InputError("method='exact' for KRCC needs data without ties (use 'asymptotic')")
     if method == "exact" or (method == "auto" and no_ties and (n <= 33 or min(dis, n0 - dis) <= 1)):
-        return tau, kendall_exact_pvalue(n, int(dis), alternative)
+        return tau, kendall_exact_pvalue(n, int(dis), alternative), "exact"
     m = n * (n - 1.0)
     var = ((m * (2 * n + 5) - x1 - y1) / 18.0 + 2.0 * n1 * n2 / m + x0 * y0 / (9.0 * m * (n - 2)))
     if var <= 0:
-        return tau, np.nan
+        return tau, np.nan, "asymptotic"
     z = s / math.sqrt(var)
-    return tau, sided(float(special.ndtr(z)), float(special.ndtr(-z)), alternative)
+    return tau, sided(float(special.ndtr(z)), float(special.ndtr(-z)), alternative), "asymptotic"
 
 
 @validate_params(_RULES)
@@ -337,10 +338,11 @@ def plcc_raw(pred, mos, *, nan_policy: str = "propagate", alternative: str = "tw
     """
     (x, y), notes, nan = _prepare(pred, mos, nan_policy=nan_policy)
     if nan or check_constant(x, y, "PLCC", notes):
-        return _nan_result("plcc_raw", x.size, notes)
+        return _nan_result("plcc_raw", x.size, notes, alternative=alternative)
     _check_near_constant(x, y, notes)
     r = pearson(x, y)
-    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc_raw", tuple(notes), None, x, y)
+    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc_raw", tuple(notes), None, x, y,
+                             alternative=alternative)
 
 
 def _t_p(r, n, alternative):
@@ -421,7 +423,8 @@ def plcc(pred, mos, *, mapping="logistic4", nan_policy: str = "propagate", seed:
         return _nan_result("plcc", x.size, notes, fit)
     _check_near_constant(x, y, notes)
     r = pearson(fx, y)
-    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc", tuple(notes), fit, fx, y)
+    return CorrelationResult(r, _t_p(r, x.size, alternative), x.size, "plcc", tuple(notes), fit, fx, y,
+                             alternative=alternative)
 
 
 def error_dof(n, fit, rmse_dof: bool):

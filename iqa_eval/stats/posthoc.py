@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..options import FRIEDMAN_METHODS, POSTHOC_TESTS, Interval, validate_params
+from ..options import ALTERNATIVES, FRIEDMAN_METHODS, POSTHOC_TESTS, Interval, validate_params
 
 __all__ = ["EXACT_LIMIT", "EXACT_MAX_MODELS", "FriedmanTest", "friedman_test", "PosthocResult", "wilcoxon_holm",
            "bayes_signed_rank", "posthoc", "holm", "cliques"]
@@ -288,7 +288,7 @@ class PosthocResult:
         s = self.settings
         if self.test == "wilcoxon-holm":
             return (f"post-hoc: Wilcoxon signed-rank test of every pair over the {s['n_datasets']} datasets "
-                    f"(scipy, {s['wilcoxon_method']}), Holm-adjusted over {len(self.pairs)} pairs, alpha = "
+                    f"(scipy, {s.get('alternative', 'two-sided')}, {s['wilcoxon_method']}), Holm-adjusted over {len(self.pairs)} pairs, alpha = "
                     f"{s['alpha']:g}; {int(self.pairs['different'].sum())} pair(s) differ"
                     + ("; with fewer than 6 datasets no pair can reach p < 0.05 (two-sided exact)"
                        if s["n_datasets"] < 6 else ""))
@@ -315,8 +315,8 @@ def _as_frame(values) -> pd.DataFrame:
     return frame
 
 
-@validate_params({"alpha": Interval(0, 1, closed="neither")})
-def wilcoxon_holm(values, *, alpha: float = 0.05) -> PosthocResult:
+@validate_params({"alpha": Interval(0, 1, closed="neither"), "alternative": ALTERNATIVES})
+def wilcoxon_holm(values, *, alpha: float = 0.05, alternative: str = "two-sided") -> PosthocResult:
     """Every pair of models by the Wilcoxon signed-rank test over datasets, Holm-adjusted.
 
     Parameters
@@ -325,11 +325,14 @@ def wilcoxon_holm(values, *, alpha: float = 0.05) -> PosthocResult:
         Higher is better (e.g. SROCC).
     alpha : float
         Family-wise level over the ``k (k-1) / 2`` pairs.
+    alternative : {'two-sided', 'greater', 'less'}
+        scipy's: a pair row is ``model_a`` (the better mean rank) vs ``model_b``; 'greater' tests
+        that the differences a - b are shifted above 0.
 
     Returns
     -------
     PosthocResult
-        ``pairs['pvalue']`` is :func:`scipy.stats.wilcoxon` (two-sided, ``zero_method='wilcox'``,
+        ``pairs['pvalue']`` is :func:`scipy.stats.wilcoxon` (``alternative``, ``zero_method='wilcox'``,
         ``method='auto'``: exact null distribution for N <= 50 without ties or zeros); a pair whose
         differences are all zero gets p = 1. ``pvalue_holm`` by :func:`holm`.
     """
@@ -347,7 +350,7 @@ def wilcoxon_holm(values, *, alpha: float = 0.05) -> PosthocResult:
             if np.all(d == 0):
                 stat, p = 0.0, 1.0
             else:
-                res = stats.wilcoxon(frame[a], frame[b])
+                res = stats.wilcoxon(frame[a], frame[b], alternative=alternative)
                 stat, p = float(res.statistic), float(res.pvalue)
             rows.append({"model_a": a, "model_b": b, "statistic": stat, "pvalue": p})
     pairs = pd.DataFrame(rows, columns=["model_a", "model_b", "statistic", "pvalue"])
@@ -357,7 +360,7 @@ def wilcoxon_holm(values, *, alpha: float = 0.05) -> PosthocResult:
     for row in pairs.itertuples():
         different[row.model_a][row.model_b] = different[row.model_b][row.model_a] = bool(row.different)
     return PosthocResult("wilcoxon-holm", order, ranks, pairs, cliques(order, different),
-                         {"alpha": float(alpha), "n_datasets": len(frame),
+                         {"alpha": float(alpha), "n_datasets": len(frame), "alternative": alternative,
                           "wilcoxon_method": "exact null distribution where N <= 50 without ties"})
 
 
@@ -451,13 +454,14 @@ def nemenyi(values, critical_difference: float, *, alpha: float = 0.05) -> Posth
                           "n_datasets": len(frame)})
 
 
-@validate_params({"test": POSTHOC_TESTS})
+@validate_params({"test": POSTHOC_TESTS, "alternative": ALTERNATIVES})
 def posthoc(values, test: str = "nemenyi", *, alpha: float = 0.05, rope: float = 0.01, seed: int = 0,
-            n_samples: int = 20000, metric: str = "srocc", critical_difference: float | None = None) -> PosthocResult:
-    """Dispatch to :func:`nemenyi` (needs ``critical_difference``), :func:`wilcoxon_holm` or
-    :func:`bayes_signed_rank`."""
+            n_samples: int = 20000, metric: str = "srocc", critical_difference: float | None = None,
+            alternative: str = "two-sided") -> PosthocResult:
+    """Dispatch to :func:`nemenyi` (needs ``critical_difference``), :func:`wilcoxon_holm` (with
+    ``alternative``) or :func:`bayes_signed_rank`."""
     if test == "wilcoxon-holm":
-        return wilcoxon_holm(values, alpha=alpha)
+        return wilcoxon_holm(values, alpha=alpha, alternative=alternative)
     if test == "bayes":
         return bayes_signed_rank(values, rope=rope, seed=seed, n_samples=n_samples, metric=metric)
     if critical_difference is None:

@@ -30,8 +30,9 @@ import pandas as pd
 
 from ..data.dataset import Dataset
 from ..errors import InputError
-from ..options import (BENCH_METRICS, DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY, POSTHOC_TESTS,
-                       TABLE_SUFFIXES, CIMethod, Interval, N_RATINGS, N_RESAMPLES, ALPHA, SEED, validate_params)
+from ..options import (ALTERNATIVES, BENCH_METRICS, DATASET_NAN_POLICIES, FRIEDMAN_METHODS, MAPPINGS, MULTIPLICITY,
+                       PAIRED_TESTS, POSTHOC_TESTS, TABLE_SUFFIXES, CIMethod, Interval, N_RATINGS, N_RESAMPLES, ALPHA,
+                       SEED, validate_params)
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
            "friedman_nemenyi", "studentized_range_quantile"]
@@ -497,7 +498,7 @@ def _ties(evaluation, metric: str, alpha: float, multiplicity: str) -> dict:
     if len(stats) == 1:
         return {m: bool(np.isfinite(s)) for m, s in stats.items()}
     pw = evaluation.pairwise
-    p_col = "williams_pvalue" if evaluation.settings["ci"] == "analytic" else "bootstrap_pvalue"
+    p_col = "pvalue" if evaluation.settings["ci"] == "analytic" else "bootstrap_pvalue"   # evaluate's rule
     rows = pw[pw["metric"] == metric]
     pvalues = {(r.model_a, r.model_b): getattr(r, p_col) for r in rows.itertuples()}
     if not pvalues:  # paired tests skipped: only the best is marked (as score does)
@@ -548,12 +549,14 @@ def _as_specs(datasets, names):
 
 @validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": N_RESAMPLES, "alpha": ALPHA, "seed": SEED,
                   "nan_policy": DATASET_NAN_POLICIES, "multiplicity": MULTIPLICITY, "posthoc": POSTHOC_TESTS,
-                  "friedman_method": FRIEDMAN_METHODS, "rope": Interval(0, None)})
+                  "friedman_method": FRIEDMAN_METHODS, "rope": Interval(0, None), "test": PAIRED_TESTS,
+                  "alternative": ALTERNATIVES})
 def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
               alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
               multiplicity: str = "none", models=None, lower_is_better=(), flip: bool | None = None,
               krasula: bool = False, krasula_options=None, posthoc: str = "nemenyi",
-              friedman_method: str = "auto", rope: float = 0.01) -> Benchmark:
+              friedman_method: str = "auto", rope: float = 0.01, test: str = "williams1959",
+              alternative: str = "two-sided") -> Benchmark:
     """Score every model on every dataset: the table of an IQA paper, with its statistics.
 
     Parameters
@@ -565,8 +568,10 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
         A :class:`~iqa_eval.data.dataset.Dataset` is used as given (already oriented).
     names : list of str, optional
         Rename the datasets, in order.
-    mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy
-        As in :func:`~iqa_eval.studies.evaluation.evaluate`, for every dataset.
+    mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy, test, alternative
+        As in :func:`~iqa_eval.studies.evaluation.evaluate`, for every dataset (``test`` and
+        ``alternative``: the paired test of a dataset's best against each model, which marks the ties;
+        'greater': the best's correlation is larger).
     multiplicity : {'none', 'holm'}
         Control over the M-1 paired tests of a dataset's best model against the others:
         ``'none'`` marks a model tied when its own test gives p >= alpha (``score``'s rule);
@@ -641,7 +646,7 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
             notes.append(f"{name}: none of the chosen models; the dataset's column is empty")
             continue
         ev = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed, rmse_dof=rmse_dof,
-                      nan_policy=nan_policy, pairwise=True)
+                      nan_policy=nan_policy, pairwise=True, test=test, alternative=alternative)
         evaluations[name] = ev
         notes.extend(f"{name}: {note}" for note in ev.notes)
         table = ev.table
@@ -686,18 +691,20 @@ def benchmark(datasets, *, names=None, mapping: str = "logistic4", ci: str = "an
     settings = {"mapping": mapping, "ci": str(ci), "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": 1.0 - float(alpha), "seed": int(seed), "rmse_dof": bool(rmse_dof),
                 "nan_policy": nan_policy, "multiplicity": multiplicity,
-                "test": "Williams' t" if ci == "analytic" else "paired bootstrap",
-                "tie_rule": _tie_rule(ci, alpha, multiplicity), "summary_datasets": common,
+                "test": test, "alternative": alternative,
+                "tie_rule": _tie_rule(ci, alpha, multiplicity, test, alternative), "summary_datasets": common,
                 "posthoc": posthoc, "friedman_method": friedman_method, "rope": float(rope)}
     return Benchmark(cells, summary, friedman, dataset_names, models, evaluations, sizes, kras,
                      tuple(dict.fromkeys(notes)), settings, post)
 
 
-def _tie_rule(ci, alpha, multiplicity) -> str:
-    test = "Williams' t" if ci == "analytic" else "paired bootstrap"
+def _tie_rule(ci, alpha, multiplicity, test="williams1959", alternative="two-sided") -> str:
+    from .evaluation import paired_test_words
+
+    test = paired_test_words(test, alternative, ci)
     control = ("no multiplicity adjustment of the M-1 comparisons with the best in a dataset"
                if multiplicity == "none" else "Holm-adjusted over the M-1 comparisons with the best in a dataset")
-    return (f"tied with the best: paired {test} test against the dataset's best on the same images "
+    return (f"tied with the best: paired test ({test}) against the dataset's best on the same images "
             f"gives p >= {alpha:g} ({control})")
 
 

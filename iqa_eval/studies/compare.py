@@ -30,8 +30,8 @@ from scipy import special
 
 from ..errors import InputError
 from ..gmc.options import GMCOptions
-from ..options import (ADJUSTMENTS, ALPHA, BACKENDS, COMPARE_CI_METHODS, DATASET_NAN_POLICIES, GMC_METHODS, SEED,
-                       Interval, check_param, validate_params)
+from ..options import (ADJUSTMENTS, ALPHA, ALTERNATIVES, BACKENDS, COMPARE_CI_METHODS, DATASET_NAN_POLICIES,
+                       GMC_METHODS, PAIRED_TESTS, SEED, Interval, check_param, validate_params)
 
 __all__ = ["compare_models", "Comparison", "gmc_influence", "influence_se"]
 
@@ -273,7 +273,7 @@ class Comparison:
         GMC form of the surface (``'srocc'``, ``'plcc'`` or ``'krcc'``).
     global_tests : DataFrame
         One row per metric (``srocc``, ``plcc``, ``krcc``) with columns ``metric, A, B,
-        diff, ci_low, ci_high, pvalue, test``.
+        diff, ci_low, ci_high, pvalue, test, alternative`` (``test`` in words; 'greater': A's is larger).
     cells : DataFrame
         One row per grid node (Q slowest): ``Q, Qd, A, B, diff, ci_low, ci_high, significant`` and
         ``se, se_A, se_B, pvalue, adjusted_pvalue, n_eff, n_images_eff, supported, tested``:
@@ -306,6 +306,9 @@ class Comparison:
     n_resamples: int = 1000
     notes: tuple = field(default_factory=tuple)
     min_pairs: float = _DEFAULT_MIN_PAIRS
+    #: The paired test of the global SROCC/PLCC (``PAIRED_TESTS``) and the alternative of every global test.
+    test: str = "williams1959"
+    alternative: str = "two-sided"
 
     @property
     def significant_fraction(self) -> float:
@@ -323,7 +326,8 @@ class Comparison:
             glob[row.metric] = {"A": _json_float(row.A), "B": _json_float(row.B),
                                 "diff": _json_float(row.diff),
                                 "ci_low": _json_float(row.ci_low), "ci_high": _json_float(row.ci_high),
-                                "pvalue": _json_float(row.pvalue)}
+                                "pvalue": _json_float(row.pvalue), "test": row.test,
+                                "alternative": row.alternative}
         cells = [{"Q": _json_float(c.Q), "Qd": _json_float(c.Qd), "A": _json_float(c.A),
                   "B": _json_float(c.B), "diff": _json_float(c.diff), "ci_low": _json_float(c.ci_low),
                   "ci_high": _json_float(c.ci_high), "significant": bool(c.significant),
@@ -373,13 +377,14 @@ def _complete(dataset, model_a, model_b, nan_policy, weights):
 
 @validate_params({"method": GMC_METHODS, "ci": COMPARE_CI_METHODS, "adjust": ADJUSTMENTS, "alpha": ALPHA,
                   "n_resamples": Interval(20, None, integral=True), "seed": SEED,
-                  "min_images": Interval(0, None), "nan_policy": DATASET_NAN_POLICIES, "backend": BACKENDS})
+                  "min_images": Interval(0, None), "nan_policy": DATASET_NAN_POLICIES, "backend": BACKENDS,
+                  "test": PAIRED_TESTS, "alternative": ALTERNATIVES})
 def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc",
                    grid=(20, 20), alpha: float = 0.05, ci: str = "analytic",
                    adjust: str = "maxt", n_resamples: int = 1000, seed: int = 0,
                    options=None, weights=None, min_images: float = 10.0,
                    nan_policy: str = "omit", backend: str = "auto", progress: bool = False, client=None,
-                   **option_values) -> Comparison:
+                   test: str = "williams1959", alternative: str = "two-sided", **option_values) -> Comparison:
     """Compare two models: paired global tests and the GMC difference surface A - B.
 
     Parameters
@@ -429,6 +434,12 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
         The Dask cluster of ``backend='dask'`` (see :func:`iqa_eval.gmc.engine.pair_sums`).
     progress : bool, default False
         Progress bar on stderr for long runs.
+    test : str, default 'williams1959'
+        The closed-form paired test of the global SROCC and PLCC (:data:`iqa_eval.options.PAIRED_TESTS`,
+        as in :func:`~iqa_eval.studies.evaluation.evaluate`); with ``ci='percentile'`` the paired bootstrap.
+    alternative : {'two-sided', 'greater', 'less'}
+        Of the global tests (KRCC's paired bootstrap too): 'greater' tests that A's correlation is
+        larger than B's. The surface's cells stay two-sided.
 
     Returns
     -------
@@ -541,12 +552,13 @@ def compare_models(dataset, model_a: str, model_b: str, *, method: str = "srocc"
                      "effective images carrying weight: shown, not tested")
 
     global_tests, more = _global_tests(data, model_a, model_b, alpha=alpha, ci=ci,
-                                       n_resamples=int(n_resamples), seed=seed)
+                                       n_resamples=int(n_resamples), seed=seed, test=test, alternative=alternative)
     notes += more
     return Comparison(models=[model_a, model_b], method=method, global_tests=global_tests,
                       cells=cells, grid_shape=shape, alpha=float(alpha), ci=ci, adjust=adjust,
                       critical_value=float(crit), n_images=int(n), n_resamples=int(n_resamples),
-                      notes=tuple(notes), min_pairs=float(gmc_options.min_pairs))
+                      notes=tuple(notes), min_pairs=float(gmc_options.min_pairs), test=test,
+                      alternative=alternative)
 
 
 def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ranks, backend,
@@ -580,60 +592,69 @@ def _bootstrap_values(pair_sums, pred, mos, scaled_std, c, q, qd, *, method, ran
     return out
 
 
-def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
-    """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests.
+def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed, test="williams1959",
+                  alternative="two-sided"):
+    """Global SROCC, PLCC (after the 4-parameter logistic) and KRCC with paired tests of A vs B.
 
-    SROCC and PLCC come from :func:`iqa_eval.studies.evaluation.evaluate` (the numbers
-    ``iqa-eval score`` prints): Williams' test with Zou's interval (``ci='analytic'``) or the
-    paired bootstrap (``ci='percentile'``). KRCC, which ``evaluate`` does not test pairwise:
-    the paired bootstrap of :func:`iqa_eval.stats.inference.bootstrap_distribution` (percentile
-    interval, two-sided bootstrap p-value with the +1 correction), whatever ``ci``.
+    The coefficients and fits are :func:`iqa_eval.studies.evaluation.evaluate`'s (the numbers
+    ``iqa-eval score`` prints); the paired tests are :func:`iqa_eval.stats.inference.compare_correlations`
+    on A then B (so a one-sided ``alternative`` reads 'A greater'): ``test`` with Zou's interval
+    (``ci='analytic'``) or the paired bootstrap (``ci='percentile'``). KRCC, which has no
+    closed-form test: the paired bootstrap (percentile interval, bootstrap p-value with the +1
+    correction), whatever ``ci``.
 
     Returns
     -------
-    table : DataFrame with columns ``metric, A, B, diff, ci_low, ci_high, p, test``
+    table : DataFrame with columns ``metric, A, B, diff, ci_low, ci_high, pvalue, test, alternative``
     notes : list of str
     """
-    from .evaluation import evaluate
-    from ..stats.inference import paired_bootstrap_difference
-
     from dataclasses import replace
 
+    from .evaluation import evaluate, paired_test_words
+    from ..stats.inference import compare_correlations, paired_bootstrap_difference
+
     boot = ci == "percentile"
+    level = 1.0 - alpha
     # std and rating counts only feed evaluate's outlier ratio and RMSE*, not used here
     pair = replace(data.select([model_a, model_b]), std=None, n_ratings=None)
-    ev = evaluate(pair, ci="percentile" if boot else "analytic",
-                  n_resamples=n_resamples, alpha=alpha, seed=seed, pairwise=True)
+    ev = evaluate(pair, ci="percentile" if boot else "analytic", n_resamples=n_resamples, alpha=alpha, seed=seed,
+                  pairwise=False)
     table = ev.table.set_index("model")
-    notes = [n for n in ev.notes if n not in data.notes]
+    notes = [n for n in ev.notes if n not in data.notes and not n.startswith("paired tests skipped")]
+    x_a, x_b = data.predictions[model_a], data.predictions[model_b]
+    words = paired_test_words(test, alternative, "percentile" if boot else "analytic")
     rows = []
     for metric in ("srocc", "plcc"):
         stat_a, stat_b = table.loc[model_a, metric], table.loc[model_b, metric]
-        pair = ev.pairwise[ev.pairwise["metric"] == metric]
-        if len(pair):
-            r = pair.iloc[0]
-            sign = 1.0 if r["model_a"] == model_a else -1.0     # evaluate orders pairs by SROCC
-            lo, hi = sorted((sign * r["ci_low"], sign * r["ci_high"]))
-            p = r["bootstrap_pvalue"] if boot else r["williams_pvalue"]
+        if metric == "srocc":
+            args = (x_a, x_b, data.mos)
+        else:
+            args = (ev.fits[model_a].predict(x_a), ev.fits[model_b].predict(x_b), data.mos)
+        if np.isfinite(stat_a - stat_b) and data.mos.size >= 4:
+            res = compare_correlations(*args, metric=metric, ci="percentile" if boot else "analytic",
+                                       confidence_level=level, n_resamples=n_resamples, seed=seed, test=test,
+                                       alternative=alternative)
+            lo, hi = res.ci_low, res.ci_high
+            p = res.bootstrap_pvalue if boot else res.pvalue
+            notes += [f"{metric.upper()} test: {n}" for n in res.notes]
         else:
             lo = hi = p = np.nan
-        test = "paired bootstrap" if boot else "Williams t, Zou CI"
+        label = words if boot else f"{words}, Zou CI"
         if metric == "plcc":
-            test += " on logistic-mapped scores"
-        rows.append((metric, stat_a, stat_b, stat_a - stat_b, lo, hi, p, test))
+            label += " on logistic-mapped scores"
+        rows.append((metric, stat_a, stat_b, stat_a - stat_b, lo, hi, p, label, alternative))
 
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
     if np.isfinite(k_a - k_b):
-        x = data.prediction_matrix([model_a, model_b])
-        boot = paired_bootstrap_difference(
-            "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
-        lo, hi, p = boot.ci_low, boot.ci_high, boot.pvalue
-        notes += [f"KRCC test: {n}" for n in boot.notes]
+        res = paired_bootstrap_difference("krcc", x_a, x_b, data.mos, n_resamples=n_resamples, seed=seed,
+                                          confidence_level=level, alternative=alternative)
+        lo, hi, p = res.ci_low, res.ci_high, res.pvalue
+        notes += [f"KRCC test: {n}" for n in res.notes]
     else:
         lo = hi = p = np.nan
-    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
-    cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "pvalue", "test"]
+    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, f"paired bootstrap, {alternative}", alternative))
+    cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "pvalue", "test", "alternative"]
     out = pd.DataFrame(rows, columns=cols)
-    for col in cols[1:-1]:
+    for col in cols[1:-2]:
         out[col] = out[col].astype(np.float64)
     return out, notes

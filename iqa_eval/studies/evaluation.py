@@ -23,13 +23,28 @@ from ..stats.inference import bootstrap_ci, compare_correlations, fisher_ci, tie
 from ..stats.exact_tests import near_constant
 from ..stats.mapping import fit_mapping
 from ..stats.metrics import (check_constant, error_dof, kendall_from_ranks, outlier_ratio, pearson, ranked,
-                      rmse_star, root_mean_square, t_pvalue)
-from ..options import ALPHA, DATASET_NAN_POLICIES, MAPPINGS, N_RESAMPLES, SEED, CIMethod, validate_params
+                      rmse_star, root_mean_square, srocc_pvalue, t_pvalue)
+from ..options import (ALPHA, ALTERNATIVES, DATASET_NAN_POLICIES, MAPPINGS, N_RESAMPLES, PAIRED_TESTS, SEED,
+                       CIMethod, validate_params)
 
-__all__ = ["Evaluation", "evaluate", "TIE_RULE"]
+__all__ = ["Evaluation", "evaluate", "TIE_RULE", "PVALUE_METHODS"]
 
 TIE_RULE = ("tied with the best: the model with the highest SROCC, and every model whose paired "
             "test of SROCC against it gives p >= alpha ({test})")
+#: How the per-model p-values of the table are computed (``settings['pvalue_methods']``).
+PVALUE_METHODS = ("SROCC: exact over every pairing of the ranks for n <= 9, else t with n-2 df; KRCC: exact "
+                  "without ties for n <= 33, else the tie-corrected normal (scipy's method='auto'); PLCC: t with "
+                  "n-2 df; two-sided")
+
+
+def paired_test_words(test: str, alternative: str, ci) -> str:
+    """The paired test in words, as outputs print it: ``"Williams' t (williams1959), two-sided"``;
+    with a bootstrap ``ci`` the decision is the paired bootstrap's."""
+    from ..stats.dependent_correlations import TEST_NAMES
+
+    if str(ci) != "analytic":
+        return f"paired bootstrap, {alternative}"
+    return f"{TEST_NAMES[test]} ({test}), {alternative}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +57,8 @@ class Evaluation:
         One row per model, sorted by SROCC (descending, NaN last).
     pairwise : pandas.DataFrame
         One row per pair of models and metric (``srocc``, ``plcc``): model_a, model_b,
-        n, metric, diff (= a - b), ci_low, ci_high, williams_pvalue, bootstrap_pvalue.
+        n, metric, diff (= a - b), ci_low, ci_high, williams_pvalue, bootstrap_pvalue, and
+        test, pvalue (that test's p), alternative ('greater': model_a's correlation is larger).
     fits : dict of str -> MappingFit
     notes : tuple of str
         Dataset notes, rows dropped per model, mapping fallbacks, test remarks.
@@ -109,7 +125,10 @@ def _score_model(name, data, *, mapping, ci, level, n_resamples, seed, rmse_dof,
     s_lo, s_hi = _interval("srocc", r_s, x, y, **common)
     k_lo, k_hi = _interval("krcc", tau, x, y, **common)
     p_lo, p_hi = _interval("plcc", r_p, fx, y, **common)
-    row.update(srocc=r_s, srocc_ci_low=s_lo, srocc_ci_high=s_hi, srocc_pvalue=t_pvalue(r_s, n),
+    p_notes = []
+    p_s, _ = srocc_pvalue(x, y, r_s, notes=p_notes)   # exact for n <= 9, as srocc's default (a note says so)
+    notes.extend(f"model {name!r}: {note}" for note in p_notes)
+    row.update(srocc=r_s, srocc_ci_low=s_lo, srocc_ci_high=s_hi, srocc_pvalue=p_s,
                krcc=tau, krcc_ci_low=k_lo, krcc_ci_high=k_hi, krcc_pvalue=p_tau,
                plcc_raw=r_raw, plcc_raw_pvalue=t_pvalue(r_raw, n),
                plcc=r_p, plcc_ci_low=p_lo, plcc_ci_high=p_hi,
@@ -131,7 +150,7 @@ def _std_metrics(name, data, fit, *, rmse_dof, nan_policy, notes):
     return {"outlier_ratio": o.statistic, "rmse_star": s.statistic}
 
 
-def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_policy, notes):
+def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_policy, notes, test, alternative):
     masks = {m: per_model[m]["mask"] for m in (a, b)}
     both = masks[a] & masks[b]
     if both.sum() < 4:
@@ -158,19 +177,21 @@ def _pair_rows(a, b, dataset, per_model, *, ci, level, n_resamples, seed, nan_po
                 continue
             args, ranks = (fa, fb, vy), None
         res = compare_correlations(*args, metric=metric, ci=ci, confidence_level=level, n_resamples=n_resamples,
-                                   seed=seed, _ranks=ranks)
+                                   seed=seed, test=test, alternative=alternative, _ranks=ranks)
         notes.extend(f"pair {a!r} vs {b!r} ({metric}): {note}" for note in res.notes)
         rows.append({"model_a": a, "model_b": b, "n": res.n, "metric": metric, "diff": res.diff,
                      "ci_low": res.ci_low, "ci_high": res.ci_high,
-                     "williams_pvalue": res.williams_pvalue, "bootstrap_pvalue": res.bootstrap_pvalue})
+                     "williams_pvalue": res.williams_pvalue, "bootstrap_pvalue": res.bootstrap_pvalue,
+                     "test": test, "pvalue": res.pvalue, "alternative": alternative})
     return rows
 
 
 @validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": N_RESAMPLES, "alpha": ALPHA, "seed": SEED,
-                  "nan_policy": DATASET_NAN_POLICIES})
+                  "nan_policy": DATASET_NAN_POLICIES, "test": PAIRED_TESTS, "alternative": ALTERNATIVES})
 def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
              alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False, nan_policy: str = "omit",
-             pairwise: bool = True, krasula: bool = False) -> Evaluation:
+             pairwise: bool = True, krasula: bool = False, test: str = "williams1959",
+             alternative: str = "two-sided") -> Evaluation:
     """Score every model in ``dataset`` against its MOS.
 
     Parameters
@@ -199,6 +220,15 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         with a note, or rejected with an error naming file, column and row.
     pairwise : bool
         Run the paired tests (needed for ``tied_with_best``).
+    test : str, default 'williams1959'
+        The closed-form paired test of two models' SROCC (and mapped PLCC) on the same images, one
+        of :data:`iqa_eval.options.PAIRED_TESTS` (cocor's tests, :mod:`iqa_eval.stats.dependent_correlations`);
+        its p-value is the pairwise ``pvalue`` and decides ``tied_with_best`` with ``ci='analytic'``
+        (a bootstrap ``ci``: the paired bootstrap's p decides).
+    alternative : {'two-sided', 'greater', 'less'}
+        Of the paired tests (closed form and bootstrap). A pair row is ``model_a`` (the higher
+        SROCC) vs ``model_b``: 'greater' tests that model_a's correlation is larger, so with
+        'greater' a model is tied with the best unless the best is significantly *better*.
     krasula : bool
         Also the Krasula et al. (2016) analysis (:func:`iqa_eval.studies.krasula.krasula`, same
         ``seed`` and ``nan_policy``) on :attr:`Evaluation.krasula`; its notes, prefixed
@@ -285,12 +315,14 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
         for i, a in enumerate(order):
             for b in order[i + 1:]:
                 pair_rows.extend(_pair_rows(a, b, dataset, per_model, ci=ci, level=level, n_resamples=n_resamples,
-                                            seed=seed, nan_policy=nan_policy, notes=notes))
-    columns = ["model_a", "model_b", "n", "metric", "diff", "ci_low", "ci_high", "williams_pvalue", "bootstrap_pvalue"]
+                                            seed=seed, nan_policy=nan_policy, notes=notes, test=test,
+                                            alternative=alternative))
+    columns = ["model_a", "model_b", "n", "metric", "diff", "ci_low", "ci_high", "williams_pvalue", "bootstrap_pvalue",
+               "test", "pvalue", "alternative"]
     pair_table = pd.DataFrame(pair_rows, columns=columns)
 
-    test = "Williams' t" if ci == "analytic" else "paired bootstrap"
-    p_col = "williams_pvalue" if ci == "analytic" else "bootstrap_pvalue"
+    words = paired_test_words(test, alternative, ci)
+    p_col = "pvalue" if ci == "analytic" else "bootstrap_pvalue"
     srocc_pairs = pair_table[pair_table["metric"] == "srocc"]
     pvalues = {(r.model_a, r.model_b): getattr(r, p_col) for r in srocc_pairs.itertuples()}
     stats = dict(zip(table["model"], table["srocc"]))
@@ -306,7 +338,8 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
 
     settings = {"mapping": mapping, "ci": ci.value, "n_resamples": int(n_resamples), "alpha": float(alpha),
                 "confidence_level": level, "seed": int(seed), "rmse_dof": bool(rmse_dof),
-                "nan_policy": nan_policy, "tie_rule": TIE_RULE.format(test=test)}
+                "nan_policy": nan_policy, "tie_rule": TIE_RULE.format(test=words), "test": test,
+                "alternative": alternative, "pvalue_methods": PVALUE_METHODS}
     ceiling = _ceiling(dataset, level, notes) if per_rating else None
     kras = None
     if krasula:

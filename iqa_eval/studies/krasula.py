@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..options import DATASET_NAN_POLICIES, SEED, Interval, validate_params
+from ..options import ALTERNATIVES, DATASET_NAN_POLICIES, SEED, Interval, validate_params
 
 __all__ = ["KrasulaResult", "DeLongAUC", "krasula", "auc_delong", "delong_pvalues", "binomial_pvalues",
            "missing_inputs"]
@@ -79,7 +79,8 @@ class KrasulaResult:
         absolute prediction difference over the similar pairs; NaN without similar pairs).
     pvalues_ds, pvalues_bw : DataFrame
         Models x models DeLong p-values of the AUC differences (1 on the diagonal), not
-        adjusted for multiplicity.
+        adjusted for multiplicity; with a one-sided ``alternative`` entry ``[a, b]`` tests
+        'a greater' (or 'a less') than b.
     n_images, n_pairs, n_different, n_similar : int
     notes : tuple of str
     settings : dict
@@ -102,8 +103,29 @@ class KrasulaResult:
     pvalues_cc0: pd.DataFrame | None = None
 
 
-def binomial_pvalues(cc0, n_pairs: int) -> np.ndarray:
-    """Two-sided p of every pair of C0 values (vmaf's ``significanceBinomial``).
+def _sided_normal(z, alternative):
+    """p of a standard normal ``z`` (entry-wise): two-sided ``2 Phi(-|z|)``, 'greater' ``Phi(-z)``, 'less' ``Phi(z)``."""
+    from scipy.special import ndtr
+
+    if alternative == "greater":
+        return ndtr(-z)
+    if alternative == "less":
+        return ndtr(z)
+    return 2.0 * ndtr(-np.abs(z))
+
+
+def _zero_variance_p(diff, alternative):
+    """The p of a difference with no sampling variance: 1 when it is 0 or against the alternative, else 0."""
+    if alternative == "greater":
+        return np.where(diff > 0, 0.0, 1.0)
+    if alternative == "less":
+        return np.where(diff < 0, 0.0, 1.0)
+    return np.where(diff == 0, 1.0, 0.0)
+
+
+@validate_params({"alternative": ALTERNATIVES})
+def binomial_pvalues(cc0, n_pairs: int, *, alternative: str = "two-sided") -> np.ndarray:
+    """p of every pair of C0 values (vmaf's ``significanceBinomial``, two-sided by default).
 
     Parameters
     ----------
@@ -111,11 +133,14 @@ def binomial_pvalues(cc0, n_pairs: int) -> np.ndarray:
         Fraction of different pairs correctly ordered, per model.
     n_pairs : int
         Number of significantly different pairs (the binomial N).
+    alternative : {'two-sided', 'greater', 'less'}
+        Entry ``[a, b]``: 'greater' tests ``c_a > c_b`` (``1 - Phi(z)``), 'less' ``c_a < c_b``.
 
     Returns
     -------
     ndarray (k, k)
-        ``2 (1 - Phi(|c_a - c_b| / sqrt(p (1 - p) 2 / N)))``, ``p = (c_a + c_b) / 2``; 1 on the diagonal.
+        ``2 (1 - Phi(|z|))`` with ``z = (c_a - c_b) / sqrt(p (1 - p) 2 / N)``, ``p = (c_a + c_b) / 2``
+        (one-sided: the tail of ``alternative``); 1 on the diagonal.
 
     Examples
     --------
@@ -123,14 +148,13 @@ def binomial_pvalues(cc0, n_pairs: int) -> np.ndarray:
     >>> round(float(p[0, 1]), 4)
     0.0904
     """
-    from scipy.special import ndtr
-
     c = np.asarray(cc0, dtype=np.float64)
     pooled = (c[:, None] + c[None, :]) / 2
     se = np.sqrt(pooled * (1 - pooled) * 2.0 / n_pairs) if n_pairs else np.full(pooled.shape, np.nan)
+    diff = c[:, None] - c[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.abs(c[:, None] - c[None, :]) / se
-        p = np.where(se > 0, 2.0 * ndtr(-z), np.where(c[:, None] == c[None, :], 1.0, 0.0))
+        z = diff / se
+        p = np.where(se > 0, _sided_normal(z, alternative), _zero_variance_p(diff, alternative))
     np.fill_diagonal(p, 1.0)
     return p
 
@@ -202,19 +226,25 @@ def auc_delong(positives: np.ndarray, negatives: np.ndarray) -> DeLongAUC:
     return DeLongAUC(auc, cov)
 
 
-def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Two-sided p-value of ``auc[i] - auc[j]`` for every pair (normal approximation).
+@validate_params({"alternative": ALTERNATIVES})
+def delong_pvalues(auc: np.ndarray, cov: np.ndarray, *, alternative: str = "two-sided") -> np.ndarray:
+    """p-value of ``auc[i] - auc[j]`` for every pair (normal approximation, DeLong et al. 1988).
+
+    ``z = (auc_i - auc_j) / sqrt(cov_ii + cov_jj - 2 cov_ij)``; two-sided ``2 Phi(-|z|)``.
 
     Parameters
     ----------
     auc : ndarray (k,)
     cov : ndarray (k, k)
         As returned by :func:`auc_delong`.
+    alternative : {'two-sided', 'greater', 'less'}
+        Entry ``[i, j]``: 'greater' tests ``auc_i > auc_j`` (``Phi(-z)``), 'less' ``auc_i < auc_j``.
 
     Returns
     -------
     ndarray (k, k)
-        Symmetric, 1 on the diagonal; a zero variance gives 1 for equal AUCs, else 0.
+        1 on the diagonal; two-sided: symmetric, a zero variance gives 1 for equal AUCs, else 0
+        (one-sided: 0 when the difference is in the alternative's direction, else 1).
 
     Examples
     --------
@@ -222,18 +252,18 @@ def delong_pvalues(auc: np.ndarray, cov: np.ndarray) -> np.ndarray:
     array([[1.    , 0.1573],
            [0.1573, 1.    ]])
     """
-    from scipy.special import ndtr
-
     k = len(auc)
     p = np.ones((k, k))
     for i in range(k):
-        for j in range(i + 1, k):
+        for j in range(k):
+            if i == j:
+                continue
             var = cov[i, i] + cov[j, j] - 2.0 * cov[i, j]
             diff = auc[i] - auc[j]
             if var > 0:
-                p[i, j] = p[j, i] = float(2.0 * ndtr(-abs(diff) / np.sqrt(var)))
+                p[i, j] = float(_sided_normal(diff / np.sqrt(var), alternative))
             else:  # identical classifications on every pair: no evidence of a difference
-                p[i, j] = p[j, i] = 1.0 if diff == 0 else 0.0
+                p[i, j] = float(_zero_variance_p(diff, alternative))
     return p
 
 
@@ -247,9 +277,9 @@ def significance(mos, std, n_ratings, i, j, *, z_critical: float = 2.0) -> np.nd
 
 
 @validate_params({"z_critical": Interval(0, None, closed="neither"), "max_pairs": Interval(3, None, integral=True),
-                  "seed": SEED, "nan_policy": DATASET_NAN_POLICIES})
+                  "seed": SEED, "nan_policy": DATASET_NAN_POLICIES, "alternative": ALTERNATIVES})
 def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: int = 0,
-            nan_policy: str = "omit") -> KrasulaResult:
+            nan_policy: str = "omit", alternative: str = "two-sided") -> KrasulaResult:
     """The Krasula et al. (2016) analysis of every model of ``data``.
 
     Parameters
@@ -266,6 +296,8 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     nan_policy : {'omit', 'raise'}
         Rows missing a value of any model, the MOS, std or number of ratings: dropped with
         a note, or an :class:`~iqa_eval.errors.InputError`.
+    alternative : {'two-sided', 'greater', 'less'}
+        Of the DeLong and C0 tests: entry ``[a, b]`` of a p-value table tests 'a greater' (or less) than b.
 
     Returns
     -------
@@ -324,12 +356,13 @@ def krasula(data, *, z_critical: float = 2.0, max_pairs: int = 2_000_000, seed: 
     cc0 = (bw_pos > 0).mean(axis=1) if n_diff else np.full(len(models), np.nan)
     thr = np.percentile(ds_neg, 95, axis=1) if n_sim else np.full(len(models), np.nan)
     table = pd.DataFrame({"model": models, "auc_ds": auc_ds, "auc_bw": auc_bw, "cc0": cc0, "thr": thr})
-    p_ds = pd.DataFrame(delong_pvalues(auc_ds, cov_ds), index=models, columns=models)
-    p_bw = pd.DataFrame(delong_pvalues(auc_bw, cov_bw), index=models, columns=models)
-    p_cc0 = pd.DataFrame(binomial_pvalues(cc0, n_diff), index=models, columns=models)
+    p_ds = pd.DataFrame(delong_pvalues(auc_ds, cov_ds, alternative=alternative), index=models, columns=models)
+    p_bw = pd.DataFrame(delong_pvalues(auc_bw, cov_bw, alternative=alternative), index=models, columns=models)
+    p_cc0 = pd.DataFrame(binomial_pvalues(cc0, n_diff, alternative=alternative), index=models, columns=models)
     settings = {"z_critical": float(z_critical), "max_pairs": int(max_pairs), "seed": int(seed),
-                "pairs": "unordered pairs i < j", "test": "DeLong (two-sided, unadjusted)",
-                "cc0_test": "pooled two-proportion z (vmaf's significanceBinomial), two-sided, unadjusted",
+                "pairs": "unordered pairs i < j", "test": f"DeLong ({alternative}, unadjusted)",
+                "cc0_test": f"pooled two-proportion z (vmaf's significanceBinomial), {alternative}, unadjusted",
+                "alternative": alternative,
                 "thr": "95th percentile (linear interpolation) of |prediction difference| over the similar "
                        "pairs (vmaf's THR)",
                 "se_floor": "a zero standard error of a MOS difference is replaced by 1e-8 (so equal zero-std "
