@@ -36,7 +36,7 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
-           "COMPARE_OUTPUT_SUFFIXES",
+           "COMPARE_OUTPUT_SUFFIXES", "LATEX_FITS", "TABLE_DIGITS",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
            "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
@@ -69,6 +69,9 @@ GMC_PRESETS = ("livec", "kadid10k", "pipal", "spaq")
 BENCH_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 #: Metrics with a cell per dataset in the paper table (the columns it can show).
 BENCH_METRICS = ("srocc", "krcc", "plcc", "rmse")
+#: How a wide LaTeX table is fitted to the page (``bench --fit``): scaled to ``\\linewidth`` when wider
+#: than the text ('auto'), always ('resize'), or never ('none').
+LATEX_FITS = ("auto", "resize", "none")
 #: Text formats of the score table (:func:`iqa_eval.format_evaluation`, ``iqa-eval score --format``).
 EVALUATION_FORMATS = ("table", "csv", "json", "markdown", "latex")
 #: How several input files are aligned (:func:`iqa_eval.load_dataset`, ``--join``).
@@ -216,6 +219,8 @@ GRID_RES = Interval(2, None, integral=True)
 CONFIDENCE_LEVEL = Interval(0, 1, closed="neither")
 #: A number of ratings per image given as one constant (a mean of fewer than 2 has no spread).
 N_RATINGS = Interval(2, None, integral=True)
+#: Decimals printed in a table (``--digits``).
+TABLE_DIGITS = Interval(1, 8, integral=True)
 
 
 def describe_rule(rule) -> str:

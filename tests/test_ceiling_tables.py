@@ -214,7 +214,7 @@ def test_bench_html_escapes_and_latex_compiles_with_the_ceiling_row(tmp_path):
     row = next(x for x in tex.splitlines() if x.startswith(r"\textit{noise ceiling}"))
     assert r"\textbf" not in row and r"\underline" not in row and r"\dagger" not in row
     assert f"\\textit{{{res.ceilings['C'].srocc:.3f}}}" in row
-    pdflatex(tmp_path, tex, packages=("booktabs",))
+    pdflatex(tmp_path, tex, packages=("booktabs", "graphicx"))
 
 
 # -- report --------------------------------------------------------------------------------------

@@ -449,14 +449,15 @@ class Benchmark:
         table, never a model (not in ``cells``, ranks, ties or the Friedman test)."""
         return {d: ev.ceiling for d, ev in self.evaluations.items() if getattr(ev, "ceiling", None) is not None}
 
-    def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False) -> str:
-        """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`)."""
+    def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False, **options) -> str:
+        """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`: ``labels``, ``groups``,
+        ``digits``, ``caption``, ``transpose``, ``fit``, ``show_ci``)."""
         from ..render.bench_tables import format_benchmark
-        return format_benchmark(self, fmt, metrics=metrics, color=color)
+        return format_benchmark(self, fmt, metrics=metrics, color=color, **options)
 
-    def to_latex(self, *, metrics=("srocc", "plcc")) -> str:
+    def to_latex(self, *, metrics=("srocc", "plcc"), **options) -> str:
         """The booktabs LaTeX table (best bold, second underlined, daggers on ties)."""
-        return self.format("latex", metrics=metrics)
+        return self.format("latex", metrics=metrics, **options)
 
     def cd_diagram(self, path=None, *, ax=None):
         """The critical-difference diagram (matplotlib Figure); saved when ``path`` is given."""
