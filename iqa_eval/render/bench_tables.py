@@ -108,7 +108,8 @@ def _grid(result, metrics, digits=None):
         for m in metrics:
             columns.append((d, _LABEL[m], ("cell", d, m)))
     summary = result.summary.set_index("model")
-    has_summary = bool(result.settings.get("summary_datasets"))
+    # one dataset: its mean, weighted mean and mean rank would repeat its own columns
+    has_summary = bool(result.settings.get("summary_datasets")) and len(result.datasets) > 1
     if has_summary:
         for kind, group in (("mean", "mean"), ("weighted", "N-weighted mean")):
             for m in metrics:
