@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ..options import BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS
+from ..options import (BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS,
+                       OUTPUT_FORMAT_SUFFIXES, SIGNIFICANCE_FORMATS)
 from ._common import (Choice, Command, check_outputs, column_options, command, display_options, echo_notes,
                       echo_written, library_option, model_display, output_format, split_list, write_output)
 
@@ -51,13 +52,16 @@ _FORMAT = "render.bench_tables:format_benchmark"
 @display_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the table to this file instead of stdout.")
+@click.option("--significance", "significance_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the all-pairs significance matrix (1 / 0 / - per pair, SROCC and PLCC, Holm over the "
+                   "pairs of each dataset); format from the ending (.txt, .tex, .md, .html, .csv, .json).")
 @click.option("--cd-diagram", "cd_path", type=click.Path(dir_okay=False), default=None,
               help="Write the critical-difference diagram (.png, .pdf or .svg).")
 @command
 def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, posthoc,
           friedman_method, rope, seed, rmse_dof,
           krasula, fmt, show_ci, output, cd_path, digits, transpose, fit, labels, groups, model_info, no_caption,
-          caption_file, **columns):
+          caption_file, significance_out, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
     Each DATASET is a directory whose table files are read together exactly as
@@ -80,9 +84,15 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     from ..render.plot import save_figure
 
     chosen_metrics = check_metrics(metrics)
-    check_outputs([output, cd_path, caption_file], list(datasets) + ([manifest] if manifest else [])
+    check_outputs([output, cd_path, caption_file, significance_out], list(datasets) + ([manifest] if manifest else [])
                   + ([model_info] if model_info else []))
     fmt = output_format(fmt, output, BENCH_FORMATS)
+    sig_fmt = None
+    if significance_out is not None:   # the format from the file's ending (--format is the table's)
+        suffix = Path(str(significance_out)).suffix.lower()
+        sig_fmt = "table" if suffix in ("", ".txt") else OUTPUT_FORMAT_SUFFIXES.get(suffix)
+        if sig_fmt not in SIGNIFICANCE_FORMATS:
+            raise InputError("--significance writes .txt, .tex, .md, .html, .csv or .json", file=significance_out)
     if cd_path is not None and Path(cd_path).suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"the CD diagram is written as {', '.join(FIGURE_SUFFIXES)}", file=cd_path)
     if not datasets and manifest is None:
@@ -131,6 +141,11 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
             save_figure(result.cd_diagram(), outputs.stage(cd_path))
         if caption is not None:
             write_output(caption, caption_file, outputs)
+        if significance_out is not None:
+            from ..studies.significance import significance_matrix
+            from ..render.significance import format_significance
+            matrix = significance_matrix(result, alpha=alpha)
+            write_output(format_significance(matrix, sig_fmt, labels=labels), significance_out, outputs)
     if output in (None, "-"):      # stdout cannot be taken back: printed once the files are in place
         write_output(text, output)
-    echo_written([output, cd_path if diagram else None, caption_file])
+    echo_written([output, cd_path if diagram else None, caption_file, significance_out])

@@ -36,7 +36,7 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "POSTHOC_TESTS", "ALTERNATIVES", "CORRELATION_P_METHODS", "DEPENDENT_CORRELATION_TESTS", "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
-           "COMPARE_OUTPUT_SUFFIXES", "LATEX_FITS", "TABLE_DIGITS",
+           "COMPARE_OUTPUT_SUFFIXES", "LATEX_FITS", "TABLE_DIGITS", "SIGNIFICANCE_METRICS", "SIGNIFICANCE_FORMATS",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
            "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "describe_rule",
            "check_choice", "check_param", "validate_params"]
@@ -72,6 +72,10 @@ BENCH_METRICS = ("srocc", "krcc", "plcc", "rmse")
 #: How a wide LaTeX table is fitted to the page (``bench --fit``): scaled to ``\\linewidth`` when wider
 #: than the text ('auto'), always ('resize'), or never ('none').
 LATEX_FITS = ("auto", "resize", "none")
+#: Metrics of the significance matrix (those with a paired test: :func:`iqa_eval.studies.significance.significance_matrix`).
+SIGNIFICANCE_METRICS = ("srocc", "plcc")
+#: Formats of the significance matrix (``bench --significance FILE``: from the file's ending).
+SIGNIFICANCE_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 #: Text formats of the score table (:func:`iqa_eval.format_evaluation`, ``iqa-eval score --format``).
 EVALUATION_FORMATS = ("table", "csv", "json", "markdown", "latex")
 #: How several input files are aligned (:func:`iqa_eval.load_dataset`, ``--join``).

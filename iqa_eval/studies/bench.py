@@ -202,6 +202,17 @@ def read_manifest_models(path) -> tuple:
         label = "MS-SSIM"         # printed instead of the name
         group = "full-reference"  # rows in blocks, one per group, in the order first listed
 
+    Parameters
+    ----------
+    path : str or Path
+        The manifest (TOML). Unknown keys, a table without ``name`` or a model listed twice are
+        :class:`~iqa_eval.errors.InputError` naming the file.
+
+    Returns
+    -------
+    (dict, dict)
+        ``labels`` and ``groups`` (:func:`iqa_eval.render.bench_tables.format_benchmark`'s arguments).
+
     Examples
     --------
     >>> import tempfile
@@ -239,6 +250,19 @@ def read_manifest_models(path) -> tuple:
 def read_model_info(path, *, delimiter: str = "auto") -> tuple:
     """``(labels, groups)`` from a table with a ``model`` column and a ``label`` and/or ``group`` column
     (one row per model; an empty cell leaves that model's name or group unset).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any table :func:`~iqa_eval.data.io.read_table` reads (CSV, TSV, Excel, Parquet).
+    delimiter : str
+        As in :func:`~iqa_eval.data.io.read_table`.
+
+    Returns
+    -------
+    (dict, dict)
+        ``labels`` and ``groups``; a missing ``model`` column, an empty or repeated model name is an
+        :class:`~iqa_eval.errors.InputError` naming the file, column and row.
 
     Examples
     --------
