@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
-from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
-                      load_dataset_from_options, output_format, write_output)
+from ._common import (Command, check_outputs, command, display_options, echo_notes, input_options, library_option,
+                      load_dataset_from_options, model_display, output_format, write_output)
 
 _EVALUATE = "studies.evaluation:evaluate"
 
@@ -28,19 +28,25 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
+@library_option("--digits", library="render.formatting:format_evaluation", section="Output", show_default=False,
+                help="Decimals of the values (default 4).")
+@display_options
 @command
-def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, digits, labels, groups,
+          model_info, no_caption, caption_file, **inputs):
     """Score every model in FILES against MOS.
 
     \b
     Examples:
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
+      iqa-eval score scores.csv --format latex --label ms_ssim=MS-SSIM --group psnr=traditional --digits 3
     """
     from ..studies.evaluation import evaluate
     from ..render.formatting import format_evaluation
 
-    check_outputs([output], inputs["files"])
+    check_outputs([output, caption_file], list(inputs["files"]) + ([model_info] if model_info else []))
+    shown = model_display(labels, groups, model_info)
     fmt = output_format(fmt, output, EVALUATION_FORMATS)
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
@@ -49,6 +55,21 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
                       krasula=krasula)
-    text = format_evaluation(result, fmt)
+    labels, groups = shown
+    text = format_evaluation(result, fmt, labels=labels, groups=groups, digits=digits,
+                             caption=not (no_caption or caption_file))
     echo_notes(result.notes)
+    if caption_file:
+        from ..render.formatting import evaluation_caption
+        from .._runtime.atomic import OutputSet
+        from ._common import echo_written
+
+        with OutputSet() as outputs:   # the table and its caption appear together
+            if output not in (None, "-"):
+                write_output(text, output, outputs)
+            write_output(evaluation_caption(result), caption_file, outputs)
+        if output in (None, "-"):
+            write_output(text, output)
+        echo_written([output, caption_file])
+        return
     write_output(text, output)

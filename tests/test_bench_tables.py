@@ -277,3 +277,25 @@ def test_gmc_reference_manifest_with_metadata_elsewhere_compiles(shared_dir, tmp
     assert got == {(r.dataset, r.model): r.srocc for r in ref.cells.itertuples()}
     pdflatex(tmp_path, tex, packages=PACKAGES)
     assert "Overfull \\hbox" not in (tmp_path / "t.log").read_text(errors="replace")
+
+
+# -- score: the same options, booktabs ------------------------------------------------------------
+def test_score_latex_is_booktabs_with_labels_groups_digits_and_compiles(tmp_path):
+    out, cap = tmp_path / "s.tex", tmp_path / "cap.txt"
+    code, _, err = run("score", EXAMPLE, "--format", "latex", "-o", out, "--label", "precise=Pre_cise&",
+                       "--group", "precise=deep & co", "--group", "noisy=classic", "--digits", "3",
+                       "--caption-file", cap)
+    assert code == 0, err
+    tex = out.read_text()
+    assert r"\hline" not in tex and r"\toprule" in tex and r"\bottomrule" in tex
+    rows = _rows(tex)
+    assert rows[1] == r"\multicolumn{11}{l}{\textit{deep \& co}} \\"
+    assert rows[2].startswith(r"Pre\_cise\&$^\dagger$ & 1500 & ")
+    assert re.match(r"^\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]$", rows[2].split(" & ")[2])
+    assert rows[3] == r"\multicolumn{11}{l}{\textit{classic}} \\" and rows[4].startswith("noisy & ")
+    assert "tied with the best" not in tex and "tied with the best" in cap.read_text()
+    pdflatex(tmp_path, tex, packages=("booktabs",))
+    code, text, err = run("score", EXAMPLE, "--label", "precise=P", "--no-caption")
+    assert code == 0 and "tied with the best" not in text and "\nP " in "\n" + text.split("\n", 2)[2]
+    code, _, err = run("score", EXAMPLE, "--group", "nosuch=G")
+    assert code == 2 and err.splitlines()[-1].startswith("error: group for 'nosuch': no such model")
