@@ -37,10 +37,12 @@ def _num(v, digits=4):
 
 def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
     """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``);
-    a resampling p-value with its resolution (``bootstrap_pvalue<=0.002``)."""
+    a resampling p-value with its resolution (``bootstrap_pvalue<=0.002``; in prose ``p ≤ 0.002``)."""
     text = format_p(p, n_resamples=n_resamples)
     op, value = (text[:2], text[2:]) if text.startswith("<=") else (
         ("<", text[1:]) if text.startswith("<") else ("=", text))
+    if space and op == "<=":   # prose: a resampling p at its floor is a bound, "p ≤ 0.002"
+        op = "\u2264"
     return f"{name}{space}{op}{space}{value}"
 
 
@@ -444,7 +446,8 @@ def summarize_comparison(comparison) -> str:
         verdict = ("significant" if np.isfinite(r.pvalue) and r.pvalue < alpha else "not significant")
         out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
                    f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"{p_equals('p', r.pvalue, space=' ')}): {verdict}.")
+                   f"{p_equals('p', r.pvalue, space=' ', n_resamples=getattr(c, 'n_resamples', None) if 'bootstrap' in str(r.test) else None)}"
+                   f"): {verdict}.")
     n = len(cells)
     tested = cells[cells.tested]
     sig = cells[cells.significant]
