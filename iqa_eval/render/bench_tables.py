@@ -292,6 +292,11 @@ def _friedman_words(result, name=str) -> str:
             f"mean ranks CD = {f.critical_difference:.3f} (alpha = {f.alpha:g}, Demšar 2006).")
 
 
+def _and(words) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _legend_lines(result, metrics, name=str, show_ci=True, info=None) -> list:
     """The caption, in lines, saying only what applies to the table printed (``info``: what it holds,
     from :func:`_layout`); ``name`` escapes user strings (dataset names) for the format."""
@@ -299,9 +304,9 @@ def _legend_lines(result, metrics, name=str, show_ci=True, info=None) -> list:
     s = result.settings
     level = 100 * s.get("confidence_level", 0.95)
     mapped = [m for m in metrics if m in ("plcc", "rmse")]
-    words = f"{' and '.join(_LABEL[m] for m in metrics)} per dataset"
+    words = f"{_and([_LABEL[m] for m in metrics])} per dataset"
     if mapped:
-        words += f"; {' and '.join(_LABEL[m] for m in mapped)} after {_MAPPING_WORDS.get(s['mapping'], s['mapping'])}"
+        words += f"; {_and([_LABEL[m] for m in mapped])} after {_MAPPING_WORDS.get(s['mapping'], s['mapping'])}"
     has_ci = any(m != "rmse" for m in metrics)
     if has_ci:
         words += "; " + (f"[{level:g}% CI] ({s['ci']})." if show_ci else
@@ -315,7 +320,7 @@ def _legend_lines(result, metrics, name=str, show_ci=True, info=None) -> list:
     lines.append(marks + ".")
     if info.get("dagger"):
         where = "values" if info.get("transpose") else "columns"
-        tested = " and ".join(_LABEL[m] for m in metrics if m in _TESTED)
+        tested = _and([_LABEL[m] for m in metrics if m in _TESTED])
         lines.append(TIE_MARK + " " + s["tie_rule"] + f" ({tested} {where}).")
     if info.get("empty"):
         lines.append("An empty cell: the model is not in that dataset.")
