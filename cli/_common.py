@@ -183,6 +183,23 @@ def display_options(func):
     return func
 
 
+def significance_format(path):
+    """The format of ``--significance FILE`` from its ending (``.txt`` or none: the text matrix), checked
+    before computing."""
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..options import SIGNIFICANCE_FORMATS
+
+    if path is None:
+        return None
+    suffix = Path(str(path)).suffix.lower()
+    fmt = "table" if suffix in ("", ".txt") else OUTPUT_FORMAT_SUFFIXES.get(suffix)
+    if fmt not in SIGNIFICANCE_FORMATS:
+        raise InputError("--significance writes .txt, .tex, .md, .html, .csv or .json", file=str(path))
+    return fmt
+
+
 def model_display(labels=(), groups=(), model_info=None, base=None) -> tuple:
     """``(labels, groups)`` dicts from --model-info, then --label / --group (later wins), on top of ``base``
     (e.g. a manifest's [[model]] tables)."""

@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from ..options import (BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS,
-                       OUTPUT_FORMAT_SUFFIXES, SIGNIFICANCE_FORMATS)
+from ..options import BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS
 from ._common import (Choice, Command, check_outputs, column_options, command, display_options, echo_notes,
-                      echo_written, library_option, model_display, output_format, split_list, write_output)
+                      echo_written, library_option, model_display, output_format, significance_format, split_list,
+                      write_output)
 
 _BENCHMARK = "studies.bench:benchmark"
 _FORMAT = "render.bench_tables:format_benchmark"
@@ -87,12 +87,7 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     check_outputs([output, cd_path, caption_file, significance_out], list(datasets) + ([manifest] if manifest else [])
                   + ([model_info] if model_info else []))
     fmt = output_format(fmt, output, BENCH_FORMATS)
-    sig_fmt = None
-    if significance_out is not None:   # the format from the file's ending (--format is the table's)
-        suffix = Path(str(significance_out)).suffix.lower()
-        sig_fmt = "table" if suffix in ("", ".txt") else OUTPUT_FORMAT_SUFFIXES.get(suffix)
-        if sig_fmt not in SIGNIFICANCE_FORMATS:
-            raise InputError("--significance writes .txt, .tex, .md, .html, .csv or .json", file=significance_out)
+    sig_fmt = significance_format(significance_out)   # from the file's ending (--format is the table's)
     if cd_path is not None and Path(cd_path).suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"the CD diagram is written as {', '.join(FIGURE_SUFFIXES)}", file=cd_path)
     if not datasets and manifest is None:

@@ -5,7 +5,8 @@ import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
 from ._common import (Command, check_outputs, command, display_options, echo_notes, input_options, library_option,
-                      load_dataset_from_options, model_display, output_format, write_output)
+                      load_dataset_from_options, model_display, output_format, significance_format,
+                      write_output)
 
 _EVALUATE = "studies.evaluation:evaluate"
 
@@ -31,9 +32,12 @@ _EVALUATE = "studies.evaluation:evaluate"
 @library_option("--digits", library="render.formatting:format_evaluation", section="Output", show_default=False,
                 help="Decimals of the values (default 4).")
 @display_options
+@click.option("--significance", "significance_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the all-pairs significance matrix (1 / 0 / - per pair, SROCC and PLCC, Holm over the "
+                   "pairs); format from the ending (.txt, .tex, .md, .html, .csv, .json).")
 @command
 def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, digits, labels, groups,
-          model_info, no_caption, caption_file, **inputs):
+          model_info, no_caption, caption_file, significance_out, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -45,7 +49,11 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     from ..studies.evaluation import evaluate
     from ..render.formatting import format_evaluation
 
-    check_outputs([output, caption_file], list(inputs["files"]) + ([model_info] if model_info else []))
+    check_outputs([output, caption_file, significance_out], list(inputs["files"]) + ([model_info] if model_info else []))
+    sig_fmt = significance_format(significance_out)
+    if sig_fmt and no_pairwise:
+        from ..errors import InputError
+        raise InputError("--significance needs the paired tests: leave out --no-pairwise")
     shown = model_display(labels, groups, model_info)
     fmt = output_format(fmt, output, EVALUATION_FORMATS)
     if krasula and fmt == "csv":  # checked before computing
@@ -59,17 +67,23 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     text = format_evaluation(result, fmt, labels=labels, groups=groups, digits=digits,
                              caption=not (no_caption or caption_file))
     echo_notes(result.notes)
-    if caption_file:
+    if caption_file or significance_out:
         from ..render.formatting import evaluation_caption
         from .._runtime.atomic import OutputSet
         from ._common import echo_written
 
-        with OutputSet() as outputs:   # the table and its caption appear together
+        with OutputSet() as outputs:   # the table, its caption and the matrix appear together
             if output not in (None, "-"):
                 write_output(text, output, outputs)
-            write_output(evaluation_caption(result), caption_file, outputs)
+            if caption_file:
+                write_output(evaluation_caption(result), caption_file, outputs)
+            if significance_out:
+                from ..studies.significance import significance_matrix
+                from ..render.significance import format_significance
+                matrix = significance_matrix(result, alpha=alpha)
+                write_output(format_significance(matrix, sig_fmt, labels=labels), significance_out, outputs)
         if output in (None, "-"):
             write_output(text, output)
-        echo_written([output, caption_file])
+        echo_written([output, caption_file, significance_out])
         return
     write_output(text, output)

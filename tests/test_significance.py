@@ -112,3 +112,17 @@ def test_cli_bench_writes_the_matrix(tmp_path):
     assert "1 = the row model" in out.read_text() and f"wrote {out}" in err
     code, _, err = run("bench", EXAMPLE, "--significance", tmp_path / "sig.png")
     assert code == 2 and "--significance writes" in err and len(err.splitlines()) == 1
+
+
+def test_cli_score_writes_the_matrix_in_the_files_format(example, tmp_path):
+    _, ev = example
+    out = tmp_path / "sig.json"
+    code, _, err = run("score", EXAMPLE, "--significance", out, "--label", "precise=P")
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    expected = significance_matrix(ev)
+    assert [p["pvalue_adjusted"] for p in doc["pairs"]] == pytest.approx(list(expected.pairs["pvalue_adjusted"]),
+                                                                         rel=1e-12, abs=1e-300)
+    assert doc["labels"]["precise"] == "P"
+    code, _, err = run("score", EXAMPLE, "--significance", tmp_path / "s.tex", "--no-pairwise")
+    assert code == 2 and err == "error: --significance needs the paired tests: leave out --no-pairwise\n"
