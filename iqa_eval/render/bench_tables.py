@@ -448,7 +448,7 @@ _CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "th[scope=rowgroup]{text-align:left;font-style:italic;font-weight:normal}"
         # booktabs: rules on the table's own rows and cells (> th, > td), never on the CI's <small> inside a cell
         "thead tr:first-child>th{border-top:2px solid #000}thead tr:last-child>th{border-bottom:1px solid #000}"
-        "tbody+tbody tr:first-child>*{border-top:1px solid #000}"
+        "tbody+tbody tr:first-child>*,tfoot tr:first-child>*{border-top:1px solid #000}"
         "table>:last-child>tr:last-child>*{border-bottom:2px solid #000}"
         "caption{caption-side:bottom;text-align:left;max-width:60em;font-size:90%;padding-top:.5em}"
         "td.ref,th.ref{font-style:italic}")
