@@ -126,7 +126,8 @@ _SECTION_OF = {
     **dict.fromkeys(["weights_file", "weight_plus", "sample_file", "grid", "methods", "method", "preset", "std_file",
                      "lds_exact_counts", "backend", "scheduler", "compare_grid", "samples"], "GMC"),
     **dict.fromkeys(["output", "fmt", "show_ci", "cd_path", "contour", "points_out", "scores_out", "title",
-                     "ratings_out", "screening_out", "subjects_out"],
+                     "ratings_out", "screening_out", "subjects_out", "labels", "groups", "model_info",
+                     "no_caption", "caption_file", "transpose", "significance_out"],
                     "Output"),
     **dict.fromkeys(["std_scale", "std_phi", "regulator", "ks", "sigma", "ranks"], "GMC"),
     **dict.fromkeys(["debug", "max_memory", "progress"], "Runtime"),
@@ -162,6 +163,62 @@ class Command(click.Command):
             if records:
                 with formatter.section(name):
                     formatter.write_dl(records)
+
+
+def display_options(func):
+    """The paper-table options of ``bench`` and ``score``: display names and groups of the models,
+    decimals, caption (--digits and --fit are library options of each command)."""
+    for decorator in reversed([
+        click.option("--label", "labels", multiple=True, metavar="MODEL=TEXT",
+                     help="Print MODEL as TEXT (repeat; also 'label' in --model-info or the manifest)."),
+        click.option("--group", "groups", multiple=True, metavar="MODEL=GROUP",
+                     help="Put MODEL in a block of rows headed GROUP (repeat; blocks in the order given)."),
+        click.option("--model-info", type=click.Path(dir_okay=False), default=None,
+                     help="Table with columns model, label and/or group."),
+        click.option("--no-caption", is_flag=True, help="Leave the caption (legend) out of the table."),
+        click.option("--caption-file", type=click.Path(dir_okay=False), default=None,
+                     help="Write the caption to this file (in the table's format) and leave it out of the table."),
+    ]):
+        func = decorator(func)
+    return func
+
+
+def significance_format(path):
+    """The format of ``--significance FILE`` from its ending (``.txt`` or none: the text matrix), checked
+    before computing."""
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..options import SIGNIFICANCE_FORMATS
+
+    if path is None:
+        return None
+    suffix = Path(str(path)).suffix.lower()
+    fmt = "table" if suffix in ("", ".txt") else OUTPUT_FORMAT_SUFFIXES.get(suffix)
+    if fmt not in SIGNIFICANCE_FORMATS:
+        raise InputError("--significance writes .txt, .tex, .md, .html, .csv or .json", file=str(path))
+    return fmt
+
+
+def model_display(labels=(), groups=(), model_info=None, base=None) -> tuple:
+    """``(labels, groups)`` dicts from --model-info, then --label / --group (later wins), on top of ``base``
+    (e.g. a manifest's [[model]] tables)."""
+    from ..errors import InputError
+
+    out_labels, out_groups = (dict(base[0]), dict(base[1])) if base else ({}, {})
+    if model_info:
+        from ..studies.bench import read_model_info
+
+        more_labels, more_groups = read_model_info(model_info)
+        out_labels.update(more_labels)
+        out_groups.update(more_groups)
+    for option, values, target in (("--label", labels, out_labels), ("--group", groups, out_groups)):
+        for value in values or ():
+            model, sep, text = str(value).partition("=")
+            if not sep or not model.strip() or not text.strip():
+                raise InputError(f"{option} takes MODEL=TEXT; got {value!r}")
+            target[model.strip()] = text.strip()
+    return out_labels, out_groups
 
 
 def split_list(values) -> list:

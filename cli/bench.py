@@ -8,10 +8,12 @@ import click
 
 from ..options import BENCH_FORMATS, BENCH_METRICS, CLI_ALIASES, FRIEDMAN_METHODS, POSTHOC_TESTS
 from ._breakdowns import CrossOption, run_cross_dataset
-from ._common import (Choice, Command, check_outputs, column_options, command, echo_notes, echo_written,
-                      library_option, output_format, split_list, write_output)
+from ._common import (Choice, Command, check_outputs, column_options, command, display_options, echo_notes,
+                      echo_written, library_option, model_display, output_format, significance_format, split_list,
+                      write_output)
 
 _BENCHMARK = "studies.bench:benchmark"
+_FORMAT = "render.bench_tables:format_benchmark"
 
 
 @click.command(cls=Command)
@@ -50,14 +52,24 @@ _BENCHMARK = "studies.bench:benchmark"
 @click.option("--format", "fmt", type=click.Choice(BENCH_FORMATS),
               default="table", show_default=True)
 @click.option("--show-ci/--hide-ci", default=None, help="CIs next to the values (default: yes, not in LaTeX).")
+@library_option("--digits", library=_FORMAT, section="Output", show_default=False,
+                help="Decimals of the values (default 3; marks are decided on the printed values).")
+@click.option("--transpose", is_flag=True, help="Datasets as rows, models as columns.")
+@library_option("--fit", library=_FORMAT, section="Output",
+                help="LaTeX: scale the table to \\linewidth when wider than the text (auto), always or never.")
+@display_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the table to this file instead of stdout.")
+@click.option("--significance", "significance_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the all-pairs significance matrix (1 / 0 / - per pair, SROCC and PLCC, Holm over the "
+                   "pairs of each dataset); format from the ending (.txt, .tex, .md, .html, .csv, .json).")
 @click.option("--cd-diagram", "cd_path", type=click.Path(dir_okay=False), default=None,
               help="Write the critical-difference diagram (.png, .pdf or .svg).")
 @command
 def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, alpha, multiplicity, posthoc,
           friedman_method, rope, seed, rmse_dof,
-          krasula, fmt, show_ci, output, cd_path, test, alternative, cross_manifest=None, **columns):
+          krasula, fmt, show_ci, output, cd_path, test, alternative, digits, transpose, fit, labels, groups,
+          model_info, no_caption, caption_file, significance_out, cross_manifest=None, **columns):
     """Score every model on every DATASET: the table of an IQA paper.
 
     Each DATASET is a directory whose table files are read together exactly as
@@ -68,11 +80,12 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
     Examples:
       iqa-eval bench data/LIVEC data/KonIQ --format latex -o table.tex --cd-diagram cd.pdf
       iqa-eval bench --manifest datasets.toml --metrics srocc,plcc,rmse --format markdown
+      iqa-eval bench data/KADID data/TID --label ms_ssim=MS-SSIM --group psnr=traditional --digits 2
     """
     from pathlib import Path
 
-    from ..studies.bench import DatasetSpec, benchmark, dataset_spec, read_manifest
-    from ..render.bench_tables import check_metrics, format_benchmark
+    from ..studies.bench import DatasetSpec, benchmark, dataset_spec, read_manifest, read_manifest_models
+    from ..render.bench_tables import benchmark_caption, check_metrics, check_model_names, format_benchmark
     from ..errors import InputError
     from .._runtime.atomic import OutputSet
     from ..options import FIGURE_SUFFIXES
@@ -91,8 +104,10 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                                  lower_is_better=columns.get("lower_is_better"), flip=not columns.get("no_flip"),
                                  evaluation=dict(mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha,
                                                  seed=seed, rmse_dof=rmse_dof))
-    check_outputs([output, cd_path], list(datasets) + ([manifest] if manifest else []))
+    check_outputs([output, cd_path, caption_file, significance_out], list(datasets) + ([manifest] if manifest else [])
+                  + ([model_info] if model_info else []))
     fmt = output_format(fmt, output, BENCH_FORMATS)
+    sig_fmt = significance_format(significance_out)   # from the file's ending (--format is the table's)
     if cd_path is not None and Path(cd_path).suffix.lower() not in FIGURE_SUFFIXES:
         raise InputError(f"the CD diagram is written as {', '.join(FIGURE_SUFFIXES)}", file=cd_path)
     if not datasets and manifest is None:
@@ -106,6 +121,7 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                "join": columns.get("join") or "auto", "delimiter": columns.get("delimiter") or "auto",
                "n_ratings": columns.get("n_ratings")}
     specs = read_manifest(manifest) if manifest else []
+    shown = model_display(labels, groups, model_info, read_manifest_models(manifest) if manifest else None)
     for k, path in enumerate(datasets):
         specs.append(dataset_spec(path, name=names[k] if k < len(names) else None, **options))
     if manifest:
@@ -123,7 +139,13 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
                        test=test, alternative=alternative)
     echo_notes(result.notes)
     color = (fmt == "table" and output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    text = format_benchmark(result, fmt, metrics=chosen_metrics, show_ci=show_ci, color=color)
+    if models:   # a manifest or --model-info may describe more models than --models chose
+        shown = tuple({m: v for m, v in d.items() if m in result.models} for d in shown)
+    labels, groups = check_model_names(result, *shown)
+    view = {"metrics": chosen_metrics, "show_ci": show_ci, "labels": labels, "groups": groups, "digits": digits,
+            "transpose": transpose}
+    text = format_benchmark(result, fmt, color=color, caption=not (no_caption or caption_file), fit=fit, **view)
+    caption = benchmark_caption(result, fmt, **view) if caption_file else None
     diagram = cd_path is not None and result.friedman is not None
     if cd_path is not None and not diagram:
         click.echo("note: no CD diagram written: the Friedman test needs at least 2 datasets on which "
@@ -133,6 +155,13 @@ def bench(datasets, manifest, names, models, metrics, mapping, ci, n_resamples, 
             write_output(text, output, outputs)
         if diagram:
             save_figure(result.cd_diagram(), outputs.stage(cd_path))
+        if caption is not None:
+            write_output(caption, caption_file, outputs)
+        if significance_out is not None:
+            from ..studies.significance import significance_matrix
+            from ..render.significance import format_significance
+            matrix = significance_matrix(result, alpha=alpha)
+            write_output(format_significance(matrix, sig_fmt, labels=labels), significance_out, outputs)
     if output in (None, "-"):      # stdout cannot be taken back: printed once the files are in place
         write_output(text, output)
-    echo_written([output, cd_path if diagram else None])
+    echo_written([output, cd_path if diagram else None, caption_file, significance_out])

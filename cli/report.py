@@ -64,6 +64,7 @@ def report(output, title, mapping, alpha, seed, methods, compare_method, compare
                           grid=request.grid, bw_method=request.bw_method,
                           nan_policy=inputs["nan_policy"], progress=True)
     title = title or "IQA evaluation of " + ", ".join(Path(f).name for f in inputs["files"])
-    result.write(output, title=title)
+    from ._common import cli_words
+    result.write(output, title=title, words=cli_words)   # notes in this command line's words
     echo_notes(result.notes)
     echo_written([output])

@@ -5,8 +5,9 @@ import click
 
 from ..options import CLI_ALIASES, EVALUATION_FORMATS
 from ._breakdowns import breakdown_options, drop_breakdown_options, run_score_breakdown, wants_breakdown
-from ._common import (Command, check_outputs, command, echo_notes, input_options, library_option,
-                      load_dataset_from_options, output_format, write_output)
+from ._common import (Command, check_outputs, command, display_options, echo_notes, input_options, library_option,
+                      load_dataset_from_options, model_display, output_format, significance_format,
+                      write_output)
 
 _EVALUATE = "studies.evaluation:evaluate"
 
@@ -32,10 +33,16 @@ _EVALUATE = "studies.evaluation:evaluate"
                 help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
+@library_option("--digits", library="render.formatting:format_evaluation", section="Output", show_default=False,
+                help="Decimals of the values (default 4).")
+@display_options
+@click.option("--significance", "significance_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the all-pairs significance matrix (1 / 0 / - per pair, SROCC and PLCC, Holm over the "
+                   "pairs); format from the ending (.txt, .tex, .md, .html, .csv, .json).")
 @breakdown_options
 @command
-def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula,
-          test, alternative, **inputs):
+def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairwise, krasula, test, alternative, digits, labels, groups,
+          model_info, no_caption, caption_file, significance_out, **inputs):
     """Score every model in FILES against MOS.
 
     \b
@@ -43,11 +50,17 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
       iqa-eval score examples/simulated_study.csv
       iqa-eval score meta.csv model_a.csv model_b.csv --format json -o scores.json
       iqa-eval score kadid10k/ --join order --group-pattern '^I\\d+_(?P<distortion>\\d+)_\\d+\\.png$'
+      iqa-eval score scores.csv --format latex --label ms_ssim=MS-SSIM --group psnr=traditional --digits 3
     """
     from ..studies.evaluation import evaluate
     from ..render.formatting import format_evaluation
 
-    check_outputs([output], inputs["files"])
+    check_outputs([output, caption_file, significance_out], list(inputs["files"]) + ([model_info] if model_info else []))
+    sig_fmt = significance_format(significance_out)
+    if sig_fmt and no_pairwise:
+        from ..errors import InputError
+        raise InputError("--significance needs the paired tests: leave out --no-pairwise")
+    shown = model_display(labels, groups, model_info)
     fmt = output_format(fmt, output, EVALUATION_FORMATS)
     if krasula and fmt == "csv":  # checked before computing
         from ..errors import InputError
@@ -68,6 +81,27 @@ def score(fmt, output, mapping, ci, n_resamples, alpha, seed, rmse_dof, no_pairw
     result = evaluate(data, mapping=mapping, ci=ci, n_resamples=n_resamples, alpha=alpha, seed=seed,
                       rmse_dof=rmse_dof, nan_policy=inputs["nan_policy"], pairwise=not no_pairwise,
                       krasula=krasula, test=test, alternative=alternative)
-    text = format_evaluation(result, fmt)
+    labels, groups = shown
+    text = format_evaluation(result, fmt, labels=labels, groups=groups, digits=digits,
+                             caption=not (no_caption or caption_file))
     echo_notes(result.notes)
+    if caption_file or significance_out:
+        from ..render.formatting import evaluation_caption
+        from .._runtime.atomic import OutputSet
+        from ._common import echo_written
+
+        with OutputSet() as outputs:   # the table, its caption and the matrix appear together
+            if output not in (None, "-"):
+                write_output(text, output, outputs)
+            if caption_file:
+                write_output(evaluation_caption(result), caption_file, outputs)
+            if significance_out:
+                from ..studies.significance import significance_matrix
+                from ..render.significance import format_significance
+                matrix = significance_matrix(result, alpha=alpha)
+                write_output(format_significance(matrix, sig_fmt, labels=labels), significance_out, outputs)
+        if output in (None, "-"):
+            write_output(text, output)
+        echo_written([output, caption_file, significance_out])
+        return
     write_output(text, output)

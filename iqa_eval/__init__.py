@@ -58,6 +58,7 @@ _LAZY = {
     "GCCLoss": "training.losses", "DCQLoss": "training.losses", "soft_srocc": "training.soft_rank",
     # many datasets: the paper table; pairwise classification (Krasula et al. 2016)
     "benchmark": "studies.bench", "Benchmark": "studies.bench", "DatasetSpec": "studies.bench", "read_manifest": "studies.bench",
+    "significance_matrix": "studies.significance", "SignificanceMatrix": "studies.significance",
     "FriedmanResult": "studies.bench", "krasula": "studies.krasula", "KrasulaResult": "studies.krasula",
 }
 

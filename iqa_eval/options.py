@@ -37,7 +37,7 @@ __all__ = ["MULTIPLICITY", "CORRELATIONS", "PAIRED_CORRELATIONS", "GMC_METHODS",
            "CIMethod",
            "CI_METHODS", "COMPARE_CI_METHODS", "BOOTSTRAP_CI_METHODS", "EVALUATION_FORMATS", "TABLE_SUFFIXES",
            "FIGURE_SUFFIXES", "HTML_SUFFIXES", "OUTPUT_FORMAT_SUFFIXES", "SURFACE_OUTPUT_SUFFIXES",
-           "COMPARE_OUTPUT_SUFFIXES",
+           "COMPARE_OUTPUT_SUFFIXES", "LATEX_FITS", "TABLE_DIGITS", "SIGNIFICANCE_METRICS", "SIGNIFICANCE_FORMATS",
            "CLI_ALIASES", "MOS_METHODS", "SCREEN_METHODS", "RATING_LAYOUTS", "SUBJECT_VARIANCES", "Interval",
            "Either", "SEED", "N_RESAMPLES", "ALPHA", "GRID_RES", "CONFIDENCE_LEVEL", "N_RATINGS", "BREAKDOWN_MIN_N",
            "BREAKDOWN_FORMATS", "describe_rule",
@@ -71,6 +71,13 @@ GMC_PRESETS = ("livec", "kadid10k", "pipal", "spaq")
 BENCH_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 #: Metrics with a cell per dataset in the paper table (the columns it can show).
 BENCH_METRICS = ("srocc", "krcc", "plcc", "rmse")
+#: How a wide LaTeX table is fitted to the page (``bench --fit``): scaled to ``\\linewidth`` when wider
+#: than the text ('auto'), always ('resize'), or never ('none').
+LATEX_FITS = ("auto", "resize", "none")
+#: Metrics of the significance matrix (those with a paired test: :func:`iqa_eval.studies.significance.significance_matrix`).
+SIGNIFICANCE_METRICS = ("srocc", "plcc")
+#: Formats of the significance matrix (``bench --significance FILE``: from the file's ending).
+SIGNIFICANCE_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
 #: Text formats of the score table (:func:`iqa_eval.format_evaluation`, ``iqa-eval score --format``).
 EVALUATION_FORMATS = ("table", "csv", "json", "markdown", "latex")
 #: How several input files are aligned (:func:`iqa_eval.load_dataset`, ``--join``).
@@ -225,6 +232,8 @@ N_RATINGS = Interval(2, None, integral=True)
 BREAKDOWN_MIN_N = Interval(3, None, integral=True)
 #: Formats of the breakdown tables (per group, over splits, cross-dataset).
 BREAKDOWN_FORMATS = ("table", "csv", "json", "markdown", "html", "latex")
+#: Decimals printed in a table (``--digits``).
+TABLE_DIGITS = Interval(1, 8, integral=True)
 
 
 def describe_rule(rule) -> str:

@@ -103,7 +103,7 @@ def _controlled(seed=0, n=400):
 def test_marks_follow_values_and_tests_including_a_tie_for_best():
     sets = {"X": _controlled(1), "Y": _controlled(2)}  # seeds where a (= b) has the highest SROCC
     res = benchmark(sets)
-    latex = res.to_latex(metrics=["srocc"])
+    latex = res.format("latex", metrics=["srocc"], digits=4)   # c differs from the best in the 4th decimal
     for name in sets:
         cells = res.cells[res.cells["dataset"] == name].set_index("model")
         ev = res.evaluations[name]
@@ -121,15 +121,25 @@ def test_marks_follow_values_and_tests_including_a_tie_for_best():
         assert r"\underline" not in rows["c"][k]  # two equal best values: no second
         assert rows["c"][k].endswith(r"$^\dagger$")
         assert "textbf" not in rows["d"][k] and "dagger" not in rows["d"][k]
+    # at 3 decimals X's c prints as the best (0.938): bold as well, no dagger, said once in the caption
+    rows3 = {line.split(" & ")[0]: line.split(" & ") for line in res.to_latex(metrics=["srocc"]).splitlines()
+             if " & " in line}
+    assert rows3["c"][1] == r"\textbf{0.938}" and rows3["c"][2] == r"0.956$^\dagger$"
+    assert "values that print equal share a mark" in res.to_latex(metrics=["srocc"])
+    assert "print equal" not in latex
     # a unique best: the next value is underlined
     res2 = benchmark({"X": _controlled(0).select(["a", "c", "d"]), "Y": _controlled(1).select(["a", "c", "d"])})
-    rows = {line.split(" & ")[0]: line.split(" & ") for line in res2.to_latex(metrics=["srocc"]).splitlines()
+    rows = {line.split(" & ")[0]: line.split(" & ") for line in res2.to_latex(metrics=["srocc"], digits=6).splitlines()
             if " & " in line}
     values = res2.cells.set_index(["dataset", "model"])["srocc"]
     second = "c" if values[("X", "c")] < values[("X", "a")] else "a"
     assert rows[second][1].startswith(r"\underline{")
-    for frag in (r"\toprule", r"\midrule", r"\bottomrule", "SROCC", "4-parameter logistic", "Williams"):
+    for frag in (r"\toprule", r"\midrule", r"\bottomrule", "SROCC", "Williams"):
         assert frag in latex
+    # the caption says only what applies: the mapping with PLCC, the empty-cell and rank words only with them
+    assert "logistic" not in latex and "4-parameter logistic" in res.to_latex(metrics=["srocc", "plcc"])
+    assert "empty cell" not in latex and "mean rank: of the SROCC ranks" in latex
+    assert "Ranks by SROCC" not in latex and "second" not in latex   # two equal best values: no second here
 
 
 @pytest.mark.slow
@@ -197,7 +207,7 @@ def test_nemenyi_q_matches_demsar_table(k, q):
 
 
 def _latex_document(table: str) -> str:
-    return "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + table + "\\end{document}\n"
+    return "\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n" + table + "\\end{document}\n"
 
 
 def test_latex_compiles_with_special_characters(tmp_path):

@@ -33,5 +33,16 @@ def test_bench_html_shows_user_strings_as_text_and_marks(browser, tmp_path):  # 
     assert all(u.startswith("file:") for u in requests)
     assert EVIL in page.locator("th[scope=row]").all_inner_texts()
     assert any(EVIL in t for t in page.locator("thead th").all_inner_texts())
-    assert page.locator("td b").count() >= 2 and "Williams" in page.locator("caption").inner_text()
+    caption = page.locator("caption").inner_text()
+    # the caption says what applies: no dagger is printed here (plain is far behind), so no tie rule
+    assert page.locator("td b").count() >= 2 and "Best bold" in caption and "Williams" not in caption
+    # an underline means "second best" only: no CI (<small>) and no plain value is drawn underlined,
+    # the table's bottom rule included (it is on the last row's cells, not on their contents)
+    styles = page.evaluate("""() => [...document.querySelectorAll('td small, td b')].map(e => {
+        const s = getComputedStyle(e); return [s.borderBottomStyle, s.textDecorationLine]; })""")
+    assert styles and all(style == ["none", "none"] for style in styles), styles
+    underlined = page.evaluate("""() => [...document.querySelectorAll('td')].filter(td =>
+        getComputedStyle(td).borderBottomStyle !== 'none').length""")
+    last_row = page.locator("table > :last-child > tr:last-child > td").count()
+    assert underlined == last_row   # only the bottom rule of the table, on its last row's cells
     page.close()

@@ -125,10 +125,10 @@ def test_latex_row_is_italic_below_a_rule_and_compiles(tmp_path):
     tex = format_evaluation(ev, "latex")
     lines = tex.splitlines()
     k = next(i for i, x in enumerate(lines) if x.startswith(r"\textit{noise ceiling}"))
-    assert lines[k - 1] == r"\hline" and lines[k + 1] == r"\hline"
+    assert lines[k - 1] == r"\midrule" and lines[k + 1] == r"\bottomrule"   # booktabs, as bench
     assert r"\dagger" not in lines[k]
     assert f"\\textit{{{ev.ceiling.srocc:.4f} [" in lines[k]
-    pdflatex(tmp_path, tex)
+    pdflatex(tmp_path, tex, packages=("booktabs",))
 
 
 def test_cli_score_shows_the_row_and_no_redundant_note(tmp_path):
@@ -214,7 +214,7 @@ def test_bench_html_escapes_and_latex_compiles_with_the_ceiling_row(tmp_path):
     row = next(x for x in tex.splitlines() if x.startswith(r"\textit{noise ceiling}"))
     assert r"\textbf" not in row and r"\underline" not in row and r"\dagger" not in row
     assert f"\\textit{{{res.ceilings['C'].srocc:.3f}}}" in row
-    pdflatex(tmp_path, tex, packages=("booktabs",))
+    pdflatex(tmp_path, tex, packages=("booktabs", "graphicx"))
 
 
 # -- report --------------------------------------------------------------------------------------

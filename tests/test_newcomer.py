@@ -130,7 +130,7 @@ def test_bootstrap_p_values_carry_their_resolution():
 def test_report_tied_heading_only_when_tied(monkeypatch):
     from iqa_eval.render import report
 
-    monkeypatch.setattr(report, "_comparison_block", lambda c, k, interactive, shown=(): "")
+    monkeypatch.setattr(report, "_comparison_block", lambda c, k, interactive, shown=(), words=None: "")
 
     class C:
         models = ("best", "second")

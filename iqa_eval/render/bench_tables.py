@@ -30,9 +30,9 @@ from ..errors import InputError
 from ._text import format_p, latex_escape, plain as _plain
 from .formatting import TIE_MARK, TIE_MARKS
 from .krasula import format_krasula, krasula_json
-from ..options import BENCH_FORMATS, BENCH_METRICS, check_choice
+from ..options import BENCH_FORMATS, BENCH_METRICS, LATEX_FITS, TABLE_DIGITS, check_choice, validate_params
 
-__all__ = ["format_benchmark", "cd_diagram"]
+__all__ = ["format_benchmark", "benchmark_caption", "cd_diagram"]
 
 _LABEL = {"srocc": "SROCC", "krcc": "KRCC", "plcc": "PLCC", "rmse": "RMSE"}
 _TESTED = {"srocc": "tied_with_best", "plcc": "plcc_tied_with_best"}
@@ -59,26 +59,38 @@ def check_metrics(metrics) -> tuple:
 
 # -- the table as structured cells, shared by every format ------------------------------
 class _Cell:
-    __slots__ = ("value", "lo", "hi", "rank", "dagger")
+    __slots__ = ("value", "lo", "hi", "rank", "dagger", "digits", "ref", "printed_tie")
 
-    def __init__(self, value=np.nan, lo=np.nan, hi=np.nan, dagger=False):
+    def __init__(self, value=np.nan, lo=np.nan, hi=np.nan, dagger=False, digits=3, ref=False):
         self.value, self.lo, self.hi, self.dagger, self.rank = value, lo, hi, dagger, 0
+        self.digits, self.ref, self.printed_tie = digits, ref, False
+
+
+def _printed(value, digits):
+    """The value as the table prints it (marks are decided on this, not on the full precision)."""
+    return float(f"{value:.{digits}f}")
 
 
 def _mark_column(cells, *, lower_is_better=False):
-    """rank 1 on the best value(s), 2 on the next value when the best is alone, 0 elsewhere."""
-    values = sorted({c.value for c in cells if c.value is not None and np.isfinite(c.value)},
-                    reverse=not lower_is_better)
-    n_best = sum(1 for c in cells if values and c.value == values[0])
-    for c in cells:
-        if c.value is None or not np.isfinite(c.value):
-            continue
-        if c.value == values[0]:
+    """rank 1 on the best printed value(s), 2 on the next printed value when the best is alone, 0 elsewhere.
+
+    Values that print equal are equal here: they get the same mark (``printed_tie`` says a mark
+    was shared by values that differ at full precision, for the caption)."""
+    shown = [(c, _printed(c.value, c.digits)) for c in cells if c.value is not None and np.isfinite(c.value)]
+    values = sorted({v for _, v in shown}, reverse=not lower_is_better)
+    n_best = sum(1 for _, v in shown if values and v == values[0])
+    for c, v in shown:
+        if v == values[0]:
             c.rank = 1
-        elif n_best == 1 and len(values) > 1 and c.value == values[1]:
+        elif n_best == 1 and len(values) > 1 and v == values[1]:
             c.rank = 2  # (competition ranking: two equal best values leave no second)
         if c.rank == 1:
             c.dagger = False
+    for rank in (1, 2):
+        same = [c for c, _ in shown if c.rank == rank]
+        if len({c.value for c in same}) > 1:
+            for c in same:
+                c.printed_tie = True
 
 
 def _model_order(result):
@@ -87,7 +99,7 @@ def _model_order(result):
     return sorted(result.models, key=lambda m: (not np.isfinite(s.get(m, np.nan)), s.get(m, np.inf), first[m]))
 
 
-def _grid(result, metrics):
+def _grid(result, metrics, digits=None):
     """(column specs, model order, {(model, column index): _Cell})."""
     cells = result.cells.set_index(["dataset", "model"]) if not result.cells.empty else None
     models = _model_order(result)
@@ -96,7 +108,8 @@ def _grid(result, metrics):
         for m in metrics:
             columns.append((d, _LABEL[m], ("cell", d, m)))
     summary = result.summary.set_index("model")
-    has_summary = bool(result.settings.get("summary_datasets"))
+    # one dataset: its mean, weighted mean and mean rank would repeat its own columns
+    has_summary = bool(result.settings.get("summary_datasets")) and len(result.datasets) > 1
     if has_summary:
         for kind, group in (("mean", "mean"), ("weighted", "N-weighted mean")):
             for m in metrics:
@@ -106,17 +119,18 @@ def _grid(result, metrics):
     grid = {}
     for k, (_, _, key) in enumerate(columns):
         col = []
+        n = _digits(key, digits)
         for model in models:
             if key[0] == "cell":
                 _, d, m = key
                 if cells is not None and (d, model) in cells.index:
                     row = cells.loc[(d, model)]
                     lo, hi = (row.get(f"{m}_ci_low", np.nan), row.get(f"{m}_ci_high", np.nan)) if m != "rmse" else (np.nan, np.nan)
-                    c = _Cell(float(row[m]), float(lo), float(hi), bool(row[_TESTED[m]]) if m in _TESTED else False)
+                    c = _Cell(float(row[m]), float(lo), float(hi), bool(row[_TESTED[m]]) if m in _TESTED else False, n)
                 else:
-                    c = _Cell(None)
+                    c = _Cell(None, digits=n)
             else:
-                c = _Cell(float(summary.loc[model, key[1]]) if model in summary.index else np.nan)
+                c = _Cell(float(summary.loc[model, key[1]]) if model in summary.index else np.nan, digits=n)
             grid[(model, k)] = c
             col.append(c)
         lower = key[-1] in ("rmse", "mean_rank")
@@ -127,7 +141,7 @@ def _grid(result, metrics):
 CEILING_LABEL = "noise ceiling"
 
 
-def _ceiling_cells(result, columns):
+def _ceiling_cells(result, columns, digits=None):
     """The reference row as one _Cell per column (SROCC and PLCC of datasets with a ceiling), or None."""
     ceilings = getattr(result, "ceilings", None) or {}
     if not ceilings:
@@ -136,10 +150,11 @@ def _ceiling_cells(result, columns):
     for _, _, key in columns:
         c = ceilings.get(key[1]) if key[0] == "cell" and key[2] in ("srocc", "plcc") else None
         if c is None:
-            row.append(_Cell(None))
+            row.append(_Cell(None, ref=True))
         else:
             d = c.as_dict()
-            row.append(_Cell(d[key[2]], d[f"{key[2]}_ci_low"], d[f"{key[2]}_ci_high"]))   # rank 0: never marked
+            row.append(_Cell(d[key[2]], d[f"{key[2]}_ci_low"], d[f"{key[2]}_ci_high"], digits=_digits(key, digits),
+                             ref=True))   # rank 0: never marked
     return row
 
 
@@ -163,19 +178,97 @@ def _spans(columns) -> list:
     return out
 
 
-def _fmt_value(c: _Cell, digits: int, show_ci: bool, *, sep=", ", dash="-") -> tuple:
+def _fmt_value(c: _Cell, show_ci: bool, *, sep=", ") -> tuple:
     """(value text, CI text) of a cell; ('', '') for an absent cell."""
     if c.value is None:
         return "", ""
     if not np.isfinite(c.value):
         return "nan", ""
+    digits = c.digits
     v = f"{c.value:.{digits}f}"
     ci = f"[{c.lo:.{digits}f}{sep}{c.hi:.{digits}f}]" if show_ci and np.isfinite(c.lo) and np.isfinite(c.hi) else ""
     return v, ci
 
 
-def _digits(key) -> int:
-    return 2 if key[-1] == "mean_rank" else 3
+def _digits(key, digits=None) -> int:
+    """Decimals of a column: ``digits`` (default 3) for values, 2 for the mean rank."""
+    return 2 if key[-1] == "mean_rank" else (3 if digits is None else int(digits))
+
+
+# -- the layout: rows and columns in print order, shared by every format -----------------------
+class _Layout:
+    """What every text format prints, before escaping: the corner heading, column groups (text, span)
+    (None: one header row), column labels, and sections of rows ``(label, [cells])`` with an
+    optional header row (a model group, or a dataset in the transposed table) and a rule above."""
+
+    def __init__(self, corner, col_groups, col_labels, sections, info):
+        self.corner, self.col_groups, self.col_labels, self.sections, self.info = (
+            corner, col_groups, col_labels, sections, info)
+
+
+def check_model_names(result, labels=None, groups=None) -> tuple:
+    """``(labels, groups)`` as dicts over the result's models; a name of no model, a non-string
+    value or two models with one label is an :class:`~iqa_eval.errors.InputError`."""
+    out = []
+    for what, mapping in (("label", labels), ("group", groups)):
+        mapping = dict(mapping or {})
+        unknown = [m for m in mapping if m not in result.models]
+        if unknown:
+            raise InputError(f"{what} for {unknown[0]!r}: no such model (models: {', '.join(map(repr, result.models))})")
+        bad = [m for m, v in mapping.items() if not isinstance(v, str) or not v.strip()]
+        if bad:
+            raise InputError(f"{what} for {bad[0]!r} must be a non-empty string")
+        out.append(mapping)
+    labels, groups = out
+    shown = {}
+    for m in result.models:
+        text = labels.get(m, m)
+        if text in shown:
+            raise InputError(f"models {shown[text]!r} and {m!r} would both print as {text!r}: give distinct labels")
+        shown[text] = m
+    return labels, groups
+
+
+def _sections(models, groups):
+    """[(group or None, [models])]: the groups in the order first given, models in table order."""
+    if not groups:
+        return [(None, list(models))]
+    order = list(dict.fromkeys(groups.values()))
+    out = [(g, [m for m in models if groups.get(m) == g]) for g in order]
+    rest = [m for m in models if m not in groups]
+    return [(g, ms) for g, ms in out if ms] + ([(None, rest)] if rest else [])
+
+
+def _layout(result, metrics, *, labels=None, groups=None, digits=None, transpose=False) -> _Layout:
+    columns, models, grid = _grid(result, metrics, digits)
+    labels, groups = check_model_names(result, labels, groups)
+    name = lambda m: labels.get(m, m)   # noqa: E731
+    ceiling = _ceiling_cells(result, columns, digits)
+    cells = [grid[(m, k)] for m in models for k in range(len(columns))]
+    info = {"dagger": any(c.dagger for c in cells), "empty": any(c.value is None for c in cells),
+            "printed_tie": any(c.printed_tie for c in cells),
+            "mean_rank": any(key[-1] == "mean_rank" for _, _, key in columns), "transpose": transpose,
+            "second": any(c.rank == 2 for c in cells)}
+    if not transpose:
+        col_groups = [(columns[k][0], span) for k, span in _spans(columns)]
+        sections = [(g, False, [(name(m), [grid[(m, k)] for k in range(len(columns))]) for m in ms])
+                    for g, ms in _sections(models, groups)]
+        if ceiling:
+            sections.append((None, True, [(CEILING_LABEL, ceiling)]))
+        return _Layout("model", col_groups, [lab for _, lab, _ in columns], sections, info)
+    # transposed: one column per model (blocks of model groups), one row per metric, datasets as row sections
+    parts = _sections(models, groups)
+    order = [m for _, ms in parts for m in ms]
+    col_groups = [(g or "", len(ms)) for g, ms in parts] if groups else None
+    col_labels = [name(m) for m in order] + ([CEILING_LABEL] if ceiling else [])
+    if col_groups is not None and ceiling:
+        col_groups.append(("", 1))
+    sections = []
+    for start, span in _spans(columns):
+        rows = [(columns[k][1], [grid[(m, k)] for m in order] + ([ceiling[k]] if ceiling else []))
+                for k in range(start, start + span)]
+        sections.append((columns[start][0] or None, False, rows))
+    return _Layout("dataset" if len(result.datasets) else "", col_groups, col_labels, sections, info)
 
 
 # -- words: legend and caption ------------------------------------------------------------
@@ -199,22 +292,49 @@ def _friedman_words(result, name=str) -> str:
             f"mean ranks CD = {f.critical_difference:.3f} (alpha = {f.alpha:g}, Demšar 2006).")
 
 
-def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
-    """The caption, in lines; ``name`` escapes user strings (dataset names) for the format."""
+def _and(words) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _legend_lines(result, metrics, name=str, show_ci=True, info=None) -> list:
+    """The caption, in lines, saying only what applies to the table printed (``info``: what it holds,
+    from :func:`_layout`); ``name`` escapes user strings (dataset names) for the format."""
+    info = info if info is not None else _layout(result, metrics).info
     s = result.settings
     level = 100 * s.get("confidence_level", 0.95)
-    lines = [f"{' and '.join(_LABEL[m] for m in metrics)} per dataset; PLCC and RMSE after "
-             f"{_MAPPING_WORDS.get(s['mapping'], s['mapping'])}; "
-             + (f"[{level:g}% CI] ({s['ci']})." if show_ci else f"{level:g}% CIs ({s['ci']}) in the CSV and JSON output."),
-             "Best bold, second underlined; " + TIE_MARK + " " + s["tie_rule"] + " (SROCC and PLCC columns).",
-             "Ranks by SROCC within each dataset (1 = best); an empty cell: the model is not in that dataset."]
-    common = s.get("summary_datasets") or []
-    if common:
-        lines.append(f"Mean and N-weighted mean (by each cell's number of images) over the datasets where every "
-                     f"model has a cell: {', '.join(map(name, common))}.")
+    mapped = [m for m in metrics if m in ("plcc", "rmse")]
+    words = f"{_and([_LABEL[m] for m in metrics])} per dataset"
+    if mapped:
+        words += f"; {_and([_LABEL[m] for m in mapped])} after {_MAPPING_WORDS.get(s['mapping'], s['mapping'])}"
+    has_ci = any(m != "rmse" for m in metrics)
+    if has_ci:
+        words += "; " + (f"[{level:g}% CI] ({s['ci']})." if show_ci else
+                         f"{level:g}% CIs ({s['ci']}) in the CSV and JSON output.")
     else:
-        lines.append("No dataset has a cell for every model: no mean, mean rank or Friedman test.")
-    lines.append(_friedman_words(result, name))
+        words += "."
+    lines = [words]
+    marks = "Best bold" + (", second underlined" if info.get("second") else "")
+    if info.get("printed_tie"):
+        marks += ", decided on the printed values (values that print equal share a mark)"
+    lines.append(marks + ".")
+    if info.get("dagger"):
+        where = "values" if info.get("transpose") else "columns"
+        tested = _and([_LABEL[m] for m in metrics if m in _TESTED])
+        lines.append(TIE_MARK + " " + s["tie_rule"] + f" ({tested} {where}).")
+    if info.get("empty"):
+        lines.append("An empty cell: the model is not in that dataset.")
+    if len(result.datasets) > 1:
+        common = s.get("summary_datasets") or []
+        if common:
+            lines.append(f"Mean and N-weighted mean (by each cell's number of images) over the datasets where every "
+                         f"model has a cell: {', '.join(map(name, common))}"
+                         + ("; mean rank: of the SROCC ranks within each dataset (1 = best)." if info.get("mean_rank")
+                            else "."))
+        else:
+            lines.append("No dataset has a cell for every model: no mean, mean rank or Friedman test.")
+        if result.friedman is not None:
+            lines.append(_friedman_words(result, name))
     words = _ceiling_words(result, name)
     if words:
         lines.append(words)
@@ -222,32 +342,36 @@ def _legend_lines(result, metrics, name=str, show_ci=True) -> list:
 
 
 # -- terminal -------------------------------------------------------------------------------
-def _table(result, metrics, *, show_ci=True, color=False) -> str:
-    columns, models, grid = _grid(result, metrics)
+def _text_cell(c, show_ci, marks=True):
     sup = {1: "\u00b9", 2: "\u00b2", 0: ""}
-    head1 = ["model"] + [terminal_safe(g) for g, _, _ in columns]
-    head2 = [""] + [lab for _, lab, _ in columns]
-    body = []
-    for model in models:
-        line = [(terminal_safe(model), 0)]
-        for k, (_, _, key) in enumerate(columns):
-            c = grid[(model, k)]
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            marks = sup[c.rank] + (TIE_MARK if c.dagger else "")
-            text = (v + marks.ljust(2) + (" " + ci if ci else "")).rstrip() if v else ""
-            line.append((text, c.rank))
-        body.append(line)
-    ceiling = _ceiling_cells(result, columns)
-    if ceiling:
-        body.append([(CEILING_LABEL, 0)] + [(" ".join(p for p in _fmt_value(c, _digits(key), show_ci) if p), 0)
-                                           for c, (_, _, key) in zip(ceiling, columns)])
-    widths = [max(len(head2[k]), *(len(r[k][0]) for r in body)) for k in range(len(head2))]
-    widths[0] = max(widths[0], len(head1[0]))
-    spans = _spans(columns)
-    for start, span in spans:  # a group name longer than its columns widens the last one
-        need = len(head1[start + 1]) - (sum(widths[start + 1:start + 1 + span]) + 2 * (span - 1))
-        if need > 0:
-            widths[start + span] += need
+    v, ci = _fmt_value(c, show_ci)
+    if not v:
+        return ""
+    if not marks or c.ref:
+        return " ".join(p for p in (v, ci) if p)
+    return (v + (sup[c.rank] + (TIE_MARK if c.dagger else "")).ljust(2) + (" " + ci if ci else "")).rstrip()
+
+
+def _table(layout, legend, *, show_ci=True, color=False) -> str:
+    head2 = [layout.corner] + list(layout.col_labels)
+    body = []   # ("rule",) | ("header", text) | ("row", [(text, rank)])
+    for k, (header, rule, rows) in enumerate(layout.sections):
+        if k or rule:
+            body.append(("rule",))
+        if header:
+            body.append(("header", terminal_safe(header)))
+        for label, cells in rows:
+            body.append(("row", [(terminal_safe(label), 0)] + [(_text_cell(c, show_ci), 0 if c.ref else c.rank)
+                                                              for c in cells]))
+    widths = [max([len(head2[k])] + [len(r[1][k][0]) for r in body if r[0] == "row"]) for k in range(len(head2))]
+    if layout.col_groups:
+        head1 = [""] + [terminal_safe(g) for g, _ in layout.col_groups]
+        start = 1
+        for g, span in layout.col_groups:  # a group name longer than its columns widens the last one
+            need = len(terminal_safe(g)) - (sum(widths[start:start + span]) + 2 * (span - 1))
+            if need > 0:
+                widths[start + span - 1] += need
+            start += span
 
     def style(text, rank, width):
         pad = text.ljust(width)
@@ -257,141 +381,205 @@ def _table(result, metrics, *, show_ci=True, color=False) -> str:
             return f"\033[4m{pad}\033[0m"
         return pad
 
-    top = [head1[0].ljust(widths[0])] + [head1[start + 1].ljust(sum(widths[start + 1:start + 1 + span]) + 2 * (span - 1))
-                                         for start, span in spans]
-    out = ["  ".join(top).rstrip(), "  ".join(h.ljust(w) for h, w in zip(head2, widths)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    for k, line in enumerate(body):
-        if ceiling and k == len(body) - 1:   # the reference row, below a rule
+    out = []
+    if layout.col_groups:
+        top, start = [head2[0].ljust(widths[0])], 1
+        for g, span in layout.col_groups:
+            top.append(terminal_safe(g).ljust(sum(widths[start:start + span]) + 2 * (span - 1)))
+            start += span
+        out.append("  ".join(top).rstrip())
+        head2[0] = ""
+    out += ["  ".join(h.ljust(w) for h, w in zip(head2, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    for item in body:
+        if item[0] == "rule":
             out.append("  ".join("-" * w for w in widths))
-        out.append("  ".join(style(t, r, w) if i else t.ljust(w) for i, ((t, r), w) in
-                             enumerate(zip(line, widths))).rstrip())
-    out.append("")
-    legend = _legend_lines(result, metrics, show_ci=show_ci)
-    legend[1] = legend[1].replace("Best bold, second underlined", "\u00b9 best (bold), \u00b2 second (underlined)")
-    out += [terminal_safe(line) for line in legend]
-    if result.krasula:
-        out += ["", format_krasula(result.krasula, "table").rstrip("\n")]
+        elif item[0] == "header":
+            out.append(item[1])
+        else:
+            out.append("  ".join(style(t, r, w) if i else t.ljust(w) for i, ((t, r), w) in
+                                 enumerate(zip(item[1], widths))).rstrip())
+    if legend:
+        legend = list(legend)
+        legend[1] = (legend[1].replace("Best bold", "\u00b9 best (bold)")
+                     .replace("second underlined", "\u00b2 second (underlined)"))
+        out += [""] + [terminal_safe(line) for line in legend]
     return "\n".join(out) + "\n"
 
 
 # -- Markdown ---------------------------------------------------------------------------------
-def _markdown(result, metrics, *, show_ci=True) -> str:
-    columns, models, grid = _grid(result, metrics)
-    header = ["model"] + [(markdown_safe(g) + " " if g else "") + lab for g, lab, _ in columns]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(columns)) + "|"]
-    for model in models:
-        row = [markdown_safe(model)]
-        for k, (_, _, key) in enumerate(columns):
-            c = grid[(model, k)]
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            if v and c.rank == 1:
-                v = f"**{v}**"
-            elif v and c.rank == 2:
-                v = f"<u>{v}</u>"
-            row.append((v + (TIE_MARK if c.dagger else "") + (" " + ci.replace("[", "\\[").replace("]", "\\]")
-                                                              if ci else "")) if v else "")
-        out.append("| " + " | ".join(row) + " |")
-    ceiling = _ceiling_cells(result, columns)
-    if ceiling:   # italic, after the models
-        row = [f"*{CEILING_LABEL}*"]
-        for c, (_, _, key) in zip(ceiling, columns):
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            row.append(f"*{v}" + (" " + ci.replace("[", "\\[").replace("]", "\\]") if ci else "") + "*" if v else "")
-        out.append("| " + " | ".join(row) + " |")
-    out.append("")
-    out += [line + "  " for line in _legend_lines(result, metrics, markdown_safe, show_ci)]
-    if result.krasula:
-        out += ["", format_krasula(result.krasula, "markdown").rstrip("\n")]
+def _md_cell(c, show_ci):
+    v, ci = _fmt_value(c, show_ci)
+    if not v:
+        return ""
+    ci = " " + ci.replace("[", "\\[").replace("]", "\\]") if ci else ""
+    if c.ref:
+        return f"*{v}{ci}*"
+    if c.rank == 1:
+        v = f"**{v}**"
+    elif c.rank == 2:
+        v = f"<u>{v}</u>"
+    return v + (TIE_MARK if c.dagger else "") + ci
+
+
+def _markdown(layout, legend, *, show_ci=True) -> str:
+    labels = list(layout.col_labels)
+    if layout.col_groups:
+        groups = [g for g, span in layout.col_groups for _ in range(span)]
+        labels = [(markdown_safe(g) + " " if g else "") + markdown_safe(lab) for g, lab in zip(groups, labels)]
+    else:
+        labels = [markdown_safe(lab) for lab in labels]
+    ncol = len(labels)
+    out = ["| " + " | ".join([layout.corner] + labels) + " |", "|" + "|".join(["---"] + ["---:"] * ncol) + "|"]
+    for header, rule, rows in layout.sections:
+        if header:
+            out.append("| " + " | ".join([f"**{markdown_safe(header)}**"] + [""] * ncol) + " |")
+        for label, cells in rows:
+            ref = rule and not header
+            first = f"*{markdown_safe(label)}*" if ref else markdown_safe(label)
+            out.append("| " + " | ".join([first] + [_md_cell(c, show_ci) for c in cells]) + " |")
+    if legend:
+        out += [""] + [line + "  " for line in legend]
     return "\n".join(out).rstrip() + "\n"
 
 
 # -- HTML -------------------------------------------------------------------------------------
-def _html_table(result, metrics, *, show_ci=True) -> str:
+_CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
+        "th[scope=rowgroup]{text-align:left;font-style:italic;font-weight:normal}"
+        # booktabs: rules on the table's own rows and cells (> th, > td), never on the CI's <small> inside a cell
+        "thead tr:first-child>th{border-top:2px solid #000}thead tr:last-child>th{border-bottom:1px solid #000}"
+        "tbody+tbody tr:first-child>*,tfoot tr:first-child>*{border-top:1px solid #000}"
+        "table>:last-child>tr:last-child>*{border-bottom:2px solid #000}"
+        "caption{caption-side:bottom;text-align:left;max-width:60em;font-size:90%;padding-top:.5em}"
+        "td.ref,th.ref{font-style:italic}")
+
+
+def _html_cell(c, show_ci, e):
+    v, ci = _fmt_value(c, show_ci)
+    if not v:
+        return "<td></td>"
+    ci = f" <small>{e(ci)}</small>" if ci else ""
+    if c.ref:
+        return f"<td class=\"ref\">{v}{ci}</td>"
+    if c.rank == 1:
+        v = f"<b>{v}</b>"
+    elif c.rank == 2:
+        v = f"<u>{v}</u>"
+    return "<td>" + v + (TIE_MARKS["html"] if c.dagger else "") + ci + "</td>"
+
+
+def _html_table(layout, legend, *, show_ci=True, extra="") -> str:
     e = _html.escape
-    columns, models, grid = _grid(result, metrics)
-    groups = [(columns[k][0], span) for k, span in _spans(columns)]
-    rows = ["<tr><th rowspan=\"2\">model</th>" + "".join(f"<th colspan=\"{s}\">{e(g)}</th>" for g, s in groups)
-            + "</tr>", "<tr>" + "".join(f"<th>{e(lab)}</th>" for _, lab, _ in columns) + "</tr>"]
-    for model in models:
-        tds = [f"<th scope=\"row\">{e(terminal_safe(model))}</th>"]
-        for k, (_, _, key) in enumerate(columns):
-            c = grid[(model, k)]
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            if v and c.rank == 1:
-                v = f"<b>{v}</b>"
-            elif v and c.rank == 2:
-                v = f"<u>{v}</u>"
-            tds.append("<td>" + ((v + (TIE_MARKS["html"] if c.dagger else "")
-                                  + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
-        rows.append("<tr>" + "".join(tds) + "</tr>")
-    foot = ""
-    ceiling = _ceiling_cells(result, columns)
-    if ceiling:
-        tds = [f"<th scope=\"row\">{CEILING_LABEL}</th>"]
-        for c, (_, _, key) in zip(ceiling, columns):
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            tds.append("<td>" + ((v + (f" <small>{e(ci)}</small>" if ci else "")) if v else "") + "</td>")
-        foot = "\n<tfoot>\n<tr class=\"ceiling\">" + "".join(tds) + "</tr>\n</tfoot>"
-    caption = " ".join(e(line) for line in _legend_lines(result, metrics, show_ci=show_ci)).replace(TIE_MARK, TIE_MARKS["html"])
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "th,td{padding:.25em .6em;text-align:right}th[scope=row]{text-align:left}"
-             "thead tr:first-child th{border-top:2px solid #000}tbody tr:last-child *{border-bottom:2px solid #000}"
-             "thead tr:last-child th{border-bottom:1px solid #000}caption{caption-side:bottom;text-align:left;"
-             "max-width:60em;font-size:90%;padding-top:.5em}tr.ceiling *{font-style:italic}"
-             "tfoot tr:last-child *{border-bottom:2px solid #000}")
-    body = (f"<table>\n<caption>{caption}</caption>\n<thead>\n{rows[0]}\n{rows[1]}\n</thead>\n<tbody>\n"
-            + "\n".join(rows[2:]) + f"\n</tbody>{foot}\n</table>")
-    extra = ""
-    if result.krasula:
-        extra = "\n" + format_krasula(result.krasula, "html")
-    return page("iqa-eval bench", f"\n{body}{extra}\n", with_plotly=False, css=style)
+    ncol = len(layout.col_labels)
+    if layout.col_groups:
+        head = ["<tr><th rowspan=\"2\">" + e(layout.corner) + "</th>"
+                + "".join(f"<th colspan=\"{s}\">{e(terminal_safe(g))}</th>" for g, s in layout.col_groups) + "</tr>",
+                "<tr>" + "".join(f"<th>{e(terminal_safe(lab))}</th>" for lab in layout.col_labels) + "</tr>"]
+    else:
+        head = ["<tr><th>" + e(layout.corner) + "</th>"
+                + "".join(f"<th>{e(terminal_safe(lab))}</th>" for lab in layout.col_labels) + "</tr>"]
+    bodies = []
+    for header, rule, rows in layout.sections:
+        tag = "tfoot" if rule and not header else "tbody"
+        trs = []
+        if header:
+            trs.append(f"<tr><th scope=\"rowgroup\" colspan=\"{ncol + 1}\">{e(terminal_safe(header))}</th></tr>")
+        for label, cells in rows:
+            ref = tag == "tfoot"
+            open_row = '<tr class="ceiling"><th scope="row" class="ref">' if ref else '<tr><th scope="row">'
+            trs.append(f"{open_row}{e(terminal_safe(label))}</th>"
+                       + "".join(_html_cell(c, show_ci, e) for c in cells) + "</tr>")
+        bodies.append(f"<{tag}>\n" + "\n".join(trs) + f"\n</{tag}>")
+    caption = (f"<caption>{' '.join(e(line) for line in legend).replace(TIE_MARK, TIE_MARKS['html'])}</caption>\n"
+               if legend else "")
+    body = "<table>\n" + caption + "<thead>\n" + "\n".join(head) + "\n</thead>\n" + "\n".join(bodies) + "\n</table>"
+    return page("iqa-eval bench", f"\n{body}{extra}\n", with_plotly=False, css=_CSS)
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
-def _latex(result, metrics, *, show_ci=False) -> str:
-    columns, models, grid = _grid(result, metrics)
-    groups = [(columns[k][0], span, k + 2) for k, span in _spans(columns)]
-    spec = "l" + "".join("c" * s for _, s, _ in groups)
-    caption = " ".join(tex(line) for line in _legend_lines(result, metrics, show_ci=show_ci))
-    caption = (caption.replace(TIE_MARK, TIE_MARKS["latex"]).replace("chi2", r"$\chi^2$")
-               .replace(r"\textgreater{}=", r"$\geq$")
-               .replace("Best bold", r"Best \textbf{bold}").replace("second underlined", r"second \underline{underlined}"))
-    out = [r"% requires \usepackage{booktabs}", r"\begin{table}[t]", r"\centering", r"\caption{" + caption + "}",
-           r"\label{tab:iqa-eval-bench}", r"\begin{tabular}{" + spec + "}", r"\toprule"]
-    out.append(" & ".join([""] + [(r"\multicolumn{%d}{c}{%s}" % (s, tex(g)) if s > 1 else tex(g))
-                                  for g, s, _ in groups]) + r" \\")
-    out.append(" ".join(r"\cmidrule(lr){%d-%d}" % (start, start + s - 1) for g, s, start in groups if g))
-    out.append(" & ".join(["Model"] + [tex(lab) for _, lab, _ in columns]) + r" \\")
+#: About how many characters of a table's widest row fit in a one-column article's \linewidth;
+#: a wider table is scaled down to \linewidth (fit='auto').
+_LATEX_WIDE = 75
+
+
+def _latex_cell(c, show_ci):
+    v, ci = _fmt_value(c, show_ci)
+    if not v:
+        return ""
+    if c.ref:
+        return r"\textit{" + v + "}" + (r"\,{\scriptsize\itshape " + ci + "}" if ci else "")
+    if c.rank == 1:
+        v = r"\textbf{" + v + "}"
+    elif c.rank == 2:
+        v = r"\underline{" + v + "}"
+    if c.dagger:
+        v += TIE_MARKS["latex"]
+    if ci:
+        v += r"\,{\scriptsize " + ci + "}"
+    return v
+
+
+def _latex_caption(legend) -> str:
+    caption = " ".join(tex(line) for line in legend)
+    return (caption.replace(TIE_MARK, TIE_MARKS["latex"]).replace("chi2", r"$\chi^2$")
+            .replace(r"\textgreater{}=", r"$\geq$")
+            .replace("Best bold", r"Best \textbf{bold}").replace("second underlined", r"second \underline{underlined}"))
+
+
+def _latex_width(layout, show_ci) -> int:
+    """The table's width in characters as printed (the widest text per column, 2 between columns)."""
+    cols = [[layout.corner] + [label for _, _, rows in layout.sections for label, _ in rows]]
+    for k, lab in enumerate(layout.col_labels):
+        cols.append([lab] + [" ".join(p for p in _fmt_value(cells[k], show_ci) if p) + "  "
+                             for _, _, rows in layout.sections for _, cells in rows])
+    width = sum(max(len(t) for t in col) + 2 for col in cols)
+    if layout.col_groups:
+        width = max(width, sum(len(g) + 2 for g, _ in layout.col_groups))
+    return width
+
+
+def _latex(layout, legend, *, show_ci=False, fit="auto") -> str:
+    ncol = len(layout.col_labels)
+    spec = "l" + "c" * ncol
+    resize = fit == "resize" or (fit == "auto" and _latex_width(layout, show_ci) > _LATEX_WIDE)
+    out = [r"% requires \usepackage{booktabs}" + (r" and \usepackage{graphicx}" if resize else ""),
+           r"\begin{table}[t]", r"\centering"]
+    if legend:
+        out.append(r"\caption{" + _latex_caption(legend) + "}")
+    out.append(r"\label{tab:iqa-eval-bench}")
+    if resize:   # scaled to the text width (a table wider than the page would run off it)
+        out.append(r"\resizebox{\linewidth}{!}{%")
+    out += [r"\begin{tabular}{" + spec + "}", r"\toprule"]
+    if layout.col_groups:
+        groups, start = [], 2
+        for g, s in layout.col_groups:
+            groups.append((g, s, start))
+            start += s
+        out.append(" & ".join([""] + [(r"\multicolumn{%d}{c}{%s}" % (s, tex(g)) if s > 1 else tex(g))
+                                      for g, s, _ in groups]) + r" \\")
+        rules = " ".join(r"\cmidrule(lr){%d-%d}" % (start, start + s - 1) for g, s, start in groups if g)
+        if rules:
+            out.append(rules)
+    out.append(" & ".join([tex(layout.corner.capitalize())] + [tex(lab) for lab in layout.col_labels]) + r" \\")
     out.append(r"\midrule")
-    for model in models:
-        row = [tex(model)]
-        for k, (_, _, key) in enumerate(columns):
-            c = grid[(model, k)]
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            if v and c.rank == 1:
-                v = r"\textbf{" + v + "}"
-            elif v and c.rank == 2:
-                v = r"\underline{" + v + "}"
-            if v and c.dagger:
-                v += TIE_MARKS["latex"]
-            if ci:
-                v += r"\,{\scriptsize " + ci + "}"
-            row.append(v)
-        out.append(" & ".join(row) + r" \\")
-    ceiling = _ceiling_cells(result, columns)
-    if ceiling:   # below a rule, in italics, never marked
-        row = [r"\textit{" + CEILING_LABEL + "}"]
-        for c, (_, _, key) in zip(ceiling, columns):
-            v, ci = _fmt_value(c, _digits(key), show_ci)
-            row.append((r"\textit{" + v + "}" + (r"\,{\scriptsize\itshape " + ci + "}" if ci else "")) if v else "")
-        out += [r"\midrule", " & ".join(row) + r" \\"]
-    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    for k, (header, rule, rows) in enumerate(layout.sections):
+        if k or rule:
+            out.append(r"\midrule")
+        if header:
+            out.append(r"\multicolumn{%d}{l}{\textit{%s}} \\" % (ncol + 1, tex(header)))
+        for label, cells in rows:
+            ref = rule and not header
+            first = r"\textit{" + tex(label) + "}" if ref else tex(label)
+            out.append(" & ".join([first] + [_latex_cell(c, show_ci) for c in cells]) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    if resize:
+        out.append("}")
+    out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 
 
 # -- CSV and JSON ---------------------------------------------------------------------------------
-def _csv(result, metrics) -> str:
+def _csv(result, metrics, *, labels=None, groups=None) -> str:
     """The paper table, wide: one row per model, full precision, CIs and marks as columns."""
     models = _model_order(result)
     cells = result.cells.set_index(["dataset", "model"]) if not result.cells.empty else None
@@ -399,6 +587,9 @@ def _csv(result, metrics) -> str:
     rows = []
     for model in models:
         row = {"model": csv_safe(str(model))}
+        if labels or groups:
+            row["label"] = csv_safe(str((labels or {}).get(model, model)))
+            row["group"] = csv_safe(str((groups or {}).get(model, "")))
         for d in result.datasets:
             present = cells is not None and (d, model) in cells.index
             c = cells.loc[(d, model)] if present else None
@@ -465,8 +656,10 @@ def _friedman_test_json(t) -> dict:
             "decision_pvalue": _plain(t.pvalue)}
 
 
+@validate_params({"fit": LATEX_FITS, "digits": TABLE_DIGITS})
 def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), show_ci=None,
-                     color: bool = False) -> str:
+                     color: bool = False, labels=None, groups=None, digits=None, caption: bool = True,
+                     transpose: bool = False, fit: str = "auto") -> str:
     """Render a :class:`~iqa_eval.studies.bench.Benchmark` as text.
 
     Parameters
@@ -481,6 +674,21 @@ def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), s
         Intervals next to the values (default: yes, except in LaTeX).
     color : bool
         ANSI bold / underline in the terminal table.
+    labels : dict, optional
+        ``{model: display name}`` (the printed name; JSON and CSV keep the model's name and add it).
+    groups : dict, optional
+        ``{model: group}``: rows in blocks, one per group in the order first given, each under a
+        header row and a rule (columns blocks with ``transpose``); models without a group last.
+    digits : int, optional
+        Decimals of the values (default 3; the mean rank keeps 2). Best and second-best marks are
+        decided on the printed values: values that print equal share a mark.
+    caption : bool
+        The legend (LaTeX: ``\\caption``); False leaves it out (see :func:`benchmark_caption`).
+    transpose : bool
+        Datasets (and the summary) as rows, models as columns.
+    fit : {'auto', 'resize', 'none'}
+        LaTeX: scale the tabular to ``\\linewidth`` (``\\resizebox``, needs graphicx) when it is
+        wider than about 75 characters ('auto'), always, or never.
 
     Returns
     -------
@@ -488,21 +696,51 @@ def format_benchmark(result, fmt: str = "table", *, metrics=("srocc", "plcc"), s
     """
     fmt = check_choice("fmt", fmt, BENCH_FORMATS)
     metrics = check_metrics(metrics)
-    if fmt == "json":
-        return json.dumps(to_json_dict(result), indent=2, allow_nan=False) + "\n"
-    if fmt == "csv":
-        return _csv(result, metrics)
+    if fmt in ("json", "csv"):
+        labels, groups = check_model_names(result, labels, groups)
+        if fmt == "json":
+            doc = to_json_dict(result)
+            if labels or groups:
+                doc["labels"] = {m: labels.get(m, m) for m in result.models}
+                doc["groups"] = {m: groups.get(m) for m in result.models}
+            return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return _csv(result, metrics, labels=labels, groups=groups)
+    ci = (fmt != "latex") if show_ci is None else bool(show_ci)
+    layout = _layout(result, metrics, labels=labels, groups=groups, digits=digits, transpose=transpose)
+    legend = _legend_lines(result, metrics, markdown_safe if fmt == "markdown" else str, ci, layout.info) \
+        if caption else None
     if fmt == "latex":
-        text = _latex(result, metrics, show_ci=bool(show_ci))
+        text = _latex(layout, legend, show_ci=ci, fit=fit)
         if result.krasula:
             text += format_krasula(result.krasula, "latex")
         return text
-    ci = True if show_ci is None else bool(show_ci)
     if fmt == "markdown":
-        return _markdown(result, metrics, show_ci=ci)
+        text = _markdown(layout, legend, show_ci=ci)
+        return text + ("\n" + format_krasula(result.krasula, "markdown") if result.krasula else "")
     if fmt == "html":
-        return _html_table(result, metrics, show_ci=ci)
-    return _table(result, metrics, show_ci=ci, color=color)
+        extra = "\n" + format_krasula(result.krasula, "html") if result.krasula else ""
+        return _html_table(layout, legend, show_ci=ci, extra=extra)
+    text = _table(layout, legend, show_ci=ci, color=color)
+    return text + ("\n" + format_krasula(result.krasula, "table").rstrip("\n") + "\n" if result.krasula else "")
+
+
+@validate_params({"digits": TABLE_DIGITS})
+def benchmark_caption(result, fmt: str = "table", *, metrics=("srocc", "plcc"), show_ci=None, labels=None,
+                      groups=None, digits=None, transpose: bool = False) -> str:
+    """The caption :func:`format_benchmark` prints with the same arguments, alone (for a separate file):
+    LaTeX text for ``fmt='latex'`` (the body of ``\\caption{...}``), Markdown or HTML-escaped text, else plain."""
+    fmt = check_choice("fmt", fmt, BENCH_FORMATS)
+    metrics = check_metrics(metrics)
+    ci = (fmt != "latex") if show_ci is None else bool(show_ci)
+    layout = _layout(result, metrics, labels=labels, groups=groups, digits=digits, transpose=transpose)
+    legend = _legend_lines(result, metrics, markdown_safe if fmt == "markdown" else str, ci, layout.info)
+    if fmt == "latex":
+        return _latex_caption(legend) + "\n"
+    if fmt == "html":
+        return " ".join(_html.escape(line) for line in legend).replace(TIE_MARK, TIE_MARKS["html"]) + "\n"
+    if fmt == "markdown":
+        return "\n".join(line + "  " for line in legend).rstrip() + "\n"
+    return "\n".join(terminal_safe(line) for line in legend) + "\n"
 
 
 # -- critical-difference diagram --------------------------------------------------------------------

@@ -18,10 +18,10 @@ import math
 
 import numpy as np
 
-from ..options import EVALUATION_FORMATS, validate_params
+from ..options import EVALUATION_FORMATS, TABLE_DIGITS, validate_params
 from ._text import format_p, latex_escape, plain as _plain
 
-__all__ = ["format_evaluation", "format_gmc_scores"]
+__all__ = ["format_evaluation", "evaluation_caption", "format_gmc_scores"]
 
 #: "Statistically tied with the best" is one mark, the dagger, in every format (the text table,
 #: Markdown, the bench table, the report); TIE_MARKS spells it per format.
@@ -37,19 +37,21 @@ def _num(v, digits=4):
 
 def p_equals(name, p, *, space: str = "", n_resamples=None) -> str:
     """``name=0.0400`` or ``name<1e-4`` (``space=" "``: ``p = 0.0400``, ``p < 1e-4``);
-    a resampling p-value with its resolution (``bootstrap_pvalue<=0.002``)."""
+    a resampling p-value with its resolution (``bootstrap_pvalue<=0.002``; in prose ``p ≤ 0.002``)."""
     text = format_p(p, n_resamples=n_resamples)
     op, value = (text[:2], text[2:]) if text.startswith("<=") else (
         ("<", text[1:]) if text.startswith("<") else ("=", text))
+    if space and op == "<=":   # prose: a resampling p at its floor is a bound, "p ≤ 0.002"
+        op = "\u2264"
     return f"{name}{space}{op}{space}{value}"
 
 
-def _with_ci(row, key):
+def _with_ci(row, key, digits=4):
     lo, hi = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
-    return f"{_num(row[key])} [{_num(lo)}, {_num(hi)}]"
+    return f"{_num(row[key], digits)} [{_num(lo, digits)}, {_num(hi, digits)}]"
 
 
-def _display_rows(evaluation):
+def _display_rows(evaluation, digits=None):
     """Header and string cells shared by the table, Markdown and LaTeX renderings (the model
     column is :func:`_name_cells`'s, escaped per format before its mark is added)."""
     t = evaluation.table
@@ -60,12 +62,13 @@ def _display_rows(evaluation):
     if has_std:
         header += ["OR", "RMSE*"]
     header += ["mapping"]
+    d = 4 if digits is None else int(digits)
     cells = []
     for row in t.to_dict("records"):
-        line = [row["model"], str(row["n"]), _with_ci(row, "srocc"), _with_ci(row, "krcc"), _with_ci(row, "plcc"),
-                _num(row["plcc_raw"]), _num(row["rmse"]), _num(row["mae"])]
+        line = [row["model"], str(row["n"]), _with_ci(row, "srocc", d), _with_ci(row, "krcc", d),
+                _with_ci(row, "plcc", d), _num(row["plcc_raw"], d), _num(row["rmse"], d), _num(row["mae"], d)]
         if has_std:
-            line += [_num(row["outlier_ratio"]), _num(row["rmse_star"])]
+            line += [_num(row["outlier_ratio"], d), _num(row["rmse_star"], d)]
         line += [row["mapping"]]
         cells.append(line)
     return header, cells
@@ -74,7 +77,7 @@ def _display_rows(evaluation):
 CEILING_LABEL = "noise ceiling"
 
 
-def _ceiling_cells(evaluation, header):
+def _ceiling_cells(evaluation, header, digits=None):
     """The reference row, one string per column of ``header`` (only n, SROCC and PLCC filled), or None."""
     c = getattr(evaluation, "ceiling", None)
     if c is None:
@@ -82,8 +85,8 @@ def _ceiling_cells(evaluation, header):
     d = c.as_dict()
     line = [""] * len(header)
     line[0], line[1] = CEILING_LABEL, str(c.n_images)
-    line[2] = _with_ci(d, "srocc")
-    line[4] = _with_ci(d, "plcc")
+    line[2] = _with_ci(d, "srocc", 4 if digits is None else digits)
+    line[4] = _with_ci(d, "plcc", 4 if digits is None else digits)
     return line
 
 
@@ -95,14 +98,15 @@ def _ceiling_legend(evaluation):
             f"{c.reliability:.4f}, from std and n_ratings); a reference, not a model: not ranked or tested")
 
 
-def _name_cells(evaluation, escape=None, mark=TIE_MARKS["text"]):
-    """The model column: each name escaped for its format, then the tie mark and the flip
+def _name_cells(evaluation, escape=None, mark=TIE_MARKS["text"], labels=None):
+    """The model column: each name (or its label) escaped for its format, then the tie mark and the flip
     note added *after* escaping, so no name can forge a mark."""
     if escape is None:
         from .._runtime.escape import terminal_safe as escape
+    labels = labels or {}
     out = []
     for row in evaluation.table.to_dict("records"):
-        name = escape(str(row["model"])) + (mark if row["tied_with_best"] else "")
+        name = escape(str(labels.get(row["model"], row["model"]))) + (mark if row["tied_with_best"] else "")
         out.append(name + (escape(" (flipped)") if row["flipped"] else ""))
     return out
 
@@ -139,11 +143,25 @@ def _pairwise_lines(evaluation):
     return lines
 
 
-def _text_table(evaluation):
-    header, cells = _display_rows(evaluation)
-    for line, name in zip(cells, _name_cells(evaluation)):
+def _grouped(evaluation, cells, groups):
+    """[(group or None, [row cells])]: the table's rows in blocks, one per group in the order first given
+    (models without a group last); one block without a header when there are no groups."""
+    if not groups:
+        return [(None, cells)]
+    models = list(evaluation.table["model"])
+    order = list(dict.fromkeys(groups.values()))
+    blocks = [(g, [c for m, c in zip(models, cells) if groups.get(m) == g]) for g in order]
+    rest = [c for m, c in zip(models, cells) if m not in groups]
+    return [(g, rows) for g, rows in blocks if rows] + ([(None, rest)] if rest else [])
+
+
+def _text_table(evaluation, labels=None, groups=None, digits=None, caption=True):
+    from .._runtime.escape import terminal_safe
+
+    header, cells = _display_rows(evaluation, digits)
+    for line, name in zip(cells, _name_cells(evaluation, labels=labels)):
         line[0] = name
-    ceiling = _ceiling_cells(evaluation, header)
+    ceiling = _ceiling_cells(evaluation, header, digits)
     widths = [max(len(h), *(len(c[k]) for c in cells + ([ceiling] if ceiling else []))) for k, h in enumerate(header)]
     right = {1}  # n
 
@@ -151,51 +169,79 @@ def _text_table(evaluation):
         return "  ".join(c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(line, widths)))
 
     out = [fmt(header), "  ".join("-" * w for w in widths)]
-    out += [fmt(c) for c in cells]
+    for k, (group, rows) in enumerate(_grouped(evaluation, cells, groups)):
+        if k:
+            out.append("  ".join("-" * w for w in widths))
+        if group:
+            out.append(terminal_safe(group))
+        out += [fmt(c) for c in rows]
     if ceiling:
         out += ["  ".join("-" * w for w in widths), fmt(ceiling)]
-    out += ["", _legend(evaluation)]
-    if ceiling:
-        out.append(_ceiling_legend(evaluation))
+    if caption:
+        out += ["", _legend(evaluation)]
+        if ceiling:
+            out.append(_ceiling_legend(evaluation))
     pairs = _pairwise_lines(evaluation)
     if pairs:
         out += [""] + pairs
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
-def _markdown(evaluation):
-    header, cells = _display_rows(evaluation)
+def _markdown(evaluation, labels=None, groups=None, digits=None, caption=True):
+    header, cells = _display_rows(evaluation, digits)
 
     from .._runtime.escape import markdown_safe
 
-    names = _name_cells(evaluation, markdown_safe, TIE_MARKS["markdown"])
+    names = _name_cells(evaluation, markdown_safe, TIE_MARKS["markdown"], labels)
+    for line, name in zip(cells, names):
+        line[0] = name
     out = ["| " + " | ".join(markdown_safe(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join([name] + [markdown_safe(c) for c in line[1:]]) + " |"
-            for name, line in zip(names, cells)]
-    ceiling = _ceiling_cells(evaluation, header)
+    for group, rows in _grouped(evaluation, cells, groups):
+        if group:
+            out.append("| " + " | ".join([f"**{markdown_safe(group)}**"] + [""] * (len(header) - 1)) + " |")
+        out += ["| " + " | ".join([line[0]] + [markdown_safe(c) for c in line[1:]]) + " |" for line in rows]
+    ceiling = _ceiling_cells(evaluation, header, digits)
     if ceiling:   # italic, after the models
         out.append("| " + " | ".join(f"*{markdown_safe(c)}*" if c else "" for c in ceiling) + " |")
-    out += ["", markdown_safe(_legend(evaluation))]
-    if ceiling:
-        out += ["", markdown_safe(_ceiling_legend(evaluation))]
+    if caption:
+        out += ["", markdown_safe(_legend(evaluation))]
+        if ceiling:
+            out += ["", markdown_safe(_ceiling_legend(evaluation))]
     return "\n".join(out) + "\n"
 
 
-def _latex(evaluation):
-    header, cells = _display_rows(evaluation)
-    out = [r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\hline",
-           " & ".join(latex_escape(h) for h in header) + r" \\", r"\hline"]
-    names = _name_cells(evaluation, latex_escape, TIE_MARKS["latex"])
-    for name, line in zip(names, cells):
-        out.append(" & ".join([name] + [latex_escape(c) for c in line[1:]]) + r" \\")
-    ceiling = _ceiling_cells(evaluation, header)
+def _latex(evaluation, labels=None, groups=None, digits=None, caption=True):
+    """A booktabs tabular (``\\usepackage{booktabs}``), the legend as a comment below it."""
+    header, cells = _display_rows(evaluation, digits)
+    out = [r"% requires \usepackage{booktabs}", r"\begin{tabular}{l" + "r" * (len(header) - 2) + "l}", r"\toprule",
+           " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    names = _name_cells(evaluation, latex_escape, TIE_MARKS["latex"], labels)
+    for line, name in zip(cells, names):
+        line[0] = name
+    for k, (group, rows) in enumerate(_grouped(evaluation, cells, groups)):
+        if k:
+            out.append(r"\midrule")
+        if group:
+            out.append(r"\multicolumn{%d}{l}{\textit{%s}} \\" % (len(header), latex_escape(group)))
+        out += [" & ".join([line[0]] + [latex_escape(c) for c in line[1:]]) + r" \\" for line in rows]
+    ceiling = _ceiling_cells(evaluation, header, digits)
     if ceiling:   # below a rule, in italics
-        out += [r"\hline", " & ".join(r"\textit{" + latex_escape(c) + "}" if c else "" for c in ceiling) + r" \\"]
-    legend = latex_escape(_legend(evaluation)).replace(TIE_MARK, TIE_MARKS["latex"], 1)
-    out += [r"\hline", r"\end{tabular}", "% " + legend]
-    if ceiling:
-        out.append("% " + latex_escape(_ceiling_legend(evaluation)))
+        out += [r"\midrule", " & ".join(r"\textit{" + latex_escape(c) + "}" if c else "" for c in ceiling) + r" \\"]
+    out += [r"\bottomrule", r"\end{tabular}"]
+    if caption:
+        out.append("% " + latex_escape(_legend(evaluation)).replace(TIE_MARK, TIE_MARKS["latex"], 1))
+        if ceiling:
+            out.append("% " + latex_escape(_ceiling_legend(evaluation)))
     return "\n".join(out) + "\n"
+
+
+def evaluation_caption(evaluation) -> str:
+    """The legend :func:`format_evaluation` prints below the table (for a separate file)."""
+    lines = [_legend(evaluation)]
+    words = _ceiling_legend(evaluation)
+    if words:
+        lines.append(words)
+    return "\n".join(lines) + "\n"
 
 
 def _records(frame):
@@ -214,8 +260,9 @@ def _json(evaluation):
     return json.dumps(doc, indent=2) + "\n"
 
 
-@validate_params({"fmt": EVALUATION_FORMATS})
-def format_evaluation(evaluation, fmt: str = "table") -> str:
+@validate_params({"fmt": EVALUATION_FORMATS, "digits": TABLE_DIGITS})
+def format_evaluation(evaluation, fmt: str = "table", *, labels=None, groups=None, digits=None,
+                      caption: bool = True) -> str:
     """Render ``evaluation`` as text.
 
     Parameters
@@ -223,7 +270,15 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     evaluation : Evaluation
     fmt : {'table', 'csv', 'json', 'markdown', 'latex'}
         With a Krasula analysis (``evaluate(..., krasula=True)``) it follows the table (JSON: a
-        ``krasula`` key); it has no CSV form (an InputError).
+        ``krasula`` key); it has no CSV form (an InputError). LaTeX is a booktabs tabular.
+    labels : dict, optional
+        ``{model: display name}`` in the table, Markdown and LaTeX (CSV and JSON keep the names).
+    groups : dict, optional
+        ``{model: group}``: rows in blocks under a header row, one per group in the order first given.
+    digits : int, optional
+        Decimals of the values (default 4).
+    caption : bool
+        The legend below the table (:func:`evaluation_caption` gives it alone).
 
     Returns
     -------
@@ -238,16 +293,24 @@ def format_evaluation(evaluation, fmt: str = "table") -> str:
     >>> format_evaluation(ev, "csv").splitlines()[0].startswith("model,n,srocc")
     True
     """
+    view = {"labels": labels, "groups": groups, "digits": digits, "caption": caption}
+    if labels or groups:
+        known = set(evaluation.table["model"])
+        for what, mapping in (("label", labels or {}), ("group", groups or {})):
+            unknown = [m for m in mapping if m not in known]
+            if unknown:
+                from ..errors import InputError
+                raise InputError(f"{what} for {unknown[0]!r}: no such model (models: {', '.join(map(repr, known))})")
     if getattr(evaluation, "krasula", None) is not None:
         from .krasula import with_krasula
 
-        return with_krasula(_format_evaluation(evaluation, fmt), {"the data": evaluation.krasula}, fmt)
-    return _format_evaluation(evaluation, fmt)
+        return with_krasula(_format_evaluation(evaluation, fmt, view), {"the data": evaluation.krasula}, fmt)
+    return _format_evaluation(evaluation, fmt, view)
 
 
-def _format_evaluation(evaluation, fmt):
+def _format_evaluation(evaluation, fmt, view):
     if fmt == "table":
-        return _text_table(evaluation)
+        return _text_table(evaluation, **view)
     if fmt == "csv":
         from .._runtime.escape import neutralise_frame
 
@@ -255,8 +318,8 @@ def _format_evaluation(evaluation, fmt):
     if fmt == "json":
         return _json(evaluation)
     if fmt == "markdown":
-        return _markdown(evaluation)
-    return _latex(evaluation)
+        return _markdown(evaluation, **view)
+    return _latex(evaluation, **view)
 
 
 # ---- comparisons ---------------------------------------------------------------------------
@@ -390,7 +453,8 @@ def summarize_comparison(comparison) -> str:
         verdict = ("significant" if np.isfinite(r.pvalue) and r.pvalue < alpha else "not significant")
         out.append(f"Global {r.metric.upper()}: {a} {r.A:.4f}, {b} {r.B:.4f}, difference "
                    f"{r.diff:+.4f} ({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, "
-                   f"{p_equals('p', r.pvalue, space=' ')}): {verdict}.")
+                   f"{p_equals('p', r.pvalue, space=' ', n_resamples=getattr(c, 'n_resamples', None) if 'bootstrap' in str(r.test) else None)}"
+                   f"): {verdict}.")
     n = len(cells)
     tested = cells[cells.tested]
     sig = cells[cells.significant]

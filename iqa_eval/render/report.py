@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,34 +67,42 @@ def _num(value, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
-def _pvalue(value) -> str:
-    """A p-value cell: :func:`format_p`'s text (the one p-value format), escaped."""
+def _pvalue(value, n_resamples=None) -> str:
+    """A p-value cell: :func:`format_p`'s text (the one p-value format), escaped; a resampling p at its
+    floor reads ``≤ 0.002`` (it is a bound, not a value)."""
     try:
         p = float(value)
     except (TypeError, ValueError):
         return _e(value)
-    return "&ndash;" if not math.isfinite(p) else _e(format_p(p))
+    return "&ndash;" if not math.isfinite(p) else _e(format_p(p, n_resamples=n_resamples).replace("<=", "\u2264 "))
 
 
-def _cell(value, column: str = "") -> str:
+def _cell(value, column: str = "", n_resamples=None) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else ""
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         name = column.lower()
-        return _pvalue(value) if name == "pvalue" or name.endswith("_pvalue") else _num(value)
+        return _pvalue(value, n_resamples) if name == "pvalue" or name.endswith("_pvalue") else _num(value)
     return _e(value)
 
 
 def frame_table(df: pd.DataFrame, *, name_columns=("model", "metric", "test", "model_a", "model_b",
-                                                    "a", "b", "method")) -> str:
-    """Any DataFrame as an escaped HTML table (headers and cells escaped)."""
+                                                    "a", "b", "method"), n_resamples=None) -> str:
+    """Any DataFrame as an escaped HTML table (headers and cells escaped). ``n_resamples``: the bootstrap
+    size behind the ``bootstrap_pvalue`` column and the ``pvalue`` of rows whose ``test`` is a bootstrap
+    (shown at their resolution, the floor as ``≤``)."""
     head = "".join(f'<th class="{"name" if c in name_columns else ""}">{_e(c)}</th>' for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False):
-        cells = "".join(f'<td class="{"name" if c in name_columns else ""}">{_cell(v, str(c))}</td>'
-                        for c, v in zip(df.columns, rec))
+        row = dict(zip(df.columns, rec))
+        boot = "bootstrap" in str(row.get("test", "")).lower()
+
+        def resolution(c):
+            return n_resamples if (str(c) == "bootstrap_pvalue" or (str(c) == "pvalue" and boot)) else None
+        cells = "".join(f'<td class="{"name" if c in name_columns else ""}">{_cell(v, str(c), resolution(c))}</td>'
+                        for c, v in row.items())
         rows.append(f"<tr>{cells}</tr>")
     return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
@@ -105,12 +114,42 @@ def _img(fig, alt: str) -> str:
     return f'<img class="figure" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _notes(notes, *, shown=()) -> str:
-    """Notes as a list, each once, leaving out those already ``shown`` higher on the page."""
-    notes = [n for n in dict.fromkeys(str(n) for n in notes or () if n) if n not in set(shown)]
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_PATHS = re.compile(r"\S+\.(?:csv|tsv|txt|xlsx|xlsm|xls|parquet|pq)\b", re.IGNORECASE)
+_NUMBERS = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
+
+
+def note_kind(note: str) -> str:
+    """A note with its particulars (quoted names, file names, numbers) blanked: notes of one kind
+    (the same decision for several files or models) share it."""
+    return _NUMBERS.sub("#", _PATHS.sub("FILE", _QUOTED.sub("'…'", str(note))))
+
+
+def group_notes(notes) -> list:
+    """``[(kind's first note, [every note of the kind])]`` in order of first appearance, each note once."""
+    groups: dict = {}
+    for note in dict.fromkeys(str(n) for n in notes or () if n):
+        groups.setdefault(note_kind(note), []).append(note)
+    return [(members[0], members) for members in groups.values()]
+
+
+def _notes(notes, *, shown=(), words=None) -> str:
+    """Notes as a list, each once, one line per kind (the same decision for several files or models:
+    the first, a count and the rest folded), leaving out those already ``shown`` higher on the page.
+    ``words`` rewrites each note for its reader (the command line's option names)."""
+    words = words or (lambda text: text)
+    notes = [words(n) for n in dict.fromkeys(str(n) for n in notes or () if n) if n not in set(shown)]
     if not notes:
         return ""
-    return '<ul class="notes">' + "".join(f"<li>note: {_e(n)}</li>" for n in notes) + "</ul>"
+    items = []
+    for first, members in group_notes(notes):
+        if len(members) == 1:
+            items.append(f"<li>note: {_e(first)}</li>")
+        else:
+            rest = "".join(f"<li>{_e(n)}</li>" for n in members[1:])
+            items.append(f"<li>note ({len(members)} of this kind): {_e(first)}<details><summary>the other "
+                         f"{len(members) - 1}</summary><ul>{rest}</ul></details></li>")
+    return '<ul class="notes">' + "".join(items) + "</ul>"
 
 
 # -- choosing what to compare --------------------------------------------------------
@@ -207,9 +246,30 @@ def _score_section(evaluation) -> str:
     pairwise = getattr(evaluation, "pairwise", None)
     if isinstance(pairwise, pd.DataFrame) and len(pairwise):
         out.append(f"<details><summary>Paired tests between models ({len(pairwise)})</summary>"
-                   f"{frame_table(pairwise.dropna(axis=1, how='all'))}</details>")
+                   f"{frame_table(pairwise.dropna(axis=1, how='all'), n_resamples=_n_resamples(evaluation))}"
+                   "</details>")
+        out.append(_significance_block(evaluation))
     out.append("</section>")
     return "".join(out)
+
+
+def _n_resamples(evaluation):
+    settings = getattr(evaluation, "settings", {}) or {}
+    return settings.get("n_resamples") if settings.get("ci") not in (None, "analytic") else None
+
+
+def _significance_block(evaluation) -> str:
+    """The all-pairs "1 / 0 / −" matrix of SROCC and PLCC (Holm over the pairs), or '' with fewer than 3 models."""
+    table, pairwise = getattr(evaluation, "table", None), getattr(evaluation, "pairwise", None)
+    if (not isinstance(table, pd.DataFrame) or len(table) < 3 or not hasattr(evaluation, "settings")
+            or not isinstance(pairwise, pd.DataFrame) or "metric" not in pairwise.columns):
+        return ""
+    from ..studies.significance import significance_matrix
+    from .significance import significance_html
+
+    alpha = (getattr(evaluation, "settings", {}) or {}).get("alpha", 0.05)
+    return ("<h3>Every pair of models</h3>"
+            + f"<div class='wide'>{significance_html(significance_matrix(evaluation, alpha=alpha))}</div>")
 
 
 def _share(value, ceiling_srocc) -> str:
@@ -237,7 +297,7 @@ def _div_id(prefix: str, k: int) -> str:
     return f"{prefix}-{k}"
 
 
-def _gmc_section(gmc_result, shown=()) -> str:
+def _gmc_section(gmc_result, shown=(), words=None) -> str:
     if gmc_result is None:
         return ""
     from .plot import plotly_div, surface_figure
@@ -253,13 +313,20 @@ def _gmc_section(gmc_result, shown=()) -> str:
             index="model", columns="method", values="gmc", sort=False)
         wide = wide.reset_index()
         wide.columns = [str(c) for c in wide.columns]
-        out.append("<p>GMC score (average height of the surface):</p>" + frame_table(wide))
+        # ranked as the command line's table is: best first by the SROCC form (else the first form)
+        first = next((c for c in wide.columns[1:] if c.lower() == "srocc"), wide.columns[1] if wide.shape[1] > 1
+                     else None)
+        if first is not None:
+            wide = wide.sort_values(first, ascending=False, kind="stable", na_position="last").reset_index(drop=True)
+            wide.insert(0, "rank", wide[first].rank(ascending=False, method="min").astype("Int64"))
+        out.append(f"<p>GMC score (average height of the surface), ranked by {_e(first or '')}:</p>"
+                   + frame_table(wide))
     surface = gmc_result.surface
     methods = list(dict.fromkeys(surface["method"].astype(str)))
     for k, method in enumerate(methods):
         fig = surface_figure(surface, method=method)
         out.append(f"<h3>{_e(method.upper())}</h3>" + plotly_div(fig, div_id=_div_id("gmc", k)))
-    out.append(_notes(getattr(gmc_result, "notes", ()), shown=shown))
+    out.append(_notes(getattr(gmc_result, "notes", ()), shown=shown, words=words))
     out.append("</section>")
     return "".join(out)
 
@@ -272,7 +339,7 @@ def _masked_text(min_pairs, more="") -> str:
             f"(--min-pairs) are left blank{more}.")
 
 
-def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str:
+def _comparison_block(comparison, k: int, *, interactive: bool, shown=(), words=None) -> str:
     from .plot import comparison_figure, plotly_div, surface_figure
 
     a, b = (str(m) for m in comparison.models)
@@ -282,7 +349,8 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
         out.append(f'<div class="summary">{_e(summary)}</div>')
     tests = getattr(comparison, "global_tests", None)
     if isinstance(tests, pd.DataFrame) and len(tests):
-        out.append("<p>Global metrics and paired tests (differences are A &minus; B):</p>" + frame_table(tests))
+        out.append("<p>Global metrics and paired tests (differences are A &minus; B):</p>"
+                   + frame_table(tests, n_resamples=getattr(comparison, "n_resamples", None)))
     cells = getattr(comparison, "cells", None)
     if isinstance(cells, pd.DataFrame) and len(cells):
         method = str(getattr(comparison, "method", "gmc"))
@@ -298,7 +366,7 @@ def _comparison_block(comparison, k: int, *, interactive: bool, shown=()) -> str
                               for name, col in ((a, "A"), (b, "B"))], ignore_index=True)
             fig = surface_figure(tidy, method=method, title=f"{a} and {b}")
             out.append(plotly_div(fig, div_id=_div_id("cmp", k)))
-    out.append(_notes(getattr(comparison, "notes", ()), shown=shown))
+    out.append(_notes(getattr(comparison, "notes", ()), shown=shown, words=words))
     return "".join(out)
 
 
@@ -309,7 +377,7 @@ def _tied_models(evaluation) -> set:
     return {str(m) for m, t in zip(table["model"], table["tied_with_best"]) if _truthy(t)}
 
 
-def _comparison_section(comparisons, shown=(), tied=None) -> str:
+def _comparison_section(comparisons, shown=(), tied=None, words=None) -> str:
     if not comparisons:
         return ""
     # "tied with the best" only when every compared model is (models_to_compare falls back
@@ -321,7 +389,7 @@ def _comparison_section(comparisons, shown=(), tied=None) -> str:
         heading = "The best model compared with the runner-up (no model is statistically tied with it)"
     out = [f'<section id="compare"><h2>{_e(heading)}</h2>']
     for k, comparison in enumerate(comparisons):
-        out.append(_comparison_block(comparison, k, interactive=False, shown=shown))
+        out.append(_comparison_block(comparison, k, interactive=False, shown=shown, words=words))
     out.append("</section>")
     return "".join(out)
 
@@ -358,7 +426,7 @@ def _as_list(comparison):
 
 
 def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
-                title: str = "IQA evaluation report") -> str:
+                title: str = "IQA evaluation report", words=None) -> str:
     """The report as one self-contained HTML string.
 
     Parameters
@@ -376,6 +444,9 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
         The oriented data that was evaluated: needed for the scatter plots and listed as the
         inputs (files and columns).
     title : str
+    words : callable, optional
+        Rewrites each note for its reader (the command line passes its option names for the
+        library's parameter names); default: the notes as the library words them.
 
     Returns
     -------
@@ -396,11 +467,11 @@ def report_html(*, evaluation, gmc_result=None, comparison=None, dataset=None,
     body = [f"<h1>{_e(title)}</h1>",
             f"<p class='meta'>iqa-eval {_e(__version__)}</p>",
             _sources(dataset),
-            _notes(top_notes),
+            _notes(top_notes, words=words),
             _score_section(evaluation),
             _scatter_section(evaluation, dataset),
-            _gmc_section(gmc_result, shown=top_notes),
-            _comparison_section(comparisons, shown=top_notes, tied=_tied_models(evaluation))]
+            _gmc_section(gmc_result, shown=top_notes, words=words),
+            _comparison_section(comparisons, shown=top_notes, tied=_tied_models(evaluation), words=words)]
     return _page(title, "".join(body), with_plotly=gmc_result is not None)
 
 
@@ -430,14 +501,14 @@ class Report:
     dataset: object
     notes: tuple = ()
 
-    def html(self, *, title: str = "IQA evaluation report") -> str:
+    def html(self, *, title: str = "IQA evaluation report", words=None) -> str:
         """The page (:func:`report_html`) of these results."""
         return report_html(evaluation=self.evaluation, gmc_result=self.gmc_result,
-                           comparison=list(self.comparisons), dataset=self.dataset, title=title)
+                           comparison=list(self.comparisons), dataset=self.dataset, title=title, words=words)
 
-    def write(self, path, *, title: str = "IQA evaluation report") -> Path:
+    def write(self, path, *, title: str = "IQA evaluation report", words=None) -> Path:
         """Write :meth:`html` to ``path``; returns the path."""
-        return _write(path, self.html(title=title))
+        return _write(path, self.html(title=title, words=words))
 
 
 @validate_params({"mapping": MAPPINGS, "alpha": ALPHA, "seed": SEED, "grid_res": GRID_RES,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from ..options import (ALTERNATIVES, BENCH_METRICS, DATASET_NAN_POLICIES, FRIEDM
                        SEED, validate_params)
 
 __all__ = ["Benchmark", "DatasetSpec", "FriedmanResult", "benchmark", "dataset_spec", "read_manifest",
+           "read_manifest_models", "read_model_info",
            "friedman_nemenyi", "studentized_range_quantile"]
 
 # The summary averages the correlations only (RMSE is in each dataset's MOS units, so its mean
@@ -172,8 +173,131 @@ def _skipped_note(directory: Path) -> str | None:
     return f"skipped {len(skipped)} hidden file{'s' if len(skipped) > 1 else ''} ({shown})"
 
 
-_MANIFEST_KEYS = {"name", "dir", "files", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
+_MANIFEST_KEYS = {"name", "dir", "files", "metadata", "mos_col", "pred_cols", "std_col", "nratings_col", "key_col",
                   "lower_is_better", "flip", "mos_scale", "join", "delimiter", "n_ratings"}
+
+
+def _read_toml(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", file=path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=path) from None
+
+
+_MODEL_KEYS = {"name", "label", "group"}
+
+
+def read_manifest_models(path) -> tuple:
+    """The ``[[model]]`` tables of a manifest: ``(labels, groups)``, each ``{model: text}`` in the
+    manifest's order (the display name and the row block of each model in the paper table).
+
+    Format::
+
+        [[model]]
+        name = "ms_ssim"          # the model as its file or column names it
+        label = "MS-SSIM"         # printed instead of the name
+        group = "full-reference"  # rows in blocks, one per group, in the order first listed
+
+    Parameters
+    ----------
+    path : str or Path
+        The manifest (TOML). Unknown keys, a table without ``name`` or a model listed twice are
+        :class:`~iqa_eval.errors.InputError` naming the file.
+
+    Returns
+    -------
+    (dict, dict)
+        ``labels`` and ``groups`` (:func:`iqa_eval.render.bench_tables.format_benchmark`'s arguments).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "sets.toml"
+    >>> _ = path.write_text('[[model]]\\nname = "ms_ssim"\\nlabel = "MS-SSIM"\\ngroup = "FR"\\n')
+    >>> read_manifest_models(path)
+    ({'ms_ssim': 'MS-SSIM'}, {'ms_ssim': 'FR'})
+    """
+    doc = _read_toml(path)
+    entries = doc.get("model", [])
+    if not isinstance(entries, list):
+        raise InputError("'model' must be [[model]] tables", file=path)
+    labels, groups = {}, {}
+    for k, entry in enumerate(entries, start=1):
+        where = f"model {k}"
+        unknown = sorted(set(entry) - _MODEL_KEYS)
+        if unknown:
+            raise InputError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_MODEL_KEYS))}",
+                             file=path)
+        for key in _MODEL_KEYS:
+            if key in entry and not (isinstance(entry[key], str) and entry[key].strip()):
+                raise InputError(f"{where}: {key!r} must be a non-empty string", file=path)
+        if "name" not in entry:
+            raise InputError(f"{where}: no 'name' (the model as its file or column names it)", file=path)
+        name = entry["name"]
+        if name in labels or name in groups:
+            raise InputError(f"{where}: model {name!r} is listed twice", file=path)
+        if "label" in entry:
+            labels[name] = entry["label"]
+        if "group" in entry:
+            groups[name] = entry["group"]
+    return labels, groups
+
+
+def read_model_info(path, *, delimiter: str = "auto") -> tuple:
+    """``(labels, groups)`` from a table with a ``model`` column and a ``label`` and/or ``group`` column
+    (one row per model; an empty cell leaves that model's name or group unset).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any table :func:`~iqa_eval.data.io.read_table` reads (CSV, TSV, Excel, Parquet).
+    delimiter : str
+        As in :func:`~iqa_eval.data.io.read_table`.
+
+    Returns
+    -------
+    (dict, dict)
+        ``labels`` and ``groups``; a missing ``model`` column, an empty or repeated model name is an
+        :class:`~iqa_eval.errors.InputError` naming the file, column and row.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "models.csv"
+    >>> _ = path.write_text("model,label,group\\nms_ssim,MS-SSIM,FR\\nniqe,NIQE,\\n")
+    >>> read_model_info(path)
+    ({'ms_ssim': 'MS-SSIM', 'niqe': 'NIQE'}, {'ms_ssim': 'FR'})
+    """
+    from ..data.io import read_table
+
+    frame = read_table(path, delimiter=delimiter)
+    if "model" not in frame.columns:
+        raise InputError("no 'model' column (the table names each model, with its 'label' and/or 'group')",
+                         file=path)
+    have = [c for c in ("label", "group") if c in frame.columns]
+    if not have:
+        raise InputError("no 'label' or 'group' column", file=path)
+    out = {"label": {}, "group": {}}
+    seen = set()
+    for row, record in frame.iterrows():
+        model = record["model"]
+        if not isinstance(model, str) or not model.strip():
+            raise InputError("empty model name", file=path, column="model", row=int(row) + 1)
+        if model in seen:
+            raise InputError(f"model {model!r} listed twice", file=path, column="model", row=int(row) + 1)
+        seen.add(model)
+        for col in have:
+            value = record[col]
+            if isinstance(value, str) and value.strip():
+                out[col][model] = value
+            elif not (value is None or (isinstance(value, float) and math.isnan(value))):
+                out[col][model] = str(value)
+    return out["label"], out["group"]
 
 
 def read_manifest(path) -> list:
@@ -185,6 +309,7 @@ def read_manifest(path) -> list:
         name = "LIVEC"                      # default: the directory name
         dir = "LIVEC"                       # every table file in it, or:
         files = ["LIVEC/meta.csv", "LIVEC/niqe.csv"]
+        metadata = "../labels/livec.csv"    # a metadata (MOS) file kept anywhere, read with dir or files
         mos_col = "mos"                     # also std_col, nratings_col, key_col, pred_cols
         n_ratings = 20                      # every MOS a mean of 20 ratings (no count column)
         lower_is_better = ["niqe"]
@@ -214,18 +339,12 @@ def read_manifest(path) -> list:
     [('A', ['scores.csv'], ('niqe',))]
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", file=path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=path) from None
+    doc = _read_toml(path)
     entries = doc.get("dataset")
-    unknown_top = sorted(set(doc) - {"dataset"})
+    unknown_top = sorted(set(doc) - {"dataset", "model"})
     if unknown_top:
-        raise InputError(f"unknown key {unknown_top[0]!r} (the manifest holds [[dataset]] tables)", file=path)
+        raise InputError(f"unknown key {unknown_top[0]!r} (the manifest holds [[dataset]] and [[model]] tables)",
+                         file=path)
     if not isinstance(entries, list) or not entries:
         raise InputError("no [[dataset]] table", file=path)
     base = path.parent
@@ -264,14 +383,29 @@ def read_manifest(path) -> list:
                     and scale[0] < scale[1]):
                 raise InputError(f"{where}: 'mos_scale' must be [low, high] with low < high", file=path)
             opts["mos_scale"] = (float(scale[0]), float(scale[1]))
+        metadata = None
+        if "metadata" in entry:   # the MOS file kept apart from the predictions (checked here: one error line)
+            if not isinstance(entry["metadata"], str) or not entry["metadata"].strip():
+                raise InputError(f"{where}: 'metadata' must be a path", file=path)
+            metadata = base / entry["metadata"]
+            if not metadata.is_file():
+                raise InputError(f"{where}: metadata file {str(metadata)!r} not found (paths are relative to the "
+                                 "manifest's folder)", file=path)
         if "dir" in entry:
-            specs.append(dataset_spec(base / entry["dir"], **opts))
+            if not (base / entry["dir"]).exists():
+                raise InputError(f"{where}: directory {str(base / entry['dir'])!r} not found (paths are relative "
+                                 "to the manifest's folder)", file=path)
+            spec = dataset_spec(base / entry["dir"], **opts)
         else:
             files = entry["files"]
             if not (isinstance(files, list) and files and all(isinstance(f, str) for f in files)):
                 raise InputError(f"{where}: 'files' must be a non-empty list of paths", file=path)
             name = opts.pop("name", None) or Path(files[0]).parent.name or Path(files[0]).stem
-            specs.append(DatasetSpec(name=name, files=tuple(base / f for f in files), **opts))
+            spec = DatasetSpec(name=name, files=tuple(base / f for f in files), **opts)
+        if metadata is not None:   # first, as load_dataset takes the metadata table (once, if also listed)
+            same = [f for f in spec.files if f.resolve() == metadata.resolve()]
+            spec = replace(spec, files=(metadata,) + tuple(f for f in spec.files if f not in same))
+        specs.append(spec)
     return specs
 
 
@@ -450,14 +584,15 @@ class Benchmark:
         table, never a model (not in ``cells``, ranks, ties or the Friedman test)."""
         return {d: ev.ceiling for d, ev in self.evaluations.items() if getattr(ev, "ceiling", None) is not None}
 
-    def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False) -> str:
-        """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`)."""
+    def format(self, fmt: str = "table", *, metrics=("srocc", "plcc"), color: bool = False, **options) -> str:
+        """Render as text (see :func:`iqa_eval.render.bench_tables.format_benchmark`: ``labels``, ``groups``,
+        ``digits``, ``caption``, ``transpose``, ``fit``, ``show_ci``)."""
         from ..render.bench_tables import format_benchmark
-        return format_benchmark(self, fmt, metrics=metrics, color=color)
+        return format_benchmark(self, fmt, metrics=metrics, color=color, **options)
 
-    def to_latex(self, *, metrics=("srocc", "plcc")) -> str:
+    def to_latex(self, *, metrics=("srocc", "plcc"), **options) -> str:
         """The booktabs LaTeX table (best bold, second underlined, daggers on ties)."""
-        return self.format("latex", metrics=metrics)
+        return self.format("latex", metrics=metrics, **options)
 
     def cd_diagram(self, path=None, *, ax=None):
         """The critical-difference diagram (matplotlib Figure); saved when ``path`` is given."""
