@@ -17,7 +17,8 @@ import traceback
 from pathlib import Path
 
 from .._runtime.optional import require
-from ..options import ADJUSTMENTS, CI_METHODS, GMC_METHODS, GMC_PRESETS, JOINS, MAPPINGS, REGULATORS, TABLE_SUFFIXES
+from ..options import (ADJUSTMENTS, CI_METHODS, GMC_METHODS, GMC_PRESETS, JOINS, MAPPINGS, REGULATORS, TABLE_SUFFIXES,
+                       Interval, validate_params)
 from . import work
 from .sessions import SessionStore, _message, new_session_id
 
@@ -65,6 +66,8 @@ def _safe_name(name: str, taken: set) -> str:
     return out
 
 
+@validate_params({"max_upload": Interval(1, None, integral=True), "workers": Interval(1, 64, integral=True),
+                  "max_sessions": Interval(1, None, integral=True)})
 def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 2, max_sessions: int = 64):
     """The studio's Dash app (``app.server`` is the Flask app to serve).
 
