@@ -27,7 +27,10 @@ __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
 #: Default limit of one upload (all files together, decoded).
 DEFAULT_MAX_UPLOAD = 50 * 2 ** 20
 _MAX_FILES = 32
-_POLL_MS = 250
+# The page asks for its jobs' state this often while one runs, and slower when idle. The
+# interval is never switched off: a start and a poll answered out of order would otherwise
+# leave a finished job undelivered.
+_POLL_MS, _IDLE_POLL_MS = 300, 1500
 
 # The page's styles: a few rules inline, so nothing is fetched.
 _BOX = {"border": "1px solid #ccd", "borderRadius": "6px", "padding": "10px 14px", "margin": "10px 0"}
@@ -107,7 +110,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             dcc.Store(id="score-version", data=0),
             dcc.Store(id="surface-version", data=0),
             dcc.Store(id="compare-version", data=0),
-            dcc.Interval(id="poll", interval=_POLL_MS, disabled=True),
+            dcc.Store(id="error-count", data=0),
+            dcc.Interval(id="poll", interval=_IDLE_POLL_MS),
             dcc.Download(id="download"),
             html.H2("iqa-eval studio"),
             html.Div(id="error", role="alert", style=_ERROR),
@@ -273,6 +277,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             session.current.clear()
             for job in session.jobs.values():
                 store.cancel(job)
+                job.delivered = True             # superseded by the new data, not a failure
         models = data.models
         from ..cli._common import cli_words
 
@@ -294,7 +299,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         store.submit(session, kind, key, label, lambda: func(data, opts))
         return work.cli_line(command, session.file_labels, session.load_options, opts, output)
 
-    @app.callback(Output("score-cli", "children"), Output("poll", "disabled", allow_duplicate=True), ERR,
+    @app.callback(Output("score-cli", "children"), Output("poll", "interval", allow_duplicate=True), ERR,
                   Input("data-version", "data"), Input("mapping", "value"), Input("ci", "value"),
                   Input("n-resamples", "value"), Input("alpha", "value"), Input("seed", "value"),
                   Input("score-format", "value"), State("sid", "data"), prevent_initial_call=True)
@@ -305,9 +310,9 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         opts = {"mapping": mapping, "ci": ci, "n_resamples": n_resamples, "alpha": alpha, "seed": seed}
         line = start(store.get(sid), "score", opts, work.score, "scores", "score",
                      "scores" + work.SCORE_EXPORTS[fmt])
-        return line, False, ""
+        return line, _POLL_MS, ""
 
-    @app.callback(Output("surface-cli", "children"), Output("poll", "disabled", allow_duplicate=True), ERR,
+    @app.callback(Output("surface-cli", "children"), Output("poll", "interval", allow_duplicate=True), ERR,
                   Input("data-version", "data"), Input("preset", "value"), Input("std-source", "value"),
                   Input("regulator", "value"), Input("std-scale", "value"), Input("sampling", "value"),
                   Input("grid", "value"), Input("samples", "value"), Input("seed", "value"),
@@ -323,9 +328,9 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         suffix, contour = work.SURFACE_EXPORTS[fmt]
         line = start(store.get(sid), "surface", opts, work.surfaces, "GMC surfaces", "surface",
                      "gmc" + suffix + ("#contour" if contour else ""))
-        return line, False, ""
+        return line, _POLL_MS, ""
 
-    @app.callback(Output("compare-cli", "children"), Output("poll", "disabled", allow_duplicate=True), ERR,
+    @app.callback(Output("compare-cli", "children"), Output("poll", "interval", allow_duplicate=True), ERR,
                   Input("compare-run", "n_clicks"), State("model-a", "value"), State("model-b", "value"),
                   State("compare-method", "value"), State("compare-grid", "value"), State("adjust", "value"),
                   State("alpha", "value"), State("seed", "value"), State("sid", "data"), prevent_initial_call=True)
@@ -335,38 +340,43 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                 "alpha": alpha, "seed": seed}
         work._grid(grid)
         line = start(store.get(sid), "compare", opts, work.compare, "comparison", "compare", "compare.json")
-        return line, False, ""
+        return line, _POLL_MS, ""
 
     # -- polling --------------------------------------------------------------------------
     @app.callback(Output("progress", "style"), Output("status", "children"), Output("cancel", "style"),
-                  Output("poll", "disabled"), Output("score-version", "data"), Output("surface-version", "data"),
-                  Output("compare-version", "data"), ERR,
-                  Input("poll", "n_intervals"), State("sid", "data"), prevent_initial_call=True)
-    @guarded(7)
-    def poll(n, sid):
+                  Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
+                  Output("compare-version", "data"), Output("error-count", "data"), ERR,
+                  Input("poll", "n_intervals"), State("sid", "data"), State("score-version", "data"),
+                  State("surface-version", "data"), State("compare-version", "data"), State("error-count", "data"),
+                  prevent_initial_call=True)
+    @guarded(8)
+    def poll(n, sid, *seen):
+        # Idempotent: the page says which results and errors it has shown, the answer brings
+        # the newer ones. (Dash drops the answer of a poll overtaken by the next one; a result
+        # handed out only once would then never reach the page.)
         session = store.get(sid)
-        versions, running, errors = {}, [], []
+        running = []
         with session.lock:
             for kind, job in session.jobs.items():
                 if not job.done:
                     running.append(f"{job.label}: {job.elapsed():.1f} s")
-                    continue
-                if job.delivered:
-                    continue
-                job.delivered = True
-                if job.cancelled:
-                    errors.append(f"{job.label}: cancelled")
-                elif job.error:
-                    errors.append(job.error)
-                elif job.result is not None:
-                    session.current[kind] = (job.key, job.result)
-                    session.versions[kind] = session.versions.get(kind, 0) + 1
-                    versions[kind] = session.versions[kind]
+                elif not job.delivered:
+                    job.delivered = True
+                    if job.cancelled:
+                        session.errors.append(f"{job.label}: cancelled")
+                    elif job.error:
+                        session.errors.append(job.error)
+                    elif job.result is not None:
+                        session.current[kind] = (job.key, job.result)
+                        session.versions[kind] = session.versions.get(kind, 0) + 1
+            versions = [session.versions.get(k, 0) for k in ("score", "surface", "compare")]
+            n_errors, errors = len(session.errors), list(session.errors[(seen[3] or 0):])
         busy = bool(running)
         shown = {"display": "inline-block"} if busy else {"display": "none"}
         status = ("running " + "; ".join(running)) if busy else ""
-        out = [versions.get(k, no_update) for k in ("score", "surface", "compare")]
-        return (shown, status, shown, not busy, *out, "\n".join(errors) if errors else no_update)
+        out = [v if v != s else no_update for v, s in zip(versions, seen[:3])]
+        return (shown, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
+                n_errors if errors else no_update, "\n".join(errors[-3:]) if errors else no_update)
 
     @app.callback(Output("status", "children", allow_duplicate=True), ERR, Input("cancel", "n_clicks"),
                   State("sid", "data"), prevent_initial_call=True)

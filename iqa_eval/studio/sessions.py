@@ -67,6 +67,7 @@ class Session:
     cache: OrderedDict = field(default_factory=OrderedDict)   # key -> result
     versions: dict = field(default_factory=dict)    # kind -> how many results were delivered
     current: dict = field(default_factory=dict)     # kind -> (key, result) shown on the page
+    errors: list = field(default_factory=list)      # failures of jobs, in order (the page shows the new ones)
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_used: float = field(default_factory=time.monotonic)
 
@@ -128,6 +129,7 @@ class SessionStore:
                 return old                      # the same computation is already running
             if old is not None and not old.done:
                 self.cancel(old)
+                old.delivered = True            # superseded, not a failure to report
             job = Job(kind, key, label)
             hit = session.cached(key)
             if hit is not None:
