@@ -448,8 +448,9 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         a, b = result.models
         pairs = cell_pairs(session.data, a, b, q, qd, top=15)
         title = f"Heaviest image pairs at MOS {q:.3f}, |ΔMOS| {qd:.3f} (A = {a}, B = {b})"
-        columns = [{"name": c, "id": c} for c in pairs.columns]
-        rows = pairs.round(6).astype(object).to_dict("records")
+        columns = [{"name": c, "id": c, "type": "numeric", "format": {"specifier": ".4g"}}
+                   if pairs[c].dtype.kind == "f" else {"name": c, "id": c} for c in pairs.columns]
+        rows = pairs.astype(object).to_dict("records")
         return title, columns, rows, no_update
 
     # -- export -----------------------------------------------------------------------------
