@@ -274,22 +274,105 @@ def test_a_table_given_at_start_is_chosen_from_a_list(browser, server):  # noqa:
     v.context.close()
 
 
+def _post(url, body):
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(url + "_dash-update-component", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        return json.loads(answer.read()) if answer.status == 200 else {}
+
+
+def _with(body, **values):
+    """A recorded callback request with some inputs/states replaced (``values``: 'id.prop' -> value)."""
+    import copy
+
+    body = copy.deepcopy(body)
+    for item in body.get("inputs", []) + body.get("state", []):
+        key = f"{item['id']}.{item['property']}"
+        if key in values:
+            item["value"] = values[key]
+    return body
+
+
+def _scored_in_http_session(url, recorded, path, deadline):
+    """One session driven through the page's own callback requests: upload, score, surfaces,
+    poll until both are delivered, then read the table and the figure."""
+    import base64
+    import secrets
+    import time
+
+    sid = secrets.token_urlsafe(24)
+    content = "data:text/csv;base64," + base64.b64encode(path.read_bytes()).decode()
+    loaded = _post(url, _with(recorded["load"], **{"upload.contents": [content], "upload.filename": [path.name],
+                                                    "sid.data": sid}))["response"]
+    version = loaded["data-version"]["data"]
+    status = loaded["data-status"]["children"]
+    _post(url, _with(recorded["score"], **{"data-version.data": version, "sid.data": sid}))
+    _post(url, _with(recorded["surface"], **{"data-version.data": version, "sid.data": sid}))
+    seen = {"score-version": 0, "surface-version": 0}
+    while not all(seen.values()):
+        assert time.monotonic() < deadline, f"{path.name}: no result by the deadline"
+        answer = _post(url, _with(recorded["poll"], **{"sid.data": sid, "score-version.data": seen["score-version"],
+                                                       "surface-version.data": seen["surface-version"]}))
+        response = answer.get("response", {})
+        assert "error" not in response or not response["error"]["children"], response["error"]
+        for key in seen:
+            if key in response:
+                seen[key] = response[key]["data"]
+        if not all(seen.values()):
+            time.sleep(0.3)            # the page's own poll cadence (the protocol, not a synchronisation)
+    table = _post(url, _with(recorded["show-score"], **{"score-version.data": seen["score-version"],
+                                                        "sid.data": sid}))["response"]["score-table"]["data"]
+    figure = _post(url, _with(recorded["show-surface"], **{"surface-version.data": seen["surface-version"],
+                                                           "sid.data": sid}))["response"]["surface-3d"]["figure"]
+    return status, table, figure
+
+
 def test_twenty_concurrent_sessions_each_score_and_draw_a_surface(browser, server, tmp_path):  # noqa: F811
+    """20 sessions at once, each with its own data, each scoring and drawing surfaces: driven by
+    the requests a real page sends (recorded from one browser session), replayed concurrently
+    with other session ids and files; each gets its own, correct table."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    recorded = {}
+    keys = {"data-version.data": "load", "score-cli.children": "score", "surface-cli.children": "surface",
+            "progress.style": "poll", "score-table.columns": "show-score", "surface-3d.figure": "show-surface"}
+
+    def record(request):
+        if "/_dash-update-component" in request.url and request.method == "POST":
+            body = request.post_data_json
+            for key, name in keys.items():
+                if key in body["output"] and name not in recorded:
+                    recorded[name] = body
+
+    v = Visit(browser, server)
+    v.page.on("request", record)
     df = pd.read_csv(EXAMPLE)
-    visits = []
+    first = tmp_path / "first.csv"
+    df.head(200).to_csv(first, index=False)
+    v.upload(first)
+    v.wait_scores()
+    v.wait_surface()
+    v.check_clean()
+    v.context.close()
+    assert sorted(recorded) == sorted(keys.values())
+
+    paths = []
     for k in range(20):
-        path = tmp_path / f"set{k}.csv"
-        part = df.iloc[k * 60:(k + 1) * 60 + 100]
+        path = tmp_path / f"set{k:02d}.csv"
+        part = df.iloc[k * 50:k * 50 + 120 + k]        # a different size each: whose table is whose
         part[["image", "mos", "std", "precise", "noisy"]].to_csv(path, index=False)
-        visits.append((Visit(browser, server), path, len(part)))
-    for v, path, _ in visits:          # every session starts its work before any is waited for
-        v.upload(path)
-    for v, path, n in visits:
-        v.wait_scores(timeout=240_000)
-        v.wait_surface(timeout=240_000)
-        assert f"{n} images" in v.page.inner_text("#data-status")
-        assert path.name in v.page.inner_text("#score-cli")
-        assert v.page.inner_text("#error") == ""
-        v.check_clean()
-    for v, _, _ in visits:
-        v.context.close()
+        paths.append(path)
+    deadline = time.monotonic() + 240
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda p: _scored_in_http_session(server, recorded, p, deadline), paths))
+    for path, (status, table, figure) in zip(paths, results):
+        want = _library_scores(path)
+        assert status.startswith(f"{len(pd.read_csv(path))} images, 2 models")
+        assert [r["model"] for r in table] == list(want["model"])
+        np.testing.assert_allclose([r["srocc"] for r in table], want["srocc"], rtol=1e-12)
+        assert [r["n"] for r in table] == list(want["n"])
+        assert len(figure["data"]) == 2 and all(d["type"] == "surface" for d in figure["data"])
