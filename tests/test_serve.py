@@ -266,6 +266,15 @@ def test_bad_uploads_are_errors_on_the_page_and_the_server_keeps_serving(browser
 
 
 def test_a_table_given_at_start_is_chosen_from_a_list(browser, server):  # noqa: F811
+    import urllib.request
+
+    with urllib.request.urlopen(server, timeout=60) as page:
+        csp = page.headers["Content-Security-Policy"]
+        body = page.read().decode()
+    scripts = csp.split("script-src ")[1].split(";")[0].split()
+    assert scripts[0] == "'self'" and all(s.startswith("'sha256-") for s in scripts[1:]), csp
+    assert "frame-ancestors 'none'" in csp and "http" not in csp
+    assert "https://" not in body and "cdn" not in body.lower()      # every script from this server
     v = Visit(browser, server)
     v.choose("source", f"tables/{EXAMPLE.name}")
     v.wait_scores()

@@ -84,3 +84,12 @@ def test_sessions_are_separate_and_the_oldest_is_dropped(store):
     for bad in ("../etc", "short", "", None, "a" * 22 + "/x"):
         with pytest.raises(PermissionError):
             store.get(bad)
+
+
+@pytest.mark.parametrize("host, quiet", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
+                                         ("localhost", True), ("0.0.0.0", False), ("::", False),
+                                         ("192.168.1.4", False), ("example.org", False)])
+def test_serve_warns_unless_the_address_is_loopback(host, quiet):
+    from iqa_eval.cli.serve import _loopback
+
+    assert _loopback(host) is quiet

@@ -89,6 +89,13 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
     dash = require("dash", "the studio (iqa-eval serve)")
     from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
+    if workers > 1 and not _numba_threadsafe():
+        import warnings
+
+        from ..errors import IQAEvalWarning
+        warnings.warn("numba has no thread-safe threading layer here (pip install tbb): computations run "
+                      "one at a time", IQAEvalWarning, stacklevel=2)
+        workers = 1
     store = SessionStore(max_sessions=max_sessions, workers=workers)
     sources = _table_files(dirs)
     app = Dash(__name__, serve_locally=True, title="iqa-eval studio", update_title=None,
@@ -412,7 +419,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         result = current(sid, "surface")
         models = [m for m in (models or []) if m in set(result.surface["model"])] or None
         fig = surface_figure(result.surface, method=method, models=models)
-        png = png_bytes(contour_map(result.surface, method=method, models=models))
+        with work.MATPLOTLIB:
+            png = png_bytes(contour_map(result.surface, method=method, models=models))
         src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         scores = result.ranked_scores()
         scores = scores[scores["method"].str.lower() == method]
@@ -474,6 +482,23 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
 
     _secure(app, max_upload)
     return app
+
+
+def _numba_threadsafe() -> bool:
+    """Whether numba's parallel kernels may run in two threads at once: the tbb and omp threading
+    layers allow it; the workqueue fallback aborts the whole process when it happens."""
+    import numba
+    import numpy as np
+
+    @numba.njit(parallel=True)
+    def probe(x):
+        total = 0.0
+        for i in numba.prange(x.size):
+            total += x[i]
+        return total
+
+    probe(np.ones(4))
+    return numba.threading_layer() in ("tbb", "omp")
 
 
 def _save_upload(session, contents, filenames, max_upload):

@@ -11,11 +11,16 @@ from __future__ import annotations
 import json
 import shlex
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 __all__ = ["load", "score", "score_export", "surfaces", "surface_export", "compare", "compare_export",
            "cli_line", "SCORE_EXPORTS", "SURFACE_EXPORTS"]
+
+#: Held while matplotlib draws or saves: its savefig settings (``rc_context``) are global state,
+#: and two threads saving at once could restore each other's (an export must be the CLI's bytes).
+MATPLOTLIB = threading.Lock()
 
 #: score table formats offered for export -> file suffix (the CLI picks the format from it)
 SCORE_EXPORTS = {"csv": ".csv", "latex": ".tex", "markdown": ".md"}
@@ -93,7 +98,7 @@ def surface_export(result, kind: str, method: str) -> tuple:
     suffix, contour = SURFACE_EXPORTS[kind]
     with tempfile.TemporaryDirectory(prefix="iqa-eval-export-") as folder:
         target = Path(folder) / f"gmc{suffix}"
-        with OutputSet() as outputs:
+        with MATPLOTLIB, OutputSet() as outputs:
             written = write_surfaces(result.surface, target, outputs, contour=contour)
         chosen = [Path(p) for p in written]
         if len(chosen) > 1:
