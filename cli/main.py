@@ -18,6 +18,7 @@ COMMANDS = {
     "bench": "The paper table: every model on every dataset, ties with the best, Friedman/Nemenyi.",
     "simulate": "Write a simulated subjective study (example data).",
     "mos": "Raw ratings -> MOS, std, n_ratings, CI (screening, subject model MLE, noise ceiling).",
+    "serve": "The GMC studio: explore, compare and export in the browser (local web app).",
 }
 
 

@@ -25,6 +25,7 @@ LAYERS = {
     "studies": 4,                                  # score table, compare, bench, Krasula
     "render": 5,                                   # text, LaTeX, HTML, figures, report
     "cli": 6,                                      # the command line
+    "studio": 6,                                   # the web app (iqa-eval serve), beside the command line
 }
 
 

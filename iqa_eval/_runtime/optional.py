@@ -14,7 +14,7 @@ __all__ = ["EXTRAS", "require"]
 
 #: top-level module -> the pip extra of iqa-eval that installs it
 EXTRAS = {"plotly": "plot", "matplotlib": "plot", "openpyxl": "excel", "pyarrow": "parquet",
-          "statsmodels": "aic"}
+          "statsmodels": "aic", "dash": "serve"}
 
 
 def require(module: str, purpose: str):
