@@ -112,7 +112,7 @@ def study():
 
 def test_points_table(study):
     pts = gmc_points(study["preds"], study["mos"], std=study["std"], samples=7, methods=["KRCC", "srocc"]).table
-    assert list(pts.columns) == ["model", "method", "Q", "Qd", "value"]
+    assert list(pts.columns) == ["model", "method", "Q", "Qd", "value", "n_eff", "supported"]
     assert list(dict.fromkeys(zip(pts.model, pts.method))) == [("x", "KRCC"), ("x", "SROCC"),
                                                                 ("y", "KRCC"), ("y", "SROCC")]
     assert len(pts) == 2 * 2 * 7 and np.isfinite(pts.value).all()

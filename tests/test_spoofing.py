@@ -76,7 +76,7 @@ def test_score_latex_with_a_hostile_name_compiles_and_shows_it_literally(tmp_pat
     src = _csv(tmp_path, ["best", HOSTILE_TEX, "two\n\nparagraphs"])
     code, out, err = run_cli("score", src, "--format", "latex", "--no-pairwise")
     assert code == 0, err
-    _pdflatex(tmp_path, out)
+    _pdflatex(tmp_path, out, packages=("booktabs", "graphicx"))
     text = subprocess.run(["pdftotext", "t.pdf", "-"], cwd=tmp_path, capture_output=True, text=True)
     if text.returncode == 0:   # poppler-utils present: the name reads back literally
         assert "bad * v2 & 50% $x$ #1" in text.stdout and "<g> |h|" in text.stdout
@@ -91,7 +91,7 @@ def test_bench_latex_with_a_hostile_name_compiles_and_has_no_extra_mark(tmp_path
     row = next(line for line in tex.splitlines() if line.startswith(latex_escape("bad * v2")))
     assert row.count(r"$^\dagger$") == 0      # the dagger in a name is text (\$\^{}...), not a mark
     assert r"bad \$\textasciicircum{}\textbackslash{}dagger\$ v3" in tex
-    _pdflatex(tmp_path, tex, packages=("booktabs",))
+    _pdflatex(tmp_path, tex, packages=("booktabs", "graphicx"))
 
 
 def test_bench_cli_latex_escapes_a_hostile_file_name(tmp_path):
