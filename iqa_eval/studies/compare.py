@@ -566,8 +566,10 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     SROCC and PLCC come from :func:`iqa_eval.studies.evaluation.evaluate` (the numbers
     ``iqa-eval score`` prints): Williams' test with Zou's interval (``ci='analytic'``) or the
     paired bootstrap (``ci='percentile'``). KRCC, which ``evaluate`` does not test pairwise:
-    the paired bootstrap of :func:`iqa_eval.stats.inference.bootstrap_distribution` (percentile
-    interval, two-sided bootstrap p-value with the +1 correction), whatever ``ci``.
+    with ``ci='analytic'`` the normal interval and test with the variance of the two tau-b's
+    U-statistic influence values (:func:`iqa_eval.stats.inference.compare_correlations`), with
+    ``ci='percentile'`` the paired bootstrap (percentile interval, two-sided p-value with the +1
+    correction).
 
     Returns
     -------
@@ -575,7 +577,7 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     notes : list of str
     """
     from .evaluation import evaluate
-    from ..stats.inference import paired_bootstrap_difference
+    from ..stats.inference import compare_correlations, paired_bootstrap_difference
 
     from dataclasses import replace
 
@@ -605,13 +607,18 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed):
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
     if np.isfinite(k_a - k_b):
         x = data.prediction_matrix([model_a, model_b])
-        boot = paired_bootstrap_difference(
-            "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
-        lo, hi, p = boot.ci_low, boot.ci_high, boot.pvalue
-        notes += [f"KRCC test: {n}" for n in boot.notes]
+        if boot:
+            res = paired_bootstrap_difference(
+                "krcc", x[0], x[1], data.mos, n_resamples=n_resamples, seed=seed, confidence_level=1 - alpha)
+            lo, hi, p = res.ci_low, res.ci_high, res.pvalue
+            notes += [f"KRCC test: {n}" for n in res.notes]
+        else:   # U-statistic influence values of both tau-b (O(n log n)), no resampling
+            res = compare_correlations(x[0], x[1], data.mos, metric="krcc", confidence_level=1 - alpha)
+            lo, hi, p = res.ci_low, res.ci_high, res.pvalue
     else:
         lo = hi = p = np.nan
-    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, "paired bootstrap"))
+    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p,
+                 "paired bootstrap" if boot else "normal, U-statistic variance"))
     cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "pvalue", "test"]
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-1]:
