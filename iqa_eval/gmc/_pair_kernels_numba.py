@@ -10,8 +10,8 @@ row sums: :func:`group_row_sums`). Per tile a thread
 * computes the weights of 4 sample points at a time, one exp per weight, with the vectorisable
   :func:`exp_nonpos` (numba here has no SVML: LLVM cannot vectorise libm ``exp``, which costs
   ~10 ns per call; ours ~1.1 ns, as fast as numpy's AVX-512 exp);
-* adds the 4 x K dot products with a 4 x 4 register-blocked kernel (:func:`_dots`, ~40 GFlop/s
-  per core here) into its own accumulator.
+* adds the 4 x K dot products with a 4 x 3 register-blocked kernel (:func:`_dots`, 15-17 GFMA/s
+  per core on this AVX2 machine) into its own accumulator.
 
 Terms are direct pairwise differences ``p_i - p_j`` (never expanded as ``p_i^2 - 2 p_i p_j + ...``,
 which cancels catastrophically for large offsets). Everything accumulates in float64.
@@ -327,43 +327,40 @@ def _tile_weights(seg, nseg, a, qd, absd, z, w):
 def _dots(W, Tt, nb, out):
     """``out[q, k] = W[q, :nb] . Tt[k, :nb]`` for 4 points q and all sums k.
 
-    Blocked 4 points x 4 sums per pass: each loaded term serves four weights and each weight
-    four terms (16 independent accumulators), which keeps the FMA units busy (~40 GFlop/s per
-    core here, about half of peak)."""
+    Blocked 4 points x 3 sums per pass: each loaded term serves four weights and each weight
+    three terms. 12 vector accumulators plus the 7 loaded values fit AVX2's 16 registers
+    (a 4 x 4 block spilled there: 8-10 GFMA/s per core on this machine against 15-17 for
+    4 x 3, measured with benchmarks/bench_gmc.py's kernels in isolation, issue 18)."""
     K = Tt.shape[0]
     w0, w1, w2, w3 = W[0, :nb], W[1, :nb], W[2, :nb], W[3, :nb]
     k = 0
-    while k + 4 <= K:
-        t0, t1, t2, t3 = Tt[k, :nb], Tt[k + 1, :nb], Tt[k + 2, :nb], Tt[k + 3, :nb]
-        a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
-        a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+    while k + 3 <= K:
+        t0, t1, t2 = Tt[k, :nb], Tt[k + 1, :nb], Tt[k + 2, :nb]
+        a00 = a01 = a02 = a10 = a11 = a12 = 0.0
+        a20 = a21 = a22 = a30 = a31 = a32 = 0.0
         for b in range(nb):
-            x0, x1, x2, x3 = t0[b], t1[b], t2[b], t3[b]
+            x0, x1, x2 = t0[b], t1[b], t2[b]
             u = w0[b]
             a00 += u * x0
             a01 += u * x1
             a02 += u * x2
-            a03 += u * x3
             u = w1[b]
             a10 += u * x0
             a11 += u * x1
             a12 += u * x2
-            a13 += u * x3
             u = w2[b]
             a20 += u * x0
             a21 += u * x1
             a22 += u * x2
-            a23 += u * x3
             u = w3[b]
             a30 += u * x0
             a31 += u * x1
             a32 += u * x2
-            a33 += u * x3
-        out[0, k], out[0, k + 1], out[0, k + 2], out[0, k + 3] = a00, a01, a02, a03
-        out[1, k], out[1, k + 1], out[1, k + 2], out[1, k + 3] = a10, a11, a12, a13
-        out[2, k], out[2, k + 1], out[2, k + 2], out[2, k + 3] = a20, a21, a22, a23
-        out[3, k], out[3, k + 1], out[3, k + 2], out[3, k + 3] = a30, a31, a32, a33
-        k += 4
+        out[0, k], out[0, k + 1], out[0, k + 2] = a00, a01, a02
+        out[1, k], out[1, k + 1], out[1, k + 2] = a10, a11, a12
+        out[2, k], out[2, k + 1], out[2, k + 2] = a20, a21, a22
+        out[3, k], out[3, k + 1], out[3, k + 2] = a30, a31, a32
+        k += 3
     while k < K:
         tk = Tt[k, :nb]
         a0 = a1 = a2 = a3 = 0.0
@@ -634,3 +631,105 @@ def group_row_sums_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd
     for g in range(g0, g1):
         _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
                         lay, q_chunk, rows, scratch)
+
+
+# --- row sums on a grid of points (Q levels x shared Qd values) -------------------------------------
+#
+# When the points are (a subset of) the product Qu x Qdu of a few Q levels and a few Qd values
+# (compare's regular grid), a weight factors as w = e_Q(g) * e_Q(h) * b_Qd(g, h), so for image i
+# of group g
+#
+#     rows[k, (Q, Qd), i] = e_Q(g) * sum_h e_Q(h) X[(Qd, k), h],   X[(Qd, k), h] = b_Qd(g, h) T_i[k, h]
+#
+# which is a dense product E (Q levels x groups) @ X^T (groups x Qd values * sums): no weight is
+# formed per point at all (the per-point path builds S x G weights per group and streams them
+# against T). Columns are taken in chunks so that X's chunk stays in the core's L2 cache while the
+# Q levels go past it 4 at a time (the blocked _dots kernel). Same products up to the order of
+# the factors and of the additions: equal to the per-point path to rounding (tests: 1e-12).
+
+#: groups per chunk of the grid row sums (X chunk: Qd values x sums x chunk doubles, ~L2)
+_GRID_CHUNK = 256
+
+
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _group_b(g, qd, lg, zg, w):
+    """w[h] = b factor exp(-(Qd - |l_g - l_h|)^2 / (2 v_gh)) of a (g, h) pair."""
+    lgg = lg[g]
+    for h in range(lg.size):
+        t = qd - abs(lgg - lg[h])
+        w[h] = exp_nonpos(-(t * t) * zg[h])
+
+
+@njit(cache=True)
+def _rows_grid_scratch(K, N, G, n_b, q_cap, nq_pad):
+    """Work arrays of one group's grid rows: (zg, Bg, u, T, X, W, out4, acc)."""
+    return (np.empty(G), np.empty((n_b, G)), np.empty((K, N)), np.empty((q_cap, K, G)),
+            np.empty((n_b * K, _GRID_CHUNK)), np.zeros((4, _GRID_CHUNK)), np.empty((4, n_b * K)),
+            np.empty((nq_pad, n_b * K)))
+
+
+@njit(cache=True)
+def _one_group_rows_grid(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                         q_chunk, rows, scratch):
+    """Row sums of the images of group g on a grid of points (see the section comment).
+    ``Eu`` (4 * ceil(nq / 4), G): exp(log a) at each Q level (rows past nq are 0); point s is
+    (Q level ``qi[s]``, Qd value ``qdi[s]``)."""
+    G = lg.size
+    S = qi.size
+    K = rows.shape[0]
+    n_b = Qdu.size
+    nq_pad = Eu.shape[0]
+    singletons = G == ls.size
+    zg, Bg, u, T, X, W, out4, acc = scratch
+    for h in range(G):
+        v = Vg[g] + Vg[h]
+        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    for iu in range(n_b):
+        _group_b(g, Qdu[iu], lg, zg, Bg[iu])
+    n_g = gs[g + 1] - gs[g]
+    for q0 in range(0, n_g, q_chunk):
+        nq = min(q_chunk, n_g - q0)
+        for q in range(nq):
+            i = gs[g] + q0 + q
+            if singletons:
+                _image_terms(i, c, P, R, ls, rls, lay, T[q])
+            else:
+                _image_terms(i, c, P, R, ls, rls, lay, u)
+                _group_reduce(u, grp, T[q])
+        for q in range(nq):
+            Tq = T[q]
+            acc[:, :] = 0.0
+            for c0 in range(0, G, _GRID_CHUNK):
+                cn = min(_GRID_CHUNK, G - c0)
+                for iu in range(n_b):
+                    bq = Bg[iu, c0:c0 + cn]
+                    for k in range(K):
+                        xr, tr = X[iu * K + k], Tq[k, c0:c0 + cn]
+                        for b in range(cn):
+                            xr[b] = bq[b] * tr[b]
+                for Q0 in range(0, nq_pad, 4):
+                    for p in range(4):
+                        W[p, :cn] = Eu[Q0 + p, c0:c0 + cn]
+                    _dots(W, X, cn, out4)
+                    for p in range(4):
+                        for k in range(n_b * K):
+                            acc[Q0 + p, k] += out4[p, k]
+            d = dest[gs[g] + q0 + q]
+            for s in range(S):
+                eg = Eu[qi[s], g]
+                base = qdi[s] * K
+                for k in range(K):
+                    rows[k, s, d] = eg * acc[qi[s], base + k]
+
+
+@njit(parallel=True, cache=True)
+def group_row_sums_grid(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                        q_chunk, rows):
+    """:func:`group_row_sums` for points on a grid of Q levels x Qd values (arguments: see
+    :func:`_one_group_rows_grid`)."""
+    n_b = Qdu.size
+    for g in prange(g0, g1):
+        scratch = _rows_grid_scratch(rows.shape[0], ls.size, lg.size, n_b,
+                                     min(q_chunk, gs[g + 1] - gs[g]), Eu.shape[0])
+        _one_group_rows_grid(g, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                             q_chunk, rows, scratch)

@@ -470,6 +470,25 @@ def _fused_tile_pairs(K):
     return int(min(_TILE_PAIRS, max(256, (2**19 // (8 * K)) // 8 * 8)))
 
 
+def _grid_args(prob, inp):
+    """``(Eu, Qdu, qi, qdi)`` of the grid row sums when the points lie on a grid of few Q levels
+    x few shared Qd values (at most twice as many grid nodes as points), else None."""
+    A, Qd, E, Qdu, qidx, shared = inp.wargs
+    if not shared:
+        return None
+    Qu, first, qi = np.unique(prob.Q, return_index=True, return_inverse=True)
+    if Qu.size * Qdu.size > 2 * prob.S:
+        return None
+    nq_pad = -(-Qu.size // 4) * 4
+    Eu = np.zeros((nq_pad, E.shape[1]))
+    Eu[:Qu.size] = E[first]              # exp(log a) depends on the point only through Q
+    return Eu, Qdu, np.ascontiguousarray(qi.reshape(-1), dtype=np.int64), qidx
+
+
+#: use the grid row sums when the points allow (tests switch it off to compare the two paths)
+_GRID_ROWS = True
+
+
 def _run_numba_rows(nk, prob, inp, bar):
     import numba
 
@@ -478,10 +497,15 @@ def _run_numba_rows(nk, prob, inp, bar):
     q_chunk = _row_chunk(prob.K, G)
     per_call = max(1, -(-G // 50))
     bar.total = float(G)
+    grid = _grid_args(prob, inp) if _GRID_ROWS else None
     with numba.parallel_chunksize(1):
         for g0 in range(0, G, per_call):
             g1 = min(G, g0 + per_call)
-            nk.group_row_sums(g0, g1, *inp.row_args(inp.order), q_chunk, rows)
+            if grid is not None:
+                nk.group_row_sums_grid(g0, g1, inp.gs, inp.grp, inp.order, inp.c, inp.P, inp.R, inp.ls,
+                                       inp.rls, inp.lg, inp.Vg, *grid, inp.lay, q_chunk, rows)
+            else:
+                nk.group_row_sums(g0, g1, *inp.row_args(inp.order), q_chunk, rows)
             bar.update(g1 - g0)
     tot = rows.sum(axis=2).T / 2.0
     return tot, rows
