@@ -418,12 +418,23 @@ def _tile_scratch(B, K, n_b, M, L):
 
 @njit(cache=True)
 def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay, colmap,
-              out, scratch):
+              out, scratch, skip):
     """Add the sums of tile t into ``out`` (points x sums); see :func:`tile_sums`. ``scratch``
-    from :func:`_tile_scratch` (reusable: every entry read is written first)."""
+    from :func:`_tile_scratch` (reusable: every entry read is written first). ``skip`` (tiles x
+    points, or empty): points at which the tile's weight is provably negligible
+    (:func:`tile_skip_flags`); a block of 4 points is left out when all 4 are flagged."""
     G = lg.size
     S = A.shape[0]
     K = out.shape[1]
+    use_skip = skip.shape[0] > 0
+    if use_skip:
+        needed = False
+        for s in range(S):
+            if not skip[t, s]:
+                needed = True
+                break
+        if not needed:
+            return
     seg, Tt, absd, z, yb, ryb, W, out4, Bu, tmp_buf = scratch
     nseg, nb = _segments(t, B, rowoff, G, seg)
     _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb,
@@ -432,6 +443,13 @@ def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, 
         _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
     for s0 in range(0, S, 4):
         ns = min(4, S - s0)
+        if use_skip:
+            all_skipped = True
+            for q in range(ns):
+                if not skip[t, s0 + q]:
+                    all_skipped = False
+            if all_skipped:
+                continue
         for q in range(ns):
             if shared:
                 _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
@@ -447,7 +465,7 @@ def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, 
 
 @njit(parallel=True, cache=True)
 def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
-              lay, acc):
+              lay, skip, acc):
     """Add the sums of tiles t0 .. t1-1 into ``acc[thread]`` (threads x points x sums).
 
     ``shared``: the points use few distinct Qd values (``Qdu``, point s has ``Qdu[qidx[s]]``,
@@ -458,7 +476,7 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, q
     n_b, M, L = Qdu.size if shared else 0, P.shape[0], _segment_images(gs, B)
     for t in prange(t0, t1):
         _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
-                  colmap, acc[get_thread_id()], _tile_scratch(B, acc.shape[2], n_b, M, L))
+                  colmap, acc[get_thread_id()], _tile_scratch(B, acc.shape[2], n_b, M, L), skip)
 
 
 @njit(nogil=True, cache=True)
@@ -473,7 +491,7 @@ def tile_sums_serial(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E,
                             _segment_images(gs, B))
     for t in range(t0, t1):
         _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
-                  colmap, out, scratch)
+                  colmap, out, scratch, np.zeros((0, 0), dtype=np.bool_))
 
 
 # --- fused per-image row sums -----------------------------------------------------------------------
@@ -733,3 +751,95 @@ def group_row_sums_grid(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qd
                                      min(q_chunk, gs[g + 1] - gs[g]), Eu.shape[0])
         _one_group_rows_grid(g, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
                              q_chunk, rows, scratch)
+
+
+# --- provably negligible tiles ----------------------------------------------------------------------
+#
+# Groups are sorted by MOS (then std), so a tile's segment (g, h0 .. h0+n-1) has 0 <= l_h - l_g
+# within [l_h0 - l_g, l_{h0+n-1} - l_g]. Every weight of the segment at a point is then bounded
+# before it is computed:
+#
+#     w_gh c-sum  =  a_g a_h b_gh * (sum_{i in g} c_i)(sum_{j in h} c_j)
+#                <=  exp(log a_g + max_h log a_h - gap^2 / (2 vmax)) * C_g * sum_h C_h
+#
+# with gap the distance from Qd to that |dMOS| interval (b is a Gaussian in |dMOS| - Qd, so it is
+# largest at the nearest end), vmax = V_g + max_h V_h (a wider Gaussian is larger at the same
+# gap) and C the regulator sums of the groups (a diagonal pair (g, g) counts its own c-sum,
+# an upper bound of sum_{i<j} c_i c_j). The maxima over h come from a table of maxima over
+# blocks of 64 groups (over the blocks a range touches: never smaller than the true maximum).
+# A tile's bound is (number of segments) x its largest segment bound.
+#
+# The point's total weight T = sum w is bounded below by the pairs of one group g* (the largest
+# a at that point) with every other group: L = sum_{h != g*} w_{g* h} C_g* C_h <= T (all
+# terms >= 0). A tile is skipped at a point when its bound <= 0.5e-16 L / n_tiles, so the weight
+# of all skipped tiles together is <= 0.5e-16 L <= 0.5e-16 T (the factor 0.5 covers the rounding
+# of L and of the bounds, which are computed in log space to a few ulp). The sums of the terms
+# t (|t| <= tmax) change by at most tmax times that.
+
+_SKIP_BLOCK = 64
+
+
+@njit(cache=True)
+def _block_max(v, block):
+    nblk = -(-v.size // block)
+    out = np.full(nblk, -np.inf)
+    for h in range(v.size):
+        out[h // block] = max(out[h // block], v[h])
+    return out
+
+
+@njit(parallel=True, cache=True)
+def tile_skip_flags(n_tiles, B, rowoff, gs, c, lg, Vg, A, Qd, rel, skip):
+    """``skip[t, s]``: the weight of tile t at point s is provably below ``rel`` x (a lower bound of
+    the point's total weight) / n_tiles (derivation above). ``A``: log a per point and group."""
+    G = lg.size
+    S = A.shape[0]
+    cg = np.zeros(G)
+    for g in range(G):
+        for i in range(gs[g], gs[g + 1]):
+            cg[g] += c[i]
+    cpre = np.zeros(G + 1)
+    for g in range(G):
+        cpre[g + 1] = cpre[g] + cg[g]
+    vblk = _block_max(Vg, _SKIP_BLOCK)
+    for s in prange(S):
+        a = A[s]
+        qd = Qd[s]
+        gstar = 0
+        for g in range(G):
+            if a[g] > a[gstar]:
+                gstar = g
+        low = 0.0
+        for h in range(G):
+            if h != gstar:
+                v = Vg[gstar] + Vg[h]
+                zz = 0.5 / v if v > 0.0 else 0.0
+                tt = qd - abs(lg[gstar] - lg[h])
+                low += np.exp(a[gstar] + a[h] - tt * tt * zz) * (cg[gstar] * cg[h])
+        if not (low > 0.0):
+            for t in range(n_tiles):
+                skip[t, s] = False
+            continue
+        log_thr = np.log(0.5 * rel * low / n_tiles)
+        ablk = _block_max(a, _SKIP_BLOCK)
+        seg = np.empty((B + 1, 4), dtype=np.int64)
+        for t in range(n_tiles):
+            nseg, nb = _segments(t, B, rowoff, G, seg)
+            worst = -np.inf
+            for q in range(nseg):
+                g, h0, n = seg[q, 0], seg[q, 1], seg[q, 2]
+                h1 = h0 + n - 1
+                amax = -np.inf
+                vmax = 0.0
+                for k in range(h0 // _SKIP_BLOCK, h1 // _SKIP_BLOCK + 1):
+                    amax = max(amax, ablk[k])
+                    vmax = max(vmax, vblk[k])
+                vmax += Vg[g]
+                dmin = lg[h0] - lg[g]
+                dmax = lg[h1] - lg[g]
+                gap = max(0.0, max(dmin - qd, qd - dmax))
+                logb = -gap * gap * (0.5 / vmax) if vmax > 0.0 else 0.0
+                csum = cg[g] * (cpre[h1 + 1] - cpre[h0])
+                if csum > 0.0:
+                    worst = max(worst, a[g] + amax + logb + np.log(csum))
+            skip[t, s] = worst + np.log(max(nseg, 1)) <= log_thr

@@ -453,6 +453,7 @@ def _run_numba(prob, row_sums, bar):
     if row_sums:
         return _run_numba_rows(nk, prob, inp, bar)
     n_tiles = inp.n_tiles
+    skip = _skip_flags(nk, prob, inp) if _SKIP_REL > 0 else np.zeros((0, 0), dtype=np.bool_)
     acc = np.zeros((numba.config.NUMBA_NUM_THREADS, prob.S, prob.K))
     # a few calls (one parallel region each) so the progress bar can move
     per_call = max(1, -(-n_tiles // 50))
@@ -460,9 +461,30 @@ def _run_numba(prob, row_sums, bar):
     with numba.parallel_chunksize(1):  # tiles handed out one by one: robust to a loaded machine
         for t0 in range(0, n_tiles, per_call):
             t1 = min(n_tiles, t0 + per_call)
-            nk.tile_sums(t0, t1, *inp.tile_args(), acc)
+            nk.tile_sums(t0, t1, *inp.tile_args(), skip, acc)
             bar.update(t1 - t0)
     return acc.sum(axis=0), None
+
+
+#: tiles whose weight at a point is provably below this share of the point's total weight (all
+#: skipped tiles together) are left out there; 0 computes every tile (derivation:
+#: _pair_kernels_numba, "provably negligible tiles"; docs/performance.md)
+_SKIP_REL = 1e-16
+#: share of tile-points skipped by the last numba run (benchmarks report it)
+last_skipped_share = 0.0
+
+
+def _skip_flags(nk, prob, inp):
+    """``(tiles, points)`` flags of the provably negligible tiles (:func:`tile_skip_flags`)."""
+    global last_skipped_share
+    A = inp.wargs[0]
+    skip = np.zeros((inp.n_tiles, prob.S), dtype=np.bool_)
+    nk.tile_skip_flags(inp.n_tiles, inp.B, inp.rowoff, inp.gs, inp.c, inp.lg, inp.Vg, A, prob.Qd,
+                       _SKIP_REL, skip)
+    last_skipped_share = float(skip.mean()) if skip.size else 0.0
+    if not skip.any():
+        return np.zeros((0, 0), dtype=np.bool_)
+    return skip
 
 
 def _fused_tile_pairs(K):
