@@ -11,9 +11,15 @@ For each set (read from ../shared with the package's own reader, as ``iqa-eval c
    (totals only) per resample -- timed on a few resamples and scaled to 1,000;
 5. the whole ``iqa-eval compare`` command as a subprocess (KADID-10k only).
 
+With ``--baseline REV``: instead, the whole ``iqa-eval compare`` command (defaults: SROCC form,
+20 x 20 grid, analytic CIs) as fresh processes, this tree and the tree at REV (``git archive``)
+alternating, on KADID-10k and on a simulated SPAQ-sized set (11,125 images, ``simulate_study``;
+the real SPAQ is not in ../shared). One untimed run per tree first fills numba's cache. Medians
+of wall and CPU time (children's rusage) and their ratio, measured back to back.
+
 Wall and CPU time are reported (the machine is shared; CPU time is the steadier figure).
 
-Usage: python benchmarks/bench_compare.py [--quick]
+Usage: python benchmarks/bench_compare.py [--quick] [--baseline REV [--repeats 3]]
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-REF = REPO.parent / "shared" / "data" / "gmc-reference"
+REF = Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared")) / "data" / "gmc-reference"
 SETS = {
     "LIVEC": ("LIVEC", ("qalign", "topiq_nr")),
     "KADID-10k": ("kadid10k", ("DeepWSD", "ms_ssim")),
@@ -110,10 +116,64 @@ def bootstrap_projection(gin, q, qd, method, n_timed, n_resamples=1000):
     return t.wall / n_timed * n_resamples, t.cpu / n_timed * n_resamples
 
 
+def side_by_side(rev, repeats):
+    """Whole ``iqa-eval compare`` processes, this tree against ``rev``, alternating."""
+    import statistics
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_everyday import _entry, _export
+    from iqa_eval.data.simulation import simulate_study
+
+    def run(tree, args):
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _entry(tree), *map(str, args)], cwd=tree, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"{tree}: compare failed:\n{done.stderr[-2000:]}")
+        return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        spaq = tmp / "spaq_sized.csv"
+        df = simulate_study(11_125, seed=0)
+        df[["image", "mos", "std", "high_end", "fine_grain"]].to_csv(spaq, index=False)
+        groups = len(df[["mos", "std"]].drop_duplicates())
+        folder, (a, b) = SETS["KADID-10k"]
+        kadid = [REF / folder / "meta.csv"] + [REF / folder / f"{m}.csv" for m in (a, b)]
+        cases = [(f"compare KADID-10k (10,125 images), {a} vs {b}",
+                  ["compare", *kadid, "--models", f"{a},{b}", "--join", "order", "--format", "json",
+                   "-o", os.devnull]),
+                 (f"compare SPAQ-sized simulation (11,125 images, {groups:,} groups)",
+                  ["compare", spaq, "--models", "high_end,fine_grain", "--format", "json", "-o", os.devnull])]
+        trees = {"baseline": _export(rev, tmp), "this tree": REPO}
+        for _, case in cases:
+            for tree in trees.values():
+                run(tree, case)
+        print(f"whole processes, median of {repeats} (baseline = {rev}):")
+        for label, case in cases:
+            times = {name: [] for name in trees}
+            for _ in range(repeats):
+                for name, tree in trees.items():
+                    times[name].append(run(tree, case))
+            (bw, bc), (tw, tc) = ((statistics.median(t[0] for t in times[n]),
+                                   statistics.median(t[1] for t in times[n])) for n in trees)
+            print(f"  {label:<62} baseline {bw:6.1f} s wall {bc:6.1f} s CPU   this tree {tw:6.1f} s wall "
+                  f"{tc:6.1f} s CPU   ({bw / tw:4.1f}x wall, {bc / tc:4.1f}x CPU)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="LIVEC only, SROCC only")
+    ap.add_argument("--baseline", default=None, help="git revision: whole commands side by side")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    if args.baseline:
+        return side_by_side(args.baseline, args.repeats)
     from iqa_eval.studies.compare import compare_models
 
     print(f"machine: {os.cpu_count()} cores (shared); numba threads "

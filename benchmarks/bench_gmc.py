@@ -18,7 +18,11 @@
 Reports wall time, CPU time (the machine is shared: CPU time is the steadier figure),
 pair-samples per second and peak resident memory.
 
-Usage: python benchmarks/bench_gmc.py [--quick] [--only dask]
+With ``--baseline REV``: instead, the numba engine run of 1 and 3 in worker processes of this
+tree and of the tree at REV (``git archive``), alternating, ``--repeats`` times for KADID-10k and
+once for the PIPAL-sized set; first calls (compile or cache load) reported apart.
+
+Usage: python benchmarks/bench_gmc.py [--quick] [--only dask] [--baseline REV [--repeats 3]]
 """
 from __future__ import annotations
 
@@ -134,7 +138,8 @@ def worker(data, backend, n_points):
         data=data, backend=backend, n=n, models=pred.shape[0], points=int(Q.size),
         load_s=t_load, first_call_s=t_first, wall_s=wall, cpu_s=cpu,
         pairs=n * (n - 1) // 2, rss_before_mb=rss_before, peak_rss_mb=peak_rss_mb(),
-        checksum=float(sum(np.nansum(v) for v in values.values())))))
+        checksum=float(sum(np.nansum(v) for v in values.values())),
+        skipped=getattr(__import__("iqa_eval.gmc.engine", fromlist=["x"]), "last_skipped_share", None))))
 
 
 def dask_worker(data, n_points, reps):
@@ -180,9 +185,9 @@ def dask_worker(data, n_points, reps):
         pairs=n * (n - 1) // 2, max_rel_diff=rel, peak_rss_mb=peak_rss_mb())))
 
 
-def run_worker(data, backend, n_points, env=None):
+def run_worker(data, backend, n_points, env=None, cwd=REPO):
     out = subprocess.run([sys.executable, __file__, "--worker", data, backend, str(n_points)],
-                         capture_output=True, text=True, cwd=REPO,
+                         capture_output=True, text=True, cwd=cwd,
                          env=None if env is None else {**os.environ, **env})
     if out.returncode != 0:
         raise SystemExit(f"worker {data}/{backend} failed:\n{out.stderr}")
@@ -253,7 +258,11 @@ def main():
     ap.add_argument("--dask-reps", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--skip-50k", action="store_true",
                     help="leave out the synthetic N = 50,000 dask/numba run (about 15 minutes on 2 cores)")
+    ap.add_argument("--baseline", default=None, help="git revision: the engine side by side")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    if args.baseline:
+        return side_by_side(args.baseline, args.repeats, quick=args.quick)
     if args.worker:
         if args.worker[1] == "dask":
             return dask_worker(args.worker[0], int(args.worker[2]), args.dask_reps)
@@ -272,6 +281,35 @@ def main():
         classic(args, row)
     dask_section(args, row)
     return rows
+
+
+def side_by_side(rev, repeats, quick=False):
+    """The numba engine in worker processes of this tree and of ``rev``, alternating."""
+    import statistics
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_everyday import _export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"baseline": _export(rev, Path(tmp)), "this tree": REPO}
+        print(f"numba engine, 6 models x 3 methods x 100 points, worker processes (baseline = {rev}); "
+              f"load average {os.getloadavg()[0]:.1f} at start")
+        cases = [("kadid", "KADID-10k (10,125 images, 1,933 groups)", repeats),
+                 ("synthetic", "PIPAL-sized synthetic (23,200 images, all distinct)", 1)]
+        for data, label, reps in cases[:1] if quick else cases:
+            runs = {name: [] for name in trees}
+            for _ in range(reps):
+                for name, tree in trees.items():
+                    runs[name].append(run_worker(data, "numba", 100, env={"PYTHONPATH": str(tree)}, cwd=tree))
+            (bw, bc, bf), (tw, tc, tf) = ((statistics.median(r["wall_s"] for r in runs[n]),
+                                           statistics.median(r["cpu_s"] for r in runs[n]),
+                                           statistics.median(r["first_call_s"] for r in runs[n])) for n in trees)
+            same = max(abs(a["checksum"] - b["checksum"]) / abs(b["checksum"])
+                       for a, b in zip(runs["this tree"], runs["baseline"]))
+            print(f"  {label:<52} baseline {bw:6.2f} s wall {bc:6.2f} s CPU   this tree {tw:6.2f} s wall "
+                  f"{tc:6.2f} s CPU   ({bw / tw:4.2f}x wall, {bc / tc:4.2f}x CPU); first calls "
+                  f"{bf:.2f} / {tf:.2f} s; checksums agree to {same:.1e}; tile-points skipped "
+                  f"{runs['this tree'][0]['skipped']:.1%}", flush=True)
 
 
 def dask_section(args, row):

@@ -167,8 +167,8 @@ def test_krcc_difference_is_a_paired_bootstrap_of_kendall_tau_b():
     assert res.diff == pytest.approx(st.kendalltau(a, q)[0] - st.kendalltau(b, q)[0], abs=1e-12)
     assert math.isnan(res.williams_pvalue)
     _check_plain_paired_bootstrap(res, st.kendalltau, a, b, q, 200, 3)
-    with pytest.raises(InputError, match="KRCC differences need a bootstrap"):
-        I.compare_correlations(a, b, q, metric="krcc")
+    # ci='analytic' (the default) is the influence-value test of tests/test_kendall_influence.py
+    assert I.compare_correlations(a, b, q, metric="krcc").diff == pytest.approx(res.diff, abs=1e-15)
 
 
 def test_bootstrap_ci_result_is_an_object_with_the_plain_percentile_interval():
@@ -313,7 +313,7 @@ def test_compare_correlations_test_choice(alternative):
             # the interval and Williams' p do not depend on the test chosen
             assert (res.ci_low, res.ci_high, res.williams_pvalue) == (default.ci_low, default.ci_high,
                                                                        default.williams_pvalue)
-    with pytest.raises(InputError, match="KRCC has only the paired bootstrap"):
+    with pytest.raises(InputError, match="KRCC has the U-statistic test"):
         I.compare_correlations(a, b, q, metric="krcc", ci="percentile", test="steiger1980")
     with pytest.raises(InputError, match="test must be one of"):
         I.compare_correlations(a, b, q, test="fisher")

@@ -10,8 +10,8 @@ row sums: :func:`group_row_sums`). Per tile a thread
 * computes the weights of 4 sample points at a time, one exp per weight, with the vectorisable
   :func:`exp_nonpos` (numba here has no SVML: LLVM cannot vectorise libm ``exp``, which costs
   ~10 ns per call; ours ~1.1 ns, as fast as numpy's AVX-512 exp);
-* adds the 4 x K dot products with a 4 x 4 register-blocked kernel (:func:`_dots`, ~40 GFlop/s
-  per core here) into its own accumulator.
+* adds the 4 x K dot products with a 4 x 3 register-blocked kernel (:func:`_dots`, 15-17 GFMA/s
+  per core on this AVX2 machine) into its own accumulator.
 
 Terms are direct pairwise differences ``p_i - p_j`` (never expanded as ``p_i^2 - 2 p_i p_j + ...``,
 which cancels catastrophically for large offsets). Everything accumulates in float64.
@@ -327,43 +327,40 @@ def _tile_weights(seg, nseg, a, qd, absd, z, w):
 def _dots(W, Tt, nb, out):
     """``out[q, k] = W[q, :nb] . Tt[k, :nb]`` for 4 points q and all sums k.
 
-    Blocked 4 points x 4 sums per pass: each loaded term serves four weights and each weight
-    four terms (16 independent accumulators), which keeps the FMA units busy (~40 GFlop/s per
-    core here, about half of peak)."""
+    Blocked 4 points x 3 sums per pass: each loaded term serves four weights and each weight
+    three terms. 12 vector accumulators plus the 7 loaded values fit AVX2's 16 registers
+    (a 4 x 4 block spilled there: 8-10 GFMA/s per core on this machine against 15-17 for
+    4 x 3, measured with benchmarks/bench_gmc.py's kernels in isolation, issue 18)."""
     K = Tt.shape[0]
     w0, w1, w2, w3 = W[0, :nb], W[1, :nb], W[2, :nb], W[3, :nb]
     k = 0
-    while k + 4 <= K:
-        t0, t1, t2, t3 = Tt[k, :nb], Tt[k + 1, :nb], Tt[k + 2, :nb], Tt[k + 3, :nb]
-        a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
-        a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+    while k + 3 <= K:
+        t0, t1, t2 = Tt[k, :nb], Tt[k + 1, :nb], Tt[k + 2, :nb]
+        a00 = a01 = a02 = a10 = a11 = a12 = 0.0
+        a20 = a21 = a22 = a30 = a31 = a32 = 0.0
         for b in range(nb):
-            x0, x1, x2, x3 = t0[b], t1[b], t2[b], t3[b]
+            x0, x1, x2 = t0[b], t1[b], t2[b]
             u = w0[b]
             a00 += u * x0
             a01 += u * x1
             a02 += u * x2
-            a03 += u * x3
             u = w1[b]
             a10 += u * x0
             a11 += u * x1
             a12 += u * x2
-            a13 += u * x3
             u = w2[b]
             a20 += u * x0
             a21 += u * x1
             a22 += u * x2
-            a23 += u * x3
             u = w3[b]
             a30 += u * x0
             a31 += u * x1
             a32 += u * x2
-            a33 += u * x3
-        out[0, k], out[0, k + 1], out[0, k + 2], out[0, k + 3] = a00, a01, a02, a03
-        out[1, k], out[1, k + 1], out[1, k + 2], out[1, k + 3] = a10, a11, a12, a13
-        out[2, k], out[2, k + 1], out[2, k + 2], out[2, k + 3] = a20, a21, a22, a23
-        out[3, k], out[3, k + 1], out[3, k + 2], out[3, k + 3] = a30, a31, a32, a33
-        k += 4
+        out[0, k], out[0, k + 1], out[0, k + 2] = a00, a01, a02
+        out[1, k], out[1, k + 1], out[1, k + 2] = a10, a11, a12
+        out[2, k], out[2, k + 1], out[2, k + 2] = a20, a21, a22
+        out[3, k], out[3, k + 1], out[3, k + 2] = a30, a31, a32
+        k += 3
     while k < K:
         tk = Tt[k, :nb]
         a0 = a1 = a2 = a3 = 0.0
@@ -421,12 +418,23 @@ def _tile_scratch(B, K, n_b, M, L):
 
 @njit(cache=True)
 def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay, colmap,
-              out, scratch):
+              out, scratch, skip):
     """Add the sums of tile t into ``out`` (points x sums); see :func:`tile_sums`. ``scratch``
-    from :func:`_tile_scratch` (reusable: every entry read is written first)."""
+    from :func:`_tile_scratch` (reusable: every entry read is written first). ``skip`` (tiles x
+    points, or empty): points at which the tile's weight is provably negligible
+    (:func:`tile_skip_flags`); a block of 4 points is left out when all 4 are flagged."""
     G = lg.size
     S = A.shape[0]
     K = out.shape[1]
+    use_skip = skip.shape[0] > 0
+    if use_skip:
+        needed = False
+        for s in range(S):
+            if not skip[t, s]:
+                needed = True
+                break
+        if not needed:
+            return
     seg, Tt, absd, z, yb, ryb, W, out4, Bu, tmp_buf = scratch
     nseg, nb = _segments(t, B, rowoff, G, seg)
     _tile_terms(seg, nseg, gs, grp, c, P, R, lg, rlg, Vg, lay, colmap, Tt, absd, z, yb, ryb,
@@ -435,6 +443,13 @@ def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, 
         _tile_b(seg, nseg, Qdu[u], absd, z, Bu[u])
     for s0 in range(0, S, 4):
         ns = min(4, S - s0)
+        if use_skip:
+            all_skipped = True
+            for q in range(ns):
+                if not skip[t, s0 + q]:
+                    all_skipped = False
+            if all_skipped:
+                continue
         for q in range(ns):
             if shared:
                 _tile_weights_shared(seg, nseg, E[s0 + q], Bu[qidx[s0 + q]], W[q])
@@ -450,7 +465,7 @@ def _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, 
 
 @njit(parallel=True, cache=True)
 def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared,
-              lay, acc):
+              lay, skip, acc):
     """Add the sums of tiles t0 .. t1-1 into ``acc[thread]`` (threads x points x sums).
 
     ``shared``: the points use few distinct Qd values (``Qdu``, point s has ``Qdu[qidx[s]]``,
@@ -461,7 +476,7 @@ def tile_sums(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, q
     n_b, M, L = Qdu.size if shared else 0, P.shape[0], _segment_images(gs, B)
     for t in prange(t0, t1):
         _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
-                  colmap, acc[get_thread_id()], _tile_scratch(B, acc.shape[2], n_b, M, L))
+                  colmap, acc[get_thread_id()], _tile_scratch(B, acc.shape[2], n_b, M, L), skip)
 
 
 @njit(nogil=True, cache=True)
@@ -476,7 +491,7 @@ def tile_sums_serial(t0, t1, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E,
                             _segment_images(gs, B))
     for t in range(t0, t1):
         _one_tile(t, B, rowoff, gs, grp, c, P, R, lg, rlg, Vg, A, Qd, E, Qdu, qidx, shared, lay,
-                  colmap, out, scratch)
+                  colmap, out, scratch, np.zeros((0, 0), dtype=np.bool_))
 
 
 # --- fused per-image row sums -----------------------------------------------------------------------
@@ -634,3 +649,197 @@ def group_row_sums_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd
     for g in range(g0, g1):
         _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, qidx, shared,
                         lay, q_chunk, rows, scratch)
+
+
+# --- row sums on a grid of points (Q levels x shared Qd values) -------------------------------------
+#
+# When the points are (a subset of) the product Qu x Qdu of a few Q levels and a few Qd values
+# (compare's regular grid), a weight factors as w = e_Q(g) * e_Q(h) * b_Qd(g, h), so for image i
+# of group g
+#
+#     rows[k, (Q, Qd), i] = e_Q(g) * sum_h e_Q(h) X[(Qd, k), h],   X[(Qd, k), h] = b_Qd(g, h) T_i[k, h]
+#
+# which is a dense product E (Q levels x groups) @ X^T (groups x Qd values * sums): no weight is
+# formed per point at all (the per-point path builds S x G weights per group and streams them
+# against T). Columns are taken in chunks so that X's chunk stays in the core's L2 cache while the
+# Q levels go past it 4 at a time (the blocked _dots kernel). Same products up to the order of
+# the factors and of the additions: equal to the per-point path to rounding (tests: 1e-12).
+
+#: groups per chunk of the grid row sums (X chunk: Qd values x sums x chunk doubles, ~L2)
+_GRID_CHUNK = 256
+
+
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _group_b(g, qd, lg, zg, w):
+    """w[h] = b factor exp(-(Qd - |l_g - l_h|)^2 / (2 v_gh)) of a (g, h) pair."""
+    lgg = lg[g]
+    for h in range(lg.size):
+        t = qd - abs(lgg - lg[h])
+        w[h] = exp_nonpos(-(t * t) * zg[h])
+
+
+@njit(cache=True)
+def _rows_grid_scratch(K, N, G, n_b, q_cap, nq_pad):
+    """Work arrays of one group's grid rows: (zg, Bg, u, T, X, W, out4, acc)."""
+    return (np.empty(G), np.empty((n_b, G)), np.empty((K, N)), np.empty((q_cap, K, G)),
+            np.empty((n_b * K, _GRID_CHUNK)), np.zeros((4, _GRID_CHUNK)), np.empty((4, n_b * K)),
+            np.empty((nq_pad, n_b * K)))
+
+
+@njit(cache=True)
+def _one_group_rows_grid(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                         q_chunk, rows, scratch):
+    """Row sums of the images of group g on a grid of points (see the section comment).
+    ``Eu`` (4 * ceil(nq / 4), G): exp(log a) at each Q level (rows past nq are 0); point s is
+    (Q level ``qi[s]``, Qd value ``qdi[s]``)."""
+    G = lg.size
+    S = qi.size
+    K = rows.shape[0]
+    n_b = Qdu.size
+    nq_pad = Eu.shape[0]
+    singletons = G == ls.size
+    zg, Bg, u, T, X, W, out4, acc = scratch
+    for h in range(G):
+        v = Vg[g] + Vg[h]
+        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    for iu in range(n_b):
+        _group_b(g, Qdu[iu], lg, zg, Bg[iu])
+    n_g = gs[g + 1] - gs[g]
+    for q0 in range(0, n_g, q_chunk):
+        nq = min(q_chunk, n_g - q0)
+        for q in range(nq):
+            i = gs[g] + q0 + q
+            if singletons:
+                _image_terms(i, c, P, R, ls, rls, lay, T[q])
+            else:
+                _image_terms(i, c, P, R, ls, rls, lay, u)
+                _group_reduce(u, grp, T[q])
+        for q in range(nq):
+            Tq = T[q]
+            acc[:, :] = 0.0
+            for c0 in range(0, G, _GRID_CHUNK):
+                cn = min(_GRID_CHUNK, G - c0)
+                for iu in range(n_b):
+                    bq = Bg[iu, c0:c0 + cn]
+                    for k in range(K):
+                        xr, tr = X[iu * K + k], Tq[k, c0:c0 + cn]
+                        for b in range(cn):
+                            xr[b] = bq[b] * tr[b]
+                for Q0 in range(0, nq_pad, 4):
+                    for p in range(4):
+                        W[p, :cn] = Eu[Q0 + p, c0:c0 + cn]
+                    _dots(W, X, cn, out4)
+                    for p in range(4):
+                        for k in range(n_b * K):
+                            acc[Q0 + p, k] += out4[p, k]
+            d = dest[gs[g] + q0 + q]
+            for s in range(S):
+                eg = Eu[qi[s], g]
+                base = qdi[s] * K
+                for k in range(K):
+                    rows[k, s, d] = eg * acc[qi[s], base + k]
+
+
+@njit(parallel=True, cache=True)
+def group_row_sums_grid(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                        q_chunk, rows):
+    """:func:`group_row_sums` for points on a grid of Q levels x Qd values (arguments: see
+    :func:`_one_group_rows_grid`)."""
+    n_b = Qdu.size
+    for g in prange(g0, g1):
+        scratch = _rows_grid_scratch(rows.shape[0], ls.size, lg.size, n_b,
+                                     min(q_chunk, gs[g + 1] - gs[g]), Eu.shape[0])
+        _one_group_rows_grid(g, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                             q_chunk, rows, scratch)
+
+
+# --- provably negligible tiles ----------------------------------------------------------------------
+#
+# Groups are sorted by MOS (then std), so a tile's segment (g, h0 .. h0+n-1) has 0 <= l_h - l_g
+# within [l_h0 - l_g, l_{h0+n-1} - l_g]. Every weight of the segment at a point is then bounded
+# before it is computed:
+#
+#     w_gh c-sum  =  a_g a_h b_gh * (sum_{i in g} c_i)(sum_{j in h} c_j)
+#                <=  exp(log a_g + max_h log a_h - gap^2 / (2 vmax)) * C_g * sum_h C_h
+#
+# with gap the distance from Qd to that |dMOS| interval (b is a Gaussian in |dMOS| - Qd, so it is
+# largest at the nearest end), vmax = V_g + max_h V_h (a wider Gaussian is larger at the same
+# gap) and C the regulator sums of the groups (a diagonal pair (g, g) counts its own c-sum,
+# an upper bound of sum_{i<j} c_i c_j). The maxima over h come from a table of maxima over
+# blocks of 64 groups (over the blocks a range touches: never smaller than the true maximum).
+# A tile's bound is (number of segments) x its largest segment bound.
+#
+# The point's total weight T = sum w is bounded below by the pairs of one group g* (the largest
+# a at that point) with every other group: L = sum_{h != g*} w_{g* h} C_g* C_h <= T (all
+# terms >= 0). A tile is skipped at a point when its bound <= 0.5e-16 L / n_tiles, so the weight
+# of all skipped tiles together is <= 0.5e-16 L <= 0.5e-16 T (the factor 0.5 covers the rounding
+# of L and of the bounds, which are computed in log space to a few ulp). The sums of the terms
+# t (|t| <= tmax) change by at most tmax times that.
+
+_SKIP_BLOCK = 64
+
+
+@njit(cache=True)
+def _block_max(v, block):
+    nblk = -(-v.size // block)
+    out = np.full(nblk, -np.inf)
+    for h in range(v.size):
+        out[h // block] = max(out[h // block], v[h])
+    return out
+
+
+@njit(parallel=True, cache=True)
+def tile_skip_flags(n_tiles, B, rowoff, gs, c, lg, Vg, A, Qd, rel, skip):
+    """``skip[t, s]``: the weight of tile t at point s is provably below ``rel`` x (a lower bound of
+    the point's total weight) / n_tiles (derivation above). ``A``: log a per point and group."""
+    G = lg.size
+    S = A.shape[0]
+    cg = np.zeros(G)
+    for g in range(G):
+        for i in range(gs[g], gs[g + 1]):
+            cg[g] += c[i]
+    cpre = np.zeros(G + 1)
+    for g in range(G):
+        cpre[g + 1] = cpre[g] + cg[g]
+    vblk = _block_max(Vg, _SKIP_BLOCK)
+    for s in prange(S):
+        a = A[s]
+        qd = Qd[s]
+        gstar = 0
+        for g in range(G):
+            if a[g] > a[gstar]:
+                gstar = g
+        low = 0.0
+        for h in range(G):
+            if h != gstar:
+                v = Vg[gstar] + Vg[h]
+                zz = 0.5 / v if v > 0.0 else 0.0
+                tt = qd - abs(lg[gstar] - lg[h])
+                low += np.exp(a[gstar] + a[h] - tt * tt * zz) * (cg[gstar] * cg[h])
+        if not (low > 0.0):
+            for t in range(n_tiles):
+                skip[t, s] = False
+            continue
+        log_thr = np.log(0.5 * rel * low / n_tiles)
+        ablk = _block_max(a, _SKIP_BLOCK)
+        seg = np.empty((B + 1, 4), dtype=np.int64)
+        for t in range(n_tiles):
+            nseg, nb = _segments(t, B, rowoff, G, seg)
+            worst = -np.inf
+            for q in range(nseg):
+                g, h0, n = seg[q, 0], seg[q, 1], seg[q, 2]
+                h1 = h0 + n - 1
+                amax = -np.inf
+                vmax = 0.0
+                for k in range(h0 // _SKIP_BLOCK, h1 // _SKIP_BLOCK + 1):
+                    amax = max(amax, ablk[k])
+                    vmax = max(vmax, vblk[k])
+                vmax += Vg[g]
+                dmin = lg[h0] - lg[g]
+                dmax = lg[h1] - lg[g]
+                gap = max(0.0, max(dmin - qd, qd - dmax))
+                logb = -gap * gap * (0.5 / vmax) if vmax > 0.0 else 0.0
+                csum = cg[g] * (cpre[h1 + 1] - cpre[h0])
+                if csum > 0.0:
+                    worst = max(worst, a[g] + amax + logb + np.log(csum))
+            skip[t, s] = worst + np.log(max(nseg, 1)) <= log_thr

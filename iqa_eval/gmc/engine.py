@@ -453,6 +453,7 @@ def _run_numba(prob, row_sums, bar):
     if row_sums:
         return _run_numba_rows(nk, prob, inp, bar)
     n_tiles = inp.n_tiles
+    skip = _skip_flags(nk, prob, inp) if _SKIP_REL > 0 else np.zeros((0, 0), dtype=np.bool_)
     acc = np.zeros((numba.config.NUMBA_NUM_THREADS, prob.S, prob.K))
     # a few calls (one parallel region each) so the progress bar can move
     per_call = max(1, -(-n_tiles // 50))
@@ -460,14 +461,54 @@ def _run_numba(prob, row_sums, bar):
     with numba.parallel_chunksize(1):  # tiles handed out one by one: robust to a loaded machine
         for t0 in range(0, n_tiles, per_call):
             t1 = min(n_tiles, t0 + per_call)
-            nk.tile_sums(t0, t1, *inp.tile_args(), acc)
+            nk.tile_sums(t0, t1, *inp.tile_args(), skip, acc)
             bar.update(t1 - t0)
     return acc.sum(axis=0), None
+
+
+#: tiles whose weight at a point is provably below this share of the point's total weight (all
+#: skipped tiles together) are left out there; 0 computes every tile (derivation:
+#: _pair_kernels_numba, "provably negligible tiles"; docs/performance.md)
+_SKIP_REL = 1e-16
+#: share of tile-points skipped by the last numba run (benchmarks report it)
+last_skipped_share = 0.0
+
+
+def _skip_flags(nk, prob, inp):
+    """``(tiles, points)`` flags of the provably negligible tiles (:func:`tile_skip_flags`)."""
+    global last_skipped_share
+    A = inp.wargs[0]
+    skip = np.zeros((inp.n_tiles, prob.S), dtype=np.bool_)
+    nk.tile_skip_flags(inp.n_tiles, inp.B, inp.rowoff, inp.gs, inp.c, inp.lg, inp.Vg, A, prob.Qd,
+                       _SKIP_REL, skip)
+    last_skipped_share = float(skip.mean()) if skip.size else 0.0
+    if not skip.any():
+        return np.zeros((0, 0), dtype=np.bool_)
+    return skip
 
 
 def _fused_tile_pairs(K):
     """Pairs per tile so the tile's term matrix (K x B) stays in a core's L2 cache (~512 kB)."""
     return int(min(_TILE_PAIRS, max(256, (2**19 // (8 * K)) // 8 * 8)))
+
+
+def _grid_args(prob, inp):
+    """``(Eu, Qdu, qi, qdi)`` of the grid row sums when the points lie on a grid of few Q levels
+    x few shared Qd values (at most twice as many grid nodes as points), else None."""
+    A, Qd, E, Qdu, qidx, shared = inp.wargs
+    if not shared:
+        return None
+    Qu, first, qi = np.unique(prob.Q, return_index=True, return_inverse=True)
+    if Qu.size * Qdu.size > 2 * prob.S:
+        return None
+    nq_pad = -(-Qu.size // 4) * 4
+    Eu = np.zeros((nq_pad, E.shape[1]))
+    Eu[:Qu.size] = E[first]              # exp(log a) depends on the point only through Q
+    return Eu, Qdu, np.ascontiguousarray(qi.reshape(-1), dtype=np.int64), qidx
+
+
+#: use the grid row sums when the points allow (tests switch it off to compare the two paths)
+_GRID_ROWS = True
 
 
 def _run_numba_rows(nk, prob, inp, bar):
@@ -478,10 +519,15 @@ def _run_numba_rows(nk, prob, inp, bar):
     q_chunk = _row_chunk(prob.K, G)
     per_call = max(1, -(-G // 50))
     bar.total = float(G)
+    grid = _grid_args(prob, inp) if _GRID_ROWS else None
     with numba.parallel_chunksize(1):
         for g0 in range(0, G, per_call):
             g1 = min(G, g0 + per_call)
-            nk.group_row_sums(g0, g1, *inp.row_args(inp.order), q_chunk, rows)
+            if grid is not None:
+                nk.group_row_sums_grid(g0, g1, inp.gs, inp.grp, inp.order, inp.c, inp.P, inp.R, inp.ls,
+                                       inp.rls, inp.lg, inp.Vg, *grid, inp.lay, q_chunk, rows)
+            else:
+                nk.group_row_sums(g0, g1, *inp.row_args(inp.order), q_chunk, rows)
             bar.update(g1 - g0)
     tot = rows.sum(axis=2).T / 2.0
     return tot, rows

@@ -546,7 +546,8 @@ class PairedComparison(_StoredInterval):
         The closed-form test of ``pvalue`` (one of ``DEPENDENT_CORRELATION_TESTS``).
     pvalue : float
         That test's p-value (equal to ``williams_pvalue`` for the default ``'williams1959'``;
-        NaN for ``'zou2007'``, an interval only, and for KRCC).
+        NaN for ``'zou2007'``, an interval only, and for KRCC with a bootstrap ``ci``; KRCC with
+        ``ci='analytic'``: the normal test with the influence-value variance).
     alternative : str
     """
 
@@ -579,9 +580,11 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     pred_a, pred_b, mos : array-like of shape (n,)
         Finite values on the same images (for ``'plcc'`` pass *mapped* predictions).
     metric : {'srocc', 'plcc', 'krcc'}
-        SROCC applies Williams' test to the rank correlations. KRCC has no closed-form
-        test of dependent coefficients here: it needs a bootstrap ``ci`` and its
-        ``williams_pvalue`` is NaN.
+        SROCC applies Williams' test to the rank correlations. KRCC with ``ci='analytic'``:
+        a normal interval and test of the difference whose variance comes from the two
+        tau-b's U-statistic influence values (per-image concordance counts, O(n log n); the
+        p-value is ``pvalue``); with a bootstrap ``ci`` the paired bootstrap. Its
+        ``williams_pvalue`` is NaN either way.
     ci : {'analytic', 'percentile', 'bca'}
         ``'analytic'``: Zou's interval from Fisher/Bonett–Wright intervals, no bootstrap
         (``bootstrap_pvalue`` is NaN). Otherwise a paired bootstrap of the difference
@@ -619,11 +622,11 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     y = np.ascontiguousarray(mos, dtype=np.float64)
     n = y.size
     if metric == "krcc":
-        if ci == "analytic":
-            raise InputError("KRCC differences need a bootstrap: use ci='percentile' or 'bca'")
         if test != "williams1959":
-            raise InputError(f"test={test!r} compares Pearson or Spearman correlations; KRCC has only the "
-                             "paired bootstrap (bootstrap_pvalue)")
+            raise InputError(f"test={test!r} compares Pearson or Spearman correlations; KRCC has the "
+                             "U-statistic test (ci='analytic') or the paired bootstrap")
+        if ci == "analytic":
+            return _kendall_difference(a, b, y, confidence_level, test, alternative)
         k_a, k_b = _statistic("krcc", a, y), _statistic("krcc", b, y)
         boot = paired_bootstrap_difference("krcc", a, b, y, n_resamples=n_resamples, seed=seed,
                                            confidence_level=confidence_level, alternative=alternative)
@@ -658,6 +661,72 @@ def compare_correlations(pred_a, pred_b, mos, *, metric: str = "srocc", ci: str 
     return PairedComparison(metric, n, float(r_a), float(r_b), float(r_a - r_b), interval.low, interval.high,
                             float(p_w), p_b, float(confidence_level), tuple(notes), test, float(p_test),
                             alternative)
+
+
+def _kendall_influence(x, y):
+    """Kendall's tau-b and its influence values ``psi`` (n,), ``tau - E[tau] ~ mean_i psi_i``.
+
+    tau-b is ``U_s / sqrt(U_x U_y)`` of three U-statistics over the pairs (kernels
+    ``sign(dx) sign(dy)``, ``|sign(dx)|``, ``|sign(dy)|``) whose per-image row sums are the
+    concordance counts ``C_i``, ``Tx_i``, ``Ty_i`` of :mod:`._kendall_influence` (O(n log n)).
+    The Hoeffding projection of a U-statistic of order 2 on image i is ``2 (row_i / (n-1) - U)``
+    and the delta method gives::
+
+        psi_i = 2 [ (C_i/(n-1) - U_s) / sqrt(U_x U_y)
+                    - tau/2 ((Tx_i/(n-1) - U_x) / U_x + (Ty_i/(n-1) - U_y) / U_y) ]
+
+    (the same form as the GMC KRCC influence of :mod:`iqa_eval.studies.compare` with unit
+    weights). Ties are those of tau-b: a pair tied in x or y adds 0 to ``C`` and is left out of
+    ``Tx`` or ``Ty``. NaN values when x or y is constant.
+    """
+    from ._kendall_influence import concordance_counts
+
+    n = x.size
+    C, tx, ty = concordance_counts(x, y)
+    npairs = n * (n - 1.0)
+    us, ux, uy = C.sum() / npairs, tx.sum() / npairs, ty.sum() / npairs
+    if n < 2 or ux <= 0.0 or uy <= 0.0:
+        return np.nan, np.full(n, np.nan)
+    den = np.sqrt(ux * uy)
+    tau = us / den
+    h = n - 1.0
+    psi = 2.0 * ((C / h - us) / den - 0.5 * tau * ((tx / h - ux) / ux + (ty / h - uy) / uy))
+    return float(max(-1.0, min(1.0, tau))), psi
+
+
+def _kendall_difference(a, b, y, confidence_level, test, alternative):
+    """KRCC A - B with the variance of the difference from the two tau-b's influence values.
+
+    ``se = sqrt(sum_i (psi_a,i - psi_b,i)^2 / (n (n - 1)))`` (Sen's estimator for U-statistics,
+    the one of :func:`iqa_eval.studies.compare.influence_se`); interval ``diff +- z se`` and a
+    normal test of ``diff = 0``, whose p-value is ``pvalue`` (``williams_pvalue`` stays NaN).
+    """
+    level = float(confidence_level)
+    n = y.size
+    k_a, psi_a = _kendall_influence(a, y)
+    k_b, psi_b = _kendall_influence(b, y)
+    diff = k_a - k_b
+    d = psi_a - psi_b
+    se = float(np.sqrt(np.dot(d, d) / (n * (n - 1.0)))) if n > 1 else np.nan
+    notes = ("KRCC difference: normal interval and test with the variance of the two tau-b's "
+             "U-statistic influence values (per-image concordance counts)",)
+    if not (np.isfinite(diff) and np.isfinite(se)):
+        lo = hi = p = np.nan
+    elif se == 0.0:
+        lo = hi = diff
+        p = 1.0 if diff == 0.0 else 0.0
+    else:
+        half = float(special.ndtri(0.5 + level / 2)) * se
+        lo, hi = diff - half, diff + half
+        z = diff / se
+        if alternative == "greater":
+            p = float(special.ndtr(-z))
+        elif alternative == "less":
+            p = float(special.ndtr(z))
+        else:
+            p = float(min(1.0, 2.0 * special.ndtr(-abs(z))))
+    return PairedComparison("krcc", n, float(k_a), float(k_b), float(diff), float(lo), float(hi), np.nan,
+                            np.nan, level, notes, test, float(p), alternative)
 
 
 def _dependent_test_pvalue(metric, test, alternative, r_a, r_b, r_ab, n, confidence_level, p_williams, notes):

@@ -599,9 +599,10 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed, test=
     The coefficients and fits are :func:`iqa_eval.studies.evaluation.evaluate`'s (the numbers
     ``iqa-eval score`` prints); the paired tests are :func:`iqa_eval.stats.inference.compare_correlations`
     on A then B (so a one-sided ``alternative`` reads 'A greater'): ``test`` with Zou's interval
-    (``ci='analytic'``) or the paired bootstrap (``ci='percentile'``). KRCC, which has no
-    closed-form test: the paired bootstrap (percentile interval, bootstrap p-value with the +1
-    correction), whatever ``ci``.
+    (``ci='analytic'``) or the paired bootstrap (``ci='percentile'``). KRCC (cocor's tests are for
+    Pearson and Spearman): with ``ci='analytic'`` the normal interval and test with the variance of
+    the two tau-b's U-statistic influence values, with ``ci='percentile'`` the paired bootstrap
+    (percentile interval, bootstrap p-value with the +1 correction).
 
     Returns
     -------
@@ -646,13 +647,20 @@ def _global_tests(data, model_a, model_b, *, alpha, ci, n_resamples, seed, test=
 
     k_a, k_b = table.loc[model_a, "krcc"], table.loc[model_b, "krcc"]
     if np.isfinite(k_a - k_b):
-        res = paired_bootstrap_difference("krcc", x_a, x_b, data.mos, n_resamples=n_resamples, seed=seed,
-                                          confidence_level=level, alternative=alternative)
+        if boot:
+            res = paired_bootstrap_difference("krcc", x_a, x_b, data.mos, n_resamples=n_resamples, seed=seed,
+                                              confidence_level=level, alternative=alternative)
+            notes += [f"KRCC test: {n}" for n in res.notes]
+            krcc_test = f"paired bootstrap, {alternative}"
+        else:   # U-statistic influence values of both tau-b (O(n log n)), no resampling
+            res = compare_correlations(x_a, x_b, data.mos, metric="krcc", confidence_level=level,
+                                       alternative=alternative)
+            krcc_test = f"normal, U-statistic variance, {alternative}"
         lo, hi, p = res.ci_low, res.ci_high, res.pvalue
-        notes += [f"KRCC test: {n}" for n in res.notes]
     else:
         lo = hi = p = np.nan
-    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, f"paired bootstrap, {alternative}", alternative))
+        krcc_test = f"paired bootstrap, {alternative}" if boot else f"normal, U-statistic variance, {alternative}"
+    rows.append(("krcc", k_a, k_b, k_a - k_b, lo, hi, p, krcc_test, alternative))
     cols = ["metric", "A", "B", "diff", "ci_low", "ci_high", "pvalue", "test", "alternative"]
     out = pd.DataFrame(rows, columns=cols)
     for col in cols[1:-2]:
