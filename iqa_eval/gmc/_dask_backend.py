@@ -339,21 +339,26 @@ def _block_totals(inp, t0, t1, S, K):
     return out
 
 
-def _block_rows(inp, g0, g1, S, K, q_chunk):
+def _block_rows(inp, g0, g1, S, K, q_chunk, grid=None):
     from . import _pair_kernels_numba as nk
 
     gs = inp.gs
     rows = np.zeros((K, S, int(gs[g1] - gs[g0])))
     dest = np.arange(int(gs[-1]), dtype=np.int64) - gs[g0]   # sorted image -> column of rows
-    nk.group_row_sums_serial(g0, g1, *inp.row_args(dest), q_chunk, rows)
+    if grid is not None:   # the kernel the numba backend picks for these points (same numbers)
+        nk.group_row_sums_grid_serial(g0, g1, inp.gs, inp.grp, dest, inp.c, inp.P, inp.R, inp.ls, inp.rls,
+                                      inp.lg, inp.Vg, *grid, inp.lay, q_chunk, rows)
+    else:
+        nk.group_row_sums_serial(g0, g1, *inp.row_args(dest), q_chunk, rows)
     return rows
 
 
-def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=None):
+def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=None, grid=None):
     """Totals ``(S, K)`` and rows ``(K, S, N)`` or None, as the numba backend returns them.
 
     ``inp``: the engine's ``_NumbaInputs``; ``block_pairs``: pairs per task (group pairs for the
-    totals, image x group pairs for the row sums); default :func:`default_block_pairs`.
+    totals, image x group pairs for the row sums); default :func:`default_block_pairs`;
+    ``grid``: the engine's grid arguments when the row sums take the grid kernel.
     """
     distributed = _distributed()
     S, K, N = prob.S, prob.K, prob.N
@@ -372,7 +377,9 @@ def pair_sums(prob, inp, q_chunk, *, row_sums, bar, client=None, block_pairs=Non
             _CHECKED.add(cl)
         [data] = cl.scatter([inp], broadcast=True, hash=False)
         if row_sums:
-            futures = [cl.submit(_block_rows, data, g0, g1, S, K, q_chunk, pure=False)
+            if grid is not None:   # one copy per worker, not one per task
+                [grid] = cl.scatter([grid], broadcast=True, hash=False)
+            futures = [cl.submit(_block_rows, data, g0, g1, S, K, q_chunk, grid, pure=False)
                        for g0, g1 in blocks]
         else:
             futures = [cl.submit(_block_totals, data, t0, t1, S, K, pure=False)

@@ -753,6 +753,21 @@ def group_row_sums_grid(g0, g1, gs, grp, order, c, P, R, ls, rls, lg, Vg, Eu, Qd
                              q_chunk, rows, scratch)
 
 
+@njit(nogil=True, cache=True)
+def group_row_sums_grid_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                               q_chunk, rows):
+    """:func:`group_row_sums_grid` on one thread; image at sorted index i goes to
+    ``rows[..., dest[i]]`` (the dask backend's blocks: the same products and additions per image
+    as the numba backend, so the same numbers bit for bit)."""
+    q_cap = 1
+    for g in range(g0, g1):
+        q_cap = max(q_cap, min(q_chunk, gs[g + 1] - gs[g]))
+    scratch = _rows_grid_scratch(rows.shape[0], ls.size, lg.size, Qdu.size, q_cap, Eu.shape[0])
+    for g in range(g0, g1):
+        _one_group_rows_grid(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi, qdi, lay,
+                             q_chunk, rows, scratch)
+
+
 # --- provably negligible tiles ----------------------------------------------------------------------
 #
 # Groups are sorted by MOS (then std), so a tile's segment (g, h0 .. h0+n-1) has 0 <= l_h - l_g

@@ -200,9 +200,10 @@ def pair_sums(pred, mos, scaled_std, c, Q, Qd, *, methods=GMC_METHODS, ranks="de
         elif name == "dask":
             from . import _dask_backend
             inp = _numba_inputs(prob)
+            grid = _grid_args(prob, inp) if row_sums and _GRID_ROWS else None
             tot, rows = _dask_backend.pair_sums(prob, inp, _row_chunk(prob.K, inp.gs.size - 1),
                                                 row_sums=row_sums, bar=bar, client=client,
-                                                block_pairs=block_pairs)
+                                                block_pairs=block_pairs, grid=grid)
         else:
             from . import _pair_kernels_array as _array_kernels
             xp = np if name == "numpy" else _cupy()
