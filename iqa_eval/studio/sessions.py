@@ -61,6 +61,7 @@ class Session:
     files: list = field(default_factory=list)     # the input files (paths on this machine)
     file_labels: list = field(default_factory=list)  # what the CLI line shows for them
     load_options: dict = field(default_factory=dict)
+    source: str | None = None          # the label of the listed table loaded, None for an upload
     data_version: int = 0
     notes: tuple = ()
     jobs: dict = field(default_factory=dict)        # kind -> the latest Job of that kind
