@@ -172,3 +172,43 @@ def test_a_bad_project_file_is_one_error_line(body, match):
         project.read_project(body, max_upload=3)
     line = _message(info.value)
     assert line.startswith("error: project: ") and "\n" not in line
+
+
+# -- progress and cancel -----------------------------------------------------------------
+SURFACE = {"preset": "", "std_source": "column", "regulator": "auto", "std_scale": 1.0, "sampling": "grid",
+           "grid": "4x4", "samples": 100, "seed": 0}
+
+
+def test_a_job_reports_its_progress_and_a_cancelled_one_stops_at_its_next_report(store):
+    from iqa_eval._runtime.progress import observe_progress
+    from iqa_eval.studio import work
+
+    data = work.load([EXAMPLE])
+    session = store.get(new_session_id())
+    # uncancelled: the job's fraction and stage come from the library's own bar
+    done = store.submit(session, "surface", ("surface", 1), "GMC surfaces", lambda: work.surfaces(data, SURFACE))
+    done.future.result(timeout=300)
+    assert done.ticked.is_set() and done.fraction == 1.0 and done.stage == "GMC pairs" and done.result is not None
+
+    first, cancelled, ticks = threading.Event(), threading.Event(), []
+
+    def watched():
+        def watch(fraction, label):      # called before the job's own callback (innermost first)
+            ticks.append(fraction)
+            if not first.is_set():
+                first.set()
+                assert cancelled.wait(120)
+        with observe_progress(watch):
+            return work.surfaces(data, {**SURFACE, "seed": 1})
+
+    job = store.submit(session, "surface", ("surface", 2), "GMC surfaces", watched)
+    assert first.wait(300)               # the computation's first progress report has arrived
+    store.cancel(job)
+    cancelled.set()
+    assert job.future.result(timeout=300) is None
+    # it stopped at that report: no kernel call after it, no result, nothing cached, no error
+    assert ticks == [0.0] and job.fraction is None and job.result is None and job.error is None
+    assert ("surface", 2) not in session.cache
+    after = store.submit(session, "score", ("score", 3), "scores", lambda: 42)
+    after.future.result(timeout=60)
+    assert after.result == 42

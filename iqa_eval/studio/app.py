@@ -124,7 +124,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             html.H2("iqa-eval studio"),
             html.Div(id="error", role="alert", style=_ERROR),
             html.Div(id="jobs", style={**_ROW, "minHeight": "28px"}, children=[
-                html.Progress(id="progress", style={"display": "none"}),
+                html.Progress(id="progress", max=1, style={"display": "none", "width": "220px"}),
                 html.Span(id="status"),
                 html.Button("Cancel", id="cancel", n_clicks=0, style={"display": "none"}),
             ]),
@@ -376,23 +376,27 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         return line, _POLL_MS, ""
 
     # -- polling --------------------------------------------------------------------------
-    @app.callback(Output("progress", "style"), Output("status", "children"), Output("cancel", "style"),
-                  Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
+    @app.callback(Output("progress", "style"), Output("progress", "value"), Output("status", "children"),
+                  Output("cancel", "style"), Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
                   Output("compare-version", "data"), Output("error-count", "data"), ERR,
                   Input("poll", "n_intervals"), State("sid", "data"), State("score-version", "data"),
                   State("surface-version", "data"), State("compare-version", "data"), State("error-count", "data"),
                   prevent_initial_call=True)
-    @guarded(8)
+    @guarded(9)
     def poll(n, sid, *seen):
         # Idempotent: the page says which results and errors it has shown, the answer brings
         # the newer ones. (Dash drops the answer of a poll overtaken by the next one; a result
         # handed out only once would then never reach the page.)
         session = store.get(sid)
-        running = []
+        running, bar_value = [], None
         with session.lock:
             for kind, job in session.jobs.items():
                 if not job.done:
-                    running.append(f"{job.label}: {job.elapsed():.1f} s")
+                    fraction, stage = job.fraction, job.stage
+                    if fraction is not None and bar_value is None:
+                        bar_value = fraction
+                    done = "" if fraction is None else f"{stage} {100 * fraction:.0f}%, "
+                    running.append(f"{job.label}: {done}{job.elapsed():.1f} s")
                 elif not job.delivered:
                     job.delivered = True
                     if job.cancelled:
@@ -408,7 +412,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         shown = {"display": "inline-block"} if busy else {"display": "none"}
         status = ("running " + "; ".join(running)) if busy else ""
         out = [v if v != s else no_update for v, s in zip(versions, seen[:3])]
-        return (shown, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
+        # the bar shows the first running job that reports progress (no value: indeterminate)
+        return (shown, bar_value, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
                 n_errors if errors else no_update, "\n".join(errors[-3:]) if errors else no_update)
 
     @app.callback(Output("status", "children", allow_duplicate=True), ERR, Input("cancel", "n_clicks"),
@@ -527,8 +532,8 @@ def _numba_threadsafe() -> bool:
     return numba.threading_layer() in ("tbb", "omp")
 
 
-def _decode_one(text, name, limit):
-    """The bytes of one uploaded file (a data URL), at most ``limit`` of them."""
+def _decode_one(text, name, limit=None):
+    """The bytes of one uploaded file (a data URL), at most ``limit`` of them when given."""
     from ..errors import InputError
 
     head, _, payload = str(text).partition(",")
@@ -536,7 +541,7 @@ def _decode_one(text, name, limit):
         body = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InputError("the upload could not be decoded", file=str(name)) from None
-    if len(body) > limit:
+    if limit is not None and len(body) > limit:
         raise InputError(f"the upload has {len(body):,} bytes; the limit is {limit:,} (iqa-eval serve --max-upload)",
                          file=str(name))
     return body
@@ -552,7 +557,7 @@ def _save_upload(session, contents, filenames, max_upload):
     filenames = filenames if isinstance(filenames, list) else [filenames]
     if len(contents) > _MAX_FILES:
         raise InputError(f"{len(contents)} files in one upload; at most {_MAX_FILES}")
-    decoded = [(name, _decode_one(text, name, max_upload)) for text, name in zip(contents, filenames)]
+    decoded = [(name, _decode_one(text, name)) for text, name in zip(contents, filenames)]
     total = sum(len(b) for _, b in decoded)
     if total > max_upload:
         raise InputError(f"the upload has {total:,} bytes; the limit is {max_upload:,} "
