@@ -265,7 +265,7 @@ def test_bad_uploads_are_errors_on_the_page_and_the_server_keeps_serving(browser
     v.context.close()
 
 
-def test_a_table_given_at_start_is_chosen_from_a_list(browser, server):  # noqa: F811
+def test_a_table_given_at_start_is_chosen_from_a_list_and_a_project_restores_it(browser, server, tmp_path):  # noqa: F811
     import urllib.request
 
     with urllib.request.urlopen(server, timeout=60) as page:
@@ -279,8 +279,29 @@ def test_a_table_given_at_start_is_chosen_from_a_list(browser, server):  # noqa:
     v.choose("source", f"tables/{EXAMPLE.name}")
     v.wait_scores()
     assert "1500 images" in v.page.inner_text("#data-status")
+    # the session as a project file, loaded in a new browser context: the same table and options
+    v.choose("mapping", "linear")
+    v.page.wait_for_function("() => document.querySelector('#score-table').innerText.includes('linear')",
+                             timeout=120_000)
+    table = v.page.inner_text("#score-table")
+    name, body = v.download("project-save")
+    assert name == "iqa-eval-project.json" and f"tables/{EXAMPLE.name}".encode() in body
+    saved = tmp_path / name
+    saved.write_bytes(body)
+    (tmp_path / "old.json").write_bytes(body.replace(b'"version": 1', b'"version": 0'))
     v.check_clean()
     v.context.close()
+    w = Visit(browser, server)
+    w.page.set_input_files("#project-load input[type=file]", str(tmp_path / "old.json"))
+    w.page.wait_for_function("() => document.querySelector('#error').innerText.includes('version 0')")
+    assert w.page.inner_text("#error").strip().count("\n") == 0
+    w.page.set_input_files("#project-load input[type=file]", str(saved))
+    w.page.wait_for_function("() => document.querySelector('#score-table').innerText.includes('linear')",
+                             timeout=120_000)
+    assert w.page.inner_text("#score-table") == table
+    assert w.page.inner_text("#mapping").strip() == "linear" and "1500 images" in w.page.inner_text("#data-status")
+    w.check_clean()
+    w.context.close()
 
 
 def _post(url, body):

@@ -93,3 +93,122 @@ def test_serve_warns_unless_the_address_is_loopback(host, quiet):
     from iqa_eval.cli.serve import _loopback
 
     assert _loopback(host) is quiet
+
+
+# -- the project file --------------------------------------------------------------------
+EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "simulated_study.csv"
+PAGE = {"mapping": "linear", "ci": "analytic", "n-resamples": 200, "alpha": 0.1, "seed": 3, "score-format": "latex",
+        "preset": None, "std-source": "beta", "regulator": "gaussian", "std-scale": 1.5, "sampling": "samples",
+        "grid": "7x9", "samples": 40, "view-method": "plcc", "view-models": ["B"], "surface-format": "svg",
+        "model-a": "B", "model-b": "A", "compare-method": "krcc", "compare-grid": "6x6", "adjust": "fdr"}
+
+
+def _score_opts(page):
+    return {"mapping": page["mapping"], "ci": page["ci"], "n_resamples": page["n-resamples"],
+            "alpha": page["alpha"], "seed": page["seed"]}
+
+
+def test_a_project_restores_the_tables_options_and_scores_in_a_fresh_session(store):
+    import pandas as pd
+
+    from iqa_eval.studio import app, project, work
+
+    one = store.get(new_session_id())
+    files, labels = app._write_upload(one, [("my study.csv", EXAMPLE.read_bytes())])
+    app._load_session(store, one, files, labels, "order")
+    body = project.save_project(one, {**PAGE, "not-an-option": 1})
+    # a fresh session, through the same steps as the page's "Load project"
+    two = store.get(new_session_id())
+    got = project.read_project(body, max_upload=10 ** 6)
+    assert got["source"] is None and got["join"] == "order" and got["options"] == PAGE
+    files2, labels2 = app._write_upload(two, got["tables"])
+    app._load_session(store, two, files2, labels2, got["join"], None)
+    assert labels2 == labels == ["my_study.csv"] and files2[0].parent == two.folder != one.folder
+    assert files2[0].read_bytes() == EXAMPLE.read_bytes()
+    assert two.load_options == one.load_options == {"join": "order"} and two.source is None
+    assert two.data.models == one.data.models
+    first = work.score(one.data, _score_opts(PAGE)).table
+    again = work.score(two.data, _score_opts(got["options"])).table
+    pd.testing.assert_frame_equal(first, again)
+    assert work.score_export(work.score(two.data, _score_opts(got["options"])), "csv") == \
+        work.score_export(work.score(one.data, _score_opts(PAGE)), "csv")
+
+
+def test_a_project_names_a_listed_table_by_its_label_never_its_path(store):
+    from iqa_eval.studio import app, project
+
+    one = store.get(new_session_id())
+    app._load_session(store, one, [EXAMPLE], [str(EXAMPLE)], "auto", source="examples/simulated_study.csv")
+    body = project.save_project(one, {"seed": 1})
+    assert str(EXAMPLE.parent) not in body.decode() and b"base64" not in body
+    got = project.read_project(body, max_upload=10, sources=["x/other.csv", "examples/simulated_study.csv"])
+    assert got["source"] == 1 and got["tables"] is None and got["options"] == {"seed": 1}
+    with pytest.raises(InputError, match="does not list"):
+        project.read_project(body, max_upload=10, sources=["x/other.csv"])
+
+
+@pytest.mark.parametrize("body, match", [
+    (b"\xff\xfe not json", "not JSON"),
+    (b"[1, 2]", "format is not"),
+    (b'{"format": "iqa-eval studio project", "version": 2, "tables": []}', "version 2"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": []}', "lists no tables"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "join": "zip", "tables": [{"source": "a"}]}', "join"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": [{"name": "a.csv", "base64": "@@"}]}',
+     "not base64"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": [{"name": "a.csv", "base64": "QUJD"}],'
+     b' "options": {"mapping": "cubic"}}', "'mapping' has the value 'cubic'"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": [{"name": "a.csv", "base64": "QUJD"}],'
+     b' "options": {"seed": NaN}}', "'seed'"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": [{"name": "a.csv", "base64": "QUJD"}],'
+     b' "options": {"rm -rf": 1}}', "unknown option"),
+    (b'{"format": "iqa-eval studio project", "version": 1, "tables": [{"name": "a.csv", "base64": "QUJDRA=="}]}',
+     "4 bytes; the limit is 3"),
+])
+def test_a_bad_project_file_is_one_error_line(body, match):
+    from iqa_eval.studio import project
+    from iqa_eval.studio.sessions import _message
+
+    with pytest.raises(InputError, match=match) as info:
+        project.read_project(body, max_upload=3)
+    line = _message(info.value)
+    assert line.startswith("error: project: ") and "\n" not in line
+
+
+# -- progress and cancel -----------------------------------------------------------------
+SURFACE = {"preset": "", "std_source": "column", "regulator": "auto", "std_scale": 1.0, "sampling": "grid",
+           "grid": "4x4", "samples": 100, "seed": 0}
+
+
+def test_a_job_reports_its_progress_and_a_cancelled_one_stops_at_its_next_report(store):
+    from iqa_eval._runtime.progress import observe_progress
+    from iqa_eval.studio import work
+
+    data = work.load([EXAMPLE])
+    session = store.get(new_session_id())
+    # uncancelled: the job's fraction and stage come from the library's own bar
+    done = store.submit(session, "surface", ("surface", 1), "GMC surfaces", lambda: work.surfaces(data, SURFACE))
+    done.future.result(timeout=300)
+    assert done.ticked.is_set() and done.fraction == 1.0 and done.stage == "GMC pairs" and done.result is not None
+
+    first, cancelled, ticks = threading.Event(), threading.Event(), []
+
+    def watched():
+        def watch(fraction, label):      # called before the job's own callback (innermost first)
+            ticks.append(fraction)
+            if not first.is_set():
+                first.set()
+                assert cancelled.wait(120)
+        with observe_progress(watch):
+            return work.surfaces(data, {**SURFACE, "seed": 1})
+
+    job = store.submit(session, "surface", ("surface", 2), "GMC surfaces", watched)
+    assert first.wait(300)               # the computation's first progress report has arrived
+    store.cancel(job)
+    cancelled.set()
+    assert job.future.result(timeout=300) is None
+    # it stopped at that report: no kernel call after it, no result, nothing cached, no error
+    assert ticks == [0.0] and job.fraction is None and job.result is None and job.error is None
+    assert ("surface", 2) not in session.cache
+    after = store.submit(session, "score", ("score", 3), "scores", lambda: 42)
+    after.future.result(timeout=60)
+    assert after.result == 42

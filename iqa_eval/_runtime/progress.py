@@ -1,8 +1,11 @@
-"""A small progress bar on stderr for runs that take longer than a second."""
+"""A small progress bar on stderr for runs that take longer than a second, and a way for a
+caller (the studio) to observe the same progress: :func:`observe_progress`."""
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
+from contextlib import contextmanager
 
 #: Off for a whole command with ``--no-progress`` (set by the command line).
 ENABLED = True
@@ -11,6 +14,32 @@ ENABLED = True
 # earlier estimates are dominated by compilation and warm-up and mislead.
 _ETA_MIN_FRACTION = 0.05
 _ETA_MIN_SECONDS = 3.0
+
+
+# The observers of this context (thread), innermost last, and the bar that reports to them: a
+# context variable, so two threads (two studio jobs) never see each other's progress.
+_OBSERVERS = contextvars.ContextVar("iqa_eval_progress_observers", default=())
+_REPORTING = contextvars.ContextVar("iqa_eval_progress_reporting", default=None)
+
+
+@contextmanager
+def observe_progress(callback):
+    """Within the block, in this thread only, call ``callback(fraction, label)`` as the work goes on.
+
+    The outermost :class:`Progress` entered in the block reports: once when it starts (its
+    fraction done, 0.0) and at each :meth:`Progress.update`, with the fraction of its total done
+    (non-decreasing, at most 1.0) and its label; bars nested in it (a bootstrap's inner GMC
+    sums) do not, so one bar's fractions never jump back. Several bars one after another (a
+    surface's pair sums, then its support) each report from 0.0. Blocks nest: every observer
+    is called, innermost first. Updates come between kernel calls, never inside a compiled
+    kernel, so a callback may raise to stop the work (the studio's cancel does). Observing
+    changes no number.
+    """
+    token = _OBSERVERS.set(_OBSERVERS.get() + (callback,))
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
 
 
 def _is_terminal(stream) -> bool:
@@ -40,12 +69,24 @@ class Progress:
         self._start = time.perf_counter()
         self._last = 0.0
         self._drawn = False
+        self._observers, self._token = (), None
 
     def __enter__(self):
+        observers = _OBSERVERS.get()
+        if observers and _REPORTING.get() is None:
+            self._observers, self._token = observers, _REPORTING.set(self)
+            self._report()
         return self
+
+    def _report(self) -> None:
+        fraction = min(self.done / self.total, 1.0)
+        for callback in reversed(self._observers):
+            callback(fraction, self.label)
 
     def update(self, amount: float = 1.0) -> None:
         self.done += amount
+        if self._observers:
+            self._report()
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -70,6 +111,9 @@ class Progress:
         self._drawn = True
 
     def __exit__(self, *exc):
+        if self._token is not None:
+            _REPORTING.reset(self._token)
+            self._observers, self._token = (), None
         if self.enabled and self._drawn:
             self._draw(time.perf_counter())
             self.stream.write("\n")

@@ -19,7 +19,7 @@ from pathlib import Path
 from .._runtime.optional import require
 from ..options import (ADJUSTMENTS, CI_METHODS, GMC_METHODS, GMC_PRESETS, JOINS, MAPPINGS, REGULATORS, TABLE_SUFFIXES,
                        Interval, validate_params)
-from . import work
+from . import project, work
 from .sessions import SessionStore, _message, new_session_id
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
@@ -120,10 +120,11 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             dcc.Store(id="error-count", data=0),
             dcc.Interval(id="poll", interval=_IDLE_POLL_MS),
             dcc.Download(id="download"),
+            dcc.Download(id="project-download"),
             html.H2("iqa-eval studio"),
             html.Div(id="error", role="alert", style=_ERROR),
             html.Div(id="jobs", style={**_ROW, "minHeight": "28px"}, children=[
-                html.Progress(id="progress", style={"display": "none"}),
+                html.Progress(id="progress", max=1, style={"display": "none", "width": "220px"}),
                 html.Span(id="status"),
                 html.Button("Cancel", id="cancel", n_clicks=0, style={"display": "none"}),
             ]),
@@ -138,6 +139,9 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                         placeholder="(none given)" if not sources else "choose", style={"width": "320px"})),
                     field("join", dcc.Dropdown(id="join", options=options(JOINS), value="auto", clearable=False,
                                                style={"width": "110px"})),
+                    html.Button("Save project", id="project-save", n_clicks=0),
+                    dcc.Upload(id="project-load", multiple=False, max_size=-1, children=html.Button("Load project"),
+                               accept=".json,application/json"),
                 ]),
                 html.Div(id="data-status", style={"marginTop": "8px"}),
                 html.Ul(id="notes", style={"fontSize": "13px", "color": "#444"}),
@@ -255,15 +259,20 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
     ERR = Output("error", "children", allow_duplicate=True)
 
     # -- data in --------------------------------------------------------------------------
+    PAGE_OPTIONS = list(project.OPTIONS)
+
     @app.callback(Output("data-version", "data"), Output("notes", "children"), Output("data-status", "children"),
                   Output("model-a", "options"), Output("model-b", "options"), Output("model-a", "value"),
-                  Output("model-b", "value"), Output("view-models", "options"), ERR,
-                  Input("upload", "contents"), Input("source", "value"), Input("join", "value"),
-                  State("upload", "filename"), State("sid", "data"), prevent_initial_call=True)
-    @guarded(8)
-    def load_data(contents, source, join, filenames, sid):
+                  Output("model-b", "value"), Output("view-models", "options"), Output("join", "value"),
+                  Output("source", "value"), *[Output(k, "value") for k in PAGE_OPTIONS if k not in ("model-a", "model-b")],
+                  ERR, Input("upload", "contents"), Input("source", "value"), Input("join", "value"),
+                  Input("project-load", "contents"), State("upload", "filename"), State("sid", "data"),
+                  prevent_initial_call=True)
+    @guarded(10 + len(PAGE_OPTIONS) - 2)
+    def load_data(contents, source, join, project_contents, filenames, sid):
         session = store.get(sid)
         trigger = ctx.triggered_id
+        restored, origin, new_source = {}, None, no_update
         if trigger == "upload":
             files, labels = _save_upload(session, contents, filenames, max_upload)
         elif trigger == "source" and source is not None:
@@ -271,20 +280,22 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             if not 0 <= index < len(sources):
                 raise PermissionError("error: unknown table")
             files = labels = [str(sources[index][1])]
+            origin = sources[index][0]
         elif trigger == "join" and session.files:
-            files, labels = session.files, session.file_labels
+            files, labels, origin = session.files, session.file_labels, session.source
+        elif trigger == "project-load" and project_contents:
+            body = _decode_one(project_contents, "project", int(max_upload * 4 / 3) + 2 ** 16)
+            got = project.read_project(body, max_upload=max_upload, sources=[lab for lab, _ in sources])
+            join, restored = got["join"], got["options"]
+            if got["source"] is not None:
+                files = labels = [str(sources[got["source"]][1])]
+                origin, new_source = sources[got["source"]][0], str(got["source"])
+            else:
+                files, labels = _write_upload(session, got["tables"])
+                new_source = None
         else:
             raise dash.exceptions.PreventUpdate
-        data = work.load(files, join=join)
-        with session.lock:
-            session.data, session.files, session.file_labels = data, list(files), list(labels)
-            session.load_options = {"join": join}
-            session.data_version += 1
-            session.cache.clear()
-            session.current.clear()
-            for job in session.jobs.values():
-                store.cancel(job)
-                job.delivered = True             # superseded by the new data, not a failure
+        data = _load_session(store, session, files, labels, join, origin)
         models = data.models
         from ..cli._common import cli_words
 
@@ -295,7 +306,22 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         pick = options(models)
         a = models[0] if models else None
         b = models[1] if len(models) > 1 else None
-        return session.data_version, notes, status, pick, pick, a, b, pick, ""
+        if restored.get("model-a") in models:
+            a = restored["model-a"]
+        if restored.get("model-b") in models:
+            b = restored["model-b"]
+        if "view-models" in restored:
+            restored["view-models"] = [m for m in restored["view-models"] if m in models]
+        rest = [restored.get(k, no_update) for k in PAGE_OPTIONS if k not in ("model-a", "model-b")]
+        return (session.data_version, notes, status, pick, pick, a, b, pick,
+                join if trigger == "project-load" else no_update, new_source, *rest, "")
+
+    @app.callback(Output("project-download", "data"), ERR, Input("project-save", "n_clicks"), State("sid", "data"),
+                  *[State(k, "value") for k in PAGE_OPTIONS], prevent_initial_call=True)
+    @guarded(1)
+    def save_project(n, sid, *values):
+        body = project.save_project(store.get(sid), dict(zip(PAGE_OPTIONS, values)))
+        return dcc.send_bytes(body, "iqa-eval-project.json"), ""
 
     # -- starting work --------------------------------------------------------------------
     def start(session, kind, opts, func, label, command, output):
@@ -350,23 +376,27 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         return line, _POLL_MS, ""
 
     # -- polling --------------------------------------------------------------------------
-    @app.callback(Output("progress", "style"), Output("status", "children"), Output("cancel", "style"),
-                  Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
+    @app.callback(Output("progress", "style"), Output("progress", "value"), Output("status", "children"),
+                  Output("cancel", "style"), Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
                   Output("compare-version", "data"), Output("error-count", "data"), ERR,
                   Input("poll", "n_intervals"), State("sid", "data"), State("score-version", "data"),
                   State("surface-version", "data"), State("compare-version", "data"), State("error-count", "data"),
                   prevent_initial_call=True)
-    @guarded(8)
+    @guarded(9)
     def poll(n, sid, *seen):
         # Idempotent: the page says which results and errors it has shown, the answer brings
         # the newer ones. (Dash drops the answer of a poll overtaken by the next one; a result
         # handed out only once would then never reach the page.)
         session = store.get(sid)
-        running = []
+        running, bar_value = [], None
         with session.lock:
             for kind, job in session.jobs.items():
                 if not job.done:
-                    running.append(f"{job.label}: {job.elapsed():.1f} s")
+                    fraction, stage = job.fraction, job.stage
+                    if fraction is not None and bar_value is None:
+                        bar_value = fraction
+                    done = "" if fraction is None else f"{stage} {100 * fraction:.0f}%, "
+                    running.append(f"{job.label}: {done}{job.elapsed():.1f} s")
                 elif not job.delivered:
                     job.delivered = True
                     if job.cancelled:
@@ -382,7 +412,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         shown = {"display": "inline-block"} if busy else {"display": "none"}
         status = ("running " + "; ".join(running)) if busy else ""
         out = [v if v != s else no_update for v, s in zip(versions, seen[:3])]
-        return (shown, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
+        # the bar shows the first running job that reports progress (no value: indeterminate)
+        return (shown, bar_value, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
                 n_errors if errors else no_update, "\n".join(errors[-3:]) if errors else no_update)
 
     @app.callback(Output("status", "children", allow_duplicate=True), ERR, Input("cancel", "n_clicks"),
@@ -501,6 +532,21 @@ def _numba_threadsafe() -> bool:
     return numba.threading_layer() in ("tbb", "omp")
 
 
+def _decode_one(text, name, limit=None):
+    """The bytes of one uploaded file (a data URL), at most ``limit`` of them when given."""
+    from ..errors import InputError
+
+    head, _, payload = str(text).partition(",")
+    try:
+        body = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("the upload could not be decoded", file=str(name)) from None
+    if limit is not None and len(body) > limit:
+        raise InputError(f"the upload has {len(body):,} bytes; the limit is {limit:,} (iqa-eval serve --max-upload)",
+                         file=str(name))
+    return body
+
+
 def _save_upload(session, contents, filenames, max_upload):
     """Write an upload's files into the session's own folder; the size limit checked first."""
     from ..errors import InputError
@@ -511,17 +557,20 @@ def _save_upload(session, contents, filenames, max_upload):
     filenames = filenames if isinstance(filenames, list) else [filenames]
     if len(contents) > _MAX_FILES:
         raise InputError(f"{len(contents)} files in one upload; at most {_MAX_FILES}")
-    decoded = []
-    for text, name in zip(contents, filenames):
-        head, _, payload = str(text).partition(",")
-        try:
-            decoded.append((name, base64.b64decode(payload, validate=True)))
-        except (binascii.Error, ValueError):
-            raise InputError("the upload could not be decoded", file=str(name)) from None
+    decoded = [(name, _decode_one(text, name)) for text, name in zip(contents, filenames)]
     total = sum(len(b) for _, b in decoded)
     if total > max_upload:
         raise InputError(f"the upload has {total:,} bytes; the limit is {max_upload:,} "
                          "(iqa-eval serve --max-upload)")
+    return _write_upload(session, decoded)
+
+
+def _write_upload(session, decoded):
+    """Replace the session's files by ``decoded`` ``(name, bytes)``: (paths, names)."""
+    from ..errors import InputError
+
+    if len(decoded) > _MAX_FILES:
+        raise InputError(f"{len(decoded)} files in one upload; at most {_MAX_FILES}")
     for old in session.folder.iterdir():
         old.unlink()
     taken, files = set(), []
@@ -530,6 +579,23 @@ def _save_upload(session, contents, filenames, max_upload):
         path.write_bytes(body)
         files.append(path)
     return files, [p.name for p in files]
+
+
+def _load_session(store, session, files, labels, join, source=None):
+    """Read ``files`` as every command does and make them the session's data: a new data
+    version, its results and running jobs dropped. Returns the Dataset."""
+    data = work.load(files, join=join)
+    with session.lock:
+        session.data, session.files, session.file_labels = data, list(files), list(labels)
+        session.load_options = {"join": join}
+        session.source = source
+        session.data_version += 1
+        session.cache.clear()
+        session.current.clear()
+        for job in session.jobs.values():
+            store.cancel(job)
+            job.delivered = True             # superseded by the new data, not a failure
+    return data
 
 
 def _score_table(result):

@@ -29,6 +29,11 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+class _Cancelled(BaseException):
+    """Raised at a cancelled job's next progress report, to stop its computation there. A
+    BaseException: the library's ``except Exception`` handlers must not take it for a failure."""
+
+
 @dataclass
 class Job:
     """One computation: its cache key, the future running it, and what became of it."""
@@ -42,6 +47,9 @@ class Job:
     result: object = None
     error: str | None = None
     delivered: bool = False
+    fraction: float | None = None      # of the running stage, from the library's progress (None: none yet)
+    stage: str = ""                    # that stage's label
+    ticked: threading.Event = field(default_factory=threading.Event)   # set at the first progress report
 
     @property
     def done(self) -> bool:
@@ -61,6 +69,7 @@ class Session:
     files: list = field(default_factory=list)     # the input files (paths on this machine)
     file_labels: list = field(default_factory=list)  # what the CLI line shows for them
     load_options: dict = field(default_factory=dict)
+    source: str | None = None          # the label of the listed table loaded, None for an upload
     data_version: int = 0
     notes: tuple = ()
     jobs: dict = field(default_factory=dict)        # kind -> the latest Job of that kind
@@ -141,10 +150,24 @@ class SessionStore:
             return job
 
     def _run(self, session: Session, job: Job, func):
+        from .._runtime.progress import observe_progress
+
         if job.cancelled:
             return
+
+        def tick(fraction, label):
+            # called between kernel calls (never inside a numba parallel region): stopping here
+            # leaves no half-written state behind but the job's own arrays
+            if job.cancelled:
+                raise _Cancelled
+            job.fraction, job.stage = fraction, label
+            job.ticked.set()
+
         try:
-            result = func()
+            with observe_progress(tick):
+                result = func()
+        except _Cancelled:
+            return
         except Exception as exc:   # one computation's failure is a message, never a dead server
             job.error = _message(exc)
             if not _expected(exc):
@@ -160,8 +183,9 @@ class SessionStore:
 
     @staticmethod
     def cancel(job: Job) -> None:
-        """Cancel a job: a queued one never starts; a running one finishes in its thread (the
-        kernels cannot be interrupted safely) and its result is thrown away."""
+        """Cancel a job: a queued one never starts; a running one stops at its next progress
+        report (between kernel calls; a step without progress reports, such as the score table,
+        runs to its end) and whatever it returns is thrown away."""
         job.cancelled = True
         if job.future is not None:
             job.future.cancel()
