@@ -268,3 +268,23 @@ def test_presets_are_the_documented_configurations():
     assert "integer-truncated" in describe("pipal")
     with pytest.raises(InputError, match="preset must be one of livec, kadid10k, pipal, spaq; got 'tid2013'"):
         preset("tid2013")
+
+
+def test_density_below_float32_keeps_a_finite_weight_with_a_warning():
+    """An image alone in its MOS bin with a tiny std: the Gaussian density there is ~8e-46, whose
+    inverse overflows the reference's float32 cast (inf: every GMC sum NaN). The weight stays the
+    float64 inverse, with a warning; the other images keep the reference's float32 rounding."""
+    from iqa_eval.errors import IQAEvalWarning
+    from iqa_eval.gmc.weights import distribution_weights, gaussian_density
+
+    mos = np.r_[np.zeros(20), np.full(20, 100.0), 50.5]
+    std = np.full(mos.size, 0.0347)
+    d = gaussian_density(mos, std)
+    assert 0 < d[50] < np.finfo(np.float32).tiny    # the case: positive, below float32's range
+    with pytest.warns(IQAEvalWarning, match="below float32's range"):
+        c = distribution_weights(mos, std=std, regulator="gaussian")
+    assert np.isfinite(c).all()
+    import inspect
+    plus = inspect.signature(distribution_weights).parameters["plus"].default
+    assert c[-1] == pytest.approx(plus / d[50], rel=1e-15)
+    assert c[0] == plus * np.float64(np.float32(1.0 / d[0]))

@@ -284,8 +284,15 @@ def distribution_weights(mos, *, std=None, regulator: str = "auto", ks: int = 5,
     _, bins, _ = _scaled_mos(l)
     d = density[bins]
     empty = d <= 0
-    with np.errstate(divide="ignore"):
-        inverse = (1.0 / d).astype(np.float32).astype(np.float64)
+    with np.errstate(divide="ignore", over="ignore"):
+        exact = 1.0 / d
+        inverse = exact.astype(np.float32).astype(np.float64)
+    overflow = ~empty & np.isinf(inverse)
+    if overflow.any():   # the reference's float32 cast gives inf (every GMC sum NaN): keep float64 there
+        inverse[overflow] = exact[overflow]
+        warn(f"{int(overflow.sum())} images lie in MOS bins of density below float32's range (std tiny "
+             "against the MOS range): their regulator weight 1/density is kept in float64, where the "
+             "reference implementation's float32 cast overflows")
     if empty.any():
         inverse[empty] = 0.0
         warn(f"{int(empty.sum())} images lie in MOS bins of zero density and were given weight 0")
