@@ -267,3 +267,18 @@ def test_cli_posthoc_and_friedman_method(tmp_path):
     assert doc["friedman"]["n_permutations"] == 10000 and doc["friedman"]["permutation_seed"] == 0
     code, out, err = run("bench", *dirs, "--posthoc", "dunn")
     assert code == 2 and "dunn" in err
+
+
+def test_identical_rankings_say_f_f_is_unbounded_not_p_0():
+    """Every dataset ranks the models identically: chi2 = N(k-1), Iman-Davenport's denominator
+    N(k-1) - chi2 is 0. The text says F_F is unbounded (not 'F_F = inf, p = 0') and the exact
+    permutation p, 1/k! = 1/720 for k = 6 (every arrangement of one dataset's ranks against the
+    other's), decides."""
+    from iqa_eval.stats.posthoc import friedman_test
+
+    res = friedman_test(np.tile(np.arange(6.0), (2, 1)))
+    assert res.statistic == pytest.approx(2 * 5)
+    assert np.isinf(res.f_statistic)
+    assert res.pvalue == pytest.approx(1 / 720, rel=1e-12) and res.decides == "exact"
+    text = res.describe()
+    assert "F_F unbounded" in text and "p = 0)" not in text and "inf" not in text

@@ -103,9 +103,13 @@ class FriedmanTest:
         elif self.permutation_method == "monte-carlo":
             perm = (f"; Monte Carlo permutation p = {self.permutation_pvalue:.3g} ({self.n_permutations} "
                     f"permutations, seed {self.seed}, resolution {self.resolution:.2g})")
-        return (f"chi2 = {self.statistic:.3f} (p = {self.chi2_pvalue:.3g}); Iman-Davenport F_F = "
-                f"{self.f_statistic:.3f} (df {self.n_models - 1}, {(self.n_models - 1) * (self.n_datasets - 1)}; "
-                f"p = {self.f_pvalue:.3g}){perm}; the {_DECIDES_WORDS[self.decides]} p decides")
+        df = f"df {self.n_models - 1}, {(self.n_models - 1) * (self.n_datasets - 1)}"
+        if np.isinf(self.f_statistic):   # chi2 at its maximum N(k-1): F_F's denominator is 0
+            ff = f"Iman-Davenport F_F unbounded ({df}: every dataset ranks the models identically)"
+        else:
+            ff = f"Iman-Davenport F_F = {self.f_statistic:.3f} ({df}; p = {self.f_pvalue:.3g})"
+        return (f"chi2 = {self.statistic:.3f} (p = {self.chi2_pvalue:.3g}); {ff}{perm}; "
+                f"the {_DECIDES_WORDS[self.decides]} p decides")
 
 
 _DECIDES_WORDS = {"exact": "exact permutation", "monte-carlo": "Monte Carlo permutation",
