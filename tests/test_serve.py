@@ -57,7 +57,13 @@ def server(tmp_path_factory):
     tables = folder / "tables"
     tables.mkdir()
     shutil.copy(EXAMPLE, tables / EXAMPLE.name)
-    proc, url = _start([str(tables), "--max-upload", str(LIMIT), "--workers", "2"], folder)
+    # two more datasets for the paper table: the example's two halves
+    df = pd.read_csv(EXAMPLE)
+    for name, part in (("setA", df.iloc[:750]), ("setB", df.iloc[750:])):
+        (folder / name).mkdir()
+        part.to_csv(folder / name / "study.csv", index=False)
+    proc, url = _start([str(tables), str(folder / "setA"), str(folder / "setB"), "--max-upload", str(LIMIT),
+                        "--workers", "2"], folder)
     yield url
     alive = proc.poll() is None
     proc.terminate()
@@ -250,7 +256,20 @@ def test_bad_uploads_are_errors_on_the_page_and_the_server_keeps_serving(browser
     assert big.stat().st_size > LIMIT
     v.upload(big)
     v.page.wait_for_function("() => document.querySelector('#error').innerText.includes('limit')")
-    assert v.page.inner_text("#error").startswith("error: the upload has")
+    assert v.page.inner_text("#error") == (f"error: the upload has {big.stat().st_size:,} bytes; the limit is "
+                                           f"{LIMIT:,} (iqa-eval serve --max-upload)")
+    # far over the limit (beyond what the server accepts in one request): the page says so too,
+    # and nothing is sent
+    huge = tmp_path / "huge.csv"
+    pd.DataFrame({"mos": rng.random(60_000), "a": rng.random(60_000)}).to_csv(huge, index=False)
+    assert huge.stat().st_size > LIMIT * 4 / 3 + 2 ** 20
+    sent = []
+    v.page.on("request", lambda r: sent.append(len(r.post_data_buffer or b"")) if r.method == "POST" else None)
+    v.page.evaluate("() => { document.querySelector('#error').innerText = ''; }")
+    v.upload(huge)
+    v.page.wait_for_function("() => document.querySelector('#error').innerText.includes('limit')")
+    assert f"{huge.stat().st_size:,} bytes" in v.page.inner_text("#error")
+    assert max(sent, default=0) < LIMIT, "the over-limit file was sent to the server"
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"mos,a\n1,2\n\x00\xff\xfe garbage,\x01\n3\n")
     v.upload(bad)
@@ -335,8 +354,8 @@ def _scored_in_http_session(url, recorded, path, deadline):
 
     sid = secrets.token_urlsafe(24)
     content = "data:text/csv;base64," + base64.b64encode(path.read_bytes()).decode()
-    loaded = _post(url, _with(recorded["load"], **{"upload.contents": [content], "upload.filename": [path.name],
-                                                    "sid.data": sid}))["response"]
+    payload = {"contents": [content], "filenames": [path.name], "at": 0}
+    loaded = _post(url, _with(recorded["load"], **{"upload-payload.data": payload, "sid.data": sid}))["response"]
     version = loaded["data-version"]["data"]
     status = loaded["data-status"]["children"]
     _post(url, _with(recorded["score"], **{"data-version.data": version, "sid.data": sid}))
@@ -406,3 +425,37 @@ def test_twenty_concurrent_sessions_each_score_and_draw_a_surface(browser, serve
         np.testing.assert_allclose([r["srocc"] for r in table], want["srocc"], rtol=1e-12)
         assert [r["n"] for r in table] == list(want["n"])
         assert len(figure["data"]) == 2 and all(d["type"] == "surface" for d in figure["data"])
+
+
+def test_the_paper_table_of_the_datasets_given_at_start(browser, server, tmp_path):  # noqa: F811
+    """The datasets given at start (the DIR arguments) as bench's table: the numbers are the
+    library's, and each export is byte for byte the file of the command line shown."""
+    from iqa_eval.studies.bench import benchmark, dataset_spec
+
+    v = Visit(browser, server)
+    v.page.click("#bench-run")
+    frame = v.page.frame_locator("#bench-table")
+    frame.locator("table").wait_for(timeout=180_000)
+    text = frame.locator("body").inner_text()
+    assert all(name in text for name in ("tables", "setA", "setB"))
+    line = v.page.inner_text("#bench-cli")
+    args = shlex.split(line)
+    assert args[:2] == ["iqa-eval", "bench"] and args[-2:] == ["-o", "table.tex"]
+    want = benchmark([dataset_spec(p) for p in args[2:5]], nan_policy="omit")
+    for cell in want.cells.itertuples():          # every SROCC printed as the library's value
+        assert f"{cell.srocc:.3f}" in text
+    work = tmp_path / "cli"
+    work.mkdir()
+    for fmt, suffix in (("latex", ".tex"), ("csv", ".csv"), ("markdown", ".md"), ("html", ".html")):
+        v.choose("bench-format", fmt)
+        v.page.click("#bench-run")              # cached: the command line follows the format
+        v.page.wait_for_function(
+            f"() => document.querySelector('#bench-cli').innerText.endsWith('-o table{suffix}')")
+        name, body = v.download("bench-export")
+        assert name == f"table{suffix}"
+        assert body == _run_cli_line(v.page.inner_text("#bench-cli"), work).read_bytes(), fmt
+    table = pd.read_csv(work / "table.csv")
+    assert len(table) == len(want.models)
+    v.shot("serve_bench.png")
+    v.check_clean()
+    v.context.close()

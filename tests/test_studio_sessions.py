@@ -212,3 +212,41 @@ def test_a_job_reports_its_progress_and_a_cancelled_one_stops_at_its_next_report
     after = store.submit(session, "score", ("score", 3), "scores", lambda: 42)
     after.future.result(timeout=60)
     assert after.result == 42
+
+
+def test_the_scores_report_per_model_and_pair_and_a_cancel_stops_them(store):
+    """The score table (no kernel of its own) reports after each model and each pair of models,
+    so a cancel stops it there; observing changes no number."""
+    from iqa_eval._runtime.progress import observe_progress
+    from iqa_eval.studies.evaluation import evaluate
+    from iqa_eval.studio import work
+
+    data = work.load([EXAMPLE])
+    opts = {"mapping": "logistic4", "ci": "analytic", "n_resamples": 1000, "alpha": 0.05, "seed": 0}
+    seen = []
+    with observe_progress(lambda fraction, label: seen.append((fraction, label))):
+        observed = work.score(data, opts)
+    k = len(data.models)
+    assert [f for f, _ in seen] == [j / (k + k * (k - 1) // 2) for j in range(k + k * (k - 1) // 2 + 1)]
+    assert {label for _, label in seen} == {"scores"}
+    plain = evaluate(data, nan_policy="omit", pairwise=True)
+    assert observed.table.equals(plain.table) and observed.pairwise.equals(plain.pairwise)
+
+    session = store.get(new_session_id())
+    first, cancelled, ticks = threading.Event(), threading.Event(), []
+
+    def watched():
+        def watch(fraction, label):
+            ticks.append(fraction)
+            if len(ticks) == 2:          # after the first model: hold until cancelled
+                first.set()
+                assert cancelled.wait(120)
+        with observe_progress(watch):
+            return work.score(data, opts)
+
+    job = store.submit(session, "score", ("score", 1), "scores", watched)
+    assert first.wait(300)
+    store.cancel(job)
+    cancelled.set()
+    assert job.future.result(timeout=300) is None
+    assert ticks == [0.0, ticks[1]] and job.result is None and job.error is None and ("score", 1) not in session.cache

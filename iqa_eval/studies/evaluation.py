@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._runtime.progress import Progress
 from ..errors import InputError
 from ..stats.inference import bootstrap_ci, compare_correlations, fisher_ci, tied_with_best
 from ..stats.exact_tests import near_constant
@@ -283,40 +284,46 @@ def evaluate(dataset, *, mapping: str = "logistic4", ci: str = "analytic", n_res
     elif dataset.std is not None:
         notes.append("outlier ratio and RMSE* not computed: they need the number of ratings per image "
                      "with the std of the individual ratings (give nratings_col or n_ratings=N)")
-    for name in dataset.models:
-        before = len(dataset.notes)
-        data = dataset.complete([name], nan_policy=nan_policy)
-        notes.extend(data.notes[before:])
-        mask = mos_finite & np.isfinite(dataset.predictions[name])
-        row, fit, fx = _score_model(name, data, mapping=mapping, ci=ci, level=level,
-                                         n_resamples=n_resamples, seed=seed, rmse_dof=rmse_dof,
-                                         nan_policy=nan_policy, notes=notes)
-        row["mapping"] = fit.kind
-        if per_rating:
-            if fx is None:
-                row.update(outlier_ratio=np.nan, rmse_star=np.nan)
-            else:
-                row.update(_std_metrics(name, data, fit, rmse_dof=rmse_dof, nan_policy=nan_policy,
-                                        notes=notes))
-        row["flipped"] = name in dataset.flipped
-        rows.append(row)
-        fits[name] = fit
-        per_model[name] = {"mask": mask, "x": data.predictions[name], "mos": data.mos, "mapped": fx is not None,
-                           "fit": fit}
-        del fx
+    # observer-only (no bar on the terminal): a caller can follow the work and stop it between
+    # models and pairs (the studio's progress and cancel)
+    n_pairs = len(dataset.models) * (len(dataset.models) - 1) // 2 if pairwise else 0
+    with Progress(len(dataset.models) + n_pairs, "scores", enabled=False) as progress:
+        for name in dataset.models:
+            before = len(dataset.notes)
+            data = dataset.complete([name], nan_policy=nan_policy)
+            notes.extend(data.notes[before:])
+            mask = mos_finite & np.isfinite(dataset.predictions[name])
+            row, fit, fx = _score_model(name, data, mapping=mapping, ci=ci, level=level,
+                                        n_resamples=n_resamples, seed=seed, rmse_dof=rmse_dof,
+                                        nan_policy=nan_policy, notes=notes)
+            row["mapping"] = fit.kind
+            if per_rating:
+                if fx is None:
+                    row.update(outlier_ratio=np.nan, rmse_star=np.nan)
+                else:
+                    row.update(_std_metrics(name, data, fit, rmse_dof=rmse_dof, nan_policy=nan_policy,
+                                            notes=notes))
+            row["flipped"] = name in dataset.flipped
+            rows.append(row)
+            progress.update()
+            fits[name] = fit
+            per_model[name] = {"mask": mask, "x": data.predictions[name], "mos": data.mos, "mapped": fx is not None,
+                               "fit": fit}
+            del fx
 
-    table = pd.DataFrame(rows)
-    table = table.sort_values("srocc", ascending=False, na_position="last", kind="stable")
-    table = table.reset_index(drop=True)
-    order = list(table["model"])
+        table = pd.DataFrame(rows)
+        table = table.sort_values("srocc", ascending=False, na_position="last", kind="stable")
+        table = table.reset_index(drop=True)
+        order = list(table["model"])
 
-    pair_rows = []
-    if pairwise and len(order) > 1:
-        for i, a in enumerate(order):
-            for b in order[i + 1:]:
-                pair_rows.extend(_pair_rows(a, b, dataset, per_model, ci=ci, level=level, n_resamples=n_resamples,
-                                            seed=seed, nan_policy=nan_policy, notes=notes, test=test,
-                                            alternative=alternative))
+        pair_rows = []
+        if pairwise and len(order) > 1:
+            for i, a in enumerate(order):
+                for b in order[i + 1:]:
+                    pair_rows.extend(_pair_rows(a, b, dataset, per_model, ci=ci, level=level, n_resamples=n_resamples,
+                                                seed=seed, nan_policy=nan_policy, notes=notes, test=test,
+                                                alternative=alternative))
+                    progress.update()
     columns = ["model_a", "model_b", "n", "metric", "diff", "ci_low", "ci_high", "williams_pvalue", "bootstrap_pvalue",
                "test", "pvalue", "alternative"]
     pair_table = pd.DataFrame(pair_rows, columns=columns)

@@ -17,8 +17,8 @@ import traceback
 from pathlib import Path
 
 from .._runtime.optional import require
-from ..options import (ADJUSTMENTS, CI_METHODS, GMC_METHODS, GMC_PRESETS, JOINS, MAPPINGS, REGULATORS, TABLE_SUFFIXES,
-                       Interval, validate_params)
+from ..options import (ADJUSTMENTS, BENCH_METRICS, CI_METHODS, GMC_METHODS, GMC_PRESETS, JOINS, MAPPINGS, REGULATORS,
+                       TABLE_SUFFIXES, Interval, validate_params)
 from . import project, work
 from .sessions import SessionStore, _message, new_session_id
 
@@ -98,6 +98,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         workers = 1
     store = SessionStore(max_sessions=max_sessions, workers=workers)
     sources = _table_files(dirs)
+    # the datasets of the paper table: the DIR arguments themselves, as bench's DATASET arguments
+    datasets = [(Path(d).resolve().name, Path(d).resolve()) for d in dirs if Path(d).exists()]
     app = Dash(__name__, serve_locally=True, title="iqa-eval studio", update_title=None,
                assets_folder=str(Path(__file__).with_name("no-assets")), compress=False)
     app.studio_store = store
@@ -117,6 +119,9 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             dcc.Store(id="score-version", data=0),
             dcc.Store(id="surface-version", data=0),
             dcc.Store(id="compare-version", data=0),
+            dcc.Store(id="bench-version", data=0),
+            dcc.Store(id="upload-limit", data=int(max_upload)),
+            dcc.Store(id="upload-payload"),
             dcc.Store(id="error-count", data=0),
             dcc.Interval(id="poll", interval=_IDLE_POLL_MS),
             dcc.Download(id="download"),
@@ -233,6 +238,30 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                                      style_table={"overflowX": "auto"}),
                 html.Pre(id="compare-cli", style=_CLI),
             ]),
+            html.Section(style=_BOX, children=[
+                html.H3("Paper table (several datasets)"),
+                html.Div("Every model on every dataset chosen (the folders and tables given at start, each read "
+                         "as iqa-eval bench reads a DATASET argument), with the Scores options above.",
+                         style={"fontSize": "12px", "color": "#555"}),
+                html.Div(style=_ROW, children=[
+                    field("datasets", dcc.Dropdown(
+                        id="bench-datasets", multi=True, value=list(range(len(datasets))),
+                        options=[{"label": lab, "value": k} for k, (lab, _) in enumerate(datasets)],
+                        placeholder="(none given)" if not datasets else "choose", style={"minWidth": "320px"})),
+                    field("metrics", dcc.Dropdown(id="bench-metrics", options=options(BENCH_METRICS),
+                                                  value=["srocc", "plcc"], multi=True, clearable=False,
+                                                  style={"minWidth": "200px"})),
+                    html.Button("Build table", id="bench-run", n_clicks=0),
+                    field("export", dcc.Dropdown(id="bench-format", options=options(work.BENCH_EXPORTS),
+                                                 value="latex", clearable=False, style={"width": "120px"})),
+                    html.Button("Export table", id="bench-export", n_clicks=0),
+                ]),
+                # bench's own HTML table, inert in a sandboxed frame (no script runs in it)
+                html.Iframe(id="bench-table", sandbox="", title="paper table",
+                            style={"width": "100%", "height": "480px", "border": "1px solid #eee",
+                                   "marginTop": "8px"}),
+                html.Pre(id="bench-cli", style=_CLI),
+            ]),
         ])
 
     app.layout = layout
@@ -265,16 +294,15 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                   Output("model-a", "options"), Output("model-b", "options"), Output("model-a", "value"),
                   Output("model-b", "value"), Output("view-models", "options"), Output("join", "value"),
                   Output("source", "value"), *[Output(k, "value") for k in PAGE_OPTIONS if k not in ("model-a", "model-b")],
-                  ERR, Input("upload", "contents"), Input("source", "value"), Input("join", "value"),
-                  Input("project-load", "contents"), State("upload", "filename"), State("sid", "data"),
-                  prevent_initial_call=True)
+                  ERR, Input("upload-payload", "data"), Input("source", "value"), Input("join", "value"),
+                  Input("project-load", "contents"), State("sid", "data"), prevent_initial_call=True)
     @guarded(10 + len(PAGE_OPTIONS) - 2)
-    def load_data(contents, source, join, project_contents, filenames, sid):
+    def load_data(payload, source, join, project_contents, sid):
         session = store.get(sid)
         trigger = ctx.triggered_id
         restored, origin, new_source = {}, None, no_update
-        if trigger == "upload":
-            files, labels = _save_upload(session, contents, filenames, max_upload)
+        if trigger == "upload-payload" and payload:
+            files, labels = _save_upload(session, payload.get("contents"), payload.get("filenames"), max_upload)
         elif trigger == "source" and source is not None:
             index = int(source)
             if not 0 <= index < len(sources):
@@ -315,6 +343,12 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         rest = [restored.get(k, no_update) for k in PAGE_OPTIONS if k not in ("model-a", "model-b")]
         return (session.data_version, notes, status, pick, pick, a, b, pick,
                 join if trigger == "project-load" else no_update, new_source, *rest, "")
+
+    # The size limit is checked in the browser before anything is sent: a request over the
+    # server's own limit would be refused (HTTP 413) with no message the page could show. The
+    # server checks again (_save_upload): a request need not come from this page.
+    app.clientside_callback(_CHECK_UPLOAD, Output("upload-payload", "data"), ERR, Input("upload", "contents"),
+                            State("upload", "filename"), State("upload-limit", "data"), prevent_initial_call=True)
 
     @app.callback(Output("project-download", "data"), ERR, Input("project-save", "n_clicks"), State("sid", "data"),
                   *[State(k, "value") for k in PAGE_OPTIONS], prevent_initial_call=True)
@@ -375,14 +409,37 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         line = start(store.get(sid), "compare", opts, work.compare, "comparison", "compare", "compare.json")
         return line, _POLL_MS, ""
 
+    @app.callback(Output("bench-cli", "children"), Output("poll", "interval", allow_duplicate=True), ERR,
+                  Input("bench-run", "n_clicks"), State("bench-datasets", "value"), State("bench-metrics", "value"),
+                  State("bench-format", "value"), State("mapping", "value"), State("ci", "value"),
+                  State("n-resamples", "value"), State("alpha", "value"), State("seed", "value"), State("sid", "data"),
+                  prevent_initial_call=True)
+    @guarded(2)
+    def start_bench(n, chosen, metrics, fmt, mapping, ci, n_resamples, alpha, seed, sid):
+        from ..render.bench_tables import check_metrics
+
+        if None in (n_resamples, alpha, seed):
+            raise dash.exceptions.PreventUpdate
+        indices = [int(k) for k in chosen or ()]
+        if any(not 0 <= k < len(datasets) for k in indices):
+            raise PermissionError("error: unknown dataset")
+        paths = [str(datasets[k][1]) for k in indices]
+        opts = {"metrics": list(check_metrics(metrics or ())), "mapping": mapping, "ci": ci,
+                "n_resamples": n_resamples, "alpha": alpha, "seed": seed}
+        # the table's numbers do not depend on the metrics shown: one computation for all
+        key = ("bench", tuple(paths), tuple(sorted((k, str(v)) for k, v in opts.items() if k != "metrics")))
+        store.submit(store.get(sid), "bench", key, "paper table", lambda: work.bench(paths, opts))
+        line = work.cli_line("bench", paths, {}, opts, "table" + work.BENCH_EXPORTS[fmt])
+        return line, _POLL_MS, ""
+
     # -- polling --------------------------------------------------------------------------
     @app.callback(Output("progress", "style"), Output("progress", "value"), Output("status", "children"),
                   Output("cancel", "style"), Output("poll", "interval"), Output("score-version", "data"), Output("surface-version", "data"),
-                  Output("compare-version", "data"), Output("error-count", "data"), ERR,
+                  Output("compare-version", "data"), Output("bench-version", "data"), Output("error-count", "data"), ERR,
                   Input("poll", "n_intervals"), State("sid", "data"), State("score-version", "data"),
-                  State("surface-version", "data"), State("compare-version", "data"), State("error-count", "data"),
-                  prevent_initial_call=True)
-    @guarded(9)
+                  State("surface-version", "data"), State("compare-version", "data"), State("bench-version", "data"),
+                  State("error-count", "data"), prevent_initial_call=True)
+    @guarded(10)
     def poll(n, sid, *seen):
         # Idempotent: the page says which results and errors it has shown, the answer brings
         # the newer ones. (Dash drops the answer of a poll overtaken by the next one; a result
@@ -406,12 +463,12 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                     elif job.result is not None:
                         session.current[kind] = (job.key, job.result)
                         session.versions[kind] = session.versions.get(kind, 0) + 1
-            versions = [session.versions.get(k, 0) for k in ("score", "surface", "compare")]
-            n_errors, errors = len(session.errors), list(session.errors[(seen[3] or 0):])
+            versions = [session.versions.get(k, 0) for k in _KINDS]
+            n_errors, errors = len(session.errors), list(session.errors[(seen[len(_KINDS)] or 0):])
         busy = bool(running)
         shown = {"display": "inline-block"} if busy else {"display": "none"}
         status = ("running " + "; ".join(running)) if busy else ""
-        out = [v if v != s else no_update for v, s in zip(versions, seen[:3])]
+        out = [v if v != s else no_update for v, s in zip(versions, seen[:len(_KINDS)])]
         # the bar shows the first running job that reports progress (no value: indeterminate)
         return (shown, bar_value, status, shown, _POLL_MS if busy else _IDLE_POLL_MS, *out,
                 n_errors if errors else no_update, "\n".join(errors[-3:]) if errors else no_update)
@@ -472,6 +529,15 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         rows = g.round(6).astype(object).where(g.notna(), None).to_dict("records")
         return columns, rows, difference_heatmap(result), no_update
 
+    @app.callback(Output("bench-table", "srcDoc"), ERR, Input("bench-version", "data"), Input("bench-metrics", "value"),
+                  State("sid", "data"), prevent_initial_call=True)
+    @guarded(1)
+    def show_bench(version, metrics, sid):
+        from ..render.bench_tables import check_metrics
+
+        result = current(sid, "bench")
+        return work.bench_html(result, check_metrics(metrics or ())), no_update
+
     @app.callback(Output("pairs-title", "children"), Output("cell-pairs", "columns"), Output("cell-pairs", "data"),
                   ERR, Input("diff-map", "clickData"), State("sid", "data"), prevent_initial_call=True)
     @guarded(3)
@@ -495,10 +561,11 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
     # -- export -----------------------------------------------------------------------------
     @app.callback(Output("download", "data"), ERR, Input("score-export", "n_clicks"),
                   Input("surface-export", "n_clicks"), Input("compare-export", "n_clicks"),
-                  State("score-format", "value"), State("surface-format", "value"), State("view-method", "value"),
+                  Input("bench-export", "n_clicks"), State("score-format", "value"), State("surface-format", "value"),
+                  State("view-method", "value"), State("bench-format", "value"), State("bench-metrics", "value"),
                   State("sid", "data"), prevent_initial_call=True)
     @guarded(1)
-    def export(n1, n2, n3, score_fmt, surface_fmt, method, sid):
+    def export(n1, n2, n3, n4, score_fmt, surface_fmt, method, bench_fmt, bench_metrics, sid):
         trigger = ctx.triggered_id
         if trigger == "score-export":
             body = work.score_export(current(sid, "score"), score_fmt)
@@ -507,12 +574,41 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
             name, body = work.surface_export(current(sid, "surface"), surface_fmt, method)
         elif trigger == "compare-export":
             name, body = "compare.json", work.compare_export(current(sid, "compare"))
+        elif trigger == "bench-export":
+            from ..render.bench_tables import check_metrics
+
+            body = work.bench_export(current(sid, "bench"), bench_fmt, check_metrics(bench_metrics or ()))
+            name = "table" + work.BENCH_EXPORTS[bench_fmt]
         else:
             raise dash.exceptions.PreventUpdate
         return dcc.send_bytes(body, name), ""
 
     _secure(app, max_upload)
     return app
+
+
+#: the kinds of job whose results the page shows, in the order of its version stores
+_KINDS = ("score", "surface", "compare", "bench")
+
+# Runs in the browser on every upload: the decoded size of the files (from their base64 data
+# URLs) against the limit; within it, the files go on to the server, else an error line.
+_CHECK_UPLOAD = """function(contents, filenames, limit) {
+    var noUpdate = window.dash_clientside.no_update;
+    if (!contents) { return [noUpdate, noUpdate]; }
+    var list = Array.isArray(contents) ? contents : [contents];
+    var total = 0;
+    for (var k = 0; k < list.length; k++) {
+        var text = String(list[k] || "");
+        var payload = text.slice(text.indexOf(",") + 1);
+        var pad = payload.endsWith("==") ? 2 : (payload.endsWith("=") ? 1 : 0);
+        total += Math.floor(payload.length / 4) * 3 - pad;
+    }
+    if (total > limit) {
+        return [noUpdate, "error: the upload has " + total.toLocaleString("en-US") + " bytes; the limit is " +
+                limit.toLocaleString("en-US") + " (iqa-eval serve --max-upload)"];
+    }
+    return [{contents: contents, filenames: filenames, at: Date.now()}, noUpdate];
+}"""
 
 
 def _numba_threadsafe() -> bool:

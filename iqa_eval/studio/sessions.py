@@ -184,8 +184,8 @@ class SessionStore:
     @staticmethod
     def cancel(job: Job) -> None:
         """Cancel a job: a queued one never starts; a running one stops at its next progress
-        report (between kernel calls; a step without progress reports, such as the score table,
-        runs to its end) and whatever it returns is thrown away."""
+        report (between kernel calls; the scores report after each model and each pair of
+        models) and whatever it returns is thrown away."""
         job.cancelled = True
         if job.future is not None:
             job.future.cancel()
