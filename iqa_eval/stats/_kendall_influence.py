@@ -19,28 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._runtime.numba_cache import njit   # cache=True: the user's cache folder (see there)
+from ._metric_kernels import rank_data
 
 __all__ = ["concordance_counts"]
-
-
-@njit(cache=True)
-def _dense_ranks(v, order):
-    """1-based dense ranks of v and the size of each value's tie run."""
-    n = v.size
-    rank = np.empty(n, dtype=np.int64)
-    run = np.empty(n, dtype=np.int64)
-    r = 0
-    k = 0
-    while k < n:
-        e = k + 1
-        while e < n and v[order[e]] == v[order[k]]:
-            e += 1
-        r += 1
-        for q in range(k, e):
-            rank[order[q]] = r
-            run[order[q]] = e - k
-        k = e
-    return rank, run, r
 
 
 @njit(cache=True)
@@ -85,8 +66,11 @@ def concordance_counts(x, y):
     n = x.size
     ox = np.argsort(x, kind="mergesort")
     oy = np.argsort(y, kind="mergesort")
-    _, run_x, _ = _dense_ranks(x, ox)
-    ry, run_y, m = _dense_ranks(y, oy)
+    _, dense_x = rank_data(x, ox)
+    _, dense_y = rank_data(y, oy)
+    run_x = np.bincount(dense_x)[dense_x]          # the size of each image's tie run
+    run_y = np.bincount(dense_y)[dense_y]
+    ry, m = dense_y + 1, dense_y.max() + 1 if n else 0   # 1-based for the Fenwick tree
     C = np.zeros(n, dtype=np.int64)
     _pass(x, ry, m, ox, 1, C)
     _pass(x, ry, m, ox[::-1].copy(), -1, C)
