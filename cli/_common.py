@@ -366,7 +366,9 @@ class GMCRequest:
     the preset and the std/weights files against the data. One code path for surface, compare and
     report, so the three cannot compute with different settings from the same options."""
 
-    def __init__(self, params: dict):
+    def __init__(self, params: dict, *, given=None):
+        """``given``: the GMCOptions fields set explicitly (default: those the command line set;
+        a caller without one, such as the studio, says which)."""
         from ..errors import InputError
 
         self.preset = params.pop("preset", None)
@@ -389,12 +391,16 @@ class GMCRequest:
             more["plus"] = plus
         self.options = gmc_options_from(params, **more)
         ctx = click.get_current_context(silent=True)
-        self.given = set() if ctx is None else {
-            field for field, param in _PRESET_PARAMS.items()
-            if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
+        if given is not None:
+            self.given = set(given)
+        else:
+            self.given = set() if ctx is None else {
+                field for field, param in _PRESET_PARAMS.items()
+                if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
 
-    def apply(self, data):
-        """``(data, options, weights)``: the preset applied (its notes printed), the std of
+    def apply(self, data, notes=None):
+        """``(data, options, weights)``: the preset applied (its notes printed, or added to the
+        list ``notes`` when one is given), the std of
         ``--std-file`` in ``data``, and the ``--weights-file`` weights (one per row of ``data``, or
         None). A preset that estimates the std leaves neither a std column nor --std-file in use."""
         from dataclasses import replace
@@ -403,10 +409,13 @@ class GMCRequest:
 
         options, std_file = self.options, self.std_file
         if self.preset:
-            options, use_std, notes = apply_preset(self.preset, options, given=self.given,
+            options, use_std, preset_notes = apply_preset(self.preset, options, given=self.given,
                                                    has_std=data.std is not None or bool(std_file),
                                                    std_column=data.sources.get("std", ("", "std"))[1])
-            echo_notes(notes)
+            if notes is None:
+                echo_notes(preset_notes)
+            else:
+                notes.extend(preset_notes)
             if not use_std:
                 data, std_file = replace(data, std=None), None   # the note says so: neither is used
         if std_file:
@@ -419,12 +428,14 @@ class GMCRequest:
         return data, options, weights
 
 
-def gmc_surfaces_from(request: GMCRequest, data, inputs: dict, *, seed, methods, backend, progress=True):
+def gmc_surfaces_from(request: GMCRequest, data, inputs: dict, *, seed, methods, backend, progress=True,
+                      notes=None):
     """``correlation_surfaces`` of ``data`` as ``request`` (a :class:`GMCRequest`) asks: the preset,
-    std and weights files applied, incomplete rows dropped (weights kept aligned)."""
+    std and weights files applied, incomplete rows dropped (weights kept aligned). ``notes``: as in
+    :meth:`GMCRequest.apply`."""
     from ..gmc import correlation_surfaces
 
-    data, options, weights = request.apply(data)
+    data, options, weights = request.apply(data, notes)
     if weights is not None:
         weights = dict(zip(data.rows.tolist(), weights))
     data = data.complete(nan_policy=inputs["nan_policy"], need_std=data.std is not None)

@@ -62,26 +62,24 @@ def _score_args(opts):
 
 # -- surface ------------------------------------------------------------------------------
 def surfaces(data, opts: dict):
-    """``iqa-eval surface``'s computation: preset, std source, complete rows, surfaces."""
-    from ..gmc import GMCOptions, apply_preset, correlation_surfaces
+    """``iqa-eval surface``'s computation (its own :class:`~iqa_eval.cli._common.GMCRequest`):
+    preset, std source, complete rows, surfaces."""
+    from ..cli._common import GMCRequest, gmc_surfaces_from
     from ..options import GMC_METHODS
 
-    options = GMCOptions(std_scale=float(opts["std_scale"]), regulator=opts["regulator"],
-                         samples=int(opts["samples"]) if opts["sampling"] == "samples" else 100)
     notes = []
     if opts["std_source"] == "beta":
         data = replace(data, std=None)
         notes.append("std estimated from the Beta model (the std column is not used)")
-    if opts.get("preset"):
-        options, use_std, more = apply_preset(opts["preset"], options, given=(), has_std=data.std is not None,
-                                              std_column=data.sources.get("std", ("", "std"))[1])
-        notes += more
-        if not use_std:
-            data = replace(data, std=None)
-    data = data.complete(nan_policy="omit", need_std=data.std is not None)
-    grid = _grid(opts["grid"]) if opts["sampling"] == "grid" else None
-    result = correlation_surfaces(data, std=None, seed=int(opts["seed"]), grid=grid, methods=list(GMC_METHODS),
-                                  options=options, backend="auto", progress=False)
+    params = {"preset": opts.get("preset") or None, "std_scale": float(opts["std_scale"]),
+              "regulator": opts["regulator"]}
+    if opts["sampling"] == "samples":
+        params["samples"] = int(opts["samples"])
+    else:
+        params["grid"] = opts["grid"]
+    request = GMCRequest(params, given=())     # a preset sets its own values, as on the command line
+    result = gmc_surfaces_from(request, data, {"nan_policy": "omit"}, seed=int(opts["seed"]),
+                               methods=list(GMC_METHODS), backend="auto", progress=False, notes=notes)
     return replace(result, notes=tuple(notes) + tuple(result.notes)) if notes else result
 
 
