@@ -687,7 +687,10 @@ def command(func):
         def fail(message, status, exc=None):
             if exc is not None and _debugging(debug):
                 traceback.print_exception(exc, file=sys.stderr)
-            click.echo(terminal_safe("error: " + " ".join(cli_words(message).split())), err=True)
+            message = str(message)
+            if not getattr(exc, "own_words", False):   # a message already in its reader's words (a manifest's)
+                message = cli_words(message)
+            click.echo(terminal_safe("error: " + " ".join(message.split())), err=True)
             _exit(status)
 
         old = warnings.showwarning

@@ -323,3 +323,17 @@ def test_overall_row_is_the_score_table(tmp_path):
     df.to_csv(tmp_path / "s.csv", index=False)
     code, out, err = run_cli("score", tmp_path / "s.csv", "--group-col", "g", "--overall", "--format", "json")
     assert code == 0 and len(json.loads(out)["overall"]) == 3, err
+
+
+def test_a_cross_manifest_join_error_names_the_manifest_entry_not_an_option(tmp_path):
+    """The join of a cross-dataset run is the manifest's (bench --cross-dataset takes no --join):
+    the error says where to set it."""
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"mos": rng.random(30)}).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame({"pred": rng.random(30)}).to_csv(tmp_path / "p.csv", index=False)
+    m = tmp_path / "cross.csv"
+    m.write_text("train,test,predictions,metadata\nA,B,p.csv,meta.csv\n", encoding="utf-8")
+    code, out, err = run_cli("bench", "--cross-dataset", m)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert f'join = "order" in row 2 of {m}' in err and f"key_col in row 2 of {m}" in err, err
+    assert "--join" not in err and "--key-col" not in err, err

@@ -628,7 +628,16 @@ def cross_dataset(entries, *, mapping: str = "logistic4", ci: str = "analytic", 
         entries = read_cross_manifest(entries)
     notes, records, seen = [], [], set()
     for e in entries:
-        data = load_dataset(list(e.files), mos_col=e.mos_col, key_col=e.key_col, join=e.join)
+        try:
+            data = load_dataset(list(e.files), mos_col=e.mos_col, key_col=e.key_col, join=e.join)
+        except InputError as exc:   # the join and key column are the manifest entry's: say so in its words
+            entry = (f"[[run]] {e.where[1]}" if str(e.where[0]).lower().endswith(".toml") else f"row {e.where[1]}")
+            entry += f" of {e.where[0]}"
+            reason = re.sub(r"join='(\w+)'", lambda m: f'join = "{m.group(1)}" in {entry}', exc.reason)
+            reason = reason.replace("name it with key_col", f"name it with key_col in {entry}")
+            err = InputError(reason, file=exc.file, column=exc.column, row=exc.row)
+            err.own_words = True           # the command line's option names do not apply here
+            raise err from None
         if e.model is not None:
             if len(data.models) != 1:
                 raise InputError(f"model {e.model!r} names the one prediction column, but the files have "
