@@ -65,6 +65,7 @@ def mos(files, output, method, variance, screen, p913_threshold, scale, layout, 
     Writes exactly the metadata file that score, surface, compare and bench read, e.g.
     `iqa-eval mos ratings.csv -o meta.csv && iqa-eval score meta.csv preds.csv`.
     """
+    from iqa_eval._runtime.escape import csv_text
     from iqa_eval.errors import InputError
     from iqa_eval.subjective import compute_mos, noise_ceiling, read_ratings
 
@@ -94,8 +95,9 @@ def mos(files, output, method, variance, screen, p913_threshold, scale, layout, 
                      f"{c.srocc:.4f} [{d['srocc_ci_low']:.4f}, {d['srocc_ci_high']:.4f}], PLCC {c.plcc:.4f} "
                      f"[{d['plcc_ci_low']:.4f}, {d['plcc_ci_high']:.4f}]")
     echo_notes(notes)
+    # image names and subject ids are the user's: never a live formula in a spreadsheet
     if screening_out:
-        write_output(result.screening.table.to_csv(index=False), screening_out)
+        write_output(csv_text(result.screening.table, float_format=None), screening_out)
     if subjects_out:
-        write_output(result.model.subject_table().to_csv(index=False), subjects_out)
-    write_output(result.table.to_csv(index=False, float_format="%.10g"), output)
+        write_output(csv_text(result.model.subject_table(), float_format=None), subjects_out)
+    write_output(csv_text(result.table, float_format="%.10g"), output)

@@ -41,7 +41,7 @@ def surface(seed, methods, backend, output, points_out, scores_out, contour, **i
       iqa-eval surface meta.csv a.csv b.csv --grid 20x20 --scores-out gmc.csv
     """
     from .._runtime.atomic import OutputSet
-    from .._runtime.escape import neutralise_frame
+    from .._runtime.escape import csv_text, neutralise_frame
     from ..errors import InputError
     from ..render.formatting import format_gmc_scores
     from ..render.plot import surface_targets, write_surfaces
@@ -67,8 +67,7 @@ def surface(seed, methods, backend, output, points_out, scores_out, contour, **i
 
     with OutputSet() as outputs:   # every output appears together, or none does
         if points_out:
-            neutralise_frame(result.points).to_csv(outputs.stage(points_out), index=False,
-                                                   float_format="%.17g")
+            outputs.stage(points_out).write_text(csv_text(result.points), encoding="utf-8")
         if scores_out:
             neutralise_frame(result.ranked_scores()).to_csv(outputs.stage(scores_out), index=False)
         written = write_surfaces(result.surface, output, outputs, contour=contour) if output else []

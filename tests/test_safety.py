@@ -20,7 +20,7 @@ import pytest
 
 from iqa_eval._runtime.atomic import TEMP_PREFIX, OutputError, OutputSet, atomic_write, check_output_paths
 from iqa_eval._runtime.resources import ResourceError, check_memory, parse_size, set_limit
-from iqa_eval._runtime.escape import markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
+from iqa_eval._runtime.escape import csv_text, markdown_safe, neutralise_frame, spreadsheet_safe, terminal_safe
 from iqa_eval.errors import InputError
 
 from conftest import mounted_tmpfs, wait_until
@@ -393,6 +393,32 @@ def test_spreadsheet_markdown_terminal_escaping():
     assert terminal_safe("a\x1b[2Jb\x07\r") == "a\\x1b[2Jb\\x07\\r"
 
 
+@pytest.mark.parametrize("float_format", ["%.17g", "%.10g", None])
+def test_csv_text_is_the_bytes_of_pandas_to_csv(float_format):
+    """csv_text (the fast writer of large tables) against pandas' to_csv of the neutralised frame:
+    NaN, +-inf, -0.0 next to 0.0, repeated and distinct floats, bools, ints, None and NaN in text
+    columns, pandas' string dtype with NA, quotes, commas, newlines and formulas in names."""
+    rng = np.random.default_rng(0)
+    n = 500
+    frame = pd.DataFrame({
+        "model": np.array(["=cmd()", 'a,"b"', "x\ny", "plain", "@at"], dtype=object)[rng.integers(0, 5, n)],
+        "method": pd.array(rng.choice(["srocc", "plcc", None], n), dtype="string"),
+        "Q": np.round(rng.random(n), 2),
+        "value": rng.normal(size=n),
+        "n": rng.integers(-5, 5, n),
+        "ok": rng.random(n) > 0.5,
+        "mixed": np.array([None, "t", 1.5, np.nan, "-1"], dtype=object)[rng.integers(0, 5, n)],
+    })
+    frame.loc[::7, "value"] = np.nan
+    frame.loc[1, "value"], frame.loc[2, "value"], frame.loc[3, "value"] = np.inf, -np.inf, -0.0
+    frame.loc[4, "Q"] = 0.0
+    frame.loc[5, "Q"] = -0.0
+    frame = frame.rename(columns={"n": "=n"})
+    want = neutralise_frame(frame).to_csv(index=False, float_format=float_format)
+    assert csv_text(frame, float_format=float_format) == want
+    assert "'=cmd()" in want and ",-0" in want and "'=n" in want
+
+
 def test_hostile_model_names_in_every_cli_output(tmp_path):
     df = pd.read_csv(STUDY).iloc[:200]
     hostile = {"precise": "=cmd|' /C calc'!A0", "noisy": "-2+3", "saturating": "\x1b[31mred\x1b[0m",
@@ -425,3 +451,23 @@ def test_input_size_is_checked_before_reading(tmp_path):
     finally:
         set_limit(None)
     assert len(read_table(STUDY)) == 1500
+
+
+def test_mos_tables_never_hold_a_live_formula(tmp_path):
+    """iqa-eval mos writes image names and subject ids from the ratings: CSV-safe in all three tables."""
+    rng = np.random.default_rng(1)
+    images = ["=HYPERLINK(\"http://x\")", "+img2"] + [f"img{k}" for k in range(3, 13)]
+    subjects = ["@s1", "-s2"] + [f"s{k}" for k in range(3, 9)]
+    rows = [(i, s, float(k / 3 + rng.normal(0, 0.5 + 0.1 * j))) for k, i in enumerate(images)
+            for j, s in enumerate(subjects)]
+    src = tmp_path / "ratings.csv"
+    pd.DataFrame(rows, columns=["image", "subject", "rating"]).to_csv(src, index=False)
+    outs = {k: tmp_path / f"{k}.csv" for k in ("mos", "screening", "subjects")}
+    r = _cli_in_process("mos", src, "-o", outs["mos"], "--method", "mle", "--variance", "corrected", "--screen", "p913",
+                        "--screening-out", outs["screening"], "--subjects-out", outs["subjects"])
+    assert r.returncode == 0, r.stderr
+    for name, path in outs.items():
+        text = path.read_text(encoding="utf-8")
+        cells = [c for line in text.splitlines()[1:] for c in line.split(",")]
+        assert not any(c.lstrip('"').startswith(("=", "+", "@", "-s")) for c in cells), (name, text[:300])
+    assert "'=HYPERLINK" in outs["mos"].read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["spreadsheet_safe", "csv_safe", "neutralise_frame", "markdown_safe", "terminal_safe", "terminal_lines",
+__all__ = ["spreadsheet_safe", "csv_safe", "neutralise_frame", "csv_text", "markdown_safe", "terminal_safe", "terminal_lines",
            "latex_escape"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,9 +56,64 @@ def neutralise_frame(frame):
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(csv_safe)
+            out[col] = _safe_text_column(out[col])
     out.columns = [csv_safe(c) for c in out.columns]
     return out
+
+
+def _safe_text_column(column):
+    """:func:`csv_safe` of every cell, computed once per distinct string (a surface's model and
+    method columns repeat a few names over 10^5 rows); other cells (numbers, missing) as they are."""
+    import pandas as pd
+
+    values = column.to_numpy(dtype=object)
+    strings = [i for i, v in enumerate(values) if isinstance(v, str)]
+    if not strings:
+        return column
+    codes, uniques = pd.factorize(pd.Series(values[strings], dtype=object))
+    safe = [csv_safe(u) for u in uniques]
+    out = values.copy()
+    out[strings] = [safe[k] for k in codes]
+    return pd.Series(out, index=column.index, dtype=column.dtype if column.dtype != object else object)
+
+
+def csv_text(frame, *, float_format: str | None = "%.17g") -> str:
+    """``frame`` as CSV text, without its index, every text cell and column name made
+    :func:`csv_safe`; floats written with ``float_format`` (``%.17g``: read back exactly; None:
+    the shortest text that reads back exactly, as pandas writes them by default), missing values
+    empty.
+
+    The bytes of ``neutralise_frame(frame).to_csv(index=False, float_format=float_format)``
+    (tested), about three times faster on large tables (a surface grid: 10^5 rows), where
+    pandas formats every float through its own Python layer."""
+    import csv
+    import io
+
+    import numpy as np
+
+    safe = neutralise_frame(frame)
+    columns = []
+    for col in safe.columns:
+        series = safe[col]
+        missing = series.isna().to_numpy()
+        if series.dtype.kind == "f":
+            # each distinct value formatted once (grid coordinates repeat per model and form);
+            # distinct by bit pattern, so -0.0 and 0.0 keep their own text
+            bits = series.to_numpy(dtype=np.float64).view(np.int64)
+            distinct, where = np.unique(bits, return_inverse=True)
+            text = [float_format % v if float_format else repr(v) for v in distinct.view(np.float64).tolist()]
+            cells = [text[k] for k in where.tolist()]
+        else:
+            cells = [v if isinstance(v, str) else str(v) for v in series.to_numpy(dtype=object).tolist()]
+        if missing.any():
+            for i in missing.nonzero()[0].tolist():
+                cells[i] = ""
+        columns.append(cells)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")   # pandas' own writer and defaults (QUOTE_MINIMAL)
+    writer.writerow([c if isinstance(c, str) else str(c) for c in safe.columns])
+    writer.writerows(zip(*columns))
+    return out.getvalue()
 
 
 def markdown_safe(text) -> str:

@@ -624,11 +624,11 @@ def write_surfaces(surface, output, outputs, *, contour: bool = False) -> list:
     ``.png``/``.pdf``/``.svg``: one file per form when there are several (``x_srocc.png``, ...),
     3D surfaces or, with ``contour``, filled contour maps.
     """
-    from .._runtime.escape import neutralise_frame
+    from .._runtime.escape import csv_text
 
     suffix = Path(output).suffix.lower()
     if suffix == ".csv":
-        neutralise_frame(surface).to_csv(outputs.stage(output), index=False, float_format="%.17g")
+        outputs.stage(output).write_text(csv_text(surface), encoding="utf-8")
         return [output]
     methods = list(dict.fromkeys(surface["method"].astype(str)))
     if suffix == ".html" and not contour:
