@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from iqa_eval._runtime.progress import Progress, observe_progress
 
@@ -81,3 +82,25 @@ def test_two_threads_see_only_their_own_progress():
     assert not any(t.is_alive() for t in threads)
     for name in ("a", "b"):
         assert seen[name] == [(k / 4, name) for k in range(5)]
+
+
+def test_an_observer_that_stops_the_work_at_its_start_leaves_no_bar_behind():
+    """A callback raising at a bar's first report (a job cancelled before it started) must not
+    leave that bar as this thread's reporter: the next bar reports again."""
+    from iqa_eval._runtime.progress import Progress, observe_progress
+
+    class Stop(BaseException):
+        pass
+
+    def stop(fraction, label):
+        raise Stop
+
+    with observe_progress(stop):
+        with pytest.raises(Stop):
+            with Progress(3, "first", enabled=False):
+                pass
+    seen = []
+    with observe_progress(lambda fraction, label: seen.append((fraction, label))):
+        with Progress(2, "second", enabled=False) as bar:
+            bar.update()
+    assert seen == [(0.0, "second"), (0.5, "second")]

@@ -75,7 +75,12 @@ class Progress:
         observers = _OBSERVERS.get()
         if observers and _REPORTING.get() is None:
             self._observers, self._token = observers, _REPORTING.set(self)
-            self._report()
+            try:
+                self._report()
+            except BaseException:       # an observer stopped the work at its start: __exit__ will not run
+                _REPORTING.reset(self._token)
+                self._observers, self._token = (), None
+                raise
         return self
 
     def _report(self) -> None:

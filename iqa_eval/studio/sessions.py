@@ -8,6 +8,7 @@ of the data version and every option that changes a number.
 """
 from __future__ import annotations
 
+import contextvars
 import re
 import secrets
 import shutil
@@ -163,9 +164,14 @@ class SessionStore:
             job.fraction, job.stage = fraction, label
             job.ticked.set()
 
-        try:
+        def observed():
             with observe_progress(tick):
-                result = func()
+                return func()
+
+        try:
+            # a fresh context per job: the pool's threads would otherwise carry one job's
+            # progress state into the next
+            result = contextvars.Context().run(observed)
         except _Cancelled:
             return
         except Exception as exc:   # one computation's failure is a message, never a dead server
