@@ -1,6 +1,7 @@
 """The everyday path as whole processes: ``iqa-eval --help``, ``score`` on the shipped example and
-``surface`` on LIVEC (1,162 images, 7 models, 100 sample points), this checkout against a baseline
-revision side by side.
+``surface`` on LIVEC (1,162 images, 7 models, 100 sample points) and on KADID-10k (10,125 images,
+6 models, the grid of every form written as CSV), this checkout against a baseline revision side
+by side.
 
 Each command runs as a fresh ``python`` process (imports included), alternating between the two
 trees, ``--repeats`` times; the median wall time is printed with the ratio baseline / this tree.
@@ -25,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IQA_EVAL_SHARED", REPO.parent / "shared"))
 LIVEC = SHARED / "data" / "gmc-reference" / "LIVEC"
+KADID = SHARED / "data" / "gmc-reference" / "kadid10k"
 
 
 def _entry(tree: Path) -> str:
@@ -61,11 +63,17 @@ def main():
         raise SystemExit(f"LIVEC reference data not found at {LIVEC}")
     models = sorted(p for p in LIVEC.glob("*.csv")
                     if p.stem not in ("meta", "samples", "golden_points", "golden_heights"))
+    kadid = KADID / "meta.csv"
+    kadid_models = sorted(p for p in KADID.glob("*.csv") if p.stem != "meta")
     cases = [("iqa-eval --help", ["--help"]),
              ("iqa-eval score examples/simulated_study.csv", ["score", "examples/simulated_study.csv"]),
              (f"iqa-eval surface LIVEC ({len(models)} models, 100 points)",
               ["surface", LIVEC / "meta.csv", *models, "--join", "order", "--no-progress"])]
     with tempfile.TemporaryDirectory() as tmp:
+        if kadid.is_file():   # issue 18's everyday case: the grid of every form written as CSV
+            cases.append((f"iqa-eval surface KADID-10k ({len(kadid_models)} models, -o grid.csv)",
+                          ["surface", kadid, *kadid_models, "--join", "order", "--preset", "kadid10k",
+                           "--no-progress", "-o", Path(tmp) / "grid.csv"]))
         base = _export(args.baseline, Path(tmp))
         trees = {"baseline": base, "this tree": REPO}
         for _, case in cases:                      # fill numba's cache; not timed

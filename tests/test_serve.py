@@ -429,7 +429,9 @@ def test_twenty_concurrent_sessions_each_score_and_draw_a_surface(browser, serve
 
 def test_the_paper_table_of_the_datasets_given_at_start(browser, server, tmp_path):  # noqa: F811
     """The datasets given at start (the DIR arguments) as bench's table: the numbers are the
-    library's, and each export is byte for byte the file of the command line shown."""
+    library's, each export is byte for byte the file of the command line shown (which follows
+    the metrics and format chosen), loading data leaves the table alone, and a changed dataset
+    folder is read again."""
     from iqa_eval.studies.bench import benchmark, dataset_spec
 
     v = Visit(browser, server)
@@ -438,8 +440,8 @@ def test_the_paper_table_of_the_datasets_given_at_start(browser, server, tmp_pat
     frame.locator("table").wait_for(timeout=180_000)
     text = frame.locator("body").inner_text()
     assert all(name in text for name in ("tables", "setA", "setB"))
-    line = v.page.inner_text("#bench-cli")
-    args = shlex.split(line)
+    v.page.wait_for_function("() => document.querySelector('#bench-cli').innerText.includes('iqa-eval bench')")
+    args = shlex.split(v.page.inner_text("#bench-cli"))
     assert args[:2] == ["iqa-eval", "bench"] and args[-2:] == ["-o", "table.tex"]
     want = benchmark([dataset_spec(p) for p in args[2:5]], nan_policy="omit")
     for cell in want.cells.itertuples():          # every SROCC printed as the library's value
@@ -447,15 +449,36 @@ def test_the_paper_table_of_the_datasets_given_at_start(browser, server, tmp_pat
     work = tmp_path / "cli"
     work.mkdir()
     for fmt, suffix in (("latex", ".tex"), ("csv", ".csv"), ("markdown", ".md"), ("html", ".html")):
-        v.choose("bench-format", fmt)
-        v.page.click("#bench-run")              # cached: the command line follows the format
+        v.choose("bench-format", fmt)             # the line follows the format: no rebuild
         v.page.wait_for_function(
             f"() => document.querySelector('#bench-cli').innerText.endsWith('-o table{suffix}')")
         name, body = v.download("bench-export")
         assert name == f"table{suffix}"
         assert body == _run_cli_line(v.page.inner_text("#bench-cli"), work).read_bytes(), fmt
-    table = pd.read_csv(work / "table.csv")
-    assert len(table) == len(want.models)
+    v.page.click("#bench-metrics")                # a metric added: the frame, the line and the export
+    v.page.get_by_role("option", name="krcc", exact=True).click()
+    v.page.keyboard.press("Escape")
+    v.page.wait_for_function("() => document.querySelector('#bench-cli').innerText.includes('srocc,plcc,krcc')")
+    frame.locator("th", has_text="KRCC").first.wait_for(timeout=60_000)
+    name, body = v.download("bench-export")
+    assert body == _run_cli_line(v.page.inner_text("#bench-cli"), work).read_bytes()
     v.shot("serve_bench.png")
+
+    # loading data for the other sections leaves the paper table shown and exportable
+    v.upload(EXAMPLE)
+    v.wait_scores()
+    assert "setA" in frame.locator("body").inner_text()
+    assert v.download("bench-export")[1] == body
+
+    # a table added to a dataset folder while the server runs: the next build reads it
+    folder = Path(args[4])
+    extra = pd.read_csv(folder / "study.csv")[["image"]].assign(newcomer=np.arange(750, dtype=float))
+    extra.to_csv(folder / "extra.csv", index=False)
+    try:
+        v.page.click("#bench-run")
+        # a file's one prediction column is the model named after the file
+        frame.locator("th", has_text="extra").first.wait_for(timeout=180_000)
+    finally:
+        (folder / "extra.csv").unlink()
     v.check_clean()
     v.context.close()

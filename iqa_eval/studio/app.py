@@ -56,6 +56,30 @@ def _table_files(dirs):
     return out
 
 
+def _datasets(dirs):
+    """(name, path) of the DIR arguments that bench can read as a dataset: a folder with table
+    files, or a table file."""
+    out = []
+    for d in dirs:
+        d = Path(d).resolve()
+        if (d.is_dir() and any(p.is_file() and p.suffix.lower() in TABLE_SUFFIXES for p in d.iterdir())) or \
+                (d.is_file() and d.suffix.lower() in TABLE_SUFFIXES):
+            out.append((d.name if d.is_dir() else d.stem, d))
+    return out
+
+
+def _table_signature(path) -> tuple:
+    """(name, size, mtime) of the tables a dataset reads: a cached paper table is used only while
+    they are unchanged."""
+    path = Path(path)
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    out = []
+    for p in files:
+        st = p.stat()
+        out.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def _safe_name(name: str, taken: set) -> str:
     """An uploaded file's name as a plain file name in the session folder (its suffix kept, so
     the reader picks the same parser as for the file on disk)."""
@@ -99,7 +123,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
     store = SessionStore(max_sessions=max_sessions, workers=workers)
     sources = _table_files(dirs)
     # the datasets of the paper table: the DIR arguments themselves, as bench's DATASET arguments
-    datasets = [(Path(d).resolve().name, Path(d).resolve()) for d in dirs if Path(d).exists()]
+    datasets = _datasets(dirs)
     app = Dash(__name__, serve_locally=True, title="iqa-eval studio", update_title=None,
                assets_folder=str(Path(__file__).with_name("no-assets")), compress=False)
     app.studio_store = store
@@ -260,6 +284,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                 html.Iframe(id="bench-table", sandbox="", title="paper table",
                             style={"width": "100%", "height": "480px", "border": "1px solid #eee",
                                    "marginTop": "8px"}),
+                html.Ul(id="bench-notes", style={"fontSize": "13px", "color": "#444"}),
                 html.Pre(id="bench-cli", style=_CLI),
             ]),
         ])
@@ -294,9 +319,10 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                   Output("model-a", "options"), Output("model-b", "options"), Output("model-a", "value"),
                   Output("model-b", "value"), Output("view-models", "options"), Output("join", "value"),
                   Output("source", "value"), *[Output(k, "value") for k in PAGE_OPTIONS if k not in ("model-a", "model-b")],
+                  Output("upload-payload", "data", allow_duplicate=True), Output("project-load", "contents"),
                   ERR, Input("upload-payload", "data"), Input("source", "value"), Input("join", "value"),
                   Input("project-load", "contents"), State("sid", "data"), prevent_initial_call=True)
-    @guarded(10 + len(PAGE_OPTIONS) - 2)
+    @guarded(12 + len(PAGE_OPTIONS) - 2)
     def load_data(payload, source, join, project_contents, sid):
         session = store.get(sid)
         trigger = ctx.triggered_id
@@ -341,8 +367,10 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         if "view-models" in restored:
             restored["view-models"] = [m for m in restored["view-models"] if m in models]
         rest = [restored.get(k, no_update) for k in PAGE_OPTIONS if k not in ("model-a", "model-b")]
+        # the files are on the server now: the page lets go of them, so a later request (a join
+        # change, a project) does not carry them again
         return (session.data_version, notes, status, pick, pick, a, b, pick,
-                join if trigger == "project-load" else no_update, new_source, *rest, "")
+                join if trigger == "project-load" else no_update, new_source, *rest, None, None, "")
 
     # The size limit is checked in the browser before anything is sent: a request over the
     # server's own limit would be refused (HTTP 413) with no message the page could show. The
@@ -409,28 +437,44 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         line = start(store.get(sid), "compare", opts, work.compare, "comparison", "compare", "compare.json")
         return line, _POLL_MS, ""
 
-    @app.callback(Output("bench-cli", "children"), Output("poll", "interval", allow_duplicate=True), ERR,
-                  Input("bench-run", "n_clicks"), State("bench-datasets", "value"), State("bench-metrics", "value"),
-                  State("bench-format", "value"), State("mapping", "value"), State("ci", "value"),
+    @app.callback(Output("poll", "interval", allow_duplicate=True), ERR, Input("bench-run", "n_clicks"),
+                  State("bench-datasets", "value"), State("mapping", "value"), State("ci", "value"),
                   State("n-resamples", "value"), State("alpha", "value"), State("seed", "value"), State("sid", "data"),
                   prevent_initial_call=True)
-    @guarded(2)
-    def start_bench(n, chosen, metrics, fmt, mapping, ci, n_resamples, alpha, seed, sid):
-        from ..render.bench_tables import check_metrics
+    @guarded(1)
+    def start_bench(n, chosen, mapping, ci, n_resamples, alpha, seed, sid):
+        from ..errors import InputError
 
         if None in (n_resamples, alpha, seed):
             raise dash.exceptions.PreventUpdate
         indices = [int(k) for k in chosen or ()]
         if any(not 0 <= k < len(datasets) for k in indices):
             raise PermissionError("error: unknown dataset")
-        paths = [str(datasets[k][1]) for k in indices]
-        opts = {"metrics": list(check_metrics(metrics or ())), "mapping": mapping, "ci": ci,
-                "n_resamples": n_resamples, "alpha": alpha, "seed": seed}
-        # the table's numbers do not depend on the metrics shown: one computation for all
-        key = ("bench", tuple(paths), tuple(sorted((k, str(v)) for k, v in opts.items() if k != "metrics")))
-        store.submit(store.get(sid), "bench", key, "paper table", lambda: work.bench(paths, opts))
-        line = work.cli_line("bench", paths, {}, opts, "table" + work.BENCH_EXPORTS[fmt])
-        return line, _POLL_MS, ""
+        if not indices:
+            raise InputError("choose at least one dataset for the paper table")
+        paths = tuple(str(datasets[k][1]) for k in indices)
+        opts = {"mapping": mapping, "ci": ci, "n_resamples": n_resamples, "alpha": alpha, "seed": seed}
+        # the numbers do not depend on the metrics shown (one computation for all); they do on
+        # the tables read, which may change while the server runs
+        key = ("bench", paths, tuple(_table_signature(p) for p in paths), tuple(sorted(opts.items())))
+        store.submit(store.get(sid), "bench", key, "paper table", lambda: work.bench(list(paths), opts))
+        return _POLL_MS, ""
+
+    @app.callback(Output("bench-cli", "children"), ERR, Input("bench-version", "data"),
+                  Input("bench-metrics", "value"), Input("bench-format", "value"), State("sid", "data"),
+                  prevent_initial_call=True)
+    @guarded(1)
+    def bench_line(version, metrics, fmt, sid):
+        # the command line of the table shown (its datasets and options) in the metrics and
+        # format the export uses: the three always agree
+        from ..render.bench_tables import check_metrics
+
+        got = store.get(sid).current.get("bench")
+        if got is None:
+            raise dash.exceptions.PreventUpdate
+        key = got[0]
+        opts = {**dict(key[3]), "metrics": list(check_metrics(metrics or ()))}
+        return work.cli_line("bench", list(key[1]), {}, opts, "table" + work.BENCH_EXPORTS[fmt]), ""
 
     # -- polling --------------------------------------------------------------------------
     @app.callback(Output("progress", "style"), Output("progress", "value"), Output("status", "children"),
@@ -529,14 +573,17 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         rows = g.round(6).astype(object).where(g.notna(), None).to_dict("records")
         return columns, rows, difference_heatmap(result), no_update
 
-    @app.callback(Output("bench-table", "srcDoc"), ERR, Input("bench-version", "data"), Input("bench-metrics", "value"),
-                  State("sid", "data"), prevent_initial_call=True)
-    @guarded(1)
+    @app.callback(Output("bench-table", "srcDoc"), Output("bench-notes", "children"), ERR,
+                  Input("bench-version", "data"), Input("bench-metrics", "value"), State("sid", "data"),
+                  prevent_initial_call=True)
+    @guarded(2)
     def show_bench(version, metrics, sid):
+        from ..cli._common import cli_words
         from ..render.bench_tables import check_metrics
 
         result = current(sid, "bench")
-        return work.bench_html(result, check_metrics(metrics or ())), no_update
+        notes = [html.Li("note: " + cli_words(n)) for n in dict.fromkeys(result.notes)]
+        return work.bench_html(result, check_metrics(metrics or ())), notes, no_update
 
     @app.callback(Output("pairs-title", "children"), Output("cell-pairs", "columns"), Output("cell-pairs", "data"),
                   ERR, Input("diff-map", "clickData"), State("sid", "data"), prevent_initial_call=True)
@@ -686,11 +733,15 @@ def _load_session(store, session, files, labels, join, source=None):
         session.load_options = {"join": join}
         session.source = source
         session.data_version += 1
-        session.cache.clear()
-        session.current.clear()
-        for job in session.jobs.values():
-            store.cancel(job)
-            job.delivered = True             # superseded by the new data, not a failure
+        # the paper table reads the datasets given at start, not the session's data: it stays
+        for key in [k for k in session.cache if k[0] != "bench"]:
+            del session.cache[key]
+        for kind in [k for k in session.current if k != "bench"]:
+            del session.current[kind]
+        for kind, job in session.jobs.items():
+            if kind != "bench":
+                store.cancel(job)
+                job.delivered = True         # superseded by the new data, not a failure
     return data
 
 

@@ -57,7 +57,7 @@ def score_export(result, fmt: str) -> bytes:
 
 def _score_args(opts):
     return ["--mapping", opts["mapping"], "--ci", opts["ci"], "--n-resamples", str(opts["n_resamples"]),
-            "--alpha", f"{float(opts['alpha']):g}", "--seed", str(opts["seed"])]
+            "--alpha", repr(float(opts["alpha"])), "--seed", str(opts["seed"])]
 
 
 # -- surface ------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def _surface_args(opts):
     if opts.get("preset"):
         args += ["--preset", opts["preset"]]
     else:
-        args += ["--std-scale", f"{float(opts['std_scale']):g}", "--regulator", opts["regulator"]]
+        args += ["--std-scale", repr(float(opts["std_scale"])), "--regulator", opts["regulator"]]
     if opts["sampling"] == "grid":
         args += ["--grid", str(opts["grid"])]
     else:
@@ -140,7 +140,7 @@ def compare_export(result) -> bytes:
 
 def _compare_args(opts):
     return ["--models", f"{opts['model_a']},{opts['model_b']}", "--method", opts["method"], "--grid",
-            str(opts["grid"]), "--alpha", f"{float(opts['alpha']):g}", "--adjust", opts["adjust"],
+            str(opts["grid"]), "--alpha", repr(float(opts["alpha"])), "--adjust", opts["adjust"],
             "--seed", str(opts["seed"])]
 
 
