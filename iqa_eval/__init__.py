@@ -10,7 +10,9 @@ The public API, by layer (see ``docs/architecture.md``):
 * the score table: :func:`evaluate`; GMC: :func:`correlation_surfaces` and
   :mod:`iqa_eval.gmc`; two models: :func:`compare_models`;
 * many datasets: :func:`benchmark` (a :class:`Benchmark`; datasets from :func:`read_manifest` or
-  :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`);
+  :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`), :func:`significance_matrix`;
+  breakdowns: :func:`evaluate_by_group`, :func:`evaluate_splits`, :func:`cross_dataset`;
+* raw ratings (MOS, screening, subject model, noise ceiling): :mod:`iqa_eval.subjective`;
 * training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
   more in :mod:`iqa_eval.training.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
@@ -60,6 +62,10 @@ _LAZY = {
     "benchmark": "studies.bench", "Benchmark": "studies.bench", "DatasetSpec": "studies.bench", "read_manifest": "studies.bench",
     "significance_matrix": "studies.significance", "SignificanceMatrix": "studies.significance",
     "FriedmanResult": "studies.bench", "krasula": "studies.krasula", "KrasulaResult": "studies.krasula",
+    # breakdowns: per group (distortion type, ...), over train/test splits, across datasets
+    "evaluate_by_group": "studies.breakdowns", "GroupEvaluation": "studies.breakdowns",
+    "evaluate_splits": "studies.breakdowns", "SplitEvaluation": "studies.breakdowns",
+    "cross_dataset": "studies.breakdowns", "CrossDataset": "studies.breakdowns",
 }
 
 __all__ = ["__version__", *_LAZY]

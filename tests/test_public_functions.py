@@ -30,7 +30,8 @@ if HAVE_TORCH:
 NOT_OPTIONS = {"Dataset", "CorrelationResult", "ErrorResult", "ConfidenceInterval", "MappingFit",
                "PairedComparison", "Evaluation", "GMCResult", "Comparison", "Report", "CIMethod",
                "InputError", "IQAEvalWarning", "Benchmark", "DatasetSpec", "FriedmanResult",
-               "KrasulaResult", "GMCPoints", "GMCSurface", "PLCCLoss", "NiNLoss", "MonotonicityLoss"}
+               "KrasulaResult", "GMCPoints", "GMCSurface", "PLCCLoss", "NiNLoss", "MonotonicityLoss",
+               "GroupEvaluation", "SplitEvaluation", "CrossDataset"}
 
 
 def _public():

@@ -173,7 +173,7 @@ def _settings(mapping, ci, n_resamples, alpha, seed, rmse_dof, nan_policy, min_n
 
 @validate_params({"mapping": MAPPINGS, "ci": CIMethod, "n_resamples": N_RESAMPLES, "alpha": ALPHA, "seed": SEED,
                   "nan_policy": DATASET_NAN_POLICIES, "min_n": BREAKDOWN_MIN_N})
-def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_n: int = 3,
+def evaluate_by_group(dataset, groups, *, name=None, source=None, min_n: int = 3,
                       mapping: str = "logistic4", ci: str = "analytic", n_resamples: int = 1000,
                       alpha: float = 0.05, seed: int = 0, rmse_dof: bool = False,
                       nan_policy: str = "omit", overall: bool = False) -> GroupEvaluation:
@@ -185,8 +185,8 @@ def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_
         Already oriented (orientation is decided on all images, not per group).
     groups : array-like of shape (n,)
         The group value of each image (text or numbers); an empty or missing value is an error.
-    name : str
-        What the groups are (a table heading: ``'distortion'``).
+    name : str, optional
+        What the groups are (a table heading: ``'distortion'``); default ``'group'``.
     source : (file, column), optional
         Where ``groups`` came from, for messages.
     min_n : int >= 3
@@ -210,6 +210,7 @@ def evaluate_by_group(dataset, groups, *, name: str = "group", source=None, min_
     >>> res.groups, list(res.table["n"])
     (('blur', 'noise'), [60, 60, 60, 60])
     """
+    name = "group" if name is None else str(name)   # a heading, not an option
     source = tuple(source) if source is not None else (None, name)
     labels = _check_labels(groups, len(dataset), source, dataset.rows, f"group values ({name})")
     values = tuple(sorted(set(labels.tolist()), key=_natural_key))
