@@ -12,7 +12,8 @@ The public API, by layer (see ``docs/architecture.md``):
 * many datasets: :func:`benchmark` (a :class:`Benchmark`; datasets from :func:`read_manifest` or
   :class:`DatasetSpec`), :func:`krasula` (a :class:`KrasulaResult`), :func:`significance_matrix`;
   breakdowns: :func:`evaluate_by_group`, :func:`evaluate_splits`, :func:`cross_dataset`;
-* raw ratings (MOS, screening, subject model, noise ceiling): :mod:`iqa_eval.subjective`;
+* raw ratings: :func:`read_ratings`, :func:`compute_mos`, :func:`screen_subjects`,
+  :func:`fit_subject_model`, :func:`noise_ceiling` (more in :mod:`iqa_eval.subjective`);
 * training: :class:`GCCLoss`, :class:`DCQLoss` (``torch.nn.Module``; the ``[torch]`` extra;
   more in :mod:`iqa_eval.training.losses`) and :func:`soft_srocc`, GCC's SROCC proxy on a whole set;
 * presentation: :func:`format_evaluation`, :func:`format_comparison`, :func:`build_report`;
@@ -66,6 +67,10 @@ _LAZY = {
     "evaluate_by_group": "studies.breakdowns", "GroupEvaluation": "studies.breakdowns",
     "evaluate_splits": "studies.breakdowns", "SplitEvaluation": "studies.breakdowns",
     "cross_dataset": "studies.breakdowns", "CrossDataset": "studies.breakdowns",
+    # the step before: MOS from raw ratings, observer screening, the subject model, the noise ceiling
+    "read_ratings": "subjective", "Ratings": "subjective", "compute_mos": "subjective", "MOSResult": "subjective",
+    "screen_subjects": "subjective", "Screening": "subjective", "fit_subject_model": "subjective",
+    "SubjectModelResult": "subjective", "noise_ceiling": "subjective", "NoiseCeiling": "subjective",
 }
 
 __all__ = ["__version__", *_LAZY]

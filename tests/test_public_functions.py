@@ -31,7 +31,8 @@ NOT_OPTIONS = {"Dataset", "CorrelationResult", "ErrorResult", "ConfidenceInterva
                "PairedComparison", "Evaluation", "GMCResult", "Comparison", "Report", "CIMethod",
                "InputError", "IQAEvalWarning", "Benchmark", "DatasetSpec", "FriedmanResult",
                "KrasulaResult", "GMCPoints", "GMCSurface", "PLCCLoss", "NiNLoss", "MonotonicityLoss",
-               "GroupEvaluation", "SplitEvaluation", "CrossDataset"}
+               "GroupEvaluation", "SplitEvaluation", "CrossDataset", "Ratings", "MOSResult", "Screening",
+               "SubjectModelResult", "NoiseCeiling"}
 
 
 def _public():

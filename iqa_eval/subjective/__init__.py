@@ -83,6 +83,16 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
         ``screening.table``.
     content, variance
         Passed to :func:`fit_subject_model` (content ambiguity; ML or corrected inconsistencies).
+    confidence_level : float
+        Of the intervals ``ci_low``, ``ci_high``.
+    p913_threshold : float
+        ``screen='p913'``: subjects whose correlation with the MOS is below it are rejected.
+
+    Returns
+    -------
+    MOSResult
+        ``table``: ``image, mos, std, n_ratings, ci_low, ci_high``, the metadata table every
+        command reads; the screening, the subject model (``method='mle'``) and the notes.
 
     Examples
     --------

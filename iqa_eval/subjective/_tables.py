@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..data.io import KEY_NAMES, find_column, numeric_column, read_table
-from ..options import RATING_LAYOUTS, check_choice
+from ..options import RATING_LAYOUTS, check_choice, validate_params
 
 __all__ = ["Ratings", "read_ratings", "ratings_from_frame", "SUBJECT_NAMES", "RATING_NAMES"]
 
@@ -200,6 +200,7 @@ def ratings_from_frame(df: pd.DataFrame, *, file="<table>", layout="auto", scale
                         content_col=content_col, _names_of_frames=[file])
 
 
+@validate_params({"layout": RATING_LAYOUTS})
 def read_ratings(paths, *, layout="auto", scale=None, subject_col=None, image_col=None, rating_col=None,
                  repetition_col=None, session_col=None, content_col=None, _names_of_frames=None) -> Ratings:
     """Read raw ratings from one or more tables.
@@ -229,6 +230,15 @@ def read_ratings(paths, *, layout="auto", scale=None, subject_col=None, image_co
         Non-numeric rating; (subject, image) rated twice without a repetition or session
         column telling the repetitions apart; a rating outside ``scale``; an image given two
         contents.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> long = pd.DataFrame({"image": ["a", "a", "b", "b", "c", "c"], "subject": ["s1", "s2"] * 3,
+    ...                      "rating": [1, 2, 3, 3, 5, 4]})
+    >>> r = read_ratings(long)
+    >>> r.n_images, r.n_subjects
+    (3, 2)
     """
     layout = check_choice("layout", layout, RATING_LAYOUTS)
     if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") or isinstance(paths, pd.DataFrame):

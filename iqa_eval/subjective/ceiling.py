@@ -87,6 +87,18 @@ def noise_ceiling(ratings, *, n_splits: int = 200, seed: int = 0, confidence_lev
     Returns
     -------
     NoiseCeiling
+        ``reliability`` with ``ci_low``, ``ci_high``; ``srocc`` and ``plcc``, a perfect model's
+        expected correlations with this MOS.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iqa_eval.subjective import ratings_from_frame
+    >>> df = pd.DataFrame({"image": list("abcdef"), "s1": [1, 2, 3, 4, 5, 5], "s2": [2, 2, 4, 4, 5, 4],
+    ...                    "s3": [1, 3, 3, 5, 4, 5], "s4": [2, 1, 3, 4, 5, 5]})
+    >>> c = noise_ceiling(ratings_from_frame(df), n_splits=50, seed=0)
+    >>> round(c.reliability, 3), c.n_images
+    (0.961, 6)
     """
     mat = ratings.matrix()
     S = mat.shape[1]

@@ -135,7 +135,36 @@ def p913_screen(ratings, *, threshold: float = 0.75) -> Screening:
 
 @validate_params({"method": SCREEN_METHODS})
 def screen_subjects(ratings, method: str = "bt500", **options) -> Screening | None:
-    """Screen the subjects of ``ratings`` by ``method`` (``'none'`` returns None)."""
+    """Screen the subjects of ``ratings`` by ``method`` (``'none'`` returns None).
+
+    Parameters
+    ----------
+    ratings : :class:`~iqa_eval.subjective.Ratings`
+    method : {'bt500', 'p913', 'none'}
+        ITU-R BT.500-14 Annex 2 §2.3.1 (:func:`bt500_screen`) or the ITU-T P.913 correlation
+        rule (:func:`p913_screen`).
+    **options
+        For ``p913``: ``threshold``, the smallest correlation with the MOS a subject may have.
+
+    Returns
+    -------
+    Screening or None
+        ``table``: one row per subject with its statistics, ``rejected`` and ``reason``.
+
+    Raises
+    ------
+    InputError
+        The method rejects every subject.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iqa_eval.subjective import ratings_from_frame
+    >>> df = pd.DataFrame({"image": list("abcdef"), "s1": [1, 2, 3, 4, 5, 5], "s2": [2, 2, 4, 4, 5, 4],
+    ...                    "s3": [1, 3, 3, 5, 4, 5], "s4": [2, 1, 3, 4, 5, 5]})
+    >>> screen_subjects(ratings_from_frame(df), "p913", threshold=0.75).rejected
+    []
+    """
     if method == "none":
         return None
     result = bt500_screen(ratings) if method == "bt500" else p913_screen(ratings, **options)

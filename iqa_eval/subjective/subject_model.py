@@ -136,7 +136,8 @@ def _spread_se(v, a, w_obs, s, c, S, C):
     return se[:S], (se[S:] if C else None)
 
 
-@validate_params({"variance": SUBJECT_VARIANCES, "confidence_level": Interval(0, 1, closed="neither")})
+@validate_params({"variance": SUBJECT_VARIANCES, "confidence_level": Interval(0, 1, closed="neither"),
+                  "tol": Interval(0, None, closed="neither"), "max_iter": Interval(1, None, integral=True)})
 def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "ml", confidence_level: float = 0.95,
                       tol: float = 1e-8, max_iter: int = 10000) -> SubjectModelResult:
     """Maximum-likelihood estimates of the subject model (see the module docstring).
@@ -163,12 +164,25 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     tol : float
         The iteration stops when the qualities move by less than this (Euclidean norm), as
         sureal's ``delta_thr``.
+    max_iter : int
+        At most this many iterations (``converged`` False and a note if the qualities still move
+        by more than ``tol``).
 
     Returns
     -------
     SubjectModelResult
         Images without a rating get NaN quality; subjects with a single rating are left out
         (their inconsistency is not estimable), with a note.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from iqa_eval.subjective import ratings_from_frame
+    >>> df = pd.DataFrame({"image": list("abcdef"), "s1": [1, 2, 3, 4, 5, 5], "s2": [2, 2, 4, 4, 5, 4],
+    ...                    "s3": [1, 3, 3, 5, 4, 5], "s4": [2, 1, 3, 4, 5, 5]})
+    >>> fit = fit_subject_model(ratings_from_frame(df), variance="corrected")
+    >>> np.round(fit.quality, 2).tolist(), np.round(fit.bias, 2).tolist()
+    ([1.36, 1.96, 3.18, 4.14, 4.95, 4.91], [-0.08, 0.08, 0.08, -0.08])
     """
     notes = []
     per_subject = np.bincount(ratings.subject, minlength=ratings.n_subjects)
