@@ -571,6 +571,38 @@ def _group_weights_shared(g, e, bq, w):
         w[h] = (eg * e[h]) * bq[h]
 
 
+@njit(fastmath=_EXP_FASTMATH, cache=True)
+def _group_b(g, qd, lg, zg, w):
+    """w[h] = b factor exp(-(Qd - |l_g - l_h|)^2 / (2 v_gh)) of a (g, h) pair."""
+    lgg = lg[g]
+    for h in range(lg.size):
+        t = qd - abs(lgg - lg[h])
+        w[h] = exp_nonpos(-(t * t) * zg[h])
+
+
+@njit(cache=True)
+def _group_setup(g, Vg, lg, Qdu, zg, Bg):
+    """Per group g of the row sums: ``zg[h] = 1 / (2 (V_g + V_h))`` and the b factors of its
+    pairs at each shared Qd (``Bg[u, h]``; none when the points share no Qd)."""
+    for h in range(lg.size):
+        v = Vg[g] + Vg[h]
+        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    for iu in range(Bg.shape[0]):
+        _group_b(g, Qdu[iu], lg, zg, Bg[iu])
+
+
+@njit(cache=True)
+def _chunk_terms(g, q0, nq, gs, grp, c, P, R, ls, rls, lay, singletons, u, T):
+    """``T[q, k, h]``: the terms of images q0 .. q0+nq-1 of group g summed over each group h."""
+    for q in range(nq):
+        i = gs[g] + q0 + q
+        if singletons:
+            _image_terms(i, c, P, R, ls, rls, lay, T[q])
+        else:
+            _image_terms(i, c, P, R, ls, rls, lay, u)
+            _group_reduce(u, grp, T[q])
+
+
 @njit(cache=True)
 def _rows_scratch(K, N, G, n_b, q_cap):
     """Work arrays of one group's rows: (zg, Bg, u, W, out4, T)."""
@@ -588,22 +620,12 @@ def _one_group_rows(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd, E, Qdu, q
     S = A.shape[0]
     singletons = G == ls.size
     zg, Bg, u, W, out4, T = scratch
-    for h in range(G):
-        v = Vg[g] + Vg[h]
-        zg[h] = 0.5 / v if v > 0.0 else 0.0
+    _group_setup(g, Vg, lg, Qdu, zg, Bg)
     n_g = gs[g + 1] - gs[g]
     K = rows.shape[0]
-    for iu in range(Bg.shape[0]):
-        _group_weights(g, np.zeros(G), Qdu[iu], lg, zg, Bg[iu])  # b factors only
     for q0 in range(0, n_g, q_chunk):
         nq = min(q_chunk, n_g - q0)
-        for q in range(nq):
-            i = gs[g] + q0 + q
-            if singletons:
-                _image_terms(i, c, P, R, ls, rls, lay, T[q])
-            else:
-                _image_terms(i, c, P, R, ls, rls, lay, u)
-                _group_reduce(u, grp, T[q])
+        _chunk_terms(g, q0, nq, gs, grp, c, P, R, ls, rls, lay, singletons, u, T)
         for s0 in range(0, S, 4):
             ns = min(4, S - s0)
             for p in range(ns):
@@ -669,15 +691,6 @@ def group_row_sums_serial(g0, g1, gs, grp, dest, c, P, R, ls, rls, lg, Vg, A, Qd
 _GRID_CHUNK = 256
 
 
-@njit(fastmath=_EXP_FASTMATH, cache=True)
-def _group_b(g, qd, lg, zg, w):
-    """w[h] = b factor exp(-(Qd - |l_g - l_h|)^2 / (2 v_gh)) of a (g, h) pair."""
-    lgg = lg[g]
-    for h in range(lg.size):
-        t = qd - abs(lgg - lg[h])
-        w[h] = exp_nonpos(-(t * t) * zg[h])
-
-
 @njit(cache=True)
 def _rows_grid_scratch(K, N, G, n_b, q_cap, nq_pad):
     """Work arrays of one group's grid rows: (zg, Bg, u, T, X, W, out4, acc)."""
@@ -699,21 +712,11 @@ def _one_group_rows_grid(g, gs, grp, dest, c, P, R, ls, rls, lg, Vg, Eu, Qdu, qi
     nq_pad = Eu.shape[0]
     singletons = G == ls.size
     zg, Bg, u, T, X, W, out4, acc = scratch
-    for h in range(G):
-        v = Vg[g] + Vg[h]
-        zg[h] = 0.5 / v if v > 0.0 else 0.0
-    for iu in range(n_b):
-        _group_b(g, Qdu[iu], lg, zg, Bg[iu])
+    _group_setup(g, Vg, lg, Qdu, zg, Bg)
     n_g = gs[g + 1] - gs[g]
     for q0 in range(0, n_g, q_chunk):
         nq = min(q_chunk, n_g - q0)
-        for q in range(nq):
-            i = gs[g] + q0 + q
-            if singletons:
-                _image_terms(i, c, P, R, ls, rls, lay, T[q])
-            else:
-                _image_terms(i, c, P, R, ls, rls, lay, u)
-                _group_reduce(u, grp, T[q])
+        _chunk_terms(g, q0, nq, gs, grp, c, P, R, ls, rls, lay, singletons, u, T)
         for q in range(nq):
             Tq = T[q]
             acc[:, :] = 0.0
