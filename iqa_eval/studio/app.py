@@ -36,6 +36,8 @@ _POLL_MS, _IDLE_POLL_MS = 300, 1500
 _BOX = {"border": "1px solid #ccd", "borderRadius": "6px", "padding": "10px 14px", "margin": "10px 0"}
 _ROW = {"display": "flex", "gap": "14px", "flexWrap": "wrap", "alignItems": "end"}
 _ERROR = {"color": "#a00", "fontWeight": "bold", "whiteSpace": "pre-wrap"}
+_CONTOUR_SHOWN = {"flex": "1 1 560px", "maxWidth": "100%"}
+_CONTOUR_HIDDEN = {**_CONTOUR_SHOWN, "display": "none"}
 _CLI = {"background": "#f4f4f8", "padding": "6px", "whiteSpace": "pre-wrap", "wordBreak": "break-all",
         "fontSize": "12px"}
 
@@ -231,8 +233,8 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
                 html.Div(style={"display": "flex", "gap": "10px", "flexWrap": "wrap"}, children=[
                     dcc.Graph(id="surface-3d", style={"flex": "1 1 640px", "minHeight": "560px"},
                               config={"displaylogo": False}),
-                    html.Img(id="surface-contour", alt="contour maps", style={"flex": "1 1 560px",
-                                                                              "maxWidth": "100%"}),
+                    # hidden until it has a picture (an empty img shows a broken-image icon)
+                    html.Img(id="surface-contour", alt="contour maps", style=_CONTOUR_HIDDEN),
                 ]),
                 html.Div(id="surface-scores", style={"fontSize": "13px"}),
                 html.Pre(id="surface-cli", style=_CLI),
@@ -541,10 +543,10 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
     def show_score(version, sid):
         return (*_score_table(current(sid, "score")), no_update)
 
-    @app.callback(Output("surface-3d", "figure"), Output("surface-contour", "src"), Output("surface-scores", "children"),
-                  ERR, Input("surface-version", "data"), Input("view-method", "value"), Input("view-models", "value"),
+    @app.callback(Output("surface-3d", "figure"), Output("surface-contour", "src"), Output("surface-contour", "style"),
+                  Output("surface-scores", "children"), ERR, Input("surface-version", "data"), Input("view-method", "value"), Input("view-models", "value"),
                   State("sid", "data"), prevent_initial_call=True)
-    @guarded(3)
+    @guarded(4)
     def show_surface(version, method, models, sid):
         from ..render.plot import contour_map, png_bytes, surface_figure
 
@@ -558,7 +560,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
         scores = scores[scores["method"].str.lower() == method]
         text = "GMC score (mean of the surface): " + ", ".join(
             f"{m} {v:.4f}" for m, v in zip(scores["model"], scores["gmc"]))
-        return fig, src, text, no_update
+        return fig, src, _CONTOUR_SHOWN, text, no_update
 
     @app.callback(Output("compare-table", "columns"), Output("compare-table", "data"), Output("diff-map", "figure"),
                   ERR, Input("compare-version", "data"), State("sid", "data"), prevent_initial_call=True)
