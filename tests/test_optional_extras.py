@@ -76,3 +76,32 @@ def test_reading_xlsx_without_openpyxl_names_the_excel_extra(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a workbook")
     done = _run("score", path)
     assert done.returncode == 2 and "pip install 'iqa-eval[excel]'" in done.stderr
+
+
+def _run_without(modules, *args, cwd=REPO):
+    block = "import sys\nfor m in %r:\n    sys.modules[m] = None\n" % (tuple(modules),)
+    code = block + "sys.argv[0] = 'iqa-eval'\nfrom iqa_eval.cli.main import main\nmain()\n"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [
+    ["score", "examples/simulated_study.csv", "--significance", "{tmp}/sig.txt"],
+    ["bench", "{tmp}/A", "{tmp}/B", "--multiplicity", "holm", "--significance", "{tmp}/sig.md"],
+    ["report", "examples/simulated_study.csv", "--samples", "10", "--grid-res", "5", "--max-compare", "0",
+     "-o", "{tmp}/report.html"],
+])
+def test_holm_needs_no_statsmodels(tmp_path, args):
+    """Holm's adjustment (the significance matrix, bench's --multiplicity holm, the report) is
+    the library's own: without statsmodels (only the [aic] extra brings it) these still run."""
+    pytest.importorskip("matplotlib")
+    import pandas as pd
+
+    df = pd.read_csv(REPO / "examples" / "simulated_study.csv")
+    for name, part in (("A", df.iloc[:700]), ("B", df.iloc[700:])):
+        (tmp_path / name).mkdir()
+        part.to_csv(tmp_path / name / "study.csv", index=False)
+    done = _run_without(["statsmodels"], *[a.format(tmp=tmp_path) for a in args])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "No module named" not in done.stderr

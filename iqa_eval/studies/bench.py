@@ -617,9 +617,10 @@ def _holm_ties(stats: dict, pvalues: dict, alpha: float):
     tied = {m: m == best for m in stats}
     ok = np.isfinite(p)
     if ok.any():
-        from statsmodels.stats.multitest import multipletests
+        from ..stats.posthoc import holm
+
         reject = np.zeros(len(p), dtype=bool)
-        reject[ok] = multipletests(p[ok], alpha=alpha, method="holm")[0]
+        reject[ok] = holm(p[ok]) < alpha     # the tie rule everywhere: tied while p >= alpha
         for m, r, fin in zip(others, reject, ok):
             tied[m] = bool(fin and not r)
     return tied

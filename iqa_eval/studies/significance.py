@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..options import ALPHA, MULTIPLICITY, SIGNIFICANCE_METRICS, validate_params
+from ..stats.posthoc import holm
 
 __all__ = ["SignificanceMatrix", "significance_matrix"]
 
@@ -152,8 +153,7 @@ def significance_matrix(result, *, metrics=("srocc", "plcc"), multiplicity: str 
             adjusted = p.copy()
             ok = np.isfinite(p)
             if multiplicity == "holm" and ok.any():
-                from statsmodels.stats.multitest import multipletests
-                adjusted[ok] = multipletests(p[ok], alpha=alpha, method="holm")[1]
+                adjusted[ok] = holm(p[ok])
             for f, q in zip(family, adjusted):
                 f["pvalue_adjusted"] = float(q)
                 f["verdict"] = (float(np.sign(f["diff"])) if q < alpha else 0.0) if np.isfinite(q) else np.nan
