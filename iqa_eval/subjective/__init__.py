@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from ..options import MOS_METHODS, SCREEN_METHODS, SUBJECT_VARIANCES, Interval, validate_params
-from ._tables import Ratings, ratings_from_frame, read_ratings
+from ._tables import Ratings, as_ratings, ratings_from_frame, read_ratings
 from .ceiling import NoiseCeiling, ceiling_from_summary, expected_correlations, noise_ceiling
 from .screening import Screening, bt500_screen, p913_screen, screen_subjects
 from .subject_model import SubjectModelResult, fit_subject_model
@@ -71,8 +71,8 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
 
     Parameters
     ----------
-    ratings : Ratings
-        From :func:`read_ratings`.
+    ratings : Ratings, DataFrame or path
+        From :func:`read_ratings`; a table or the path of one is read with it (default options).
     method : {'mean', 'mle'}
         ``mean``: the mean rating, with a Student t interval ``mean +- t(n-1) * std / sqrt(n)``
         (BT.500-14 Annex 2 §2.2.1 gives the large-sample ``1.96``). ``mle``: the true quality of
@@ -102,6 +102,7 @@ def compute_mos(ratings: Ratings, *, method: str = "mean", screen: str = "none",
     >>> compute_mos(ratings_from_frame(df)).table["mos"].tolist()
     [1.5, 3.0, 4.5]
     """
+    ratings = as_ratings(ratings)
     notes = list(ratings.notes)
     screening = None
     if screen != "none":

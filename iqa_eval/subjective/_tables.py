@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..data.io import KEY_NAMES, find_column, numeric_column, read_table
 from ..options import RATING_LAYOUTS, check_choice, validate_params
 
-__all__ = ["Ratings", "read_ratings", "ratings_from_frame", "SUBJECT_NAMES", "RATING_NAMES"]
+__all__ = ["Ratings", "read_ratings", "ratings_from_frame", "as_ratings", "SUBJECT_NAMES", "RATING_NAMES"]
 
 # Recognised column names (compared lower-cased, non-alphanumerics dropped, as in iqa_eval.data.io).
 SUBJECT_NAMES = ("subject", "subjectid", "observer", "observerid", "rater", "raterid", "worker",
@@ -320,3 +320,16 @@ def read_ratings(paths, *, layout="auto", scale=None, subject_col=None, image_co
     return Ratings(image=i_idx, subject=s_idx, rating=rating[keep].astype(float), images=images,
                    subjects=subjects, content=content, contents=contents,
                    scale=None if scale is None else (float(scale[0]), float(scale[1])), notes=tuple(notes))
+
+
+def as_ratings(ratings) -> Ratings:
+    """``ratings`` as :class:`Ratings`: as it is, or read with :func:`read_ratings` when it is a
+    table (DataFrame) or the path(s) of one; anything else is an :class:`InputError`."""
+    if isinstance(ratings, Ratings):
+        return ratings
+    if isinstance(ratings, (str, pd.DataFrame)) or hasattr(ratings, "__fspath__") or \
+            (isinstance(ratings, (list, tuple)) and ratings and
+             all(isinstance(r, (str, pd.DataFrame)) or hasattr(r, "__fspath__") for r in ratings)):
+        return read_ratings(ratings)
+    raise InputError(f"ratings must be Ratings (from read_ratings), a table or the path of one; got "
+                     f"{type(ratings).__name__}")

@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ..options import Interval, validate_params
+from ._tables import as_ratings
 
 __all__ = ["NoiseCeiling", "noise_ceiling", "ceiling_from_summary", "expected_correlations"]
 
@@ -100,6 +101,7 @@ def noise_ceiling(ratings, *, n_splits: int = 200, seed: int = 0, confidence_lev
     >>> round(c.reliability, 3), c.n_images
     (0.961, 6)
     """
+    ratings = as_ratings(ratings)
     mat = ratings.matrix()
     S = mat.shape[1]
     if S < 2:

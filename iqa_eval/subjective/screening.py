@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..options import SCREEN_METHODS, Interval, validate_params
+from ._tables import as_ratings
 
 __all__ = ["Screening", "screen_subjects", "bt500_screen", "p913_screen"]
 
@@ -45,6 +46,7 @@ def bt500_screen(ratings) -> Screening:
     complete design). Repetitions count as separate ratings of the presentation.
     Images with fewer than 2 ratings, or all ratings equal, count nothing.
     """
+    ratings = as_ratings(ratings)
     e, s, y = ratings.image, ratings.subject, ratings.rating
     E, S = ratings.n_images, ratings.n_subjects
     n_e = np.bincount(e, minlength=E).astype(float)
@@ -97,6 +99,7 @@ def p913_screen(ratings, *, threshold: float = 0.75) -> Screening:
     below the limit). P.913's second, condition-level test (r2 < 0.8 over HRCs) needs a
     condition per image and is not applied here.
     """
+    ratings = as_ratings(ratings)
     mat = ratings.matrix()
     S = ratings.n_subjects
     active = np.ones(S, bool)
@@ -165,6 +168,7 @@ def screen_subjects(ratings, method: str = "bt500", **options) -> Screening | No
     >>> screen_subjects(ratings_from_frame(df), "p913", threshold=0.75).rejected
     []
     """
+    ratings = as_ratings(ratings)
     if method == "none":
         return None
     result = bt500_screen(ratings) if method == "bt500" else p913_screen(ratings, **options)

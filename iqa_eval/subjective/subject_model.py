@@ -35,6 +35,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ..options import SUBJECT_VARIANCES, Interval, validate_params
+from ._tables import as_ratings
 
 __all__ = ["SubjectModelResult", "fit_subject_model"]
 
@@ -184,6 +185,7 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     >>> np.round(fit.quality, 2).tolist(), np.round(fit.bias, 2).tolist()
     ([1.36, 1.96, 3.18, 4.14, 4.95, 4.91], [-0.08, 0.08, 0.08, -0.08])
     """
+    ratings = as_ratings(ratings)
     notes = []
     per_subject = np.bincount(ratings.subject, minlength=ratings.n_subjects)
     if (per_subject == 1).any():
