@@ -337,3 +337,13 @@ def test_a_cross_manifest_join_error_names_the_manifest_entry_not_an_option(tmp_
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert f'join = "order" in row 2 of {m}' in err and f"key_col in row 2 of {m}" in err, err
     assert "--join" not in err and "--key-col" not in err, err
+
+
+def test_a_note_counts_the_group_values_not_the_overall_row():
+    from iqa_eval.studies.breakdowns import _merge_notes
+
+    notes = [(f"{k:02d}", "model 'x' flipped") for k in range(1, 26)] + [("all images", "model 'x' flipped")]
+    (line,) = _merge_notes(notes, "distortion")
+    assert line.startswith("25 distortion values ('01', '02', ") and "and all images: model 'x' flipped" in line
+    assert _merge_notes([("03", "n"), ("all images", "n")], "type") == ("type '03' and all images: n",)
+    assert _merge_notes([("all images", "n")], "type") == ("all images: n",)

@@ -107,11 +107,17 @@ def _merge_notes(notes, name):
         where = parts.get(item)
         if where is None:
             lines.append(item)
-        elif len(where) == 1:
-            lines.append(f"{name} {where[0]!r}: {item}" if where[0] != "all images" else f"all images: {item}")
+            continue
+        # the overall row ("all images") is not a value of the grouping: said apart, not counted
+        overall = "all images" in where
+        values = [w for w in where if w != "all images"]
+        if not values:
+            lines.append(f"all images: {item}")
+        elif len(values) == 1:
+            lines.append(f"{name} {values[0]!r}{' and all images' if overall else ''}: {item}")
         else:
-            shown = ", ".join(map(repr, where[:6])) + (", ..." if len(where) > 6 else "")
-            lines.append(f"{len(where)} {name} values ({shown}): {item}")
+            shown = ", ".join(map(repr, values[:6])) + (", ..." if len(values) > 6 else "")
+            lines.append(f"{len(values)} {name} values ({shown}){' and all images' if overall else ''}: {item}")
     return tuple(lines)
 
 
