@@ -249,3 +249,22 @@ def test_row_order_rounding_note_says_it_once(tmp_path):
     data = load_dataset([tmp_path / "meta.csv", tmp_path / "m.csv"])
     note = next(n for n in data.notes if n.startswith(str(tmp_path / "m.csv")))
     assert "row by row only within rounding" in note and note.count("agrees") == 1
+
+
+@pytest.mark.parametrize("join", ["auto", "order"])
+def test_join_order_takes_the_mos_of_the_same_file_as_auto(tmp_path, join):
+    """A folder as the reference sets ship it: prediction files that carry a rounded copy of the
+    MOS (sorted first by name) and meta.csv with the MOS and image names. Both joins take the MOS
+    (and the image order) from meta.csv, so --join order changes no number."""
+    rng = np.random.default_rng(5)
+    mos = rng.uniform(1, 5, 40) + 1e-7 * rng.random(40)
+    names = [f"I{k:02d}.png" for k in range(40)]
+    pd.DataFrame({"dist_name": names, "mos": mos}).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame({"Results Scores for CC": rng.random(40),
+                  "Ground Truth Labels": mos.astype(np.float32)}).to_csv(tmp_path / "Alpha.csv", index=False)
+    if join == "auto":   # a nameless file without proof of its order: auto needs order or names
+        pd.DataFrame({"dist_name": names, "Results Scores for CC": rng.random(40)}).to_csv(
+            tmp_path / "Alpha.csv", index=False)
+    data = load_dataset(tmp_path, join=join)
+    np.testing.assert_array_equal(data.mos, mos)
+    assert data.sources["mos"][0].endswith("meta.csv")

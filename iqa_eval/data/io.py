@@ -519,6 +519,9 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
                     raise InputError("join='key': no column here identifies the images of "
                                      f"{base.path} (name one with key_col)", file=t.path)
     else:
+        if len(tables) > 1:   # the same order-setting file as join='auto' picks when it can: a
+            # file with MOS and an image-name column (the metadata), else the first with MOS
+            base = next((t for t in tables if t.mos is not None and t.key is not None), base)
         for t in tables:
             if len(tables) > 1 or key_col is None:
                 t.key = t.key if t is base else None
@@ -737,10 +740,11 @@ def _order_proof(t, base, mos, other, fix):
     first = int(tied[0])
     same = np.flatnonzero(_mos_agree(mos, np.full_like(mos, ranked[first])))
     n_tied = len(set(tied.tolist()) | set((tied + 1).tolist()))
+    shown = ", ".join(f"{int(r) + 1} ({float(mos[r])!r})" for r in same[:3])
     raise InputError(f"agrees with {base.path} {base.mos!r} row by row, but the MOS has tied values ({n_tied} "
-                     f"rows share a value with another, e.g. {float(ranked[first])!r} in rows "
-                     f"{', '.join(str(int(r) + 1) for r in same[:3])}), so rows permuted among them would pass: "
-                     f"cannot verify the row order; {fix}", file=t.path, column=t.mos)
+                     f"rows equal another within the check's relative tolerance 1e-5, e.g. rows {shown}), so "
+                     f"rows permuted among them would pass: cannot verify the row order; {fix}",
+                     file=t.path, column=t.mos)
 
 
 def _unique_keys(t: _Table) -> np.ndarray:
