@@ -511,7 +511,7 @@ _OPTION_WORDS = {"flip=False": "--no-flip", "lower_is_better": "--lower-is-bette
                  # apply_preset's notes: "sigma=2.0 given" -> "--sigma 2.0 given"
                  "regulator=": "--regulator ", "std_scale=": "--std-scale ", "plus=": "--weight-plus ",
                  "ks=": "--ks ", "sigma=": "--sigma ", "std_phi=": "--std-phi ", "or a std file": "or --std-file",
-                 "(min_pairs)": "(--min-pairs)"}
+                 "(min_pairs)": "(--min-pairs)", "methods must be": "--method must be"}
 
 
 def cli_words(text: str) -> str:

@@ -30,7 +30,7 @@ _EVALUATE = "studies.evaluation:evaluate"
 @click.option("--krasula", is_flag=True, help="Also the Krasula et al. (2016) AUC analysis (needs std and "
                                                "number of ratings; not with --format csv).")
 @library_option("--format", "fmt", library="render.formatting:format_evaluation", section="Output",
-                help="Output format (default: from the -o file's ending, else table).")
+                show_default=False, help="Output format (default: from the -o file's ending, else table).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file instead of stdout.")
 @library_option("--digits", library="render.formatting:format_evaluation", section="Output", show_default=False,

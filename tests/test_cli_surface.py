@@ -130,7 +130,7 @@ def test_html_figure(small, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--grid", "5x5", "--samples", "10"], "choose one source of sample points"),
-    (["--method", "spearman"], "methods must be one of srocc, plcc, krcc"),
+    (["--method", "spearman"], "--method must be one of srocc, plcc, krcc"),
     (["--grid", "5by5"], "NxM"),
     (["--samples", "10", "--std-file", "STD"], "std-bad.txt"),
     (["--sample-file", "SAMPLES"], "column 'Qd', row 2"),

@@ -504,7 +504,9 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
     for name, given in (("std", std_col), ("number-of-ratings", nratings_col)):
         attr = "std" if name == "std" else "nratings"
         if given is not None and not any(getattr(t, attr) is not None for t in tables):
-            raise InputError(f"{name} column not found", file=tables[0].path if len(tables) == 1 else None, column=given)
+            raise InputError(f"{name} column not found; columns are "
+                             f"{sorted({str(c) for t in tables for c in t.df.columns})}",
+                             file=tables[0].path if len(tables) == 1 else None, column=given)
 
     if key_col is not None and len(tables) > 1 and join != "order":
         for t in tables:

@@ -107,7 +107,7 @@ def _name_cells(evaluation, escape=None, mark=TIE_MARKS["text"], labels=None):
     out = []
     for row in evaluation.table.to_dict("records"):
         name = escape(str(labels.get(row["model"], row["model"]))) + (mark if row["tied_with_best"] else "")
-        out.append(name + (escape(" (flipped)") if row["flipped"] else ""))
+        out.append(name + (" " + escape("(flipped)") if row["flipped"] else ""))   # Markdown's escape trims
     return out
 
 
