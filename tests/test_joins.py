@@ -268,3 +268,16 @@ def test_join_order_takes_the_mos_of_the_same_file_as_auto(tmp_path, join):
     data = load_dataset(tmp_path, join=join)
     np.testing.assert_array_equal(data.mos, mos)
     assert data.sources["mos"][0].endswith("meta.csv")
+
+
+def test_join_order_a_mos_only_another_file_has_is_one_clear_error(tmp_path):
+    """The order-setting file's MOS is used: a value given only by another file is not taken
+    silently, and the error says where it is missing (not 'name a key column')."""
+    rng = np.random.default_rng(2)
+    mos = rng.uniform(1, 5, 20)
+    meta = pd.DataFrame({"image": [f"i{k}.png" for k in range(20)], "mos": mos})
+    meta.loc[4, "mos"] = np.nan
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame({"mos": mos, "a": rng.random(20)}).to_csv(tmp_path / "A.csv", index=False)
+    with pytest.raises(InputError, match=r"A\.csv, column 'mos', row 5: has a MOS .* missing in .*meta\.csv"):
+        load_dataset(tmp_path, join="order")

@@ -36,3 +36,10 @@ def test_a_table_or_its_path_is_read_as_read_ratings_reads_it(tmp_path):
 def test_anything_else_is_one_input_error(func, bad):
     with pytest.raises(InputError, match="ratings must be Ratings"):
         getattr(iqa_eval, func)(bad)
+
+
+def test_a_whole_float_max_iter_works():
+    df = _long()
+    a = iqa_eval.fit_subject_model(df, variance="corrected", max_iter=50.0)
+    b = iqa_eval.fit_subject_model(df, variance="corrected", max_iter=50)
+    np.testing.assert_array_equal(a.quality, b.quality)

@@ -66,6 +66,8 @@ def _safe_text_column(column):
     method columns repeat a few names over 10^5 rows); other cells (numbers, missing) as they are."""
     import pandas as pd
 
+    if isinstance(column.dtype, pd.CategoricalDtype):   # escaped names are not its categories
+        column = column.astype(object)
     values = column.to_numpy(dtype=object)
     strings = [i for i, v in enumerate(values) if isinstance(v, str)]
     if not strings:
@@ -90,8 +92,18 @@ def csv_text(frame, *, float_format: str | None = "%.17g") -> str:
     import io
 
     import numpy as np
+    import pandas as pd
 
     safe = neutralise_frame(frame)
+    def plain(dtype):   # what the fast path writes as pandas does
+        if isinstance(dtype, np.dtype):
+            return dtype == object or dtype.kind == "b" or (dtype.kind in "fiu" and dtype.itemsize == 8)
+        return isinstance(dtype, pd.StringDtype)
+
+    if safe.shape[1] == 0 or not all(plain(safe[c].dtype) and isinstance(c, str) for c in safe.columns):
+        # the shapes the fast path does not write as pandas does (float32, dates, extension
+        # types, non-text column names, no columns): pandas itself
+        return safe.to_csv(index=False, float_format=float_format)
     columns = []
     for col in safe.columns:
         series = safe[col]

@@ -631,6 +631,11 @@ def load_dataset(paths, *, mos_col=None, pred_cols=None, std_col=None, nratings_
             if not agree.all():
                 i = int(np.flatnonzero(~agree)[0])
                 how = "by key" if by_key else "by row order"
+                if np.isnan(mos[i]):   # not a disagreement to fix by a key: a value only this file has
+                    raise InputError(f"has a MOS ({float(other[i])!r}) for an image whose MOS is missing in "
+                                     f"{base.path} column {base.mos!r}, the file that sets the image order and "
+                                     f"whose MOS is used; fill it in there or leave the image out",
+                                     file=t.path, column=t.mos, row=int(pos[i]) + 1)
                 raise InputError(f"MOS disagrees with {base.path} column {base.mos!r} at the same image "
                                  f"({float(other[i])!r} vs {float(mos[i])!r}); cannot join {how}"
                                  + ("" if by_key else " (name a key column with key_col)"),

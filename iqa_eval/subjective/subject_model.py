@@ -187,6 +187,7 @@ def fit_subject_model(ratings, *, content: bool | None = None, variance: str = "
     """
     ratings = as_ratings(ratings)
     notes = []
+    max_iter = int(max_iter)                 # a whole float (2.0) passes the rule; range() needs an int
     per_subject = np.bincount(ratings.subject, minlength=ratings.n_subjects)
     if (per_subject == 1).any():
         single = np.flatnonzero(per_subject == 1)
