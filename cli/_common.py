@@ -390,13 +390,12 @@ class GMCRequest:
         if plus is not None:
             more["plus"] = plus
         self.options = gmc_options_from(params, **more)
-        ctx = click.get_current_context(silent=True)
-        if given is not None:
-            self.given = set(given)
-        else:
-            self.given = set() if ctx is None else {
+        if given is None:
+            ctx = click.get_current_context(silent=True)
+            given = () if ctx is None else [
                 field for field, param in _PRESET_PARAMS.items()
-                if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE}
+                if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE]
+        self.given = set(given)
 
     def apply(self, data, notes=None):
         """``(data, options, weights)``: the preset applied (its notes printed, or added to the

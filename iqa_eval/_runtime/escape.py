@@ -76,7 +76,7 @@ def _safe_text_column(column):
     safe = [csv_safe(u) for u in uniques]
     out = values.copy()
     out[strings] = [safe[k] for k in codes]
-    return pd.Series(out, index=column.index, dtype=column.dtype if column.dtype != object else object)
+    return pd.Series(out, index=column.index, dtype=column.dtype)
 
 
 def csv_text(frame, *, float_format: str | None = "%.17g") -> str:
@@ -95,6 +95,7 @@ def csv_text(frame, *, float_format: str | None = "%.17g") -> str:
     import pandas as pd
 
     safe = neutralise_frame(frame)
+
     def plain(dtype):   # what the fast path writes as pandas does
         if isinstance(dtype, np.dtype):
             return dtype == object or dtype.kind == "b" or (dtype.kind in "fiu" and dtype.itemsize == 8)

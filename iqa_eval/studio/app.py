@@ -59,27 +59,29 @@ def _table_files(dirs):
 
 
 def _datasets(dirs):
-    """(name, path) of the DIR arguments that bench can read as a dataset: a folder with table
-    files, or a table file."""
+    """(name, path) of the DIR arguments that bench can read as a dataset (bench's own
+    ``dataset_spec`` decides: a folder with table files, or a file), a file only if a table."""
+    from ..errors import InputError
+    from ..studies.bench import dataset_spec
+
     out = []
     for d in dirs:
         d = Path(d).resolve()
-        if (d.is_dir() and any(p.is_file() and p.suffix.lower() in TABLE_SUFFIXES for p in d.iterdir())) or \
-                (d.is_file() and d.suffix.lower() in TABLE_SUFFIXES):
-            out.append((d.name if d.is_dir() else d.stem, d))
+        try:
+            spec = dataset_spec(d)
+        except InputError:
+            continue
+        if d.is_dir() or d.suffix.lower() in TABLE_SUFFIXES:
+            out.append((spec.name, d))
     return out
 
 
 def _table_signature(path) -> tuple:
-    """(name, size, mtime) of the tables a dataset reads: a cached paper table is used only while
-    they are unchanged."""
-    path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    out = []
-    for p in files:
-        st = p.stat()
-        out.append((p.name, st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    """(name, size, mtime) of the tables bench reads for a dataset: a cached paper table is used
+    only while they are unchanged."""
+    from ..studies.bench import dataset_spec
+
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in map(Path, dataset_spec(path).files))
 
 
 def _safe_name(name: str, taken: set) -> str:
@@ -585,7 +587,7 @@ def create_app(dirs=(), *, max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 
 
         result = current(sid, "bench")
         notes = [html.Li("note: " + cli_words(n)) for n in dict.fromkeys(result.notes)]
-        return work.bench_html(result, check_metrics(metrics or ())), notes, no_update
+        return work.bench_export(result, "html", check_metrics(metrics or ())).decode("utf-8"), notes, no_update
 
     @app.callback(Output("pairs-title", "children"), Output("cell-pairs", "columns"), Output("cell-pairs", "data"),
                   ERR, Input("diff-map", "clickData"), State("sid", "data"), prevent_initial_call=True)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 __all__ = ["load", "score", "score_export", "surfaces", "surface_export", "compare", "compare_export",
-           "bench", "bench_export", "bench_html", "cli_line", "SCORE_EXPORTS", "SURFACE_EXPORTS", "BENCH_EXPORTS"]
+           "bench", "bench_export", "cli_line", "SCORE_EXPORTS", "SURFACE_EXPORTS", "BENCH_EXPORTS"]
 
 #: Held while matplotlib draws or saves: its savefig settings (``rc_context``) are global state,
 #: and two threads saving at once could restore each other's (an export must be the CLI's bytes).
@@ -24,9 +24,9 @@ MATPLOTLIB = threading.Lock()
 
 #: score table formats offered for export -> file suffix (the CLI picks the format from it)
 SCORE_EXPORTS = {"csv": ".csv", "latex": ".tex", "markdown": ".md"}
-#: surface exports -> (file suffix, contour maps)
 #: paper table formats offered for export -> file suffix (bench picks the format from it)
 BENCH_EXPORTS = {"latex": ".tex", "markdown": ".md", "csv": ".csv", "html": ".html"}
+#: surface exports -> (file suffix, contour maps)
 SURFACE_EXPORTS = {"html": (".html", False), "csv": (".csv", False), "png": (".png", False),
                    "svg": (".svg", False), "pdf": (".pdf", False), "contour-png": (".png", True),
                    "contour-svg": (".svg", True)}
@@ -150,10 +150,6 @@ def bench(datasets, opts: dict):
     table) read as bench reads its arguments, every model scored on each, ties, Friedman."""
     from ..studies.bench import benchmark, dataset_spec
 
-    if not datasets:
-        from ..errors import InputError
-
-        raise InputError("choose at least one dataset for the paper table")
     specs = [dataset_spec(path, **_BENCH_READ) for path in datasets]
     return benchmark(specs, mapping=opts["mapping"], ci=opts["ci"], n_resamples=int(opts["n_resamples"]),
                      alpha=float(opts["alpha"]), seed=int(opts["seed"]), nan_policy="omit")
@@ -165,19 +161,12 @@ _BENCH_READ = {"mos_col": None, "std_col": None, "nratings_col": None, "key_col"
 
 
 def bench_export(result, fmt: str, metrics) -> bytes:
-    """The bytes of ``iqa-eval bench ... --metrics M -o table<suffix>``."""
+    """The bytes of ``iqa-eval bench ... --metrics M -o table<suffix>`` (the page shows the HTML
+    page, its own CSP, in a sandboxed frame)."""
     from ..render.bench_tables import format_benchmark
 
     text = format_benchmark(result, fmt, metrics=tuple(metrics), caption=True, fit="auto")
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
-
-
-def bench_html(result, metrics) -> str:
-    """The paper table as the HTML page bench writes (its own CSP; the studio shows it in a
-    sandboxed frame)."""
-    from ..render.bench_tables import format_benchmark
-
-    return format_benchmark(result, "html", metrics=tuple(metrics))
 
 
 def _bench_args(opts):
